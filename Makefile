@@ -1,0 +1,49 @@
+# pixtag: `make run` serves the API, `make test` runs the whole suite.
+# Both work on a fresh machine that has Python >= 3.12 and make.
+
+VENV    := .venv
+VPY     := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+ARGS    ?=
+
+# A Python >= 3.12: $(PYTHON) if given, else the first candidate that really
+# runs (pyenv shims for versions that are not selected exist but refuse to run).
+PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
+            $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 \
+            /usr/local/bin/python3.1[2-9] /usr/bin/python3.1[2-9]; do \
+            "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 \
+            && { echo "$$c"; break; }; done)
+
+.PHONY: run test lint openapi bench-listing bench-upload clean help
+
+help:
+	@echo "make run      serve the API on :8080 with an embedded PostgreSQL under data/"
+	@echo "make test     install test dependencies and run the whole suite"
+	@echo "make lint     ruff and mypy"
+	@echo "make openapi  regenerate openapi.json from the code"
+
+$(VPY):
+	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/pixtag serve $(ARGS)
+
+test: $(STAMP)
+	$(VPY) -m pytest $(ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check api bench
+	$(VENV)/bin/ruff format --check api bench
+	$(VENV)/bin/mypy
+
+openapi: $(STAMP)
+	$(VPY) -m aiohttp_pydantic.oas "pixtag.app:create_app()" -o openapi.json
+
+clean:
+	rm -rf $(VENV) build dist

@@ -1,0 +1,3 @@
+from pixtag.cli import main
+
+main()

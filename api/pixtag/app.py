@@ -1,0 +1,26 @@
+"""The application factory.
+
+``create_app`` is synchronous and does no I/O, so the OpenAPI generator can
+call it with no arguments and tests can pass their own settings; the
+database, pool and other resources open in ``cleanup_ctx`` when it starts.
+"""
+
+from aiohttp import web
+from aiohttp_pydantic import oas
+
+from pixtag import keys
+from pixtag.db.pool import database_ctx, pool_ctx
+from pixtag.errors import problem_middleware
+from pixtag.routes import setup_routes
+from pixtag.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """Build the pixtag application; nothing is opened until it starts."""
+    settings = settings or Settings()
+    app = web.Application(middlewares=[problem_middleware])
+    app[keys.SETTINGS] = settings
+    app.cleanup_ctx.extend([database_ctx, pool_ctx])
+    setup_routes(app)
+    oas.setup(app, title_spec="pixtag", version_spec="0.1.0")
+    return app

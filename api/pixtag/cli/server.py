@@ -1,0 +1,114 @@
+"""Server-side commands: thin wrappers over pixtag.app and pixtag.db.fixtures."""
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from aiohttp import web
+
+from pixtag.db import fixtures as loader
+from pixtag.db.embedded import database_url as open_database
+from pixtag.settings import Settings
+
+database_url_option = click.option(
+    "--database-url", help="PostgreSQL URL (env PIXTAG_DATABASE_URL); default: embedded server."
+)
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Runtime state: embedded database and media (env PIXTAG_DATA_DIR, default ./data).",
+)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's options on top."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+
+
+def run[T](func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call a loader function, turning its errors into a one-line CLI error."""
+    try:
+        return func(*args, **kwargs)
+    except loader.FixtureError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@click.command()
+@click.option("--host", help="Interface to listen on (env PIXTAG_HOST, default 0.0.0.0).")
+@click.option("--port", type=int, help="Port to listen on (env PIXTAG_PORT, default 8080).")
+@data_dir_option
+@database_url_option
+def serve(
+    host: str | None, port: int | None, data_dir: Path | None, database_url: str | None
+) -> None:
+    """Serve the API (embedded PostgreSQL when no database URL is given)."""
+    from pixtag.app import create_app
+
+    settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=30)
+
+
+@click.group()
+def fixtures() -> None:
+    """List, apply or reset the SQL fixtures (the schema)."""
+
+
+@fixtures.command("list")
+@data_dir_option
+@database_url_option
+def list_(data_dir: Path | None, database_url: str | None) -> None:
+    """Show each fixture as applied, pending, changed or missing."""
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    with open_database(settings) as dsn:
+        for item in run(loader.status, dsn):
+            when = f"  {item.applied_at:%Y-%m-%d %H:%M:%S%z}" if item.applied_at else ""
+            click.echo(f"{item.state.value:<8} {item.name}{when}")
+
+
+@fixtures.command()
+@click.argument("names", nargs=-1)
+@data_dir_option
+@database_url_option
+def apply(names: tuple[str, ...], data_dir: Path | None, database_url: str | None) -> None:
+    """Apply pending fixtures in name order (or only NAMES)."""
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    with open_database(settings) as dsn:
+        applied = run(loader.apply, dsn, names=names)
+    for name in applied:
+        click.echo(f"applied  {name}")
+    if not applied:
+        click.echo("nothing to apply")
+
+
+@fixtures.command()
+@click.option("--yes", is_flag=True, help="Confirm: this drops every table and its data.")
+@data_dir_option
+@database_url_option
+def reset(yes: bool, data_dir: Path | None, database_url: str | None) -> None:
+    """Drop everything in the database (needs --yes)."""
+    if not yes:
+        raise click.UsageError("reset drops every table and all data; pass --yes to confirm")
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    with open_database(settings) as dsn:
+        run(loader.reset, dsn)
+    click.echo("database reset: every table dropped")
+
+
+@click.command()
+@click.option(
+    "-o", "--output", type=click.File("w"), default="-", help="Output file (default stdout)."
+)
+def openapi(output: Any) -> None:
+    """Write the OpenAPI document generated from the code."""
+    import json
+
+    from aiohttp_pydantic.oas.view import generate_oas
+
+    from pixtag.app import create_app
+
+    output.write(json.dumps(generate_oas([create_app()]), indent=4) + "\n")

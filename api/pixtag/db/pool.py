@@ -1,0 +1,55 @@
+"""The database behind the application: resolved, migrated and pooled at start-up.
+
+Two ``cleanup_ctx`` generators, in this order: ``database_ctx`` starts the
+embedded server when no URL is configured (and stops it on shutdown), then
+applies pending fixtures; ``pool_ctx`` opens the aiopg pool and closes it
+once the in-flight requests are done.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiopg
+from aiohttp import web
+
+from pixtag import keys
+from pixtag.db import fixtures
+from pixtag.db.embedded import EmbeddedPostgres
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    server = None
+    if settings.database_url:
+        app[keys.DATABASE_URL] = settings.database_url
+    else:
+        server = await asyncio.to_thread(EmbeddedPostgres.start, settings.postgres_dir)
+        app[keys.DATABASE_URL] = server.uri()
+    try:
+        await asyncio.to_thread(fixtures.apply, app[keys.DATABASE_URL])
+        yield
+    finally:
+        if server is not None:
+            await asyncio.to_thread(server.stop)
+
+
+async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    pool = await aiopg.create_pool(
+        app[keys.DATABASE_URL], minsize=1, maxsize=settings.pool_max_size
+    )
+    app[keys.POOL] = pool
+    try:
+        yield
+    finally:
+        pool.close()
+        await pool.wait_closed()
+
+
+@asynccontextmanager
+async def cursor(app: web.Application) -> AsyncIterator[Any]:
+    """A cursor on a pooled connection (autocommit: each statement is its own transaction)."""
+    async with app[keys.POOL].acquire() as conn, conn.cursor() as cur:
+        yield cur

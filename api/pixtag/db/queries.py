@@ -1,0 +1,40 @@
+"""All SQL of the service, as named statements with bound parameters.
+
+Rows are rendered to JSON text by PostgreSQL's ``image_json`` (see
+``fixtures/``), so a single read and the streamed listing produce the same
+document. Query functions take a cursor first and raise domain errors.
+"""
+
+from typing import Any
+
+from pixtag.errors import ImageNotFound
+
+INSERT_IMAGE = """
+    INSERT INTO images AS i (filename, tags)
+    VALUES (%(filename)s, %(tags)s::text[])
+    RETURNING i.image_id, image_json(i, %(media_url)s)::text
+"""
+
+SELECT_IMAGE = """
+    SELECT image_json(i, %(media_url)s)::text
+    FROM images AS i
+    WHERE i.image_id = %(image_id)s
+"""
+
+
+async def insert_image(
+    cur: Any, *, filename: str, tags: list[str], media_url: str
+) -> tuple[int, str]:
+    """Create an image record; return its id and JSON."""
+    await cur.execute(INSERT_IMAGE, {"filename": filename, "tags": tags, "media_url": media_url})
+    image_id, document = await cur.fetchone()
+    return int(image_id), str(document)
+
+
+async def image_json(cur: Any, image_id: int, *, media_url: str) -> str:
+    """One image as JSON; raise ImageNotFound when there is none."""
+    await cur.execute(SELECT_IMAGE, {"image_id": image_id, "media_url": media_url})
+    row = await cur.fetchone()
+    if row is None:
+        raise ImageNotFound(image_id)
+    return str(row[0])

@@ -1,0 +1,135 @@
+"""Domain errors and the one middleware that turns every error into problem+json.
+
+Query functions and storage raise the domain errors below; aiohttp raises its
+own HTTP exceptions (unknown route, wrong method, body too large); anything
+else is a bug, logged with its traceback and answered with a generic 500 so
+that no internals reach the client.
+"""
+
+import json
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import ValidationError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    """An error with a meaning for the client; ``status`` is its HTTP status."""
+
+    status = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class ImageNotFound(NotFound):
+    def __init__(self, image_id: int) -> None:
+        super().__init__(f"Image <{image_id}> is not found")
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+
+
+class BadRequest(DomainError):
+    status = 400
+
+
+class InvalidRequest(DomainError):
+    """A request part failed validation; the response lists the fields."""
+
+    def __init__(self, error: ValidationError, where: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.where = where
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """A problem+json response (RFC 9457) with the seed's ``error`` key beside ``detail``."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "error": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    return web.Response(
+        status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def validation_problem(error: ValidationError, where: str) -> web.Response:
+    """A 400 problem listing each invalid field of a request part."""
+    fields = [
+        {
+            "in": where,
+            "loc": list(e["loc"]),
+            "msg": e["msg"],
+            "type": e["type"],
+        }
+        for e in error.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    first = fields[0]
+    location = ".".join(str(part) for part in first["loc"])
+    detail = f"Invalid {where}: {location + ': ' if location else ''}{first['msg']}"
+    return problem(400, detail, errors=fields)
+
+
+def _http_detail(exc: web.HTTPException) -> str:
+    """A readable detail for aiohttp's own exceptions (aiohttp-pydantic puts JSON in them)."""
+    text = exc.text or ""
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        return payload["error"]
+    if isinstance(payload, list) and payload and isinstance(payload[0], dict):
+        return str(payload[0].get("msg", exc.reason))
+    if text and not text.startswith(f"{exc.status}:"):
+        return text
+    return exc.reason
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except InvalidRequest as error:
+        return validation_problem(error.error, error.where)
+    except DomainError as error:
+        return problem(error.status, error.detail)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        headers = {}
+        if "Allow" in exc.headers:
+            headers["Allow"] = exc.headers["Allow"]
+        return problem(exc.status, _http_detail(exc), headers=headers)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem(500, "The server met an unexpected error.")

@@ -1,0 +1,1 @@
+"""Management entry points kept under their historical names."""

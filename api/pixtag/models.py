@@ -1,0 +1,81 @@
+"""Pydantic models of every request body and response; the OpenAPI schema comes from them."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pixtag import validation
+
+BIGINT_MAX = 2**63 - 1
+
+ImageId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="The image's id.")]
+Filename = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=validation.MAX_FILENAME_BYTES,
+        description="One path segment: no '/', '\\' or control characters, no leading '.',"
+        " at most 255 bytes in UTF-8.",
+        examples=["example.jpg"],
+    ),
+    AfterValidator(validation.check_filename),
+]
+Tag = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="Trimmed, NFC-normalised and lower-cased; 1 to 100 characters,"
+        " no control characters or ','.",
+        examples=["canon"],
+    ),
+    AfterValidator(validation.normalise_tag),
+]
+
+
+class ImageCreate(BaseModel):
+    """A new image record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    filename: Filename
+    tags: Annotated[
+        list[Tag],
+        Field(max_length=validation.MAX_TAGS, description="Repeated tags are dropped."),
+        AfterValidator(validation.unique_tags),
+    ] = []
+
+
+class Attachment(BaseModel):
+    """The stored file of an image."""
+
+    url: str = Field(description="Where the bytes are served (under PIXTAG_MEDIA_URL).")
+    content_type: str
+    size: int
+    sha256: str
+    width: int
+    height: int
+    uploaded_at: datetime
+
+
+class Image(BaseModel):
+    """An image record with its tags and, once uploaded, its file."""
+
+    image_id: int
+    filename: str
+    tags: list[str]
+    created_at: datetime
+    attachment: Attachment | None
+
+
+class Problem(BaseModel):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    error: str = Field(description="Same text as detail.")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="The invalid fields, for validation errors."
+    )

@@ -1,0 +1,1 @@
+"""HTTP views: thin PydanticViews that validate, call queries or storage, and answer."""

@@ -1,0 +1,43 @@
+"""The base of every view: validation errors answer problem+json."""
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_pydantic import PydanticView
+from pydantic import BaseModel, ValidationError
+
+from pixtag import keys
+from pixtag.errors import InvalidRequest, UnsupportedMediaType, validation_problem
+from pixtag.settings import Settings
+
+
+class ProblemView(PydanticView):
+    """A PydanticView whose validation errors are RFC 9457 problems."""
+
+    async def on_validation_error(
+        self, exception: ValidationError, context: Any
+    ) -> web.StreamResponse:
+        return validation_problem(exception, str(context))
+
+    @property
+    def settings(self) -> Settings:
+        return self.request.app[keys.SETTINGS]
+
+
+def json_document(document: str, *, status: int = 200, **headers: str) -> web.Response:
+    """A response whose body is JSON already rendered (by PostgreSQL)."""
+    return web.Response(
+        status=status, text=document, content_type="application/json", headers=headers
+    )
+
+
+async def read_json[M: BaseModel](request: web.Request, model: type[M]) -> M:
+    """Parse and validate a JSON request body; refuse other content types with 415."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"Content-Type must be application/json, not {request.content_type or 'none'}"
+        )
+    try:
+        return model.model_validate_json(await request.read())
+    except ValidationError as error:
+        raise InvalidRequest(error, "body") from None

@@ -1,0 +1,81 @@
+"""Shared fixtures: a real PostgreSQL server for the session, a fresh database per test.
+
+The template database is built by the fixtures loader itself, so the tests
+exercise the very schema a deployment gets; each test clones it (cheap) and
+drops its clone afterwards.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg2
+import pytest
+from aiohttp.test_utils import TestClient
+
+from pixtag.app import create_app
+from pixtag.db import fixtures
+from pixtag.db.embedded import EmbeddedPostgres
+from pixtag.settings import Settings
+
+TEMPLATE = "pixtag_template"
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres.start(tmp_path_factory.mktemp("pg") / "cluster")
+    yield server
+    server.stop()
+
+
+def admin_execute(server: EmbeddedPostgres, *statements: str) -> None:
+    conn = psycopg2.connect(server.uri())
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_server: EmbeddedPostgres) -> str:
+    admin_execute(pg_server, f"DROP DATABASE IF EXISTS {TEMPLATE}", f"CREATE DATABASE {TEMPLATE}")
+    fixtures.apply(pg_server.uri(TEMPLATE))
+    return TEMPLATE
+
+
+@pytest.fixture
+def empty_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
+    """A database with no schema at all."""
+    name = f"test_{uuid.uuid4().hex}"
+    admin_execute(pg_server, f"CREATE DATABASE {name}")
+    yield pg_server.uri(name)
+    admin_execute(pg_server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def database_url(pg_server: EmbeddedPostgres, template_db: str) -> Iterator[str]:
+    """A fresh database with the schema, cloned from the template."""
+    name = f"test_{uuid.uuid4().hex}"
+    admin_execute(pg_server, f"CREATE DATABASE {name} TEMPLATE {template_db}")
+    yield pg_server.uri(name)
+    admin_execute(pg_server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def settings(database_url: str, data_dir: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=data_dir, chunk_size=1000)
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+    yield await aiohttp_client(create_app(settings))

@@ -1,0 +1,66 @@
+"""POST /images and GET /images/{image_id}: records, normalisation, and the seed's answers."""
+
+from pixtag.models import Image
+
+
+async def create(client, filename="example.jpg", tags=("example_1", "jpeg", "canon")):
+    return await client.post("/images", json={"filename": filename, "tags": list(tags)})
+
+
+async def test_create_answers_201_with_location_and_the_seed_fields(client):
+    resp = await create(client)
+    assert resp.status == 201
+    body = await resp.json()
+    assert resp.headers["Location"] == f"/images/{body['image_id']}"
+    assert resp.content_type == "application/json"
+    assert body["filename"] == "example.jpg"
+    assert body["tags"] == ["example_1", "jpeg", "canon"]
+    assert body["attachment"] is None
+    Image.model_validate(body)
+
+
+async def test_get_returns_the_same_document_as_create(client):
+    created = await (await create(client)).json()
+    resp = await client.get(f"/images/{created['image_id']}")
+    assert resp.status == 200
+    assert await resp.json() == created
+
+
+async def test_get_missing_image_is_404_with_the_seed_error_text(client):
+    resp = await client.get("/images/22")
+    assert resp.status == 404
+    assert resp.content_type == "application/problem+json"
+    body = await resp.json()
+    assert body["error"] == "Image <22> is not found"
+    assert body["detail"] == body["error"]
+    assert body["status"] == 404
+    assert body["title"] == "Not Found"
+
+
+async def test_tags_are_trimmed_nfc_normalised_lower_cased_and_deduplicated(client):
+    tags = ["  Canon ", "canon", "Cafe\u0301", "café", "JPEG", "jpeg "]
+    body = await (await create(client, tags=tags)).json()
+    assert body["tags"] == ["canon", "café", "jpeg"]
+
+
+async def test_tags_default_to_empty(client):
+    resp = await client.post("/images", json={"filename": "a.png"})
+    assert resp.status == 201
+    assert (await resp.json())["tags"] == []
+
+
+async def test_unicode_filename_is_kept_as_given(client):
+    body = await (await create(client, filename="фото 1 (копия).jpg")).json()
+    assert body["filename"] == "фото 1 (копия).jpg"
+
+
+async def test_ids_increase(client):
+    first = await (await create(client)).json()
+    second = await (await create(client)).json()
+    assert second["image_id"] > first["image_id"]
+
+
+async def test_created_at_is_utc_iso8601(client):
+    body = await (await create(client)).json()
+    assert body["created_at"].endswith("Z")
+    Image.model_validate(body)
