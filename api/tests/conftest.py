@@ -6,7 +6,7 @@ drops its clone afterwards.
 """
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg2
@@ -77,5 +77,5 @@ def settings(database_url: str, data_dir: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
-    yield await aiohttp_client(create_app(settings))
+async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
+    return await aiohttp_client(create_app(settings))

@@ -19,7 +19,6 @@ from typing import Any
 
 import psycopg2
 
-LEDGER = "fixtures_ledger"
 # Two processes applying fixtures at once take turns on this lock.
 ADVISORY_LOCK_KEY = 0x70697874  # "pixt"
 
@@ -77,7 +76,7 @@ def _connect(dsn: str) -> Iterator[Any]:
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {LEDGER} ("
+                "CREATE TABLE IF NOT EXISTS fixtures_ledger ("
                 " name text PRIMARY KEY, sha256 text NOT NULL,"
                 " applied_at timestamptz NOT NULL DEFAULT now())"
             )
@@ -86,9 +85,9 @@ def _connect(dsn: str) -> Iterator[Any]:
         conn.close()
 
 
-def _ledger(conn: Any) -> dict[str, tuple[str, datetime]]:
+def _ledger(conn: Any) -> "Ledger":
     with conn.cursor() as cur:
-        cur.execute(f"SELECT name, sha256, applied_at FROM {LEDGER}")
+        cur.execute("SELECT name, sha256, applied_at FROM fixtures_ledger")
         return {name: (sha, at) for name, sha, at in cur.fetchall()}
 
 
@@ -149,7 +148,7 @@ def _apply_one(conn: Any, fixture: Fixture) -> None:
         with conn.cursor() as cur:
             cur.execute(fixture.sql)
             cur.execute(
-                f"INSERT INTO {LEDGER} (name, sha256) VALUES (%s, %s)",
+                "INSERT INTO fixtures_ledger (name, sha256) VALUES (%s, %s)",
                 (fixture.name, fixture.sha256),
             )
         conn.commit()
