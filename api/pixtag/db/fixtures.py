@@ -44,6 +44,9 @@ class Fixture:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+type Ledger = dict[str, tuple[str, datetime]]
+
+
 @dataclass(frozen=True)
 class FixtureStatus:
     name: str
@@ -85,7 +88,7 @@ def _connect(dsn: str) -> Iterator[Any]:
         conn.close()
 
 
-def _ledger(conn: Any) -> "Ledger":
+def _ledger(conn: Any) -> Ledger:
     with conn.cursor() as cur:
         cur.execute("SELECT name, sha256, applied_at FROM fixtures_ledger")
         return {name: (sha, at) for name, sha, at in cur.fetchall()}
