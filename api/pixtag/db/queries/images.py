@@ -1,9 +1,4 @@
-"""All SQL of the service, as named statements with bound parameters.
-
-Rows are rendered to JSON text by PostgreSQL's ``image_json`` (see
-``fixtures/``), so a single read and the streamed listing produce the same
-document. Query functions take a cursor first and raise domain errors.
-"""
+"""Image records: create and read one."""
 
 from typing import Any
 
