@@ -34,8 +34,11 @@ $(STAMP): pyproject.toml | $(VPY)
 run: $(STAMP)
 	$(VENV)/bin/pixtag serve $(ARGS)
 
+# Each checkout keeps its own pytest temp root, so concurrent runs from
+# different checkouts never rotate away each other's directories.
 test: $(STAMP)
-	$(VPY) -m pytest $(ARGS)
+	@mkdir -p .tmp
+	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/.tmp $(VPY) -m pytest $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check api bench

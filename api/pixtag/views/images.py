@@ -2,8 +2,8 @@
 
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415
 
-from pixtag.db.queries import images as queries
 from pixtag.db.pool import cursor
+from pixtag.db.queries import images as queries
 from pixtag.models import Image, ImageCreate, ImageId, Problem
 from pixtag.views.base import ProblemView, json_document, read_json
 
