@@ -53,32 +53,46 @@ def serve(
     web.run_app(create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=30)
 
 
+fixtures_dir_option = click.option(
+    "--fixtures-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Directory of NNN_name.sql files (default: the ones shipped with pixtag).",
+)
+
+
 @click.group()
 def fixtures() -> None:
     """List, apply or reset the SQL fixtures (the schema)."""
 
 
 @fixtures.command("list")
+@fixtures_dir_option
 @data_dir_option
 @database_url_option
-def list_(data_dir: Path | None, database_url: str | None) -> None:
+def list_(fixtures_dir: Path | None, data_dir: Path | None, database_url: str | None) -> None:
     """Show each fixture as applied, pending, changed or missing."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     with open_database(settings) as dsn:
-        for item in run(loader.status, dsn):
+        for item in run(loader.status, dsn, fixtures_dir):
             when = f"  {item.applied_at:%Y-%m-%d %H:%M:%S%z}" if item.applied_at else ""
             click.echo(f"{item.state.value:<8} {item.name}{when}")
 
 
 @fixtures.command()
 @click.argument("names", nargs=-1)
+@fixtures_dir_option
 @data_dir_option
 @database_url_option
-def apply(names: tuple[str, ...], data_dir: Path | None, database_url: str | None) -> None:
+def apply(
+    names: tuple[str, ...],
+    fixtures_dir: Path | None,
+    data_dir: Path | None,
+    database_url: str | None,
+) -> None:
     """Apply pending fixtures in name order (or only NAMES)."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
     with open_database(settings) as dsn:
-        applied = run(loader.apply, dsn, names=names)
+        applied = run(loader.apply, dsn, fixtures_dir, names=names)
     for name in applied:
         click.echo(f"applied  {name}")
     if not applied:
