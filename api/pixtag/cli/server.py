@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import psycopg2
 from aiohttp import web
 
 from pixtag.db import fixtures as loader
