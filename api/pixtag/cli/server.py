@@ -51,7 +51,12 @@ def serve(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=30)
+    try:
+        web.run_app(
+            create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=30
+        )
+    except (psycopg2.OperationalError, loader.FixtureError) as error:
+        raise click.ClickException(f"cannot start: {str(error).strip()}") from None
 
 
 fixtures_dir_option = click.option(
