@@ -107,7 +107,7 @@ def _http_detail(exc: web.HTTPException) -> str:
     except ValueError:
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("error"), str):
-        return payload["error"]
+        return str(payload["error"])
     if isinstance(payload, list) and payload and isinstance(payload[0], dict):
         return str(payload[0].get("msg", exc.reason))
     if text and not text.startswith(f"{exc.status}:"):

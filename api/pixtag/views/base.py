@@ -11,7 +11,7 @@ from pixtag.errors import InvalidRequest, UnsupportedMediaType, validation_probl
 from pixtag.settings import Settings
 
 
-class ProblemView(PydanticView):
+class ProblemView(PydanticView):  # type: ignore[misc]  # aiohttp-pydantic ships no types
     """A PydanticView whose validation errors are RFC 9457 problems."""
 
     async def on_validation_error(
@@ -21,7 +21,8 @@ class ProblemView(PydanticView):
 
     @property
     def settings(self) -> Settings:
-        return self.request.app[keys.SETTINGS]
+        settings: Settings = self.request.app[keys.SETTINGS]
+        return settings
 
 
 def json_document(document: str, *, status: int = 200, **headers: str) -> web.Response:
