@@ -13,6 +13,7 @@ from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
+from pixtag.storage import media_ctx
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -20,7 +21,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(middlewares=[problem_middleware])
     app[keys.SETTINGS] = settings
-    app.cleanup_ctx.extend([database_ctx, pool_ctx])
+    app.cleanup_ctx.extend([media_ctx, database_ctx, pool_ctx])
     setup_routes(app)
     oas.setup(app, title_spec="pixtag", version_spec="0.1.0")
     return app

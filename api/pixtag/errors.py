@@ -25,9 +25,10 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = headers or {}
 
 
 class NotFound(DomainError):
@@ -37,6 +38,13 @@ class NotFound(DomainError):
 class ImageNotFound(NotFound):
     def __init__(self, image_id: int) -> None:
         super().__init__(f"Image <{image_id}> is not found")
+
+
+class WrongFilename(NotFound):
+    def __init__(self, image_id: int, given: str, expected: str) -> None:
+        super().__init__(
+            f"Image <{image_id}> has no file named {given!r}: its filename is {expected!r}"
+        )
 
 
 class UnsupportedMediaType(DomainError):
@@ -49,6 +57,16 @@ class PayloadTooLarge(DomainError):
 
 class BadRequest(DomainError):
     status = 400
+
+
+class RangeNotSatisfiable(DomainError):
+    status = 416
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"The range is not satisfiable: the file has {size} bytes",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
 
 
 class InvalidRequest(DomainError):
@@ -122,7 +140,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except InvalidRequest as error:
         return validation_problem(error.error, error.where)
     except DomainError as error:
-        return problem(error.status, error.detail)
+        return problem(error.status, error.detail, headers=error.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -2,9 +2,13 @@
 
 from aiohttp import web
 
+from pixtag.views.attachments import AttachmentView
 from pixtag.views.images import ImageCollectionView, ImageView
+from pixtag.views.media import MediaView
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_view("/images", ImageCollectionView)
     app.router.add_view("/images/{image_id}", ImageView)
+    app.router.add_view("/images/{image_id}/attachment/{filename}", AttachmentView)
+    app.router.add_view("/media/{image_id}/{filename}", MediaView)

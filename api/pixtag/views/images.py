@@ -2,6 +2,7 @@
 
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415
 
+from pixtag import uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import images as queries
 from pixtag.models import Image, ImageCreate, ImageId, Problem
@@ -13,17 +14,22 @@ class ImageCollectionView(ProblemView):
 
     async def post(self) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem]:
         """
-        Create an image record from JSON ``{"filename", "tags"}``.
+        Create an image record from JSON ``{"filename", "tags"}``, or a record and its file.
 
         Tags are trimmed, NFC-normalised and lower-cased; repeats are dropped.
+        As ``multipart/form-data``, a ``meta`` part (that JSON) then an ``image``
+        part create the record and store its file in one request, all or nothing.
 
         Tags: images
         Status Codes:
             201: The image was created; ``Location`` names it.
-            400: The body is not valid JSON or a field is invalid.
-            413: The body is too large.
-            415: The body is not ``application/json``.
+            400: The body is not valid JSON, a field is invalid, or a part is missing.
+            413: The body (or the file) is too large.
+            415: The body is neither JSON nor multipart, or the file is not an accepted image.
         """
+        if uploads.is_multipart(self.request):
+            image_id, document = await uploads.create(self.request)
+            return json_document(document, status=201, Location=f"/images/{image_id}")
         meta = await read_json(self.request, ImageCreate)
         async with cursor(self.request.app) as cur:
             image_id, document = await queries.insert_image(

@@ -1,0 +1,52 @@
+"""What an uploaded file is, decided from its bytes (never from the client's headers).
+
+Pillow reads only the header here (``Image.open`` is lazy), so a huge file
+costs no decoding. Only raster formats that browsers display are accepted:
+vector and scriptable formats (SVG, EPS, WMF) and exotic ones are refused.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from pixtag.errors import UnsupportedMediaType
+
+# Pillow format name -> the Content-Type the file is stored and served with.
+ACCEPTED = {
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",  # a JPEG with extra pictures (cameras); Pillow names it apart
+    "PNG": "image/png",
+    "GIF": "image/gif",
+    "WEBP": "image/webp",
+    "AVIF": "image/avif",
+    "BMP": "image/bmp",
+    "TIFF": "image/tiff",
+    "ICO": "image/vnd.microsoft.icon",
+}
+# Plugins Pillow may try: MPO is produced by the JPEG plugin, not opened by name.
+_OPENERS = [name for name in ACCEPTED if name != "MPO"]
+
+REFUSED = (
+    "The file is not an image of an accepted type (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF, ICO)"
+)
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    content_type: str
+    width: int
+    height: int
+
+
+def identify(path: Path) -> ImageInfo:
+    """Identify the image in ``path`` from its header; raise UnsupportedMediaType otherwise."""
+    try:
+        with Image.open(path, formats=_OPENERS) as image:
+            content_type = ACCEPTED.get(image.format or "")
+            width, height = image.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        raise UnsupportedMediaType(REFUSED) from None
+    if content_type is None or width < 1 or height < 1:
+        raise UnsupportedMediaType(REFUSED)
+    return ImageInfo(content_type, width, height)

@@ -1,0 +1,161 @@
+"""Uploads: the multipart envelope, the limits, and the order of steps.
+
+The order is what keeps file and record consistent: the body is streamed
+into a temporary file with no database connection held; then, in one
+transaction, the image's row is locked, the file is renamed into place and
+the row is written. Any failure on the way removes the temporary file, so
+a refused or aborted upload changes nothing.
+"""
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import BodyPartReader, MultipartReader, web
+from pydantic import ValidationError
+
+from pixtag import keys, storage
+from pixtag.db.pool import cursor
+from pixtag.db.queries import attachments as queries
+from pixtag.errors import BadRequest, InvalidRequest, PayloadTooLarge, WrongFilename
+from pixtag.models import ImageCreate
+
+# Room for boundaries and part headers around the file when judging Content-Length.
+ENVELOPE_SIZE = 64 * 1024
+MAX_META_SIZE = 64 * 1024
+
+
+def is_multipart(request: web.Request) -> bool:
+    return request.content_type == "multipart/form-data"
+
+
+async def open_form(request: web.Request) -> MultipartReader:
+    """The multipart reader of a request; 413 at once when Content-Length is over the limit."""
+    limit = request.app[keys.SETTINGS].max_upload_size + ENVELOPE_SIZE + MAX_META_SIZE
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
+    if not is_multipart(request):
+        raise BadRequest(
+            f"Content-Type must be multipart/form-data, not {request.content_type or 'none'}"
+        )
+    try:
+        return await request.multipart()
+    except (ValueError, KeyError, AssertionError):
+        raise BadRequest("The multipart body is malformed (no boundary?)") from None
+
+
+async def next_part(reader: MultipartReader, name: str) -> BodyPartReader:
+    """The next part, which must be a field called ``name``."""
+    try:
+        part = await reader.next()
+    except ValueError:
+        raise BadRequest("The multipart body is malformed") from None
+    if not isinstance(part, BodyPartReader) or part.name != name:
+        found = f"'{part.name}'" if isinstance(part, BodyPartReader) else "nothing"
+        raise BadRequest(f"Expected a multipart field '{name}', found {found}")
+    return part
+
+
+async def expect_end(reader: MultipartReader) -> None:
+    try:
+        part = await reader.next()
+    except ValueError:
+        raise BadRequest("The multipart body is malformed") from None
+    if part is not None:
+        name = part.name if isinstance(part, BodyPartReader) else None
+        raise BadRequest(f"Unexpected multipart field '{name}' after the image")
+
+
+def reader_of(part: BodyPartReader) -> Callable[[int], Awaitable[bytes]]:
+    """``part.read_chunk``, with a malformed body reported as a 400."""
+
+    async def read(size: int) -> bytes:
+        try:
+            return await part.read_chunk(size)
+        except ValueError:
+            raise BadRequest("The multipart body is malformed") from None
+
+    return read
+
+
+async def read_meta(part: BodyPartReader) -> ImageCreate:
+    read = reader_of(part)
+    data = bytearray()
+    while chunk := await read(8192):
+        data += chunk
+        if len(data) > MAX_META_SIZE:
+            raise PayloadTooLarge(f"The meta part is larger than {MAX_META_SIZE} bytes")
+    try:
+        return ImageCreate.model_validate_json(bytes(data))
+    except ValidationError as error:
+        raise InvalidRequest(error, "meta") from None
+
+
+async def receive(
+    request: web.Request, reader: MultipartReader, image_id: int, filename: str
+) -> storage.Received:
+    """Stream the ``image`` part beside the image's file; the part's own filename is ignored."""
+    settings = request.app[keys.SETTINGS]
+    part = await next_part(reader, "image")
+    target = storage.target_path(settings.media_dir, image_id, filename)
+    received = await storage.receive(reader_of(part), target, settings.max_upload_size)
+    try:
+        await expect_end(reader)
+    except BaseException:
+        await received.discard()
+        raise
+    return received
+
+
+def facts(received: storage.Received) -> queries.FileFacts:
+    info = received.image
+    return queries.FileFacts(
+        info.content_type, received.size, received.sha256, info.width, info.height
+    )
+
+
+async def attach(request: web.Request, image_id: int, filename: str) -> tuple[int, str]:
+    """Store the file of an existing image; return 201 (first file) or 200 and the image JSON."""
+    app = request.app
+    async with cursor(app) as cur:
+        current = await queries.image_file(cur, image_id)
+    if filename != current.filename:
+        raise WrongFilename(image_id, filename, current.filename)
+    reader = await open_form(request)
+    received = await receive(request, reader, image_id, current.filename)
+    try:
+        async with cursor(app) as cur, cur.begin():
+            locked = await queries.image_file(cur, image_id, lock=True)
+            await received.install()
+            document = await queries.record_attachment(
+                cur, image_id, facts(received), media_url=app[keys.SETTINGS].media_url
+            )
+    except BaseException:
+        await received.discard()
+        raise
+    return (200 if locked.content_type else 201), document
+
+
+async def create(request: web.Request) -> tuple[int, str]:
+    """Create a record from the ``meta`` part and store the ``image`` part, all or nothing."""
+    app = request.app
+    reader = await open_form(request)
+    meta = await read_meta(await next_part(reader, "meta"))
+    async with cursor(app) as cur:
+        image_id = await queries.reserve_image_id(cur)
+    received = await receive(request, reader, image_id, meta.filename)
+    installed = False
+    try:
+        async with cursor(app) as cur, cur.begin():
+            await received.install()
+            installed = True
+            document = await queries.insert_image_with_attachment(
+                cur,
+                image_id,
+                filename=meta.filename,
+                tags=meta.tags,
+                facts=facts(received),
+                media_url=app[keys.SETTINGS].media_url,
+            )
+    except BaseException:
+        await (received.uninstall() if installed else received.discard())
+        raise
+    return image_id, document

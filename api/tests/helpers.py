@@ -1,0 +1,68 @@
+"""Shared test helpers: real image bytes made by Pillow, multipart bodies, media scans."""
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+from aiohttp import FormData
+from PIL import Image
+
+SVG = (
+    b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+    b"<script>alert(1)</script></svg>"
+)
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (7, 5), color: str = "red") -> bytes:
+    """A real image file in ``fmt``."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def noisy_png(size: tuple[int, int], seed: int = 0) -> bytes:
+    """A PNG that does not compress (random pixels), for large uploads."""
+    buffer = io.BytesIO()
+    data = hashlib.shake_256(str(seed).encode()).digest(size[0] * size[1] * 3)
+    Image.frombytes("RGB", size, data).save(buffer, format="PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def form(
+    data: bytes, *, field: str = "image", filename: str = "upload.bin", content_type: str = ""
+) -> FormData:
+    """A multipart body with one file field (the part's filename and type are the client's)."""
+    body = FormData()
+    body.add_field(
+        field, data, filename=filename, content_type=content_type or "application/octet-stream"
+    )
+    return body
+
+
+def create_form(meta: dict[str, object], data: bytes, *, filename: str = "x.bin") -> FormData:
+    """A one-request creation body: ``meta`` then ``image``."""
+    body = FormData()
+    body.add_field("meta", json.dumps(meta), content_type="application/json")
+    body.add_field("image", data, filename=filename, content_type="application/octet-stream")
+    return body
+
+
+def files_under(root: Path) -> set[Path]:
+    """Every file (and symlink) below ``root``, relative to it."""
+    found = set()
+    for directory, _dirs, names in os.walk(root):
+        for name in names:
+            found.add((Path(directory) / name).relative_to(root))
+    return found
+
+
+async def new_image(client, filename: str = "example.jpg", tags=("a",)) -> dict:  # type: ignore[no-untyped-def]
+    resp = await client.post("/images", json={"filename": filename, "tags": list(tags)})
+    assert resp.status == 201
+    return await resp.json()

@@ -1,0 +1,215 @@
+"""POST /images/{id}/attachment/{filename}: stored bytes, recorded facts, replace, refusals."""
+
+import io
+from datetime import datetime
+
+import pytest
+from aiohttp import FormData
+from PIL import Image as PILImage
+
+from pixtag.models import Image
+from tests.helpers import SVG, files_under, form, image_bytes, new_image, sha256
+
+
+async def upload(client, image, data, **kwargs):
+    url = f"/images/{image['image_id']}/attachment/{image['filename']}"
+    return await client.post(url, data=form(data, **kwargs))
+
+
+def stored(settings, image):
+    return settings.media_dir / str(image["image_id"]) / image["filename"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [
+        ("PNG", "image/png"),
+        ("JPEG", "image/jpeg"),
+        ("GIF", "image/gif"),
+        ("WEBP", "image/webp"),
+        ("BMP", "image/bmp"),
+        ("TIFF", "image/tiff"),
+    ],
+)
+async def test_first_upload_is_201_and_records_what_pillow_and_hashlib_see(
+    client, settings, fmt, content_type
+):
+    image = await new_image(client)
+    data = image_bytes(fmt, size=(13, 9))
+    resp = await upload(client, image, data, content_type="text/plain", filename="lie.txt")
+    assert resp.status == 201
+    assert resp.content_type == "application/json"
+    body = await resp.json()
+    Image.model_validate(body)
+    assert resp.headers["Location"] == f"/images/{image['image_id']}/attachment/example.jpg"
+    attachment = body["attachment"]
+    with PILImage.open(io.BytesIO(data)) as reference:
+        assert (attachment["width"], attachment["height"]) == reference.size
+        assert PILImage.MIME[reference.format] == attachment["content_type"] == content_type
+    assert attachment["size"] == len(data)
+    assert attachment["sha256"] == sha256(data)
+    assert attachment["url"] == f"/media/{image['image_id']}/example.jpg"
+    assert attachment["uploaded_at"].endswith("Z")
+    assert stored(settings, image).read_bytes() == data
+    assert stored(settings, image).stat().st_mode & 0o777 == 0o644
+    again = await client.get(f"/images/{image['image_id']}")
+    assert await again.json() == body
+
+
+async def test_a_second_upload_replaces_the_file_and_answers_200(client, settings):
+    image = await new_image(client)
+    first = await (await upload(client, image, image_bytes("PNG", (4, 4)))).json()
+    data = image_bytes("JPEG", (20, 10), "blue")
+    resp = await upload(client, image, data)
+    assert resp.status == 200
+    assert "Location" not in resp.headers
+    body = await resp.json()
+    assert body["attachment"]["sha256"] == sha256(data)
+    assert body["attachment"]["content_type"] == "image/jpeg"
+    assert (body["attachment"]["width"], body["attachment"]["height"]) == (20, 10)
+    assert datetime.fromisoformat(body["attachment"]["uploaded_at"]) >= datetime.fromisoformat(
+        first["attachment"]["uploaded_at"]
+    )
+    assert stored(settings, image).read_bytes() == data
+    assert files_under(settings.media_dir) == {stored(settings, image).relative_to(settings.media_dir)}
+
+
+async def test_unicode_filename_is_stored_under_its_name_and_url_quoted(client, settings):
+    image = await new_image(client, filename="фото 1#?.png")
+    data = image_bytes()
+    resp = await client.post(
+        f"/images/{image['image_id']}/attachment/%D1%84%D0%BE%D1%82%D0%BE%201%23%3F.png",
+        data=form(data),
+    )
+    assert resp.status == 201
+    body = await resp.json()
+    quoted = "%D1%84%D0%BE%D1%82%D0%BE%201%23%3F.png"
+    assert body["attachment"]["url"] == f"/media/{image['image_id']}/{quoted}"
+    assert resp.headers["Location"] == f"/images/{image['image_id']}/attachment/{quoted}"
+    assert stored(settings, image).read_bytes() == data
+
+
+async def test_wrong_filename_is_404_naming_the_expected_one(client, settings):
+    image = await new_image(client)
+    resp = await client.post(f"/images/{image['image_id']}/attachment/other.jpg", data=form(b"x"))
+    assert resp.status == 404
+    assert resp.content_type == "application/problem+json"
+    body = await resp.json()
+    assert body["error"] == (
+        f"Image <{image['image_id']}> has no file named 'other.jpg': its filename is 'example.jpg'"
+    )
+    assert files_under(settings.media_dir) == set()
+
+
+async def test_missing_image_is_404(client, settings):
+    resp = await client.post("/images/22/attachment/example.jpg", data=form(image_bytes()))
+    assert resp.status == 404
+    assert (await resp.json())["error"] == "Image <22> is not found"
+    assert files_under(settings.media_dir) == set()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [SVG, b"GIF89a but not really", b"", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n"],
+    ids=["svg", "fake-gif", "empty", "eps"],
+)
+async def test_non_images_and_scriptable_formats_are_415_and_leave_nothing(client, settings, data):
+    image = await new_image(client)
+    resp = await upload(client, image, data, content_type="image/png", filename="x.png")
+    assert resp.status == 415
+    assert resp.content_type == "application/problem+json"
+    assert "not an image of an accepted type" in (await resp.json())["error"]
+    assert files_under(settings.media_dir) == set()
+    record = await (await client.get(f"/images/{image['image_id']}")).json()
+    assert record["attachment"] is None
+
+
+async def test_a_refused_replacement_keeps_the_previous_file(client, settings):
+    image = await new_image(client)
+    data = image_bytes()
+    first = await (await upload(client, image, data)).json()
+    assert (await upload(client, image, SVG)).status == 415
+    assert stored(settings, image).read_bytes() == data
+    assert await (await client.get(f"/images/{image['image_id']}")).json() == first
+
+
+async def test_file_over_the_limit_is_413_while_streaming(aiohttp_client, settings):
+    from pixtag.app import create_app
+
+    small = settings.model_copy(update={"max_upload_size": 1000})
+    client = await aiohttp_client(create_app(small))
+    image = await new_image(client)
+    resp = await upload(client, image, image_bytes("BMP", (20, 20)))  # 1254 bytes
+    assert resp.status == 413
+    assert resp.content_type == "application/problem+json"
+    assert (await resp.json())["error"] == "The file is larger than 1000 bytes"
+    assert files_under(small.media_dir) == set()
+    data = image_bytes("PNG", (2, 2))
+    assert (await upload(client, image, data)).status == 201
+
+
+async def test_content_length_over_the_limit_is_413_before_reading(aiohttp_client, settings):
+    from pixtag.app import create_app
+
+    small = settings.model_copy(update={"max_upload_size": 1000})
+    client = await aiohttp_client(create_app(small))
+    image = await new_image(client)
+    resp = await upload(client, image, b"\0" * 300_000)
+    assert resp.status == 413
+    assert (await resp.json())["error"].startswith("The request body is larger than")
+    assert files_under(small.media_dir) == set()
+
+
+async def test_a_body_that_is_not_multipart_is_400(client):
+    image = await new_image(client)
+    url = f"/images/{image['image_id']}/attachment/example.jpg"
+    resp = await client.post(url, data=image_bytes(), headers={"Content-Type": "image/png"})
+    assert resp.status == 400
+    assert (await resp.json())["error"] == "Content-Type must be multipart/form-data, not image/png"
+
+
+async def test_a_wrong_field_name_is_400(client, settings):
+    image = await new_image(client)
+    resp = await upload(client, image, image_bytes(), field="file")
+    assert resp.status == 400
+    assert (await resp.json())["error"] == "Expected a multipart field 'image', found 'file'"
+    assert files_under(settings.media_dir) == set()
+
+
+async def test_a_missing_field_is_400(client):
+    image = await new_image(client)
+    url = f"/images/{image['image_id']}/attachment/example.jpg"
+    body = FormData()
+    body.add_field("note", "hello")
+    body.add_field("image", image_bytes(), filename="a.png")
+    resp = await client.post(url, data=body)
+    assert resp.status == 400
+    assert (await resp.json())["error"] == "Expected a multipart field 'image', found 'note'"
+    empty = "--b--\r\n"
+    resp = await client.post(
+        url, data=empty, headers={"Content-Type": "multipart/form-data; boundary=b"}
+    )
+    assert resp.status == 400
+    assert (await resp.json())["error"] == "Expected a multipart field 'image', found nothing"
+
+
+async def test_an_extra_field_after_the_image_is_400_and_stores_nothing(client, settings):
+    image = await new_image(client)
+    body = FormData()
+    body.add_field("image", image_bytes(), filename="a.png")
+    body.add_field("image", image_bytes(), filename="b.png")
+    resp = await client.post(f"/images/{image['image_id']}/attachment/example.jpg", data=body)
+    assert resp.status == 400
+    assert (await resp.json())["error"] == "Unexpected multipart field 'image' after the image"
+    assert files_under(settings.media_dir) == set()
+
+
+async def test_a_multipart_without_boundary_is_400(client):
+    image = await new_image(client)
+    resp = await client.post(
+        f"/images/{image['image_id']}/attachment/example.jpg",
+        data=b"whatever",
+        headers={"Content-Type": "multipart/form-data"},
+    )
+    assert resp.status == 400
+    assert resp.content_type == "application/problem+json"
