@@ -10,6 +10,7 @@ a refused or aborted upload changes nothing.
 from collections.abc import Awaitable, Callable
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import ValidationError
 
 from pixtag import keys, storage
@@ -18,6 +19,8 @@ from pixtag.db.queries import attachments as queries
 from pixtag.errors import BadRequest, InvalidRequest, PayloadTooLarge, WrongFilename
 from pixtag.models import ImageCreate
 
+# What aiohttp's multipart parser raises on a malformed body.
+MALFORMED = (ValueError, HttpProcessingError)
 # Room for boundaries and part headers around the file when judging Content-Length.
 ENVELOPE_SIZE = 64 * 1024
 MAX_META_SIZE = 64 * 1024
@@ -46,7 +49,7 @@ async def next_part(reader: MultipartReader, name: str) -> BodyPartReader:
     """The next part, which must be a field called ``name``."""
     try:
         part = await reader.next()
-    except ValueError:
+    except MALFORMED:
         raise BadRequest("The multipart body is malformed") from None
     if not isinstance(part, BodyPartReader) or part.name != name:
         found = f"'{part.name}'" if isinstance(part, BodyPartReader) else "nothing"
@@ -57,7 +60,7 @@ async def next_part(reader: MultipartReader, name: str) -> BodyPartReader:
 async def expect_end(reader: MultipartReader) -> None:
     try:
         part = await reader.next()
-    except ValueError:
+    except MALFORMED:
         raise BadRequest("The multipart body is malformed") from None
     if part is not None:
         name = part.name if isinstance(part, BodyPartReader) else None
@@ -70,7 +73,7 @@ def reader_of(part: BodyPartReader) -> Callable[[int], Awaitable[bytes]]:
     async def read(size: int) -> bytes:
         try:
             return await part.read_chunk(size)
-        except ValueError:
+        except MALFORMED:
             raise BadRequest("The multipart body is malformed") from None
 
     return read

@@ -66,3 +66,20 @@ async def new_image(client, filename: str = "example.jpg", tags=("a",)) -> dict:
     resp = await client.post("/images", json={"filename": filename, "tags": list(tags)})
     assert resp.status == 201
     return await resp.json()
+
+
+def raw_form(name: str, filename: bytes, data: bytes) -> tuple[bytes, dict[str, str]]:
+    """A multipart body written byte for byte (no client-side checks of the part's headers)."""
+    boundary = b"raw-boundary-4b1d"
+    body = (
+        b"--" + boundary + b"\r\n"
+        b'Content-Disposition: form-data; name="'
+        + name.encode()
+        + b'"; filename="'
+        + filename
+        + b'"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        + data
+        + b"\r\n"
+        b"--" + boundary + b"--\r\n"
+    )
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"}

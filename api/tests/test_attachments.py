@@ -71,7 +71,9 @@ async def test_a_second_upload_replaces_the_file_and_answers_200(client, setting
         first["attachment"]["uploaded_at"]
     )
     assert stored(settings, image).read_bytes() == data
-    assert files_under(settings.media_dir) == {stored(settings, image).relative_to(settings.media_dir)}
+    assert files_under(settings.media_dir) == {
+        stored(settings, image).relative_to(settings.media_dir)
+    }
 
 
 async def test_unicode_filename_is_stored_under_its_name_and_url_quoted(client, settings):

@@ -56,19 +56,7 @@ class MediaView(ProblemView):
             404: No such file.
             416: The range is outside the file.
         """
-        async with cursor(self.request.app) as cur:
-            current = await queries.image_file(cur, image_id)
-        if filename != current.filename or current.content_type is None:
-            raise NotFound(f"No file {filename!r} is stored for image <{image_id}>")
-        media_dir = self.settings.media_dir
-        try:
-            path = storage.target_path(media_dir, image_id, filename)
-        except BadRequest:
-            raise NotFound(f"No file {filename!r} is stored for image <{image_id}>") from None
-        st = await asyncio.to_thread(storage.served_file, media_dir, path)
-        check_range(self.request, st.st_size, st.st_mtime)
-        headers = {"Content-Type": current.content_type, **MEDIA_HEADERS}
-        return web.FileResponse(path, headers=headers)
+        return await self.serve(image_id, filename)
 
     async def head(
         self, image_id: ImageId, filename: str, /
@@ -82,4 +70,19 @@ class MediaView(ProblemView):
             304: Not modified.
             404: No such file.
         """
-        return await self.get(image_id, filename)
+        return await self.serve(image_id, filename)
+
+    async def serve(self, image_id: int, filename: str) -> web.StreamResponse:
+        async with cursor(self.request.app) as cur:
+            current = await queries.image_file(cur, image_id)
+        if filename != current.filename or current.content_type is None:
+            raise NotFound(f"No file {filename!r} is stored for image <{image_id}>")
+        media_dir = self.settings.media_dir
+        try:
+            path = storage.target_path(media_dir, image_id, filename)
+        except BadRequest:
+            raise NotFound(f"No file {filename!r} is stored for image <{image_id}>") from None
+        st = await asyncio.to_thread(storage.served_file, media_dir, path)
+        check_range(self.request, st.st_size, st.st_mtime)
+        headers = {"Content-Type": current.content_type, **MEDIA_HEADERS}
+        return web.FileResponse(path, headers=headers)
