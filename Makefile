@@ -21,6 +21,7 @@ help:
 	@echo "make test     install test dependencies and run the whole suite"
 	@echo "make lint     ruff and mypy"
 	@echo "make openapi  regenerate openapi.json from the code"
+	@echo "make bench-upload  upload throughput and server memory (bench/RESULTS.md)"
 
 $(VPY):
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -47,6 +48,9 @@ lint: $(STAMP)
 
 openapi: $(STAMP)
 	$(VPY) -m aiohttp_pydantic.oas "pixtag.app:create_app()" -o openapi.json
+
+bench-upload: $(STAMP)
+	$(VPY) bench/upload.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist

@@ -1,0 +1,192 @@
+"""Upload throughput against a hash+copy baseline, and server memory during a 40 MiB upload.
+
+Starts a real ``pixtag serve`` (embedded PostgreSQL, a temporary data
+directory) as a separate process, uploads 1, 10 and 40 MiB images through
+``POST /images/{id}/attachment/{filename}`` and times each request from the
+first byte sent to the response read. The baseline, in the same run and on
+the same disk (the server's media directory), does the disk work an upload
+needs with no HTTP at all: read the same file, sha256 it, write it to a
+temporary file, rename; once without and once with the fsync the server
+does before its rename. The ratios are upload / baseline throughput.
+
+While the 40 MiB uploads run, the server's RSS is sampled from /proc every
+2 ms; growth is the peak minus the RSS just before the request.
+
+    make bench-upload            # or: .venv/bin/python bench/upload.py [--runs N]
+"""
+
+import argparse
+import asyncio
+import hashlib
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import aiohttp
+from PIL import Image
+
+MIB = 1024 * 1024
+SIZES_MIB = (1, 10, 40)
+
+
+def make_png(path: Path, mib: int) -> int:
+    """An uncompressed PNG of random pixels, about ``mib`` MiB; return its size."""
+    width = 1024
+    height = mib * MIB // (width * 3)
+    Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(
+        path, format="PNG", compress_level=0
+    )
+    return path.stat().st_size
+
+
+def baseline(source: Path, directory: Path, *, fsync: bool) -> float:
+    """Seconds to hash and copy ``source`` into ``directory`` (``fsync``: as the server does)."""
+    start = time.perf_counter()
+    digest = hashlib.sha256()
+    temp = directory / ".baseline.tmp"
+    with source.open("rb") as src, temp.open("wb") as dst:
+        while chunk := src.read(MIB):
+            digest.update(chunk)
+            dst.write(chunk)
+        dst.flush()
+        if fsync:
+            os.fsync(dst.fileno())
+    os.replace(temp, directory / "baseline.png")
+    elapsed = time.perf_counter() - start
+    digest.hexdigest()
+    return elapsed
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+class RssSampler:
+    """The peak RSS of a process while a block runs, sampled by a thread."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            time.sleep(0.002)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes(self.pid))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_ready(http: aiohttp.ClientSession, proc: asyncio.subprocess.Process) -> None:
+    for _ in range(1200):
+        if proc.returncode is not None:
+            raise RuntimeError("the server exited")
+        try:
+            async with http.get("/images/1") as resp:
+                if resp.status in (200, 404):
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not start")
+
+
+async def upload(http: aiohttp.ClientSession, source: Path, size: int) -> float:
+    """Seconds for one attachment upload of ``source`` (record created beforehand, untimed)."""
+    async with http.post("/images", json={"filename": "bench.png"}) as resp:
+        image_id = (await resp.json())["image_id"]
+    with source.open("rb") as file:
+        form = aiohttp.FormData()
+        form.add_field("image", file, filename="bench.png", content_type="image/png")
+        start = time.perf_counter()
+        async with http.post(f"/images/{image_id}/attachment/bench.png", data=form) as resp:
+            body = await resp.json()
+        elapsed = time.perf_counter() - start
+    assert resp.status == 201, body
+    assert body["attachment"]["size"] == size
+    return elapsed
+
+
+async def main(runs: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="pixtag-bench-", dir=Path.cwd()) as tmp:
+        work = Path(tmp)
+        data_dir = work / "data"
+        port = free_port()
+        proc = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1"),
+            *("--port", str(port), "--data-dir", str(data_dir)),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            timeout = aiohttp.ClientTimeout(total=300)
+            async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout) as http:
+                await wait_ready(http, proc)
+                await report(http, proc.pid, work, data_dir / "media", runs)
+        finally:
+            proc.terminate()
+            await asyncio.wait_for(proc.wait(), 30)
+
+
+async def report(http: aiohttp.ClientSession, pid: int, work: Path, media: Path, runs: int) -> None:
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {runs} runs per size, medians")
+    print("| file | upload | hash+copy | ratio | hash+copy+fsync | ratio |")
+    print("|---|---|---|---|---|---|")
+    growth: list[int] = []
+    for mib in SIZES_MIB:
+        source = work / f"{mib}mib.png"
+        size = make_png(source, mib)
+        await upload(http, source, size)  # warm-up
+        uploads, plain, synced = [], [], []
+        for _ in range(runs):
+            # Each measurement starts with no dirty pages left by the previous one.
+            os.sync()
+            plain.append(baseline(source, media, fsync=False))
+            os.sync()
+            synced.append(baseline(source, media, fsync=True))
+            os.sync()
+            before = rss_bytes(pid)
+            with RssSampler(pid) as sampler:
+                uploads.append(await upload(http, source, size))
+            if mib == SIZES_MIB[-1]:
+                growth.append(sampler.peak - before)
+        up, base, base_sync = (size / statistics.median(t) / MIB for t in (uploads, plain, synced))
+        print(
+            f"| {size / MIB:.1f} MiB | {up:.0f} MiB/s | {base:.0f} MiB/s | {up / base:.2f}x"
+            f" | {base_sync:.0f} MiB/s | {up / base_sync:.2f}x |"
+        )
+    print()
+    print(
+        f"server RSS growth during a {SIZES_MIB[-1]} MiB upload: median"
+        f" {statistics.median(growth) / MIB:.1f} MB, max {max(growth) / MIB:.1f} MB"
+        f" (RSS before the last: {rss_bytes(pid) / MIB:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    asyncio.run(main(parser.parse_args().runs))
