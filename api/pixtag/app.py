@@ -11,9 +11,9 @@ from aiohttp_pydantic import oas
 from pixtag import keys
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
+from pixtag.media import media_ctx
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
-from pixtag.storage import media_ctx
 
 
 def create_app(settings: Settings | None = None) -> web.Application:

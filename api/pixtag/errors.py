@@ -59,6 +59,10 @@ class BadRequest(DomainError):
     status = 400
 
 
+class InsufficientStorage(DomainError):
+    status = 507
+
+
 class RangeNotSatisfiable(DomainError):
     status = 416
 

@@ -2,13 +2,17 @@
 
 from aiohttp import web
 
+from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
 from pixtag.views.images import ImageCollectionView, ImageView
 from pixtag.views.media import MediaView
 
 
 def setup_routes(app: web.Application) -> None:
-    app.router.add_view("/images", ImageCollectionView)
+    # Uploads refuse an oversized Content-Length before "100 Continue".
+    app.router.add_view("/images", ImageCollectionView, expect_handler=expect_handler)
     app.router.add_view("/images/{image_id}", ImageView)
-    app.router.add_view("/images/{image_id}/attachment/{filename}", AttachmentView)
+    app.router.add_view(
+        "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler
+    )
     app.router.add_view("/media/{image_id}/{filename}", MediaView)

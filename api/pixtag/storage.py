@@ -5,27 +5,25 @@ through this module, which knows nothing of the database: a caller receives a
 ``Received`` file into a hidden temporary beside its target, decides (under
 its own lock) when to ``install`` it, and ``discard``s it on any failure.
 
-A temporary file is held under ``flock`` while it is being written, so the
-start-up sweep (``media_ctx``) removes only the leftovers of a dead process,
-never the upload of a live one sharing the same media directory.
+A temporary file is held under ``flock`` from creation until it is renamed
+or removed, so the start-up sweep (``pixtag.media``) removes only the
+leftovers of a dead process, never the upload of a live one sharing the
+same media directory.
 """
 
 import asyncio
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
-import stat
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
-from aiohttp import web
-
-from pixtag import imaging, keys
-from pixtag.errors import BadRequest, NotFound, PayloadTooLarge
+from pixtag import imaging
+from pixtag.errors import BadRequest, InsufficientStorage, PayloadTooLarge
 from pixtag.validation import check_filename
 
 TEMP_PREFIX = ".upload-"
@@ -46,24 +44,6 @@ def target_path(media_dir: Path, image_id: int, filename: str) -> Path:
     if path.parent.parent != root or not path.is_relative_to(root):
         raise BadRequest("filename must be one path segment")
     return path
-
-
-def public_url(media_url: str, image_id: int, filename: str) -> str:
-    """The URL of a stored file (the same as the ``url`` PostgreSQL renders in image JSON)."""
-    return f"{media_url}/{int(image_id)}/{quote(filename, safe='')}"
-
-
-def served_file(media_dir: Path, path: Path) -> os.stat_result:
-    """Stat a regular file inside the media root; symlinks and anything else are NotFound."""
-    root = media_dir.resolve()
-    try:
-        st = path.lstat()
-        inside = path.parent.resolve(strict=True) == root / path.parent.name
-    except OSError:
-        raise NotFound("No such file") from None
-    if not inside or not stat.S_ISREG(st.st_mode):
-        raise NotFound("No such file")
-    return st
 
 
 class _Sink:
@@ -174,11 +154,13 @@ async def receive(
         await asyncio.to_thread(sink.feed, b"".join(batch))
         await asyncio.to_thread(sink.finish)
         info = await asyncio.to_thread(imaging.identify, sink.path)
-    except BaseException:
+    except BaseException as error:
         if pending is not None:
             pending.cancel()
         # Shielded: the temporary file goes even when the request is cancelled.
         await asyncio.shield(asyncio.to_thread(sink.discard))
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise InsufficientStorage("There is no space left to store the file") from None
         raise
     return Received(target, size, sink.sha256.hexdigest(), info, sink)
 
@@ -187,30 +169,3 @@ def remove_empty_dir(path: Path) -> None:
     """Remove an image directory left empty by a refused first upload."""
     with contextlib.suppress(OSError):  # not empty (another upload) or already gone
         path.rmdir()
-
-
-def sweep_stale(media_dir: Path) -> list[Path]:
-    """Remove temporary files no live process holds (left by a crash); return them."""
-    removed = []
-    for temp in media_dir.glob(f"*/{TEMP_PREFIX}*"):
-        try:
-            fd = os.open(temp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            continue  # an upload in progress in another process
-        finally:
-            os.close(fd)
-        temp.unlink(missing_ok=True)
-        removed.append(temp)
-    return removed
-
-
-async def media_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Create the media root and sweep what a killed server left behind."""
-    media_dir = app[keys.SETTINGS].media_dir
-    await asyncio.to_thread(media_dir.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread(sweep_stale, media_dir)
-    yield

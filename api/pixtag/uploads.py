@@ -11,12 +11,13 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_urldispatcher import _default_expect_handler
 from pydantic import ValidationError
 
 from pixtag import keys, storage
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
-from pixtag.errors import BadRequest, InvalidRequest, PayloadTooLarge, WrongFilename
+from pixtag.errors import BadRequest, InvalidRequest, PayloadTooLarge, WrongFilename, problem
 from pixtag.models import ImageCreate
 
 # What aiohttp's multipart parser raises on a malformed body.
@@ -30,11 +31,26 @@ def is_multipart(request: web.Request) -> bool:
     return request.content_type == "multipart/form-data"
 
 
-async def open_form(request: web.Request) -> MultipartReader:
-    """The multipart reader of a request; 413 at once when Content-Length is over the limit."""
+def check_length(request: web.Request) -> None:
+    """413 at once when Content-Length already says the body is over the limit."""
     limit = request.app[keys.SETTINGS].max_upload_size + ENVELOPE_SIZE + MAX_META_SIZE
     if request.content_length is not None and request.content_length > limit:
         raise PayloadTooLarge(f"The request body is larger than {limit} bytes")
+
+
+async def expect_handler(request: web.Request) -> web.StreamResponse | None:
+    """Answer ``Expect: 100-continue`` with the 413 itself, so the client never sends the body."""
+    try:
+        check_length(request)
+    except PayloadTooLarge as error:
+        return problem(error.status, error.detail)
+    await _default_expect_handler(request)
+    return None
+
+
+async def open_form(request: web.Request) -> MultipartReader:
+    """The multipart reader of a request (after the Content-Length check)."""
+    check_length(request)
     if not is_multipart(request):
         raise BadRequest(
             f"Content-Type must be multipart/form-data, not {request.content_type or 'none'}"

@@ -1,5 +1,6 @@
 """POST /images/{id}/attachment/{filename}: stored bytes, recorded facts, replace, refusals."""
 
+import asyncio
 import io
 from datetime import datetime
 
@@ -215,3 +216,30 @@ async def test_a_multipart_without_boundary_is_400(client):
     )
     assert resp.status == 400
     assert resp.content_type == "application/problem+json"
+
+
+async def expect_continue(client, path: str, length: int) -> bytes:
+    """Send headers with ``Expect: 100-continue`` and no body; return what the server says."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    writer.write(
+        (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+            f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {length}\r\n\r\n"
+        ).encode()
+    )
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(4096), 10)
+    writer.close()
+    await writer.wait_closed()
+    return answer
+
+
+async def test_expect_100_continue_is_refused_with_413_before_the_body(client):
+    image = await new_image(client)
+    path = f"/images/{image['image_id']}/attachment/example.jpg"
+    answer = await expect_continue(client, path, 10**10)
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert b"application/problem+json" in answer
+    assert b'"The request body is larger than' in answer
+    assert (await expect_continue(client, "/images", 10**10)).startswith(b"HTTP/1.1 413 ")
+    assert (await expect_continue(client, path, 1000)).startswith(b"HTTP/1.1 100 Continue")

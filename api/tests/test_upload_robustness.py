@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
-from pixtag import storage
+from pixtag import media, storage
 from pixtag.app import create_app
 from tests.helpers import files_under, form, image_bytes, new_image, noisy_png, sha256
 
@@ -101,7 +101,7 @@ async def test_stale_temporary_files_are_swept_at_start(aiohttp_client, settings
 HOLD_A_TEMP_FILE = """
 import sys, time
 from pathlib import Path
-from pixtag import storage
+from pixtag import media, storage
 sink = storage._Sink(Path(sys.argv[1]))
 sink.feed(b"half an upload")
 print(sink.path, flush=True)
@@ -110,20 +110,20 @@ time.sleep(60)
 
 
 def test_a_killed_uploader_temp_file_is_swept_but_a_live_one_is_not(tmp_path):
-    media = tmp_path / "media"
+    media_dir = tmp_path / "media"
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD_A_TEMP_FILE, str(media / "5")],
+        [sys.executable, "-c", HOLD_A_TEMP_FILE, str(media_dir / "5")],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         temp = Path(proc.stdout.readline().strip())
         assert temp.exists()
-        assert storage.sweep_stale(media) == []
+        assert media.sweep_stale(media_dir) == []
         assert temp.exists()
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        assert storage.sweep_stale(media) == [temp]
+        assert media.sweep_stale(media_dir) == [temp]
         assert not temp.exists()
     finally:
         proc.kill()

@@ -5,7 +5,7 @@ from urllib.parse import quote
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r302, r400, r404, r413, r415
 
-from pixtag import storage, uploads
+from pixtag import media, uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import NotFound, WrongFilename
@@ -58,5 +58,5 @@ class AttachmentView(ProblemView):
             raise WrongFilename(image_id, filename, current.filename)
         if current.content_type is None:
             raise NotFound(f"Image <{image_id}> has no file yet")
-        location = storage.public_url(self.settings.media_url, image_id, filename)
+        location = media.public_url(self.settings.media_url, image_id, filename)
         return web.Response(status=302, headers={"Location": location})

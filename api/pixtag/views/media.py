@@ -12,7 +12,7 @@ import asyncio
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r206, r304, r404, r416
 
-from pixtag import storage
+from pixtag import media, storage
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import BadRequest, NotFound, RangeNotSatisfiable
@@ -82,7 +82,7 @@ class MediaView(ProblemView):
             path = storage.target_path(media_dir, image_id, filename)
         except BadRequest:
             raise NotFound(f"No file {filename!r} is stored for image <{image_id}>") from None
-        st = await asyncio.to_thread(storage.served_file, media_dir, path)
+        st = await asyncio.to_thread(media.served_file, media_dir, path)
         check_range(self.request, st.st_size, st.st_mtime)
         headers = {"Content-Type": current.content_type, **MEDIA_HEADERS}
         return web.FileResponse(path, headers=headers)
