@@ -101,7 +101,7 @@ async def test_stale_temporary_files_are_swept_at_start(aiohttp_client, settings
 HOLD_A_TEMP_FILE = """
 import sys, time
 from pathlib import Path
-from pixtag import media, storage
+from pixtag import storage
 sink = storage._Sink(Path(sys.argv[1]))
 sink.feed(b"half an upload")
 print(sink.path, flush=True)
