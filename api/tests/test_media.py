@@ -184,3 +184,14 @@ async def test_media_does_not_follow_symlinks(client, attached, settings, tmp_pa
     resp = await client.get(image["attachment"]["url"])
     assert resp.status == 404
     assert b"secret" not in await resp.read()
+
+
+async def test_head_on_the_attachment_gives_the_redirect(client, attached):
+    image, _ = attached
+    url = f"/images/{image['image_id']}/attachment/photo%201.png"
+    resp = await client.head(url, allow_redirects=False)
+    assert resp.status == 302
+    assert resp.headers["Location"] == image["attachment"]["url"]
+    resp = await client.head(url)
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "image/png"
