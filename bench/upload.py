@@ -56,9 +56,13 @@ def baseline(source: Path, directory: Path, *, fsync: bool) -> float:
         dst.flush()
         if fsync:
             os.fsync(dst.fileno())
-    os.replace(temp, directory / "baseline.png")
+    # A new name each time, like an upload to a new image (ext4 flushes data
+    # when a rename replaces an existing file, which would skew the baseline).
+    target = directory / "baseline.png"
+    os.replace(temp, target)
     elapsed = time.perf_counter() - start
     digest.hexdigest()
+    target.unlink()
     return elapsed
 
 
