@@ -2,9 +2,12 @@
 
 The order is what keeps file and record consistent: the body is streamed
 into a temporary file with no database connection held; then, in one
-transaction, the image's row is locked, the file is renamed into place and
-the row is written. Any failure on the way removes the temporary file, so
-a refused or aborted upload changes nothing.
+transaction, the image's row is locked and written, the file is renamed into
+place, and only then is the transaction committed. So the new row becomes
+visible only once its file is in place, concurrent uploads to one image take
+turns (the row lock is held across the rename and the commit), and a failing
+write leaves the previous file untouched. Any failure on the way removes the
+temporary file: a refused or aborted upload changes nothing.
 """
 
 from collections.abc import Awaitable, Callable
@@ -143,10 +146,10 @@ async def attach(request: web.Request, image_id: int, filename: str) -> tuple[in
     try:
         async with cursor(app) as cur, cur.begin():
             locked = await queries.image_file(cur, image_id, lock=True)
-            await received.install()
             document = await queries.record_attachment(
                 cur, image_id, facts(received), media_url=app[keys.SETTINGS].media_url
             )
+            await received.install()
     except BaseException:
         await received.discard()
         raise
@@ -164,8 +167,6 @@ async def create(request: web.Request) -> tuple[int, str]:
     installed = False
     try:
         async with cursor(app) as cur, cur.begin():
-            await received.install()
-            installed = True
             document = await queries.insert_image_with_attachment(
                 cur,
                 image_id,
@@ -174,7 +175,10 @@ async def create(request: web.Request) -> tuple[int, str]:
                 facts=facts(received),
                 media_url=app[keys.SETTINGS].media_url,
             )
+            await received.install()
+            installed = True
     except BaseException:
+        # Not committed: the record does not exist, so neither may its file.
         await (received.uninstall() if installed else received.discard())
         raise
     return image_id, document

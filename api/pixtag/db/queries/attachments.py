@@ -1,8 +1,9 @@
 """Attachment columns of image records: look up, lock, record a stored file.
 
 Replacing a file and recording it happen under the image's row lock
-(``lock_image`` inside a transaction), so concurrent uploads to one image
-are serialised and the last file in place is the one the row describes.
+(``image_file(..., lock=True)`` inside a transaction), so concurrent uploads
+to one image are serialised and the last file in place is the one the row
+describes.
 """
 
 from dataclasses import asdict, dataclass
