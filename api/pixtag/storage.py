@@ -157,6 +157,8 @@ async def receive(
     except BaseException as error:
         if pending is not None:
             pending.cancel()
+            # Its own failure, if any, is superseded by this one.
+            pending.add_done_callback(lambda task: task.cancelled() or task.exception())
         # Shielded: the temporary file goes even when the request is cancelled.
         await asyncio.shield(asyncio.to_thread(sink.discard))
         if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):

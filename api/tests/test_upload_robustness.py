@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg2
 from PIL import Image as PILImage
 
 from pixtag import media, storage
@@ -129,3 +130,29 @@ def test_a_killed_uploader_temp_file_is_swept_but_a_live_one_is_not(tmp_path):
         proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+async def test_the_rename_waits_for_the_row_lock(client, settings, database_url):
+    image = await new_image(client)
+    url = f"/images/{image['image_id']}/attachment/example.jpg"
+    old, new = image_bytes("PNG", (3, 3)), image_bytes("GIF", (4, 4))
+    await client.post(url, data=form(old))
+    target = settings.media_dir / str(image["image_id"]) / "example.jpg"
+    locker = psycopg2.connect(database_url)
+    try:
+        with locker.cursor() as cur:
+            cur.execute("SELECT 1 FROM images WHERE image_id = %s FOR UPDATE", (image["image_id"],))
+        upload = asyncio.create_task(client.post(url, data=form(new)))
+        await wait_for(lambda: temp_files(settings.media_dir))
+        await asyncio.sleep(0.3)
+        # Streamed and waiting: neither the file nor the row has changed yet.
+        assert not upload.done()
+        assert target.read_bytes() == old
+        locker.rollback()
+        resp = await upload
+    finally:
+        locker.close()
+    assert resp.status == 200
+    assert target.read_bytes() == new
+    assert (await resp.json())["attachment"]["sha256"] == sha256(new)
+    assert temp_files(settings.media_dir) == []
