@@ -135,7 +135,7 @@ async def upload(http: aiohttp.ClientSession, source: Path, size: int) -> float:
 
 
 async def main(runs: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="pixtag-bench-", dir=Path.cwd()) as tmp:
+    with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
         work = Path(tmp)
         data_dir = work / "data"
         port = free_port()
