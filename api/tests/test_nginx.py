@@ -14,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from yarl import URL
 
 from pixtag.app import create_app
 from tests.helpers import create_form, form, image_bytes
@@ -163,7 +164,7 @@ async def test_nginx_keeps_temp_files_symlinks_and_escapes_private(nginx, settin
             f"/media/{image['image_id']}/..%5C..%5Csecret.png",
         ]
         for path in paths:
-            url = aiohttp.client.URL(nginx + path, encoded=True)
+            url = URL(nginx + path, encoded=True)
             resp = await http.get(url)
             body = await resp.read()
             assert resp.status in (400, 404), path
