@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from aiohttp import FormData
 from PIL import Image as PILImage
+from PIL import features
 
 from pixtag.models import Image
 from tests.helpers import SVG, files_under, form, image_bytes, new_image, sha256
@@ -30,6 +31,11 @@ def stored(settings, image):
         ("WEBP", "image/webp"),
         ("BMP", "image/bmp"),
         ("TIFF", "image/tiff"),
+        pytest.param(
+            "AVIF",
+            "image/avif",
+            marks=pytest.mark.skipif(not features.check("avif"), reason="Pillow without AVIF"),
+        ),
     ],
 )
 async def test_first_upload_is_201_and_records_what_pillow_and_hashlib_see(
