@@ -156,3 +156,24 @@ async def test_the_rename_waits_for_the_row_lock(client, settings, database_url)
     assert target.read_bytes() == new
     assert (await resp.json())["attachment"]["sha256"] == sha256(new)
     assert temp_files(settings.media_dir) == []
+
+
+async def test_an_aborted_one_request_create_leaves_no_record(client, settings):
+    _, writer = await asyncio.open_connection(client.host, client.port)
+    meta = b'{"filename": "gone.png", "tags": []}'
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="meta"\r\n\r\n' + meta + b"\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n'
+    )
+    head = (
+        f"POST /images HTTP/1.1\r\nHost: {client.host}\r\n"
+        f"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: {len(body) + 2_000_000}"
+        "\r\n\r\n"
+    ).encode()
+    writer.write(head + body + noisy_png((600, 600))[:800_000])
+    await writer.drain()
+    await wait_for(lambda: temp_files(settings.media_dir))
+    writer.transport.abort()
+    await wait_for(lambda: not files_under(settings.media_dir))
+    for image_id in range(1, 4):
+        assert (await client.get(f"/images/{image_id}")).status == 404
