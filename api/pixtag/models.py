@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from pixtag import validation
 
@@ -31,6 +31,21 @@ Tag = Annotated[
     ),
     AfterValidator(validation.normalise_tag),
 ]
+
+Sha256 = Annotated[
+    str,
+    BeforeValidator(validation.normalise_sha256),
+    Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="The SHA-256 of a stored file, 64 hex digits.",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    ),
+]
+ChunkSize = Annotated[int, Field(ge=1, le=10_000, description="Images per chunk.")]
+AfterId = Annotated[
+    int, Field(ge=0, le=BIGINT_MAX, description="List only images with a larger id (keyset).")
+]
+Limit = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="At most this many images.")]
 
 
 class ImageCreate(BaseModel):

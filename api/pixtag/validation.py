@@ -50,3 +50,8 @@ def normalise_tag(value: str) -> str:
 def unique_tags(tags: list[str]) -> list[str]:
     """Drop repeated tags, keeping the first occurrence of each."""
     return list(dict.fromkeys(tags))
+
+
+def normalise_sha256(value: object) -> object:
+    """Trim and lower-case a hex digest so that any spelling of it matches the stored one."""
+    return value.strip().lower() if isinstance(value, str) else value

@@ -2,15 +2,78 @@
 
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415
 
-from pixtag import uploads
+from pixtag import keys, uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import images as queries
-from pixtag.models import Image, ImageCreate, ImageId, Problem
+from pixtag.db.queries import listing
+from pixtag.db.stream import declared_cursor
+from pixtag.models import (
+    AfterId,
+    ChunkSize,
+    Image,
+    ImageCreate,
+    ImageId,
+    Limit,
+    Problem,
+    Sha256,
+    Tag,
+)
 from pixtag.views.base import ProblemView, json_document, read_json
+from pixtag.views.stream import stream_document, wants_ndjson
 
 
 class ImageCollectionView(ProblemView):
     """The collection of images."""
+
+    async def get(
+        self,
+        tag: Tag | None = None,
+        tags_all: list[Tag] = [],  # noqa: B006 - aiohttp-pydantic reads the default
+        tags_any: list[Tag] = [],  # noqa: B006
+        sha256: Sha256 | None = None,
+        chunk_size: ChunkSize | None = None,
+        after_id: AfterId | None = None,
+        limit: Limit | None = None,
+    ) -> r200[list[Image]] | r400[Problem]:
+        """
+        Stream the images, in id order, that match every given filter.
+
+        The body is ``[[image, ...], [image, ...], {"totalImages": N, "totalChunks": M}]``
+        (``[{"totalImages": 0, "totalChunks": 0}]`` when nothing matches), one inner
+        array per chunk, sent as it is read from the database. With
+        ``Accept: application/x-ndjson`` it is one image per line instead.
+        ``tag`` and ``tags_all`` keep images having all those tags, ``tags_any``
+        images having at least one; ``sha256`` finds the image holding that file.
+        Walk a large set in pages with ``after_id`` (the last id seen) and ``limit``.
+
+        Tags: images
+        Status Codes:
+            200: The images, streamed in chunks.
+            400: A filter is empty or invalid, or a number is out of range.
+        """
+        settings = self.settings
+        sql, params = listing.select_images(
+            media_url=settings.media_url,
+            tags_all=list(dict.fromkeys([*tags_all, *([tag] if tag else [])])),
+            tags_any=list(dict.fromkeys(tags_any)),
+            sha256=sha256,
+            after_id=after_id,
+            limit=limit,
+        )
+        opened = declared_cursor(
+            self.request.app[keys.POOL],
+            sql,
+            params,
+            chunk_size=chunk_size or settings.chunk_size,
+            idle_timeout_ms=settings.stream_idle_timeout_ms,
+            planner=listing.PLANNER,
+        )
+        return await stream_document(
+            self.request,
+            opened,
+            ndjson=wants_ndjson(self.request),
+            write_timeout=settings.stream_idle_timeout_ms / 1000,
+        )
 
     async def post(self) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem]:
         """
