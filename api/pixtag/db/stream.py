@@ -17,7 +17,7 @@ state is unknown is closed rather than handed to the next request.
 """
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,6 +32,8 @@ from psycopg2.extensions import (
 log = logging.getLogger(__name__)
 
 CURSOR_NAME = "pixtag_stream"
+
+type Planner = Callable[[Any], Awaitable[Mapping[str, str]]]
 
 
 class CursorStream:
@@ -56,11 +58,12 @@ async def declared_cursor(
     *,
     chunk_size: int,
     idle_timeout_ms: int,
-    planner: Mapping[str, str] | None = None,
+    planner: Planner | None = None,
 ) -> AsyncIterator[CursorStream]:
     """Declare ``query`` as a NO SCROLL cursor in its own transaction and yield a reader.
 
-    ``planner`` holds settings (``SET LOCAL``) that shape the cursor's plan.
+    ``planner`` is called with the transaction's cursor before the DECLARE and
+    returns settings (applied as ``SET LOCAL``) that shape the cursor's plan.
     """
     conn = await pool.acquire()
     clean = False
@@ -69,7 +72,8 @@ async def declared_cursor(
             psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
             await cur.execute("BEGIN")
             settings = {"idle_in_transaction_session_timeout": str(idle_timeout_ms)}
-            settings.update(planner or {})
+            if planner is not None:
+                settings.update(await planner(cur))
             for name, value in settings.items():
                 await cur.execute("SELECT set_config(%s, %s, true)", (name, value))
             await cur.execute(f"DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {query}", params)

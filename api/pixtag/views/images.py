@@ -1,5 +1,7 @@
 """/images and /images/{image_id}: create, list and read image records."""
 
+from functools import partial
+
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415
 
 from pixtag import keys, uploads
@@ -52,6 +54,7 @@ class ImageCollectionView(ProblemView):
             400: A filter is empty or invalid, or a number is out of range.
         """
         settings = self.settings
+        chunk = chunk_size or settings.chunk_size
         sql, params = listing.select_images(
             media_url=settings.media_url,
             tags_all=list(dict.fromkeys([*tags_all, *([tag] if tag else [])])),
@@ -64,9 +67,13 @@ class ImageCollectionView(ProblemView):
             self.request.app[keys.POOL],
             sql,
             params,
-            chunk_size=chunk_size or settings.chunk_size,
+            chunk_size=chunk,
             idle_timeout_ms=settings.stream_idle_timeout_ms,
-            planner=listing.PLANNER,
+            planner=partial(
+                listing.planner_settings,
+                params=params,
+                first_rows=min(chunk, limit) if limit else chunk,
+            ),
         )
         return await stream_document(
             self.request,

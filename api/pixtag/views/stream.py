@@ -7,6 +7,8 @@ connection without the terminating chunk, and the client sees an incomplete
 transfer instead of a truncated document that parses as complete. Each write
 waits for the socket to drain (back-pressure) but no longer than the stream's
 idle bound, so a stalled reader cannot hold a pooled connection forever.
+While a chunk is written the next one is already being fetched, so the
+database and the socket work side by side.
 """
 
 import asyncio
@@ -78,10 +80,16 @@ async def stream_document(
             await resp.prepare(request)
             total = chunks = 0
             while rows:
-                await write(render(rows, chunks))
+                # PostgreSQL renders the next chunk while this one goes out.
+                ahead = asyncio.ensure_future(cursor.fetch())
+                try:
+                    await write(render(rows, chunks))
+                finally:
+                    # Never leave a FETCH running on a connection about to be rolled back.
+                    await asyncio.wait([ahead])
                 total += len(rows)
                 chunks += 1
-                rows = await cursor.fetch()
+                rows = ahead.result()
             if not ndjson:
                 await write(_json_end(total, chunks))
     except Exception as error:
