@@ -44,7 +44,9 @@ def seed(dsn: str, rows: int) -> dict[str, str]:
     conn.autocommit = True
     with conn.cursor() as cur:
         for statement in listing_data.SEED:
-            cur.execute(statement, {"rows": rows, "distinct": 20000, "fresh": 300})
+            cur.execute(
+                statement, {"rows": rows, "distinct": 20000, "fresh": 300, "burst": rows // 50}
+            )
         cur.execute(listing_data.ANALYZE)
         cur.execute(listing_data.PICK_TAG, {"candidates": listing_data.candidates()})
         counts = dict(cur.fetchall())
@@ -61,8 +63,8 @@ def report_full(results: list[dict[str, float]], rows: int) -> None:
     print("\n## Full listing (medians of", len(results), "runs)\n")
     print("| path | seconds | rows/s | MB/s |\n|---|---:|---:|---:|")
     for key, label in (
-        ("http", "GET /images (HTTP, aiohttp client)"),
-        ("http_ndjson", "GET /images, NDJSON"),
+        ("http", "GET /images over HTTP, read by curl"),
+        ("http_ndjson", "GET /images, NDJSON, read by curl"),
         ("copy", "COPY (same SELECT, image_json) TO STDOUT, psql"),
         ("copy_row", "COPY (SELECT row_to_json(i) ...) TO STDOUT, psql"),
     ):

@@ -6,7 +6,8 @@ Tags follow a Zipf-like law: each image draws about five tags ``t<k>`` with
 Half of the images carry an attachment, so both shapes of the image JSON are
 streamed. One rare tag, ``fresh``, sits only on the newest few hundred ids:
 the case where a walk along the primary key reads almost the whole table
-before it finds a match.
+before it finds a match. Beyond that, ``burst`` sits on the newest 2% of the
+ids: common enough that the walk is kept, yet all at the far end of it.
 """
 
 SEED = [
@@ -29,6 +30,10 @@ SEED = [
     """
     UPDATE images SET tags = tags || '{fresh}'
     WHERE image_id > (SELECT max(image_id) FROM images) - %(fresh)s
+    """,
+    """
+    UPDATE images SET tags = tags || '{burst}'
+    WHERE image_id > (SELECT max(image_id) FROM images) - %(burst)s
     """,
 ]
 ANALYZE = "VACUUM ANALYZE images"
@@ -74,4 +79,6 @@ def shapes(tag: dict[str, str], max_id: int, min_id: int) -> list[tuple[str, dic
         ("keyset tag medium @90%", {"tag": m, "after_id": at(0.9), "limit": 100}),
         ("keyset tag rare @10%", {"tag": r, "after_id": at(0.1), "limit": 100}),
         ("keyset tag fresh @10%", {"tag": "fresh", "after_id": at(0.1), "limit": 100}),
+        ("tag burst (2%, newest ids; beyond the spec)", {"tag": "burst"}),
+        ("keyset tag burst @10%", {"tag": "burst", "after_id": at(0.1), "limit": 100}),
     ]
