@@ -16,7 +16,7 @@ import json
 import logging
 from contextlib import AbstractAsyncContextManager
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 from pixtag.db.stream import CursorStream
 
@@ -57,6 +57,17 @@ def _ndjson_chunk(rows: list[bytes], index: int) -> bytes:
     return b"\n".join(rows) + b"\n"
 
 
+async def _settle(fetch: "asyncio.Future[list[bytes]]") -> None:
+    """Let a FETCH in flight finish, so the connection is idle before its transaction ends."""
+    try:
+        await asyncio.wait([fetch])
+    finally:
+        if not fetch.done():
+            fetch.cancel()
+        elif not fetch.cancelled():
+            fetch.exception()  # seen: the error that stopped the stream is the one reported
+
+
 async def stream_document(
     request: web.Request,
     opened: AbstractAsyncContextManager[CursorStream],
@@ -76,7 +87,8 @@ async def stream_document(
     try:
         async with opened as cursor:
             rows = await cursor.fetch()
-            resp.enable_chunked_encoding()
+            if request.version >= HttpVersion11:
+                resp.enable_chunked_encoding()  # else the end of the body is the close
             await resp.prepare(request)
             total = chunks = 0
             while rows:
@@ -84,12 +96,12 @@ async def stream_document(
                 ahead = asyncio.ensure_future(cursor.fetch())
                 try:
                     await write(render(rows, chunks))
-                finally:
-                    # Never leave a FETCH running on a connection about to be rolled back.
-                    await asyncio.wait([ahead])
+                except BaseException:
+                    await _settle(ahead)
+                    raise
                 total += len(rows)
                 chunks += 1
-                rows = ahead.result()
+                rows = await ahead
             if not ndjson:
                 await write(_json_end(total, chunks))
     except Exception as error:
