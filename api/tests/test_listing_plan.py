@@ -71,3 +71,34 @@ async def test_a_small_first_page_keeps_the_walk_for_a_medium_tag(populated):
     # a keyset page of 10 is found after ~160 rows of the walk.
     assert await settings_for(populated, 1000, tags_all=["medium"]) == {"enable_indexscan": "off"}
     assert await settings_for(populated, 10, tags_all=["medium"]) == {}
+
+
+@pytest.fixture
+def clustered(database_url: str) -> str:
+    """25000 images: 'spread' on one in five, 'late' on the newest 5000 only; analysed."""
+    sql(
+        database_url,
+        "INSERT INTO images (filename, tags)"
+        " SELECT 'c' || g || '.jpg', array_remove(ARRAY["
+        "  CASE WHEN g %% 5 = 0 THEN 'spread' END,"
+        "  CASE WHEN g > 20000 THEN 'late' END], NULL)"
+        " FROM generate_series(1, 25000) AS g",
+    )
+    sql(database_url, "ANALYZE images")
+    return database_url
+
+
+async def test_common_tag_spread_out_keeps_the_walk(clustered):
+    assert await settings_for(clustered, tags_all=["spread"]) == {}
+
+
+async def test_common_tag_only_on_the_newest_ids_skips_the_walk(clustered):
+    # As common as 'spread', but the walk would read 20000 rows before the first match.
+    assert await settings_for(clustered, tags_all=["late"]) == {"enable_indexscan": "off"}
+    plan = await plan_of(clustered, {"enable_indexscan": "off"}, tags_all=["late"])
+    assert "Index Scan using images_pkey" not in plan
+    assert "Sort" in plan
+
+
+async def test_keyset_page_past_the_gap_keeps_the_walk(clustered):
+    assert await settings_for(clustered, 100, tags_all=["late"], after_id=19000, limit=100) == {}
