@@ -22,6 +22,7 @@ help:
 	@echo "make lint     ruff and mypy"
 	@echo "make openapi  regenerate openapi.json from the code"
 	@echo "make bench-upload  upload throughput and server memory (bench/RESULTS.md)"
+	@echo "make bench-listing  listing throughput, memory and first-chunk latency on 1M images (bench/RESULTS.md)"
 
 $(VPY):
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -51,6 +52,9 @@ openapi: $(STAMP)
 
 bench-upload: $(STAMP)
 	$(VPY) bench/upload.py $(ARGS)
+
+bench-listing: $(STAMP)
+	$(VPY) bench/listing.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist
