@@ -31,8 +31,10 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "api"), str(Path(__file__).parent)]
 
 import listing_data  # noqa: E402
-import listing_measure as measure  # noqa: E402
+import listing_full  # noqa: E402
+import listing_shapes  # noqa: E402
 import psycopg2  # noqa: E402
+from listing_server import Server  # noqa: E402
 
 from pixtag.db import fixtures  # noqa: E402
 from pixtag.db.embedded import EmbeddedPostgres  # noqa: E402
@@ -114,9 +116,9 @@ def main() -> None:
             started = time.perf_counter()
             tags = seed(dsn, args.rows)
             print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)
-            with measure.Server(dsn, Path(tmp) / "data") as api:
-                full = asyncio.run(measure.full_listing(api, dsn, args.runs))
-                shape_rows = asyncio.run(measure.shapes(api, dsn, tags, args.reps))
+            with Server(dsn, Path(tmp) / "data") as api:
+                full = asyncio.run(listing_full.full_listing(api, dsn, args.runs))
+                shape_rows = asyncio.run(listing_shapes.shapes(api, dsn, tags, args.reps))
         finally:
             server.stop()
     print(f"\n# Listing benchmark: {args.rows:,} images\n")

@@ -59,15 +59,25 @@ SELECT_IMAGES = f"""
 
 ESTIMATE_MATCHES = f"EXPLAIN (FORMAT JSON) SELECT 1 FROM images AS i WHERE {WHERE}"  # noqa: S608
 
-# Matches among the first rows of the walk, and how many rows there were.
+# Matches among the first rows of the walk, stopping once there are enough.
 PROBE_WALK = f"""
-    SELECT count(*) FILTER (WHERE {FILTER}), count(*)
-    FROM (
-        SELECT i.tags, i.sha256 FROM images AS i
-        WHERE {AFTER}
-        ORDER BY i.image_id
-        LIMIT %(probe_rows)s
-    ) AS i
+    SELECT count(*) FROM (
+        SELECT 1 FROM (
+            SELECT i.tags, i.sha256 FROM images AS i
+            WHERE {AFTER}
+            ORDER BY i.image_id
+            LIMIT %(probe_rows)s
+        ) AS i
+        WHERE {FILTER}
+        LIMIT %(needed)s
+    ) AS found
+"""  # noqa: S608 - built from constant fragments; every value is bound
+
+# How many rows the probe had to walk at most (fewer: the walk is short anyway).
+PROBE_LENGTH = f"""
+    SELECT count(*) FROM (
+        SELECT 1 FROM images AS i WHERE {AFTER} ORDER BY i.image_id LIMIT %(probe_rows)s
+    ) AS walked
 """  # noqa: S608 - built from constant fragments; every value is bound
 
 ESTIMATE_IMAGES = "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'images'::regclass"
@@ -106,8 +116,12 @@ async def planner_settings(cur: Any, params: dict[str, Any], first_rows: int) ->
     (images,) = await cur.fetchone()
     if matches < math.sqrt(first_rows * float(images or 0) * WALK_TO_SORT_COST):
         return dict(NO_WALK)
-    await cur.execute(PROBE_WALK, {**params, "probe_rows": PROBE_ROWS})
-    found, walked = await cur.fetchone()
-    if walked < PROBE_ROWS or found * WALK_BUDGET_ROWS >= first_rows * PROBE_ROWS:
+    probe = {**params, "probe_rows": PROBE_ROWS}
+    probe["needed"] = math.ceil(first_rows * PROBE_ROWS / WALK_BUDGET_ROWS)
+    await cur.execute(PROBE_WALK, probe)
+    (found,) = await cur.fetchone()
+    if found >= probe["needed"]:
         return {}
-    return dict(NO_WALK)
+    await cur.execute(PROBE_LENGTH, probe)
+    (walked,) = await cur.fetchone()
+    return {} if walked < PROBE_ROWS else dict(NO_WALK)
