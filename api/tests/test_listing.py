@@ -5,6 +5,7 @@ import hashlib
 import pytest
 
 from pixtag.app import create_app
+from tests.helpers import create_form, image_bytes, sha256
 
 from .listing_helpers import (
     chunks_of,
@@ -208,3 +209,19 @@ async def test_after_id_without_limit_runs_to_the_end(client):
     after = created[4]["image_id"]
     body = await (await client.get("/images", params={"after_id": str(after)})).json()
     assert flat(body) == created[5:]
+
+
+async def test_sha256_finds_an_uploaded_file_as_the_import_command_asks(client):
+    data = image_bytes("PNG", color="blue")
+    resp = await client.post(
+        "/images", data=create_form({"filename": "blue.png", "tags": ["import"]}, data)
+    )
+    assert resp.status == 201
+    created = await resp.json()
+    await create_catalogue(client)
+    body = await (await client.get("/images", params={"sha256": sha256(data)})).json()
+    assert flat(body) == [created]
+    assert created["attachment"]["sha256"] == sha256(data)
+    other = image_bytes("PNG", color="green")
+    resp = await client.get("/images", params={"sha256": sha256(other)})
+    assert await resp.text() == '[{"totalImages": 0, "totalChunks": 0}]'
