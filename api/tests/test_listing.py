@@ -7,7 +7,7 @@ import pytest
 from pixtag.app import create_app
 from tests.helpers import create_form, image_bytes, sha256
 
-from .listing_helpers import (
+from .listing_support import (
     chunks_of,
     create_catalogue,
     flat,

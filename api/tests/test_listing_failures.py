@@ -12,7 +12,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 from pixtag.app import create_app
 from pixtag.db.stream import declared_cursor
 
-from .listing_helpers import bulk_insert, pool_is_whole, sql, stream_sessions
+from .listing_support import backends, bulk_insert, pool_is_whole, sql
 
 # Large enough that the stream outgrows every socket buffer between server and client.
 BULK = 8000
@@ -61,7 +61,7 @@ async def test_failing_query_is_a_500_problem_before_any_byte_of_the_stream(clie
     assert body["detail"] == "The server met an unexpected error."
     assert "images" not in json.dumps(body)
     assert pool_is_whole(client)
-    assert not [s for s in stream_sessions(database_url) if s[1] == "idle in transaction"]
+    assert not [s for s in backends(database_url) if s[1] == "idle in transaction"]
 
 
 async def wait_for(predicate, within: float = 5.0) -> bool:
@@ -77,7 +77,7 @@ async def wait_for(predicate, within: float = 5.0) -> bool:
 
 def streaming_backend(database_url: str) -> int | None:
     """The pid of the backend holding the listing's cursor open, if any."""
-    for pid, _state, query in stream_sessions(database_url):
+    for pid, _state, query in backends(database_url):
         if query.startswith(("FETCH", "DECLARE")):
             return pid
     return None
@@ -110,7 +110,7 @@ async def test_client_disconnect_ends_the_transaction_and_returns_the_connection
     resp.close()  # drops the connection mid-stream
     assert await wait_for(lambda: streaming_backend(database_url) is None)
     assert await wait_for(lambda: pool_is_whole(client))
-    states = [state for _pid, state, _query in stream_sessions(database_url)]
+    states = [state for _pid, state, _query in backends(database_url)]
     assert "idle in transaction" not in states
     assert "active" not in states
 
@@ -126,7 +126,7 @@ async def test_stalled_reader_is_cut_off_after_the_idle_bound(
     # Stop reading: the server blocks on back-pressure, then gives up.
     assert await wait_for(lambda: streaming_backend(database_url) is None, within=5)
     assert await wait_for(lambda: pool_is_whole(client))
-    assert "idle in transaction" not in [s[1] for s in stream_sessions(database_url)]
+    assert "idle in transaction" not in [s[1] for s in backends(database_url)]
     with pytest.raises(aiohttp.ClientPayloadError):
         await resp.read()
 
@@ -154,7 +154,7 @@ async def test_postgresql_ends_a_stream_left_idle_past_the_bound(database_url):
         await pool.wait_closed()
 
 
-async def test_stream_helper_commits_and_returns_the_connection(database_url):
+async def test_declared_cursor_commits_and_returns_the_connection(database_url):
     pool = await aiopg.create_pool(database_url, minsize=1, maxsize=1)
     try:
         query = "SELECT n::text FROM generate_series(1, %(n)s) AS n"

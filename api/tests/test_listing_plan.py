@@ -5,7 +5,7 @@ import pytest
 
 from pixtag.db.queries import listing
 
-from .listing_helpers import sql
+from .listing_support import sql
 
 
 @pytest.fixture

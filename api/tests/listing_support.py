@@ -1,4 +1,4 @@
-"""Helpers shared by the listing tests: records created through the API, raw SQL for bulk."""
+"""Shared by the listing tests: records created through the API, raw SQL for bulk data."""
 
 import json
 
@@ -51,7 +51,7 @@ def bulk_insert(database_url: str, count: int, tags_per_image: int = 40) -> None
     )
 
 
-def stream_sessions(database_url: str) -> list[tuple]:
+def backends(database_url: str) -> list[tuple]:
     """Backends of the test database other than this one, with their state."""
     return sql(
         database_url,
