@@ -12,9 +12,8 @@ or collect the matches through an index and sort them (cost grows with the
 number of matches, whatever their place). Inside a cursor PostgreSQL plans
 for the first 10% of rows (``cursor_tuple_fraction``) assuming matches are
 spread evenly, and with ``LIMIT`` it leans further towards the walk: measured
-on 1M images, a tag on 0.5% of them took 60-75 ms to its first chunk along
-the key against 15 ms through the GIN index, and a tag on the newest 300 ids
-took hundreds of ms for a keyset page.
+on 1M images (``bench/RESULTS.md``), a tag on 0.5% of them took 54-60 ms to
+its first chunk along the key against 11 ms through the GIN index.
 
 So ``planner_settings`` decides from PostgreSQL's own estimate of the number
 of matches M among N images. Filling the first F rows costs about
@@ -26,7 +25,7 @@ switched off for this transaction only.
 
 Above it the estimate says the walk fills a chunk quickly, but only if the
 matches are spread out; a common tag on the newest ids only would make the
-walk read most of the table first (about 250 ms for 2% of 1M images). So a
+walk read most of the table first (230-250 ms for 2% of 1M images). So a
 probe walks the first ``PROBE_ROWS`` rows (a few ms) and keeps the walk only
 if they hold matches at the density it needs: F matches within
 ``WALK_BUDGET_ROWS`` rows.
