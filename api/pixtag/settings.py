@@ -6,7 +6,7 @@ overrides of this object, and tests build their own.
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,3 +37,14 @@ class Settings(BaseSettings):
     @property
     def postgres_dir(self) -> Path:
         return self.data_dir / "postgres"
+
+
+class ClientSettings(BaseSettings):
+    """Client settings: where the server the client commands talk to lives (``PIXTAG_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="PIXTAG_", frozen=True, extra="ignore")
+
+    url: HttpUrl = Field(
+        default=HttpUrl("http://localhost:8080"),
+        description="Base URL of a running pixtag server.",
+    )

@@ -2,15 +2,19 @@
 
 import click
 
+from pixtag.cli.client import URL_HELP, add, get, import_, ls, show
 from pixtag.cli.server import fixtures, openapi, serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pixtag")
-def main() -> None:
+@click.option("--url", metavar="URL", help=f"For the client commands: {URL_HELP}")
+def main(url: str | None) -> None:
     """pixtag: store images and their tags."""
 
 
 main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
+for command in (add, ls, show, get, import_):
+    main.add_command(command)

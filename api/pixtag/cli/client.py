@@ -1,0 +1,193 @@
+"""Client commands (add, ls, show, get, import): thin wrappers over pixtag.client.
+
+Each command runs one ``PixtagClient`` session under ``asyncio.run``. Any
+failure, from the server (its problem+json ``detail``) or on the way there,
+is printed as one ``error: ...`` line on stderr with exit status 1.
+"""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pixtag.cli.output import console, echo_image, human_size, images_table
+from pixtag.client.files import find_images, save
+from pixtag.client.importer import import_files
+from pixtag.client.session import ClientError, PixtagClient
+from pixtag.models import BIGINT_MAX
+from pixtag.settings import ClientSettings
+
+IMAGE_ID = click.IntRange(1, BIGINT_MAX)
+URL_HELP = "Server base URL (env PIXTAG_URL, default http://localhost:8080)."
+
+
+class Failure(click.ClickException):
+    """A one-line ``error: ...`` on stderr and exit status 1."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(f"error: {self.message}", err=True)
+
+
+def url_option[F: Callable[..., Any]](func: F) -> F:
+    """``--url`` on a command; it overrides the one given before the command name."""
+    return click.option("--url", metavar="URL", help=URL_HELP)(func)
+
+
+def client_settings(url: str | None) -> ClientSettings:
+    """Settings from PIXTAG_URL, with ``--url`` (after or before the command) on top."""
+    url = url or click.get_current_context().find_root().params.get("url")
+    try:
+        return ClientSettings(url=url) if url else ClientSettings()
+    except ValidationError as error:
+        message = error.errors(include_url=False)[0]["msg"]
+        raise Failure(f"invalid server URL {url or '(PIXTAG_URL)'}: {message}") from None
+
+
+def run[T](
+    work: Callable[[PixtagClient], Awaitable[T]], url: str | None, *, connections: int = 4
+) -> T:
+    """Run ``work`` with a client session; a ClientError becomes a Failure."""
+
+    settings = client_settings(url)
+
+    async def session() -> T:
+        async with PixtagClient(str(settings.url), connections=connections) as client:
+            return await work(client)
+
+    try:
+        return asyncio.run(session())
+    except ClientError as error:
+        raise Failure(str(error)) from None
+
+
+@click.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="Tag every image.")
+@url_option
+def add(files: tuple[Path, ...], tags: tuple[str, ...], url: str | None) -> None:
+    """Upload FILES, one image each (record and file in one request); print their ids."""
+
+    async def work(client: PixtagClient) -> None:
+        for path in files:
+            click.echo((await client.create(path, tags)).image_id)
+
+    run(work, url)
+
+
+@click.command("ls")
+@click.option("--tag", metavar="TAG", help="Only images with this tag.")
+@click.option("--all", "tags_all", multiple=True, metavar="TAG", help="Only images with all.")
+@click.option("--any", "tags_any", multiple=True, metavar="TAG", help="Only images with any.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of images, for scripts.")
+@url_option
+def ls(
+    tag: str | None,
+    tags_all: tuple[str, ...],
+    tags_any: tuple[str, ...],
+    as_json: bool,
+    url: str | None,
+) -> None:
+    """List images in id order, filtered by tags (filters combine with AND)."""
+
+    async def work(client: PixtagClient) -> None:
+        images = client.images(tag=tag, tags_all=tags_all, tags_any=tags_any)
+        if as_json:
+            # Streamed one image per line: memory stays flat however large the listing.
+            separator = "[\n"
+            async for image in images:
+                click.echo(separator + image.model_dump_json(), nl=False)
+                separator = ",\n"
+            click.echo("[]" if separator == "[\n" else "\n]")
+            return
+        rows = [image async for image in images]
+        if rows:
+            console().print(images_table(rows))
+        else:
+            click.echo("no images")
+
+    run(work, url)
+
+
+@click.command()
+@click.argument("image_id", type=IMAGE_ID)
+@click.option("--json", "as_json", is_flag=True, help="The image as JSON, for scripts.")
+@url_option
+def show(image_id: int, as_json: bool, url: str | None) -> None:
+    """Show one image and its file."""
+    image = run(lambda client: client.image(image_id), url)
+    if as_json:
+        click.echo(image.model_dump_json(indent=2))
+    else:
+        echo_image(image)
+
+
+@click.command()
+@click.argument("image_id", type=IMAGE_ID)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="File or folder to write to, '-' for stdout (default: its filename, here).",
+)
+@url_option
+def get(image_id: int, output: Path | None, url: str | None) -> None:
+    """Download an image's file (checked against its sha256); print where it went."""
+
+    async def work(client: PixtagClient) -> Path | None:
+        image = await client.image(image_id)
+        file = image.attachment
+        if file is None:
+            raise ClientError(f"Image <{image_id}> has no file yet")
+        chunks = client.download(image_id, image.filename)
+        if output == Path("-"):
+            stdout = sys.stdout.buffer
+            async for chunk in chunks:
+                stdout.write(chunk)
+            return None
+        dest = output or Path(image.filename)
+        if dest.is_dir():
+            dest = dest / image.filename
+        await save(chunks, dest, sha256=file.sha256)
+        return dest
+
+    dest = run(work, url)
+    if dest is not None:
+        click.echo(f"{dest}  ({human_size(dest.stat().st_size)})")
+
+
+@click.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="Tag every image.")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+    help="Uploads in flight at once.",
+)  # fmt: skip
+@url_option
+def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) -> None:
+    """Upload the images in DIRECTORY (recursively); files already stored are skipped."""
+    try:
+        paths = find_images(directory)
+    except ClientError as error:
+        raise Failure(str(error)) from None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console(stderr=True)) as progress:
+        task = progress.add_task(f"importing {directory}", total=len(paths))
+        report = run(
+            lambda client: import_files(
+                client, paths, tags=tags, jobs=jobs, on_done=lambda *_: progress.advance(task)
+            ),
+            url,
+            connections=jobs,
+        )
+    for path, detail in report.failed:
+        click.echo(f"error: {path}: {detail}", err=True)
+    click.echo(report.summary())
+    if report.failed:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,191 @@
+"""PixtagClient: the HTTP API as async methods returning validated models.
+
+Every failure surfaces as a ``ClientError`` whose message is one readable
+line: the server's problem+json ``detail`` when there is one, otherwise what
+went wrong on the way (unreachable server, a listing cut short). The CLI
+prints that line; scripts using this module catch one exception type.
+"""
+
+import asyncio
+import json
+import mimetypes
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import aclosing, asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+from pydantic import ValidationError
+from yarl import URL
+
+from pixtag.models import Image
+
+NDJSON = "application/x-ndjson"
+DOWNLOAD_CHUNK = 256 * 1024
+
+
+class ClientError(Exception):
+    """A failure worth one line to the user."""
+
+
+class ServerError(ClientError):
+    """The server answered with an error status."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+async def server_error(resp: aiohttp.ClientResponse) -> ServerError:
+    """The error in a response: problem+json ``detail`` (or ``error``), else the status line."""
+    detail = f"HTTP {resp.status} {resp.reason or ''}".strip()
+    try:
+        body = json.loads(await resp.read())
+    except (ValueError, aiohttp.ClientError):
+        body = None
+    if isinstance(body, dict):
+        text = body.get("detail") or body.get("error")
+        if isinstance(text, str) and text:
+            detail = text
+    return ServerError(resp.status, detail)
+
+
+def connection_error(base: URL, url: URL, error: aiohttp.ClientError) -> ClientError:
+    """A readable line for a transport failure."""
+    if isinstance(error, aiohttp.ClientConnectorError):
+        os_error = error.os_error
+        reason = (
+            "connection refused"
+            if isinstance(os_error, ConnectionRefusedError)
+            else os_error.strerror or str(os_error)
+        )
+        return ClientError(f"cannot reach the pixtag server at {base}: {reason}")
+    if isinstance(error, aiohttp.ClientPayloadError):
+        return ClientError(f"the response from {url} was cut short: {error}")
+    return ClientError(f"request to {url} failed: {error or type(error).__name__}")
+
+
+def parse_image(document: str | bytes | Mapping[str, Any]) -> Image:
+    try:
+        if isinstance(document, Mapping):
+            return Image.model_validate(document)
+        return Image.model_validate_json(document)
+    except ValidationError as error:
+        raise ClientError(f"unexpected answer from the server: {error}") from None
+
+
+class PixtagClient:
+    """One HTTP session against one pixtag server; use as ``async with``."""
+
+    def __init__(self, url: str | URL, *, connections: int = 8) -> None:
+        self.url = URL(str(url))
+        self._connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Self:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=self._connections),
+            # No total limit: listings and downloads may be long, but a silent
+            # server or one that never accepts is an error, not a hang.
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=120),
+            raise_for_status=False,
+        )
+        return self
+
+    async def __aexit__(
+        self, *exc: type[BaseException] | BaseException | TracebackType | None
+    ) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def endpoint(self, *segments: str | int) -> URL:
+        """The URL of a path under the server's base URL, each segment quoted."""
+        url = self.url
+        for segment in segments:
+            url = url / str(segment)
+        return url
+
+    @asynccontextmanager
+    async def request(
+        self, method: str, *segments: str | int, **kwargs: Any
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A successful response, or a ClientError saying why there is none."""
+        assert self._session is not None, "use PixtagClient as an async context manager"
+        url = self.endpoint(*segments)
+        try:
+            async with self._session.request(method, url, **kwargs) as resp:
+                if resp.status >= 400:
+                    raise await server_error(resp)
+                yield resp
+        except aiohttp.ClientError as error:
+            raise connection_error(self.url, url, error) from None
+        except TimeoutError:
+            raise ClientError(f"request to {url} timed out") from None
+
+    async def image(self, image_id: int) -> Image:
+        """One image (a ServerError with status 404 when there is none)."""
+        async with self.request("GET", "images", image_id) as resp:
+            return parse_image(await resp.read())
+
+    async def images(
+        self,
+        *,
+        tag: str | None = None,
+        tags_all: Sequence[str] = (),
+        tags_any: Sequence[str] = (),
+        sha256: str | None = None,
+    ) -> AsyncGenerator[Image]:
+        """Stream the images matching every given filter, in id order."""
+        params: list[tuple[str, str]] = []
+        if tag is not None:
+            params.append(("tag", tag))
+        params += [("tags_all", t) for t in tags_all]
+        params += [("tags_any", t) for t in tags_any]
+        if sha256 is not None:
+            params.append(("sha256", sha256))
+        headers = {"Accept": f"{NDJSON}, application/json;q=0.5"}
+        async with self.request("GET", "images", params=params, headers=headers) as resp:
+            if resp.content_type == NDJSON:
+                async for line in resp.content:
+                    if line.strip():
+                        yield parse_image(line)
+            else:
+                # The seed's shape: [[img, ...], ..., {"totalImages": N, ...}].
+                for chunk in await resp.json():
+                    if isinstance(chunk, list):
+                        for document in chunk:
+                            yield parse_image(document)
+
+    async def find_by_sha256(self, digest: str) -> Image | None:
+        """An image whose stored file has this sha256, if the server has one."""
+        async with aclosing(self.images(sha256=digest)) as images:
+            async for image in images:
+                # Checked here too, so a server ignoring the filter cannot fake a match.
+                if image.attachment is not None and image.attachment.sha256 == digest:
+                    return image
+        return None
+
+    async def create(self, path: Path, tags: Iterable[str] = ()) -> Image:
+        """Create an image record and upload its file in one request."""
+        meta = json.dumps({"filename": path.name, "tags": list(tags)})
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        file = await asyncio.to_thread(path.open, "rb")
+        try:
+            form = aiohttp.FormData()
+            form.add_field("meta", meta, content_type="application/json")
+            try:
+                form.add_field("image", file, filename=path.name, content_type=content_type)
+            except ValueError as error:
+                raise ClientError(f"{path.name!r} cannot be sent: {error}") from None
+            async with self.request("POST", "images", data=form) as resp:
+                return parse_image(await resp.read())
+        finally:
+            await asyncio.to_thread(file.close)
+
+    async def download(self, image_id: int, filename: str) -> AsyncGenerator[bytes]:
+        """The stored file's bytes, through the attachment redirect to its media URL."""
+        async with self.request("GET", "images", image_id, "attachment", filename) as resp:
+            async for chunk in resp.content.iter_chunked(DOWNLOAD_CHUNK):
+                yield chunk
