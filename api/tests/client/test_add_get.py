@@ -1,0 +1,102 @@
+"""pixtag add (record and file in one request) and pixtag get (download through the redirect)."""
+
+import json
+from pathlib import Path
+
+from tests.client.support import Pixtag, make_image, post_record, rows, sha256
+
+
+def test_add_prints_one_id_per_file_and_stores_each_file(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    png = make_image(tmp_path / "one.png", seed=1)
+    jpeg = make_image(tmp_path / "two.jpg", seed=2)
+    result = pixtag("add", tmp_path / "one.png", tmp_path / "two.jpg", "-t", "Cat", "-t", "sun")
+    assert result.exit_code == 0, result.output
+    ids = [int(line) for line in result.stdout.splitlines()]
+    assert len(ids) == 2
+    assert ids[0] < ids[1]
+    assert rows(database_url) == [
+        ("one.png", ["cat", "sun"], sha256(png)),
+        ("two.jpg", ["cat", "sun"], sha256(jpeg)),
+    ]
+    shown = json.loads(pixtag("show", ids[1], "--json").stdout)
+    assert shown["attachment"]["content_type"] == "image/jpeg"
+    assert (shown["attachment"]["width"], shown["attachment"]["height"]) == (8, 6)
+    assert shown["attachment"]["size"] == len(jpeg)
+
+
+def test_show_describes_the_stored_file(pixtag: Pixtag, tmp_path: Path):
+    data = make_image(tmp_path / "pic.png", seed=3, size=(20, 10))
+    image_id = pixtag("add", tmp_path / "pic.png").stdout.strip()
+    result = pixtag("show", image_id)
+    assert result.exit_code == 0, result.output
+    fields = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert fields["file"] == f"image/png, {len(data)} B, 20x10"
+    assert fields["sha256"] == sha256(data)
+    assert fields["url"] == f"/media/{image_id}/pic.png"
+
+
+def test_add_refused_file_prints_the_server_detail_and_stores_nothing(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    (tmp_path / "notes.png").write_text("not an image at all")
+    result = pixtag("add", tmp_path / "notes.png")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1
+    assert rows(database_url) == []
+
+
+def test_add_invalid_tag_is_a_400_error_line(pixtag: Pixtag, tmp_path: Path, database_url: str):
+    make_image(tmp_path / "a.png")
+    result = pixtag("add", tmp_path / "a.png", "-t", "a,b")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
+    assert "','" in result.stderr
+    assert rows(database_url) == []
+
+
+def test_get_downloads_the_file_byte_for_byte(pixtag: Pixtag, tmp_path: Path):
+    data = make_image(tmp_path / "src" / "photo.jpg", seed=4)
+    image_id = pixtag("add", tmp_path / "src" / "photo.jpg").stdout.strip()
+    out = tmp_path / "copy.jpg"
+    result = pixtag("get", image_id, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes() == data
+    assert result.stdout == f"{out}  ({len(data)} B)\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_get_into_a_folder_uses_the_image_filename(pixtag: Pixtag, tmp_path: Path):
+    data = make_image(tmp_path / "src" / "фото 1.png", seed=5)
+    image_id = pixtag("add", tmp_path / "src" / "фото 1.png").stdout.strip()
+    (tmp_path / "out").mkdir()
+    result = pixtag("get", image_id, "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "фото 1.png").read_bytes() == data
+
+
+def test_get_to_stdout_writes_only_the_bytes(pixtag: Pixtag, tmp_path: Path):
+    data = make_image(tmp_path / "s.png", seed=6)
+    image_id = pixtag("add", tmp_path / "s.png").stdout.strip()
+    result = pixtag("get", image_id, "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout_bytes == data
+
+
+def test_get_image_without_a_file_fails_with_one_line(
+    pixtag: Pixtag, live_url: str, tmp_path: Path
+):
+    created = post_record(live_url, "empty.png", [])
+    result = pixtag("get", created["image_id"], "-o", tmp_path / "x.png")
+    assert result.exit_code == 1
+    assert result.stderr == f"error: Image <{created['image_id']}> has no file yet\n"
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_get_missing_image_says_not_found(pixtag: Pixtag, tmp_path: Path):
+    result = pixtag("get", "404", "-o", tmp_path / "x.png")
+    assert result.exit_code == 1
+    assert result.stderr == "error: Image <404> is not found\n"

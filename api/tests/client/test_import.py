@@ -1,0 +1,138 @@
+"""pixtag import: a folder uploaded concurrently, re-runs skip what the server already has."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from tests.client.support import Pixtag, make_image, rows, sha256
+
+
+def folder(root: Path, count: int = 5) -> dict[str, bytes]:
+    """``count`` distinct images (some in a subfolder) plus files import must leave alone."""
+    images = {}
+    for n in range(count):
+        name = f"img{n}.png" if n % 2 else f"img{n}.jpg"
+        path = root / ("sub" if n % 3 == 2 else "") / name
+        images[name] = make_image(path, seed=n + 10)
+    (root / "README.txt").write_text("not an image")
+    make_image(root / ".hidden.png", seed=99)
+    make_image(root / ".cache" / "thumb.png", seed=98)
+    return images
+
+
+def test_import_uploads_every_image_in_the_folder_with_the_tags(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    images = folder(tmp_path / "photos")
+    result = pixtag("import", tmp_path / "photos", "-t", "Trip", "-t", "2026")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "uploaded 5, skipped 0 (already stored), failed 0\n"
+    assert "5/5" in result.stderr
+    stored = rows(database_url)
+    assert sorted(stored) == sorted((n, ["trip", "2026"], sha256(d)) for n, d in images.items())
+
+
+def test_import_rerun_uploads_nothing_and_creates_no_duplicates(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    folder(tmp_path / "photos")
+    assert pixtag("import", tmp_path / "photos").exit_code == 0
+    before = rows(database_url, "image_id, sha256")
+    result = pixtag("import", tmp_path / "photos", "--jobs", "3")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "uploaded 0, skipped 5 (already stored), failed 0\n"
+    assert rows(database_url, "image_id, sha256") == before
+
+
+def test_import_skips_a_file_stored_under_another_name(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    data = make_image(tmp_path / "first" / "a.png", seed=1)
+    assert pixtag("add", tmp_path / "first" / "a.png").exit_code == 0
+    (tmp_path / "second").mkdir()
+    (tmp_path / "second" / "renamed.png").write_bytes(data)
+    make_image(tmp_path / "second" / "new.png", seed=2)
+    result = pixtag("import", tmp_path / "second")
+    assert result.stdout == "uploaded 1, skipped 1 (already stored), failed 0\n"
+    assert [name for name, _, _ in rows(database_url)] == ["a.png", "new.png"]
+
+
+def test_import_uploads_identical_files_once(pixtag: Pixtag, tmp_path: Path, database_url: str):
+    data = make_image(tmp_path / "d" / "a.png", seed=3)
+    for n in range(4):
+        (tmp_path / "d" / f"copy{n}.png").write_bytes(data)
+    result = pixtag("import", tmp_path / "d", "--jobs", "5")
+    assert result.stdout == "uploaded 1, skipped 4 (already stored), failed 0\n"
+    assert len(rows(database_url)) == 1
+
+
+def test_import_reports_refused_files_goes_on_and_exits_1(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    make_image(tmp_path / "d" / "good.png", seed=4)
+    (tmp_path / "d" / "broken.jpg").write_bytes(b"\xff\xd8 truncated, not a JPEG")
+    result = pixtag("import", tmp_path / "d")
+    assert result.exit_code == 1
+    assert result.stdout == "uploaded 1, skipped 0 (already stored), failed 1\n"
+    assert f"error: {tmp_path / 'd' / 'broken.jpg'}: " in result.stderr
+    assert [name for name, _, _ in rows(database_url)] == ["good.png"]
+
+
+@pytest.fixture
+def in_flight(live_app: web.Application) -> list[int]:
+    """Record the largest number of requests the live server handled at once."""
+    state = {"now": 0}
+    peaks = [0]
+
+    @web.middleware
+    async def count(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        state["now"] += 1
+        peaks[0] = max(peaks[0], state["now"])
+        try:
+            await asyncio.sleep(0.02)  # long enough for overlapping requests to meet
+            return await handler(request)
+        finally:
+            state["now"] -= 1
+
+    live_app.middlewares.append(count)
+    return peaks
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_import_keeps_at_most_jobs_requests_in_flight(
+    jobs: int, in_flight: list[int], pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    folder(tmp_path / "photos", count=12)
+    result = pixtag("import", tmp_path / "photos", "--jobs", str(jobs))
+    assert result.exit_code == 0, result.output
+    assert len(rows(database_url)) == 12
+    assert in_flight[0] == jobs
+
+
+def test_import_of_a_missing_folder_is_a_usage_error(pixtag: Pixtag, tmp_path: Path):
+    result = pixtag("import", tmp_path / "nowhere")
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
+
+
+def test_installed_command_imports_with_pixtag_url_from_the_environment(
+    live_url: str, tmp_path: Path, database_url: str
+):
+    folder(tmp_path / "photos", count=3)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXTAG_")}
+    env["PIXTAG_URL"] = live_url
+    done = subprocess.run(
+        [sys.executable, "-m", "pixtag", "import", str(tmp_path / "photos"), "-j", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "uploaded 3, skipped 0 (already stored), failed 0\n"
+    assert len(rows(database_url)) == 3

@@ -1,0 +1,66 @@
+"""pixtag ls: a table for people, a JSON array for scripts, tag filters."""
+
+import json
+
+from pixtag.models import Image
+from tests.client.support import Pixtag, post_record
+
+
+def seed(url: str) -> list[dict]:
+    return [
+        post_record(url, "a.jpg", ["cat", "sun"]),
+        post_record(url, "b.jpg", ["dog"]),
+        post_record(url, "c.png", ["cat", "dog"]),
+    ]
+
+
+def test_ls_prints_a_table_in_id_order(pixtag: Pixtag, live_url: str):
+    images = seed(live_url)
+    result = pixtag("ls")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ID", "FILENAME", "TAGS", "SIZE", "PIXELS", "CREATED", "(UTC)"]
+    body = [line.split() for line in lines[2:]]
+    assert [row[:2] for row in body] == [[str(i["image_id"]), i["filename"]] for i in images]
+    assert body[0][2:4] == ["cat,", "sun"]
+    assert body[0][4:6] == ["-", "-"]
+
+
+def test_ls_json_is_an_array_of_image_documents(pixtag: Pixtag, live_url: str):
+    images = seed(live_url)
+    result = pixtag("ls", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == images
+    for document in json.loads(result.stdout):
+        Image.model_validate(document)
+
+
+def test_ls_filters_by_tag_all_and_any(pixtag: Pixtag, live_url: str):
+    a, b, c = seed(live_url)
+
+    def ids(*args: str) -> list[int]:
+        result = pixtag("ls", "--json", *args)
+        assert result.exit_code == 0, result.output
+        return [image["image_id"] for image in json.loads(result.stdout)]
+
+    assert ids("--tag", "cat") == [a["image_id"], c["image_id"]]
+    assert ids("--all", "cat", "--all", "Dog") == [c["image_id"]]
+    assert ids("--any", "sun", "--any", "dog") == [a["image_id"], b["image_id"], c["image_id"]]
+    assert ids("--tag", "dog", "--any", "cat") == [c["image_id"]]
+    assert ids("--tag", "bird") == []
+
+
+def test_ls_with_no_match_says_so(pixtag: Pixtag):
+    result = pixtag("ls")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "no images\n"
+    assert pixtag("ls", "--json").stdout == "[]\n"
+
+
+def test_ls_invalid_filter_is_a_400_error_line(pixtag: Pixtag):
+    result = pixtag("ls", "--tag", "   ")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.count("\n") == 1
+    assert "tag" in result.stderr
