@@ -15,7 +15,7 @@ import click
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pixtag.cli.output import console, echo_image, human_size, images_table
+from pixtag.cli.output import console, echo_image, human_size, images_table, print_table
 from pixtag.client.files import find_images, save
 from pixtag.client.importer import import_files
 from pixtag.client.session import ClientError, PixtagClient
@@ -108,7 +108,7 @@ def ls(
             return
         rows = [image async for image in images]
         if rows:
-            console().print(images_table(rows))
+            print_table(images_table(rows))
         else:
             click.echo("no images")
 

@@ -75,6 +75,15 @@ def image_lines(image: Image) -> list[tuple[str, str]]:
     ]
 
 
+def print_table(table: Table) -> None:
+    """Print a table without the padding rich leaves at line ends and below the last row."""
+    out = console()
+    with out.capture() as captured:
+        out.print(table)
+    lines = [line.rstrip() for line in captured.get().splitlines()]
+    click.echo("\n".join(lines).strip("\n"), color=out.is_terminal)
+
+
 def echo_image(image: Image) -> None:
     width = max(len(name) for name, _ in image_lines(image))
     for name, value in image_lines(image):
