@@ -2,7 +2,8 @@
 
 import click
 
-from pixtag.cli.client import URL_HELP, add, get, import_, ls, show
+from pixtag.cli.client import add, get, import_, ls, show
+from pixtag.cli.connect import URL_HELP
 from pixtag.cli.server import fixtures, openapi, serve
 
 

@@ -1,68 +1,27 @@
 """Client commands (add, ls, show, get, import): thin wrappers over pixtag.client.
 
-Each command runs one ``PixtagClient`` session under ``asyncio.run``. Any
-failure, from the server (its problem+json ``detail``) or on the way there,
-is printed as one ``error: ...`` line on stderr with exit status 1.
+Each command runs one ``PixtagClient`` session under ``asyncio.run`` (see
+``pixtag.cli.connect``); failures end it with one ``error: ...`` line and
+exit status 1. Results go to stdout, progress and errors to stderr.
 """
 
 import asyncio
+import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Any
 
 import click
-from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from pixtag.cli.connect import Failure, run, url_option
 from pixtag.cli.output import console, echo_image, human_size, images_table, print_table
+from pixtag.client.errors import ClientError
 from pixtag.client.files import find_images, save
 from pixtag.client.importer import import_files
-from pixtag.client.session import ClientError, PixtagClient
+from pixtag.client.session import PixtagClient
 from pixtag.models import BIGINT_MAX
-from pixtag.settings import ClientSettings
 
 IMAGE_ID = click.IntRange(1, BIGINT_MAX)
-URL_HELP = "Server base URL (env PIXTAG_URL, default http://localhost:8080)."
-
-
-class Failure(click.ClickException):
-    """A one-line ``error: ...`` on stderr and exit status 1."""
-
-    def show(self, file: IO[Any] | None = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
-
-
-def url_option[F: Callable[..., Any]](func: F) -> F:
-    """``--url`` on a command; it overrides the one given before the command name."""
-    return click.option("--url", metavar="URL", help=URL_HELP)(func)
-
-
-def client_settings(url: str | None) -> ClientSettings:
-    """Settings from PIXTAG_URL, with ``--url`` (after or before the command) on top."""
-    url = url or click.get_current_context().find_root().params.get("url")
-    try:
-        return ClientSettings(url=url) if url else ClientSettings()
-    except ValidationError as error:
-        message = error.errors(include_url=False)[0]["msg"]
-        raise Failure(f"invalid server URL {url or '(PIXTAG_URL)'}: {message}") from None
-
-
-def run[T](
-    work: Callable[[PixtagClient], Awaitable[T]], url: str | None, *, connections: int = 4
-) -> T:
-    """Run ``work`` with a client session; a ClientError becomes a Failure."""
-
-    settings = client_settings(url)
-
-    async def session() -> T:
-        async with PixtagClient(str(settings.url), connections=connections) as client:
-            return await work(client)
-
-    try:
-        return asyncio.run(session())
-    except ClientError as error:
-        raise Failure(str(error)) from None
 
 
 @click.command()
@@ -133,11 +92,12 @@ def show(image_id: int, as_json: bool, url: str | None) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
-    help="File or folder to write to, '-' for stdout (default: its filename, here).",
+    metavar="PATH",
+    help="File, or folder (existing, or ending in '/'), or '-' for stdout"
+    " (default: the image's filename, here).",
 )
 @url_option
-def get(image_id: int, output: Path | None, url: str | None) -> None:
+def get(image_id: int, output: str | None, url: str | None) -> None:
     """Download an image's file (checked against its sha256); print where it went."""
 
     async def work(client: PixtagClient) -> Path | None:
@@ -146,13 +106,15 @@ def get(image_id: int, output: Path | None, url: str | None) -> None:
         if file is None:
             raise ClientError(f"Image <{image_id}> has no file yet")
         chunks = client.download(image_id, image.filename)
-        if output == Path("-"):
+        if output == "-":
             stdout = sys.stdout.buffer
             async for chunk in chunks:
                 stdout.write(chunk)
             return None
-        dest = output or Path(image.filename)
-        if dest.is_dir():
+        dest = Path(output or image.filename)
+        if output and output.endswith(("/", os.sep)):
+            await asyncio.to_thread(dest.mkdir, parents=True, exist_ok=True)
+        if await asyncio.to_thread(dest.is_dir):
             dest = dest / image.filename
         await save(chunks, dest, sha256=file.sha256)
         return dest

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image as PILImage
 
-from pixtag.client.session import ClientError
+from pixtag.client.errors import ClientError
 
 HASH_BLOCK = 1024 * 1024
 

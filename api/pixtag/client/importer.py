@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pixtag.client.errors import ClientError, ServerError
 from pixtag.client.files import sha256_of
-from pixtag.client.session import ClientError, PixtagClient, ServerError
+from pixtag.client.session import PixtagClient
 from pixtag.models import Image
 
 

@@ -100,3 +100,21 @@ def test_get_missing_image_says_not_found(pixtag: Pixtag, tmp_path: Path):
     result = pixtag("get", "404", "-o", tmp_path / "x.png")
     assert result.exit_code == 1
     assert result.stderr == "error: Image <404> is not found\n"
+
+
+def test_get_into_a_new_folder_ending_in_a_slash_creates_it(pixtag: Pixtag, tmp_path: Path):
+    data = make_image(tmp_path / "n.png", seed=7)
+    image_id = pixtag("add", tmp_path / "n.png").stdout.strip()
+    result = pixtag("get", image_id, "-o", f"{tmp_path / 'new' / 'dir'}/")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "new" / "dir" / "n.png").read_bytes() == data
+
+
+def test_get_to_an_unwritable_place_is_one_error_line(pixtag: Pixtag, tmp_path: Path):
+    make_image(tmp_path / "u.png", seed=8)
+    image_id = pixtag("add", tmp_path / "u.png").stdout.strip()
+    result = pixtag("get", image_id, "-o", tmp_path / "missing" / "u.png")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
+    assert "No such file or directory" in result.stderr
+    assert result.stderr.count("\n") == 1
