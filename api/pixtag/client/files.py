@@ -67,7 +67,10 @@ async def save(chunks: AsyncIterable[bytes], dest: Path, *, sha256: str | None =
     """
     # Mode "x" creates the file with the user's umask, like any file they save.
     partial = dest.with_name(f".pixtag-{secrets.token_hex(8)}.part")
-    file = await asyncio.to_thread(partial.open, "xb")
+    try:
+        file = await asyncio.to_thread(partial.open, "xb")
+    except OSError as error:
+        raise ClientError(f"cannot write {dest}: {error.strerror or error}") from None
     digest, size = hashlib.sha256(), 0
     try:
         try:
