@@ -9,7 +9,7 @@ from pixtag.cli.server import fixtures, openapi, serve
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pixtag")
-@click.option("--url", metavar="URL", help=f"For the client commands: {URL_HELP}")
+@click.option("--url", metavar="URL", help=f"For the client commands. {URL_HELP}")
 def main(url: str | None) -> None:
     """pixtag: store images and their tags."""
 

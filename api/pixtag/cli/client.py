@@ -31,7 +31,11 @@ IMAGE_ID = click.IntRange(1, BIGINT_MAX)
 @click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="Tag every image.")
 @url_option
 def add(files: tuple[Path, ...], tags: tuple[str, ...], url: str | None) -> None:
-    """Upload FILES, one image each (record and file in one request); print their ids."""
+    """Upload files, one image each; print their ids.
+
+    Each FILE is one request: the record (named after the file, with the
+    tags) and its bytes, stored together or not at all.
+    """
 
     async def work(client: PixtagClient) -> None:
         for path in files:
@@ -42,8 +46,12 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], url: str | None) -> None
 
 @click.command("ls")
 @click.option("--tag", metavar="TAG", help="Only images with this tag.")
-@click.option("--all", "tags_all", multiple=True, metavar="TAG", help="Only images with all.")
-@click.option("--any", "tags_any", multiple=True, metavar="TAG", help="Only images with any.")
+@click.option(
+    "--all", "tags_all", multiple=True, metavar="TAG", help="Only images with every --all tag."
+)
+@click.option(
+    "--any", "tags_any", multiple=True, metavar="TAG", help="Only images with any --any tag."
+)
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of images, for scripts.")
 @url_option
 def ls(
@@ -53,7 +61,11 @@ def ls(
     as_json: bool,
     url: str | None,
 ) -> None:
-    """List images in id order, filtered by tags (filters combine with AND)."""
+    """List images, filtered by tags.
+
+    Images come in id order; the filters combine with AND. A table by
+    default, a JSON array of image documents with --json.
+    """
 
     async def work(client: PixtagClient) -> None:
         images = client.images(tag=tag, tags_all=tags_all, tags_any=tags_any)
@@ -98,7 +110,11 @@ def show(image_id: int, as_json: bool, url: str | None) -> None:
 )
 @url_option
 def get(image_id: int, output: str | None, url: str | None) -> None:
-    """Download an image's file (checked against its sha256); print where it went."""
+    """Download an image's file.
+
+    The bytes are checked against the sha256 the server recorded and only
+    then saved under their name; prints where the file went.
+    """
 
     async def work(client: PixtagClient) -> Path | None:
         image = await client.image(image_id)
@@ -133,7 +149,13 @@ def get(image_id: int, output: str | None, url: str | None) -> None:
 )  # fmt: skip
 @url_option
 def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) -> None:
-    """Upload the images in DIRECTORY (recursively); files already stored are skipped."""
+    """Upload a folder of images, skipping files already stored.
+
+    Image files under DIRECTORY (recursively, hidden ones left out) are
+    uploaded --jobs at a time. A file whose sha256 the server already has is
+    skipped, so a re-run uploads only what is new. Exits 1 if any file was
+    refused.
+    """
     try:
         paths = find_images(directory)
     except ClientError as error:
