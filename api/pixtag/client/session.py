@@ -1,14 +1,13 @@
 """PixtagClient: the HTTP API as async methods returning validated models.
 
 Listings are read as NDJSON, one image per line, so a large collection
-streams through in constant memory; the seed's chunked JSON shape is read
-too, from a server that only speaks that. Failures raise ``ClientError``.
+streams through in constant memory. Failures raise ``ClientError``.
 """
 
 import asyncio
 import json
 import mimetypes
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Sequence
 from contextlib import aclosing, asynccontextmanager
 from pathlib import Path
 from types import TracebackType
@@ -25,10 +24,8 @@ NDJSON = "application/x-ndjson"
 DOWNLOAD_CHUNK = 256 * 1024
 
 
-def parse_image(document: str | bytes | Mapping[str, Any]) -> Image:
+def parse_image(document: str | bytes) -> Image:
     try:
-        if isinstance(document, Mapping):
-            return Image.model_validate(document)
         return Image.model_validate_json(document)
     except ValidationError as error:
         raise ClientError(f"unexpected answer from the server: {error}") from None
@@ -103,18 +100,13 @@ class PixtagClient:
         params += [("tags_any", t) for t in tags_any]
         if sha256 is not None:
             params.append(("sha256", sha256))
-        headers = {"Accept": f"{NDJSON}, application/json;q=0.5"}
+        headers = {"Accept": NDJSON}
         async with self.request("GET", "images", params=params, headers=headers) as resp:
-            if resp.content_type == NDJSON:
-                async for line in resp.content:
-                    if line.strip():
-                        yield parse_image(line)
-            else:
-                # The seed's shape: [[img, ...], ..., {"totalImages": N, ...}].
-                for chunk in await resp.json():
-                    if isinstance(chunk, list):
-                        for document in chunk:
-                            yield parse_image(document)
+            if resp.content_type != NDJSON:
+                raise ClientError(f"the server sent {resp.content_type}, not {NDJSON}")
+            async for line in resp.content:
+                if line.strip():
+                    yield parse_image(line)
 
     async def find_by_sha256(self, digest: str) -> Image | None:
         """An image whose stored file has this sha256, if the server has one."""

@@ -2,6 +2,8 @@
 
 import json
 
+import psycopg2
+
 from pixtag.models import Image
 from tests.client.support import Pixtag, post_record
 
@@ -64,3 +66,18 @@ def test_ls_invalid_filter_is_a_400_error_line(pixtag: Pixtag):
     assert result.stderr.startswith("error: ")
     assert result.stderr.count("\n") == 1
     assert "tag" in result.stderr
+
+
+def test_ls_json_streams_a_collection_larger_than_a_chunk(pixtag: Pixtag, database_url: str):
+    conn = psycopg2.connect(database_url)
+    with conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO images (filename, tags)"
+            " SELECT 'img' || n || '.png', ARRAY['bulk'] FROM generate_series(1, 2500) AS n"
+        )
+    conn.close()
+    result = pixtag("ls", "--json", "--tag", "bulk")
+    assert result.exit_code == 0, result.stderr
+    images = json.loads(result.stdout)
+    assert [image["filename"] for image in images] == [f"img{n}.png" for n in range(1, 2501)]
+    assert result.stdout.count("\n") == 2502
