@@ -46,7 +46,6 @@ def run[T](
     work: Callable[[PixtagClient], Awaitable[T]], url: str | None, *, connections: int = 4
 ) -> T:
     """Run ``work`` with a client session; a ClientError becomes a Failure."""
-
     settings = client_settings(url)
 
     async def session() -> T:
@@ -58,4 +57,5 @@ def run[T](
     except ClientError as error:
         raise Failure(str(error)) from None
     except OSError as error:  # a local file: unreadable, unwritable, vanished
-        raise Failure(f"{error.filename}: {error.strerror or error}") from None
+        where = f"{error.filename}: " if error.filename else ""
+        raise Failure(f"{where}{error.strerror or error}") from None

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from tests.client.support import Pixtag, make_image, post_record, rows, sha256
+from pixtag.app import create_app
+from pixtag.settings import Settings
+from tests.client.support import LiveServer, Pixtag, make_image, post_record, rows, sha256
 
 
 def test_add_prints_one_id_per_file_and_stores_each_file(
@@ -117,3 +119,21 @@ def test_get_to_an_unwritable_place_is_one_error_line(pixtag: Pixtag, tmp_path: 
     assert result.exit_code == 1
     target = tmp_path / "missing" / "u.png"
     assert result.stderr == f"error: cannot write {target}: No such file or directory\n"
+
+
+def test_add_too_large_file_is_a_413_error_line(
+    settings: Settings, tmp_path: Path, database_url: str
+):
+    server = LiveServer(create_app(settings.model_copy(update={"max_upload_size": 4096})))
+    server.start()
+    try:
+        make_image(tmp_path / "big.png", seed=9, size=(300, 300))
+        (tmp_path / "big.png").write_bytes((tmp_path / "big.png").read_bytes() + bytes(200_000))
+        result = Pixtag(server.url)("add", tmp_path / "big.png")
+    finally:
+        server.stop()
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ")
+    assert "larger than" in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert rows(database_url) == []
