@@ -11,6 +11,9 @@ from aiohttp import web
 
 from tests.client.support import Pixtag, make_image, rows, sha256
 
+# The console script pip installed beside the interpreter running the tests.
+PIXTAG_SCRIPT = str(Path(sys.executable).with_name("pixtag"))
+
 
 def folder(root: Path, count: int = 5) -> dict[str, bytes]:
     """``count`` distinct images (some in a subfolder) plus files import must leave alone."""
@@ -120,14 +123,14 @@ def test_import_of_a_missing_folder_is_a_usage_error(pixtag: Pixtag, tmp_path: P
     assert "does not exist" in result.stderr
 
 
-def test_installed_command_imports_with_pixtag_url_from_the_environment(
+def test_console_script_imports_with_pixtag_url_from_the_environment(
     live_url: str, tmp_path: Path, database_url: str
 ):
     folder(tmp_path / "photos", count=3)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXTAG_")}
     env["PIXTAG_URL"] = live_url
     done = subprocess.run(
-        [sys.executable, "-m", "pixtag", "import", str(tmp_path / "photos"), "-j", "2"],
+        [PIXTAG_SCRIPT, "import", str(tmp_path / "photos"), "-j", "2"],
         env=env,
         capture_output=True,
         text=True,
