@@ -1,11 +1,12 @@
 """pixtag ls: a table for people, a JSON array for scripts, tag filters."""
 
 import json
+from pathlib import Path
 
 import psycopg2
 
 from pixtag.models import Image
-from tests.client.support import Pixtag, post_record
+from tests.client.support import Pixtag, make_image, post_record
 
 
 def seed(url: str) -> list[dict]:
@@ -81,3 +82,12 @@ def test_ls_json_streams_a_collection_larger_than_a_chunk(pixtag: Pixtag, databa
     images = json.loads(result.stdout)
     assert [image["filename"] for image in images] == [f"img{n}.png" for n in range(1, 2501)]
     assert result.stdout.count("\n") == 2502
+
+
+def test_ls_table_shows_the_size_and_pixels_of_stored_files(pixtag: Pixtag, tmp_path: Path):
+    data = make_image(tmp_path / "wide.png", seed=1, size=(40, 10))
+    assert pixtag("add", tmp_path / "wide.png", "-t", "x").exit_code == 0
+    result = pixtag("ls", "--tag", "x")
+    assert result.exit_code == 0, result.output
+    row = result.stdout.splitlines()[2].split()
+    assert row[1:6] == ["wide.png", "x", str(len(data)), "B", "40x10"]

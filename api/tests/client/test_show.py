@@ -68,3 +68,10 @@ def test_url_after_the_command_overrides_the_one_before(live_url: str):
     result = Pixtag("http://127.0.0.1:9")("show", created["image_id"], "--url", live_url)
     assert result.exit_code == 0, result.output
     assert "late.png" in result.stdout
+
+
+def test_url_option_wins_over_pixtag_url(live_url: str):
+    created = post_record(live_url, "opt.png", [])
+    result = Pixtag(live_url)("show", created["image_id"], env={"PIXTAG_URL": "http://127.0.0.1:9"})
+    assert result.exit_code == 0, result.output
+    assert "opt.png" in result.stdout
