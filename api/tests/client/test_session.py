@@ -1,0 +1,56 @@
+"""PixtagClient used directly, as a script would.
+
+A listing cut short must be an error, never a shorter result.
+"""
+
+import asyncio
+
+import pytest
+
+from pixtag.app import create_app
+from pixtag.client.errors import ClientError, ServerError
+from pixtag.client.session import PixtagClient
+from pixtag.settings import Settings
+from tests.listing_support import backends, bulk_insert, sql
+
+BULK = 8000  # enough that the stream outgrows the socket buffers
+
+
+async def kill_streaming_backend(database_url: str) -> None:
+    """Terminate the PostgreSQL backend that feeds a listing in progress."""
+    for _ in range(100):
+        for pid, _state, query in backends(database_url):
+            if query.startswith(("FETCH", "DECLARE")):
+                sql(database_url, "SELECT pg_terminate_backend(%s)", (pid,))
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no listing in progress")
+
+
+async def read_all_killing_the_backend(client: PixtagClient, database_url: str) -> int:
+    seen = 0
+    async for _image in client.images():
+        seen += 1
+        if seen == 1:
+            await kill_streaming_backend(database_url)
+    return seen
+
+
+async def test_a_listing_cut_short_raises_instead_of_ending_quietly(
+    aiohttp_server, settings: Settings, database_url: str
+):
+    bulk_insert(database_url, BULK)
+    server = await aiohttp_server(create_app(settings.model_copy(update={"chunk_size": 50})))
+    async with PixtagClient(server.make_url("/")) as client:
+        with pytest.raises(ClientError, match="was cut short"):
+            await read_all_killing_the_backend(client, database_url)
+
+
+async def test_find_by_sha256_returns_none_for_an_unknown_digest(aiohttp_server, settings):
+    server = await aiohttp_server(create_app(settings))
+    async with PixtagClient(server.make_url("/")) as client:
+        assert await client.find_by_sha256("0" * 64) is None
+        with pytest.raises(ServerError) as caught:
+            await client.find_by_sha256("not-hex")
+    assert caught.value.status == 400
+    assert "sha256" in caught.value.detail
