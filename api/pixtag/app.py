@@ -6,9 +6,8 @@ database, pool and other resources open in ``cleanup_ctx`` when it starts.
 """
 
 from aiohttp import web
-from aiohttp_pydantic import oas
 
-from pixtag import keys
+from pixtag import keys, openapi
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.media import media_ctx
@@ -23,5 +22,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.SETTINGS] = settings
     app.cleanup_ctx.extend([media_ctx, database_ctx, pool_ctx])
     setup_routes(app)
-    oas.setup(app, title_spec="pixtag", version_spec="0.1.0")
+    openapi.setup(app)
     return app

@@ -1,5 +1,8 @@
 """Typed keys for everything the application keeps in its state."""
 
+from collections.abc import Callable
+from typing import Any
+
 import aiopg
 from aiohttp import web
 
@@ -8,3 +11,6 @@ from pixtag.settings import Settings
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", aiopg.Pool)
+# The step that completes the OpenAPI document aiohttp-pydantic generates.
+type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
+OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

@@ -125,10 +125,7 @@ def reset(yes: bool, data_dir: Path | None, database_url: str | None) -> None:
 )
 def openapi(output: Any) -> None:
     """Write the OpenAPI document generated from the code."""
-    import json
-
-    from aiohttp_pydantic.oas.view import generate_oas
-
+    from pixtag import openapi as document
     from pixtag.app import create_app
 
-    output.write(json.dumps(generate_oas([create_app()]), indent=4) + "\n")
+    output.write(document.render(document.generate([create_app()])))

@@ -1,0 +1,110 @@
+"""Finishing the document aiohttp-pydantic generates: what it cannot say by itself.
+
+aiohttp-pydantic derives paths, parameters, responses and schemas from the
+views, but hard-codes a few things. ``finish`` corrects them by rule, for
+every operation alike:
+
+- every response is ``application/json``: errors are ``application/problem+json``;
+- header parameters keep their Python names (``if_none_match``), not HTTP's;
+- schemas are pydantic's JSON Schema, not OpenAPI 3.0's dialect (see
+  ``pixtag.openapi.dialect``);
+- the ``info`` block is the library's.
+
+then merges the per-operation facts the views cannot express in annotations
+(bodies parsed by hand, response headers, other media types, links), kept as
+data in ``pixtag.openapi.operations``.
+"""
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from aiohttp_pydantic.oas.pydantic_schema_to_oas import translater
+from pydantic import BaseModel
+
+import pixtag
+from pixtag.openapi import dialect
+from pixtag.openapi.operations import OPERATIONS
+
+OPENAPI_VERSION = "3.0.3"
+PROBLEM_JSON = "application/problem+json"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+INFO = {
+    "title": "pixtag",
+    "version": pixtag.__version__,
+    "description": "Store images and their tags; list and filter the collection as a"
+    " streamed JSON document; fetch the files. Every error is RFC 9457"
+    " problem details (`application/problem+json`).",
+    "license": {"name": "MIT"},
+}
+
+
+def finish(generated: dict[str, Any]) -> dict[str, Any]:
+    """The complete document: ``generated`` corrected by rule, then the operation table."""
+    spec = copy.deepcopy(generated)
+    spec["openapi"] = OPENAPI_VERSION
+    spec["info"] = copy.deepcopy(INFO)
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    for _, _, operation in operations(spec):
+        _http_header_names(operation)
+        _problem_media_type(operation)
+    for (method, path), facts in OPERATIONS.items():
+        operation = spec["paths"].get(path, {}).get(method)
+        if operation is None:
+            raise LookupError(f"{method.upper()} {path} has facts but no such route")
+        _merge(operation, _with_refs(facts, schemas))
+    return dialect.document(spec)
+
+
+def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """Each (method, path, operation) of the document."""
+    for path, item in spec.get("paths", {}).items():
+        for method in METHODS:
+            if method in item:
+                yield method, path, item[method]
+
+
+def _http_header_names(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header":
+            parameter["name"] = "-".join(p.capitalize() for p in parameter["name"].split("_"))
+
+
+def _problem_media_type(operation: dict[str, Any]) -> None:
+    for status, response in operation.get("responses", {}).items():
+        content = response.get("content", {})
+        if status != "default" and int(status) >= 400 and "application/json" in content:
+            content[PROBLEM_JSON] = content.pop("application/json")
+
+
+def _with_refs(facts: Any, schemas: dict[str, Any]) -> Any:
+    """``facts`` with each pydantic model replaced by a ``$ref`` to its registered schema."""
+    if isinstance(facts, type) and issubclass(facts, BaseModel):
+        return register(facts, schemas)
+    if isinstance(facts, dict):
+        return {key: _with_refs(value, schemas) for key, value in facts.items()}
+    if isinstance(facts, list):
+        return [_with_refs(value, schemas) for value in facts]
+    return copy.deepcopy(facts)
+
+
+def register(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
+    """Add ``model``'s schema (and those it uses) to ``schemas``; return a reference to it."""
+    to_oas = translater("3.0.0")
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub_schema in schema.pop("$defs", {}).items():
+        to_oas(sub_schema)
+        schemas[name] = sub_schema
+    to_oas(schema)
+    name = schema.get("title", model.__name__)
+    schemas[name] = schema
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _merge(target: dict[str, Any], facts: dict[str, Any]) -> None:
+    for key, value in facts.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value

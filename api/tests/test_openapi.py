@@ -1,0 +1,104 @@
+"""openapi.json: committed, identical to what the code generates, valid and complete."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from openapi_spec_validator import validate
+
+from pixtag import openapi
+from pixtag.app import create_app
+from pixtag.openapi.document import operations
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "openapi.json"
+REGENERATE = 'run: python -m aiohttp_pydantic.oas "pixtag.app:create_app()" -o openapi.json'
+
+
+def committed() -> dict:
+    return json.loads(COMMITTED.read_text())
+
+
+def test_committed_openapi_json_is_what_the_code_generates():
+    generated = openapi.render(openapi.generate([create_app()]))
+    assert COMMITTED.read_text() == generated, f"openapi.json is stale; {REGENERATE}"
+
+
+def test_aiohttp_pydantic_command_writes_the_committed_document(tmp_path):
+    out = tmp_path / "openapi.json"
+    subprocess.run(
+        [sys.executable, "-m", "aiohttp_pydantic.oas", "pixtag.app:create_app()", "-o", out],
+        check=True,
+        cwd=tmp_path,
+    )
+    assert out.read_text() == COMMITTED.read_text()
+
+
+def test_pixtag_openapi_command_writes_the_committed_document(tmp_path):
+    out = tmp_path / "openapi.json"
+    pixtag = Path(sys.executable).with_name("pixtag")
+    subprocess.run([pixtag, "openapi", "-o", out], check=True, cwd=tmp_path)
+    assert out.read_text() == COMMITTED.read_text()
+
+
+async def test_live_spec_is_the_committed_document(client):
+    resp = await client.get("/oas/spec")
+    assert resp.status == 200
+    assert resp.content_type == "application/json"
+    assert await resp.json() == committed()
+
+
+def test_openapi_json_is_a_valid_openapi_document():
+    validate(committed())
+
+
+def test_info_names_pixtag_and_its_version():
+    import pixtag
+
+    info = committed()["info"]
+    assert info["title"] == "pixtag"
+    assert info["version"] == pixtag.__version__
+
+
+def test_every_operation_has_an_id_and_documents_its_errors_as_problem_json():
+    spec = committed()
+    ids = []
+    for method, path, operation in operations(spec):
+        ids.append(operation.get("operationId"))
+        assert operation.get("responses"), f"{method} {path}"
+        for status, response in operation["responses"].items():
+            assert response["description"], f"{method} {path} {status}"
+            if int(status) >= 400:
+                content = response.get("content", {})
+                assert list(content) == ["application/problem+json"], f"{method} {path} {status}"
+                schema = content["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Problem"}
+        if operation.get("parameters") or "requestBody" in operation:
+            assert "400" in operation["responses"], f"{method} {path} validates but has no 400"
+    assert None not in ids
+    assert len(set(ids)) == len(ids)
+
+
+def test_create_image_documents_its_json_body_and_location():
+    operation = committed()["paths"]["/images"]["post"]
+    body = operation["requestBody"]
+    assert body["required"] is True
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/ImageCreate"
+    }
+    created = operation["responses"]["201"]
+    assert "Location" in created["headers"]
+    assert created["links"]["GetImage"]["operationId"] == "getImage"
+
+
+def test_image_id_parameter_has_its_bounds():
+    (parameter,) = committed()["paths"]["/images/{image_id}"]["get"]["parameters"]
+    assert parameter["in"] == "path"
+    assert parameter["schema"]["minimum"] == 1
+    assert parameter["schema"]["maximum"] == 2**63 - 1
+
+
+def test_nullable_attachment_is_expressed_the_openapi_3_0_way():
+    attachment = committed()["components"]["schemas"]["Image"]["properties"]["attachment"]
+    assert attachment == {"allOf": [{"$ref": "#/components/schemas/Attachment"}], "nullable": True}
