@@ -18,6 +18,8 @@ Filename = Annotated[
         description="One path segment: no '/', '\\' or control characters, no leading '.',"
         " at most 255 bytes in UTF-8.",
         examples=["example.jpg"],
+        # Documents the rule check_filename enforces, with readable errors.
+        json_schema_extra={"pattern": validation.FILENAME_PATTERN},
     ),
     AfterValidator(validation.check_filename),
 ]
@@ -25,9 +27,12 @@ Tag = Annotated[
     str,
     Field(
         min_length=1,
-        description="Trimmed, NFC-normalised and lower-cased; 1 to 100 characters,"
-        " no control characters or ','.",
+        max_length=validation.MAX_TAG_LENGTH,
+        description="At most 100 characters as sent, not only white space; no control"
+        " characters or ','. Stored trimmed, NFC-normalised and lower-cased.",
         examples=["canon"],
+        # Documents the rule normalise_tag enforces, with readable errors.
+        json_schema_extra={"pattern": validation.TAG_PATTERN},
     ),
     AfterValidator(validation.normalise_tag),
 ]

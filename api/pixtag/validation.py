@@ -11,6 +11,17 @@ MAX_FILENAME_BYTES = 255
 MAX_TAG_LENGTH = 100
 MAX_TAGS = 100
 
+# The same rules as regular expressions, for the OpenAPI schema: clients and
+# API fuzzers learn from it exactly which strings the functions below accept
+# (a test checks that both agree). Written with \x and \u escapes only, so
+# ECMAScript, Python and Rust read them alike.
+_CONTROL = r"\x00-\x1f\x7f-\x9f"
+# What str.strip() removes: the characters for which str.isspace() is true.
+_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_TAG_EDGE = rf"[^{_CONTROL}{_SPACE},]"
+TAG_PATTERN = rf"^[{_SPACE}]*{_TAG_EDGE}(?:[^{_CONTROL},]*{_TAG_EDGE})?[{_SPACE}]*$"
+FILENAME_PATTERN = rf"^[^.{_CONTROL}/\\][^{_CONTROL}/\\]*$"
+
 
 def _has_control(value: str) -> bool:
     return any(unicodedata.category(ch) == "Cc" for ch in value)
@@ -35,11 +46,14 @@ def check_filename(value: str) -> str:
 
 def normalise_tag(value: str) -> str:
     """Trim, NFC-normalise and lower-case a tag; raise ValueError if it is invalid."""
+    # The length limit applies to the tag as sent: normalising may change its
+    # length ("İ".lower() has two characters), and a limit a schema can state
+    # must be on the string the client writes.
+    if len(value) > MAX_TAG_LENGTH:
+        raise ValueError(f"tag must be at most {MAX_TAG_LENGTH} characters")
     tag = unicodedata.normalize("NFC", value.strip()).lower()
     if not tag:
         raise ValueError("tag must not be empty")
-    if len(tag) > MAX_TAG_LENGTH:
-        raise ValueError(f"tag must be at most {MAX_TAG_LENGTH} characters")
     if _has_control(tag) or any(unicodedata.category(ch) == "Cs" for ch in tag):
         raise ValueError("tag must not contain control characters")
     if "," in tag:

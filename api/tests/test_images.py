@@ -64,3 +64,22 @@ async def test_created_at_is_utc_iso8601(client):
     body = await (await create(client)).json()
     assert body["created_at"].endswith("Z")
     Image.model_validate(body)
+
+
+async def test_tag_of_white_space_only_is_400(client):
+    resp = await create(client, tags=["ok", " \u3000\t"])
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["errors"][0]["loc"] == ["tags", 1]
+
+
+async def test_tag_longer_than_100_characters_as_sent_is_400_even_if_trimmed_shorter(client):
+    resp = await create(client, tags=["a" + " " * 100])
+    assert resp.status == 400
+    assert "at most 100 characters" in (await resp.json())["detail"]
+
+
+async def test_tag_of_100_characters_is_kept(client):
+    resp = await create(client, tags=["x" * 100])
+    assert resp.status == 201
+    assert (await resp.json())["tags"] == ["x" * 100]

@@ -1,0 +1,52 @@
+"""The schema's patterns for tags and filenames accept exactly what the server accepts.
+
+The OpenAPI document states the rules as regular expressions, so clients and
+fuzzers know them; the server enforces them in Python with readable errors.
+These properties keep the two from drifting apart.
+"""
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pixtag import validation
+
+# Characters on the edges of the rules: white space of every kind, controls,
+# separators, dots and commas, combining marks, case-changing letters.
+TRICKY = "\t\n\x0b\x0c\r\x1c\x1f \x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
+TRICKY += "\x00\x07\x7f\x9f\ufeff,./\\\u0301Ii\u0130aé"
+# JSON Schema strings are Unicode scalar values: lone surrogates cannot occur.
+TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=300) | st.text(
+    st.sampled_from(TRICKY), max_size=8
+)
+
+
+def accepts(rule, value: str) -> bool:
+    try:
+        rule(value)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(database=None, max_examples=500)
+@given(TEXT)
+def test_tag_pattern_and_length_match_normalise_tag(value):
+    by_schema = re.fullmatch(validation.TAG_PATTERN, value) is not None
+    by_schema = by_schema and len(value) <= validation.MAX_TAG_LENGTH
+    assert by_schema == accepts(validation.normalise_tag, value)
+
+
+@settings(database=None, max_examples=500)
+@given(TEXT)
+def test_filename_pattern_matches_check_filename_but_for_the_byte_limit(value):
+    by_schema = re.fullmatch(validation.FILENAME_PATTERN, value) is not None
+    within_limit = len(value.encode()) <= validation.MAX_FILENAME_BYTES
+    assert (by_schema and within_limit) == accepts(validation.check_filename, value)
+
+
+def test_whitespace_only_tags_are_refused_by_both():
+    for value in (" ", "\u3000", "\t \n"):
+        assert re.fullmatch(validation.TAG_PATTERN, value) is None
+        assert not accepts(validation.normalise_tag, value)
