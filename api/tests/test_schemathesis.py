@@ -4,7 +4,9 @@ The server is the real ``pixtag serve`` process on a fresh database; the
 schema is the committed document, so what clients read is what is tested.
 The run is bounded (examples per operation, a fixed seed) to stay within a
 CI budget of well under a minute, and reproducible: a failure prints the
-curl command and the seed that show it again. No check is excluded.
+curl command and the seed that show it again. No check is excluded; what
+the run is told beyond the command line is in ``schemathesis.toml``, each
+setting with its reason.
 """
 
 import socket
@@ -18,6 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+# Settings that need a reason beside them (see the comments there).
+CONFIG = Path(__file__).with_name("schemathesis.toml")
 MAX_EXAMPLES = 60
 SEED = 20261121
 
@@ -61,7 +65,8 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
 
 def test_schemathesis_finds_no_failure_with_every_check(live_server, tmp_path):
     url, log = live_server
-    command = [BIN / "schemathesis", "run", ROOT / "openapi.json", "--url", url]
+    command = [BIN / "schemathesis", "--config-file", CONFIG, "run", ROOT / "openapi.json"]
+    command += ["--url", url]
     command += ["--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED)]
     command += ["--generation-database", "none", "--no-color"]
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)

@@ -74,7 +74,10 @@ def _http_header_names(operation: dict[str, Any]) -> None:
 def _problem_media_type(operation: dict[str, Any]) -> None:
     for status, response in operation.get("responses", {}).items():
         content = response.get("content", {})
-        if status != "default" and int(status) >= 400 and "application/json" in content:
+        if content.get("application/json", {}).get("schema") == {}:
+            # r302[None], r200[bytes]: no JSON body (other bodies come from the table).
+            del response["content"]
+        elif status != "default" and int(status) >= 400 and "application/json" in content:
             content[PROBLEM_JSON] = content.pop("application/json")
 
 
@@ -103,8 +106,13 @@ def register(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
 
 
 def _merge(target: dict[str, Any], facts: dict[str, Any]) -> None:
+    """Dicts merge, lists extend (``parameters``), a ``schema`` and other values replace."""
     for key, value in facts.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
+        if key == "schema":
+            target[key] = value
+        elif isinstance(value, dict) and isinstance(target.get(key), dict):
             _merge(target[key], value)
+        elif isinstance(value, list) and isinstance(target.get(key), list):
+            target[key].extend(value)
         else:
             target[key] = value

@@ -2,9 +2,10 @@
 
 Keyed by (method, path) as they appear in the document; each value is an
 OpenAPI operation fragment merged into the generated operation (dicts merge,
-other values replace). A pydantic model anywhere in a fragment stands for a
-``$ref`` to its schema. An entry naming a route that does not exist stops
-generation, so the table cannot silently drift from the routes.
+lists extend, a ``schema`` and other values replace). A pydantic model
+anywhere in a fragment stands for a ``$ref`` to its schema. An entry naming
+a route that does not exist stops generation, so the table cannot silently
+drift from the routes.
 
 Every operation has an entry, if only for its ``operationId`` (links and
 generated clients need one; aiohttp-pydantic emits none).
