@@ -16,7 +16,7 @@ data in ``pixtag.openapi.operations``.
 """
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aiohttp_pydantic.oas.pydantic_schema_to_oas import translater
@@ -40,7 +40,10 @@ INFO = {
 }
 
 
-def finish(generated: dict[str, Any]) -> dict[str, Any]:
+def finish(
+    generated: dict[str, Any],
+    table: Mapping[tuple[str, str], dict[str, Any]] = OPERATIONS,
+) -> dict[str, Any]:
     """The complete document: ``generated`` corrected by rule, then the operation table."""
     spec = copy.deepcopy(generated)
     spec["openapi"] = OPENAPI_VERSION
@@ -49,7 +52,7 @@ def finish(generated: dict[str, Any]) -> dict[str, Any]:
     for _, _, operation in operations(spec):
         _http_header_names(operation)
         _problem_media_type(operation)
-    for (method, path), facts in OPERATIONS.items():
+    for (method, path), facts in table.items():
         operation = spec["paths"].get(path, {}).get(method)
         if operation is None:
             raise LookupError(f"{method.upper()} {path} has facts but no such route")
