@@ -113,3 +113,17 @@ def test_dialect_reaches_component_and_inline_schemas_but_not_media_examples():
         "components": {"schemas": {"A": {"enum": [1]}}},
         "paths": {"/x": {"get": {"parameters": [{"schema": {"enum": [2]}, "examples": {}}]}}},
     }
+
+
+def test_apps_that_declare_no_finishing_step_get_the_library_document():
+    from aiohttp import web
+    from aiohttp_pydantic.oas import cmd
+    from aiohttp_pydantic.oas.view import generate_oas
+
+    from pixtag import openapi
+    from pixtag.app import create_app
+
+    create_app()  # rebinds the command's generator
+    assert cmd.generate_oas is openapi.generate
+    plain = web.Application()
+    assert openapi.generate([plain]) == generate_oas([plain])
