@@ -1,10 +1,12 @@
 """openapi.json: committed, identical to what the code generates, valid and complete."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from openapi_spec_validator import validate
 
 from pixtag import openapi
@@ -25,12 +27,15 @@ def test_committed_openapi_json_is_what_the_code_generates():
     assert COMMITTED.read_text() == generated, f"openapi.json is stale; {REGENERATE}"
 
 
-def test_aiohttp_pydantic_command_writes_the_committed_document(tmp_path):
+# Set iteration order changes with the hash seed; the document must not.
+@pytest.mark.parametrize("hash_seed", ["0", "1", "2"])
+def test_aiohttp_pydantic_command_writes_the_committed_document(tmp_path, hash_seed):
     out = tmp_path / "openapi.json"
     subprocess.run(
         [sys.executable, "-m", "aiohttp_pydantic.oas", "pixtag.app:create_app()", "-o", out],
         check=True,
         cwd=tmp_path,
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
     )
     assert out.read_text() == COMMITTED.read_text()
 

@@ -57,7 +57,28 @@ def finish(
         if operation is None:
             raise LookupError(f"{method.upper()} {path} has facts but no such route")
         _merge(operation, _with_refs(facts, schemas))
-    return dialect.document(spec)
+    return dialect.document(_in_stable_order(spec))
+
+
+def _in_stable_order(spec: dict[str, Any]) -> dict[str, Any]:
+    """Methods in a fixed order, schemas by name: the same document on every run.
+
+    aiohttp-pydantic visits a view's methods in set order, which changes from
+    one process to the next (string hashing), and registers schemas as it
+    meets them.
+    """
+    spec["paths"] = {
+        path: dict(sorted(item.items(), key=lambda pair: _method_rank(pair[0])))
+        for path, item in spec.get("paths", {}).items()
+    }
+    components = spec.get("components", {})
+    if "schemas" in components:
+        components["schemas"] = dict(sorted(components["schemas"].items()))
+    return spec
+
+
+def _method_rank(key: str) -> int:
+    return METHODS.index(key) if key in METHODS else len(METHODS)
 
 
 def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
