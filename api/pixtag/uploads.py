@@ -10,6 +10,7 @@ write leaves the previous file untouched. Any failure on the way removes the
 temporary file: a refused or aborted upload changes nothing.
 """
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 
 from aiohttp import BodyPartReader, MultipartReader, web
@@ -28,6 +29,8 @@ MALFORMED = (ValueError, HttpProcessingError)
 # Room for boundaries and part headers around the file when judging Content-Length.
 ENVELOPE_SIZE = 64 * 1024
 MAX_META_SIZE = 64 * 1024
+# The name an image part is received under when it comes before ``meta``.
+PROVISIONAL_NAME = "upload"
 
 
 def is_multipart(request: web.Request) -> bool:
@@ -64,26 +67,27 @@ async def open_form(request: web.Request) -> MultipartReader:
         raise BadRequest("The multipart body is malformed (no boundary?)") from None
 
 
-async def next_part(reader: MultipartReader, name: str) -> BodyPartReader:
-    """The next part, which must be a field called ``name``."""
+async def next_part(reader: MultipartReader, *names: str) -> BodyPartReader:
+    """The next part, which must be a field called one of ``names``."""
     try:
         part = await reader.next()
     except MALFORMED:
         raise BadRequest("The multipart body is malformed") from None
-    if not isinstance(part, BodyPartReader) or part.name != name:
+    if not isinstance(part, BodyPartReader) or part.name not in names:
         found = f"'{part.name}'" if isinstance(part, BodyPartReader) else "nothing"
-        raise BadRequest(f"Expected a multipart field '{name}', found {found}")
+        expected = " or ".join(f"'{name}'" for name in names)
+        raise BadRequest(f"Expected a multipart field {expected}, found {found}")
     return part
 
 
-async def expect_end(reader: MultipartReader) -> None:
+async def expect_end(reader: MultipartReader, after: str = "image") -> None:
     try:
         part = await reader.next()
     except MALFORMED:
         raise BadRequest("The multipart body is malformed") from None
     if part is not None:
         name = part.name if isinstance(part, BodyPartReader) else None
-        raise BadRequest(f"Unexpected multipart field '{name}' after the image")
+        raise BadRequest(f"Unexpected multipart field '{name}' after the {after}")
 
 
 def reader_of(part: BodyPartReader) -> Callable[[int], Awaitable[bytes]]:
@@ -111,20 +115,49 @@ async def read_meta(part: BodyPartReader) -> ImageCreate:
         raise InvalidRequest(error, "meta") from None
 
 
+async def receive_part(
+    request: web.Request, part: BodyPartReader, image_id: int, filename: str
+) -> storage.Received:
+    """Stream an ``image`` part beside the image's file; the part's own filename is ignored."""
+    settings = request.app[keys.SETTINGS]
+    target = storage.target_path(settings.media_dir, image_id, filename)
+    return await storage.receive(reader_of(part), target, settings.max_upload_size)
+
+
 async def receive(
     request: web.Request, reader: MultipartReader, image_id: int, filename: str
 ) -> storage.Received:
-    """Stream the ``image`` part beside the image's file; the part's own filename is ignored."""
-    settings = request.app[keys.SETTINGS]
-    part = await next_part(reader, "image")
-    target = storage.target_path(settings.media_dir, image_id, filename)
-    received = await storage.receive(reader_of(part), target, settings.max_upload_size)
+    """Stream the ``image`` part, which must be the last one."""
+    received = await receive_part(request, await next_part(reader, "image"), image_id, filename)
     try:
         await expect_end(reader)
     except BaseException:
         await received.discard()
         raise
     return received
+
+
+async def receive_then_meta(
+    request: web.Request, reader: MultipartReader, part: BodyPartReader, image_id: int
+) -> tuple[ImageCreate, storage.Received]:
+    """The ``image`` part first, then ``meta``: the file waits until its name is known."""
+    # The temporary file lives in the image's directory whatever the name; only
+    # the rename needs the name, and it comes after the meta part is read.
+    received = await receive_part(request, part, image_id, PROVISIONAL_NAME)
+    try:
+        meta = await read_meta(await next_part(reader, "meta"))
+        await expect_end(reader, after="meta")
+        media_dir = request.app[keys.SETTINGS].media_dir
+        target = storage.target_path(media_dir, image_id, meta.filename)
+    except BaseException:
+        await received.discard()
+        raise
+    return meta, dataclasses.replace(received, target=target)
+
+
+async def reserve_image_id(app: web.Application) -> int:
+    async with cursor(app) as cur:
+        return await queries.reserve_image_id(cur)
 
 
 def facts(received: storage.Received) -> queries.FileFacts:
@@ -157,13 +190,21 @@ async def attach(request: web.Request, image_id: int, filename: str) -> tuple[in
 
 
 async def create(request: web.Request) -> tuple[int, str]:
-    """Create a record from the ``meta`` part and store the ``image`` part, all or nothing."""
+    """Create a record from the ``meta`` part and store the ``image`` part, all or nothing.
+
+    The parts may come in either order. ``meta`` first is better: a bad record
+    is refused before a byte of the file is read.
+    """
     app = request.app
     reader = await open_form(request)
-    meta = await read_meta(await next_part(reader, "meta"))
-    async with cursor(app) as cur:
-        image_id = await queries.reserve_image_id(cur)
-    received = await receive(request, reader, image_id, meta.filename)
+    first = await next_part(reader, "meta", "image")
+    if first.name == "meta":
+        meta = await read_meta(first)
+        image_id = await reserve_image_id(app)
+        received = await receive(request, reader, image_id, meta.filename)
+    else:
+        image_id = await reserve_image_id(app)
+        meta, received = await receive_then_meta(request, reader, first, image_id)
     installed = False
     try:
         async with cursor(app) as cur, cur.begin():

@@ -1,6 +1,7 @@
 """POST /images as multipart: ``meta`` then ``image`` create a record with its file, or nothing."""
 
 import json
+from pathlib import Path
 
 from aiohttp import FormData
 
@@ -85,13 +86,44 @@ async def test_meta_that_is_not_json_is_400(client):
     assert (await resp.json())["error"].startswith("Invalid meta")
 
 
-async def test_parts_in_the_wrong_order_or_missing_are_400(client, settings):
+async def test_image_part_before_meta_creates_the_same_record(client, settings):
+    form = FormData()
+    form.add_field("image", image_bytes(), filename="ignored.png")
+    form.add_field("meta", json.dumps({"filename": "a.png", "tags": ["X"]}))
+    resp = await client.post("/images", data=form)
+    assert resp.status == 201
+    body = await resp.json()
+    assert body["filename"] == "a.png"
+    assert body["tags"] == ["x"]
+    assert body["attachment"]["content_type"] == "image/png"
+    assert files_under(settings.media_dir) == {Path(str(body["image_id"])) / "a.png"}
+
+
+async def test_image_part_before_a_bad_meta_leaves_nothing(client, settings):
+    for meta in ('{"filename": "../a.png"}', "{not json"):
+        form = FormData()
+        form.add_field("image", image_bytes(), filename="a.png")
+        form.add_field("meta", meta)
+        resp = await client.post("/images", data=form)
+        assert resp.status == 400
+        assert (await resp.json())["error"].startswith("Invalid meta")
     form = FormData()
     form.add_field("image", image_bytes(), filename="a.png")
-    form.add_field("meta", json.dumps({"filename": "a.png"}))
     resp = await client.post("/images", data=form)
     assert resp.status == 400
-    assert (await resp.json())["error"] == "Expected a multipart field 'meta', found 'image'"
+    assert (await resp.json())["error"] == "Expected a multipart field 'meta', found nothing"
+    assert await count_images(client) == 0
+    assert files_under(settings.media_dir) == set()
+
+
+async def test_unknown_or_missing_parts_are_400(client, settings):
+    form = FormData()
+    form.add_field("file", image_bytes(), filename="a.png")
+    resp = await client.post("/images", data=form)
+    assert resp.status == 400
+    assert (await resp.json())["error"] == (
+        "Expected a multipart field 'meta' or 'image', found 'file'"
+    )
     form = FormData()
     form.add_field("meta", json.dumps({"filename": "a.png"}))
     form.add_field("file", image_bytes(), filename="a.png")
