@@ -3,7 +3,7 @@
 from urllib.parse import quote
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r201, r302, r400, r404, r413, r415
+from aiohttp_pydantic.oas.typing import r200, r201, r302, r400, r404, r413, r415, r507
 
 from pixtag import media, uploads
 from pixtag.db.pool import cursor
@@ -18,7 +18,15 @@ class AttachmentView(ProblemView):
 
     async def post(
         self, image_id: ImageId, filename: str, /
-    ) -> r200[Image] | r201[Image] | r400[Problem] | r404[Problem] | r413[Problem] | r415[Problem]:
+    ) -> (
+        r200[Image]
+        | r201[Image]
+        | r400[Problem]
+        | r404[Problem]
+        | r413[Problem]
+        | r415[Problem]
+        | r507[Problem]
+    ):
         """
         Upload the image's file as multipart field ``image`` (the part's own filename is ignored).
 
@@ -33,6 +41,7 @@ class AttachmentView(ProblemView):
             404: There is no such image, or ``{filename}`` is not its filename.
             413: The file is larger than PIXTAG_MAX_UPLOAD_SIZE.
             415: The file is not an image of an accepted type (SVG is refused).
+            507: There is no space left to store the file.
         """
         status, document = await uploads.attach(self.request, image_id, filename)
         headers = {}

@@ -10,7 +10,7 @@ with the type identified at upload rather than guessed from the name, and
 import asyncio
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r206, r304, r404, r416
+from aiohttp_pydantic.oas.typing import r200, r206, r304, r400, r404, r416
 
 from pixtag import media, storage
 from pixtag.db.pool import cursor
@@ -44,7 +44,7 @@ class MediaView(ProblemView):
 
     async def get(
         self, image_id: ImageId, filename: str, /
-    ) -> r200[bytes] | r206[bytes] | r304[None] | r404[Problem] | r416[Problem]:
+    ) -> r200[bytes] | r206[bytes] | r304[None] | r400[Problem] | r404[Problem] | r416[Problem]:
         """
         The bytes of a stored file.
 
@@ -53,6 +53,7 @@ class MediaView(ProblemView):
             200: The file, with ETag and Last-Modified.
             206: The requested byte range.
             304: Not modified (If-None-Match / If-Modified-Since).
+            400: The id is not an integer between 1 and 2^63-1.
             404: No such file.
             416: The range is outside the file.
         """
@@ -60,7 +61,7 @@ class MediaView(ProblemView):
 
     async def head(
         self, image_id: ImageId, filename: str, /
-    ) -> r200[None] | r304[None] | r404[Problem]:
+    ) -> r200[None] | r304[None] | r400[Problem] | r404[Problem]:
         """
         The headers of a stored file.
 
@@ -68,6 +69,7 @@ class MediaView(ProblemView):
         Status Codes:
             200: The headers the file would be served with.
             304: Not modified.
+            400: The id is not an integer between 1 and 2^63-1.
             404: No such file.
         """
         return await self.serve(image_id, filename)
