@@ -9,6 +9,8 @@ the run is told beyond the command line is in ``schemathesis.toml``, each
 setting with its reason.
 """
 
+import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -17,13 +19,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientSession, FormData
+
+from tests.helpers import image_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Settings that need a reason beside them (see the comments there).
 CONFIG = Path(__file__).with_name("schemathesis.toml")
-MAX_EXAMPLES = 60
+MAX_EXAMPLES = 100
 SEED = 20261121
+STORED = {"filename": "stored.png", "tags": ["stored"]}
 
 
 def free_port() -> int:
@@ -63,13 +69,26 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
         proc.wait(timeout=30)
 
 
-def test_schemathesis_finds_no_failure_with_every_check(live_server, tmp_path):
+async def store_an_image(url: str) -> None:
+    """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer."""
+    form = FormData()
+    form.add_field("meta", json.dumps(STORED), content_type="application/json")
+    form.add_field("image", image_bytes(), filename=STORED["filename"])
+    async with ClientSession() as session, session.post(f"{url}/images", data=form) as resp:
+        assert resp.status == 201, await resp.text()
+        assert (await resp.json())["image_id"] == 1
+
+
+async def test_schemathesis_finds_no_failure_with_every_check(live_server, tmp_path):
     url, log = live_server
+    await store_an_image(url)
     command = [BIN / "schemathesis", "--config-file", CONFIG, "run", ROOT / "openapi.json"]
     command += ["--url", url]
     command += ["--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED)]
     command += ["--generation-database", "none", "--no-color"]
-    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = await asyncio.to_thread(
+        subprocess.run, command, cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     report = result.stdout + result.stderr
     errors = "\n".join(line for line in log.read_text().splitlines() if "ERROR" in line)
     assert result.returncode == 0, f"{report}\n--- server errors ---\n{errors}"

@@ -13,34 +13,119 @@ generated clients need one; aiohttp-pydantic emits none).
 
 from typing import Any
 
+from pixtag.imaging import ACCEPTED
 from pixtag.models import ImageCreate
 
-LOCATION = {
-    "description": "The URL of the new resource.",
-    "schema": {"type": "string", "format": "uri-reference"},
+
+def header(description: str, **schema: Any) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string", **schema}}
+
+
+def header_parameter(name: str, description: str) -> dict[str, Any]:
+    return {"in": "header", "name": name, "required": False, **header(description)}
+
+
+BINARY = {"type": "string", "format": "binary"}
+IMAGE_PART = {"contentType": ", ".join(sorted(set(ACCEPTED.values())))}
+FILE_BODY = {"image/*": {"schema": BINARY}}
+LOCATION = header("The URL of the new resource.", format="uri-reference")
+REDIRECT = {"302": {"headers": {"Location": header("The file's URL.", format="uri-reference")}}}
+CONDITIONS = [
+    header_parameter("If-None-Match", "ETags: 304 when the file still has one of them."),
+    header_parameter("If-Modified-Since", "An HTTP date: 304 when not modified since."),
+]
+# What a client can do next with the image in a response body.
+BY_ID = {"image_id": "$response.body#/image_id"}
+BY_FILE = {**BY_ID, "filename": "$response.body#/filename"}
+IMAGE_LINKS = {
+    "GetImage": {"operationId": "getImage", "parameters": BY_ID},
+    "UploadAttachment": {"operationId": "uploadAttachment", "parameters": BY_FILE},
+}
+FILE_LINKS = {
+    "GetAttachment": {"operationId": "getAttachment", "parameters": BY_FILE},
+    "HeadAttachment": {"operationId": "headAttachment", "parameters": BY_FILE},
+    "GetMedia": {"operationId": "getMedia", "parameters": BY_FILE},
+    "HeadMedia": {"operationId": "headMedia", "parameters": BY_FILE},
+}
+FILE_HEADERS = {
+    "ETag": header("The file's version, for If-None-Match."),
+    "Last-Modified": header("When the file was stored, for If-Modified-Since."),
 }
 
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/images"): {
         "operationId": "createImage",
-        # The view reads the body itself (it accepts several media types).
+        # The view reads the body itself: JSON, or the record and its file at once.
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": ImageCreate}},
-        },
-        "responses": {
-            "201": {
-                "headers": {"Location": LOCATION},
-                "links": {
-                    "GetImage": {
-                        "operationId": "getImage",
-                        "parameters": {"image_id": "$response.body#/image_id"},
+            "content": {
+                "application/json": {"schema": ImageCreate},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["meta", "image"],
+                        "properties": {"meta": ImageCreate, "image": BINARY},
+                        "additionalProperties": False,
                     },
+                    "encoding": {"meta": {"contentType": "application/json"}, "image": IMAGE_PART},
                 },
             },
         },
+        # No file links: a JSON creation stores no file.
+        "responses": {"201": {"headers": {"Location": LOCATION}, "links": IMAGE_LINKS}},
     },
     ("get", "/images/{image_id}"): {
         "operationId": "getImage",
+    },
+    ("post", "/images/{image_id}/attachment/{filename}"): {
+        "operationId": "uploadAttachment",
+        # The view streams the file to disk itself, never holding it in memory.
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["image"],
+                        "properties": {"image": BINARY},
+                        "additionalProperties": False,
+                    },
+                    "encoding": {"image": IMAGE_PART},
+                },
+            },
+        },
+        "responses": {
+            "200": {"links": FILE_LINKS},
+            "201": {"headers": {"Location": LOCATION}, "links": FILE_LINKS},
+        },
+    },
+    ("get", "/images/{image_id}/attachment/{filename}"): {
+        "operationId": "getAttachment",
+        "responses": REDIRECT,
+    },
+    ("head", "/images/{image_id}/attachment/{filename}"): {
+        "operationId": "headAttachment",
+        "responses": REDIRECT,
+    },
+    ("get", "/media/{image_id}/{filename}"): {
+        "operationId": "getMedia",
+        "parameters": [
+            header_parameter("Range", "One byte range, e.g. bytes=0-1023."),
+            header_parameter("If-Range", "An ETag or date: the range only if unchanged."),
+            *CONDITIONS,
+        ],
+        "responses": {
+            "200": {"content": FILE_BODY, "headers": FILE_HEADERS},
+            "206": {
+                "content": FILE_BODY,
+                "headers": {"Content-Range": header("The range sent, e.g. bytes 0-1023/4096.")},
+            },
+            "416": {"headers": {"Content-Range": header("The file's size, e.g. bytes */4096.")}},
+        },
+    },
+    ("head", "/media/{image_id}/{filename}"): {
+        "operationId": "headMedia",
+        "parameters": CONDITIONS,
+        "responses": {"200": {"headers": FILE_HEADERS}},
     },
 }

@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415
+from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415, r507
 
 from pixtag import keys, uploads
 from pixtag.db.pool import cursor
@@ -82,13 +82,16 @@ class ImageCollectionView(ProblemView):
             write_timeout=settings.stream_idle_timeout_ms / 1000,
         )
 
-    async def post(self) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem]:
+    async def post(
+        self,
+    ) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem] | r507[Problem]:
         """
         Create an image record from JSON ``{"filename", "tags"}``, or a record and its file.
 
         Tags are trimmed, NFC-normalised and lower-cased; repeats are dropped.
-        As ``multipart/form-data``, a ``meta`` part (that JSON) then an ``image``
-        part create the record and store its file in one request, all or nothing.
+        As ``multipart/form-data``, a ``meta`` part (that JSON) and an ``image``
+        part create the record and store its file in one request, all or nothing;
+        sending ``meta`` first lets a bad record be refused before the file is read.
 
         Tags: images
         Status Codes:
@@ -96,6 +99,7 @@ class ImageCollectionView(ProblemView):
             400: The body is not valid JSON, a field is invalid, or a part is missing.
             413: The body (or the file) is too large.
             415: The body is neither JSON nor multipart, or the file is not an accepted image.
+            507: There is no space left to store the file.
         """
         if uploads.is_multipart(self.request):
             image_id, document = await uploads.create(self.request)
