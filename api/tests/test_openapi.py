@@ -107,3 +107,35 @@ def test_image_id_parameter_has_its_bounds():
 def test_nullable_attachment_is_expressed_the_openapi_3_0_way():
     attachment = committed()["components"]["schemas"]["Image"]["properties"]["attachment"]
     assert attachment == {"allOf": [{"$ref": "#/components/schemas/Attachment"}], "nullable": True}
+
+
+def test_both_upload_paths_document_their_multipart_bodies():
+    paths = committed()["paths"]
+    create = paths["/images"]["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert create["schema"]["required"] == ["meta", "image"]
+    assert create["schema"]["properties"]["image"] == {"type": "string", "format": "binary"}
+    assert create["encoding"]["meta"]["contentType"] == "application/json"
+    attach = paths["/images/{image_id}/attachment/{filename}"]["post"]["requestBody"]
+    schema = attach["content"]["multipart/form-data"]["schema"]
+    assert schema["required"] == ["image"]
+    assert schema["additionalProperties"] is False
+
+
+def test_attachment_redirect_documents_its_location_and_no_body():
+    for method in ("get", "head"):
+        redirect = committed()["paths"]["/images/{image_id}/attachment/{filename}"][method]
+        found = redirect["responses"]["302"]
+        assert "Location" in found["headers"]
+        assert "content" not in found
+
+
+def test_media_documents_image_bytes_ranges_and_conditions():
+    media = committed()["paths"]["/media/{image_id}/{filename}"]["get"]
+    names = [parameter["name"] for parameter in media["parameters"]]
+    assert {"Range", "If-None-Match", "If-Modified-Since"} <= set(names)
+    for status in ("200", "206"):
+        assert media["responses"][status]["content"] == {
+            "image/*": {"schema": {"type": "string", "format": "binary"}}
+        }
+    assert "Content-Range" in media["responses"]["206"]["headers"]
+    assert "content" not in media["responses"]["304"]
