@@ -25,6 +25,7 @@ def test_errors_become_problem_json_success_stays_json_and_empty_bodies_go():
     assert list(responses["200"]["content"]) == ["application/json"]
     assert "content" not in responses["302"]
     assert responses["404"]["content"] == {"application/problem+json": problem}
+    assert responses["500"]["content"] == {"application/problem+json": problem}
 
 
 def test_info_is_pixtag_s_own():

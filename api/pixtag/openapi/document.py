@@ -8,7 +8,8 @@ every operation alike:
 - header parameters keep their Python names (``if_none_match``), not HTTP's;
 - schemas are pydantic's JSON Schema, not OpenAPI 3.0's dialect (see
   ``pixtag.openapi.dialect``);
-- the ``info`` block is the library's.
+- the ``info`` block is the library's;
+- no operation says it can fail with a 500 (problem+json, like every error).
 
 then merges the per-operation facts the views cannot express in annotations
 (bodies parsed by hand, response headers, other media types, links), kept as
@@ -29,6 +30,12 @@ from pixtag.openapi.operations import OPERATIONS
 OPENAPI_VERSION = "3.0.3"
 PROBLEM_JSON = "application/problem+json"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+# Any operation can fail unexpectedly; the middleware still answers problem+json.
+SERVER_ERROR = {
+    "description": "An unexpected failure; the details go to the server log only.",
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
 
 INFO = {
     "title": "pixtag",
@@ -52,6 +59,7 @@ def finish(
     for _, _, operation in operations(spec):
         _http_header_names(operation)
         _problem_media_type(operation)
+        operation.setdefault("responses", {}).setdefault("500", copy.deepcopy(SERVER_ERROR))
     for (method, path), facts in table.items():
         operation = spec["paths"].get(path, {}).get(method)
         if operation is None:
