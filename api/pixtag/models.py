@@ -42,8 +42,11 @@ Sha256 = Annotated[
     BeforeValidator(validation.normalise_sha256),
     Field(
         pattern=r"^[0-9a-f]{64}$",
-        description="The SHA-256 of a stored file, 64 hex digits.",
+        description="The SHA-256 of a stored file, 64 hex digits (any case).",
         examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+        # The pattern above applies after normalise_sha256, and pydantic leaves
+        # it out of the schema; this is the one a client must meet.
+        json_schema_extra={"pattern": validation.SHA256_PATTERN},
     ),
 ]
 ChunkSize = Annotated[int, Field(ge=1, le=10_000, description="Images per chunk.")]
@@ -99,3 +102,4 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="The invalid fields, for validation errors."
     )
+

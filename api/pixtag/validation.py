@@ -21,6 +21,8 @@ _SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u30
 _TAG_EDGE = rf"[^{_CONTROL}{_SPACE},]"
 TAG_PATTERN = rf"^[{_SPACE}]*{_TAG_EDGE}(?:[^{_CONTROL},]*{_TAG_EDGE})?[{_SPACE}]*$"
 FILENAME_PATTERN = rf"^[^.{_CONTROL}/\\][^{_CONTROL}/\\]*$"
+# A digest as sent: normalise_sha256 trims and lower-cases it first.
+SHA256_PATTERN = rf"^[{_SPACE}]*[0-9A-Fa-f]{{64}}[{_SPACE}]*$"
 
 
 def _has_control(value: str) -> bool:

@@ -1,4 +1,4 @@
-"""The schema's patterns for tags and filenames accept exactly what the server accepts.
+"""The schema's patterns for tags, filenames and digests accept exactly what the server does.
 
 The OpenAPI document states the rules as regular expressions, so clients and
 fuzzers know them; the server enforces them in Python with readable errors.
@@ -9,8 +9,10 @@ import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import TypeAdapter, ValidationError
 
 from pixtag import validation
+from pixtag.models import Sha256
 
 # Characters on the edges of the rules: white space of every kind, controls,
 # separators, dots and commas, combining marks, case-changing letters.
@@ -25,7 +27,7 @@ TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=300) | st.text
 def accepts(rule, value: str) -> bool:
     try:
         rule(value)
-    except ValueError:
+    except (ValueError, ValidationError):
         return False
     return True
 
@@ -50,3 +52,13 @@ def test_whitespace_only_tags_are_refused_by_both():
     for value in (" ", "\u3000", "\t \n"):
         assert re.fullmatch(validation.TAG_PATTERN, value) is None
         assert not accepts(validation.normalise_tag, value)
+
+
+DIGESTS = st.text(st.sampled_from("0123456789abcdefABCDEFg \t\n\u3000\u0130\u212a"), max_size=70)
+
+
+@settings(database=None, max_examples=500)
+@given(DIGESTS | TEXT | st.sampled_from(["a" * 64, " " + "F" * 64 + "\n", "a" * 63 + "g"]))
+def test_sha256_pattern_matches_what_the_sha256_parameter_accepts(value):
+    by_schema = re.fullmatch(validation.SHA256_PATTERN, value) is not None
+    assert by_schema == accepts(TypeAdapter(Sha256).validate_python, value)
