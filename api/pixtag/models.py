@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
 from pixtag import validation
 
@@ -103,3 +103,13 @@ class Problem(BaseModel):
         default=None, description="The invalid fields, for validation errors."
     )
 
+
+class ListingTotals(BaseModel):
+    """The last element of a listing: how many images came before it, in how many chunks."""
+
+    totalImages: int = Field(ge=0, title="Total images")
+    totalChunks: int = Field(ge=0, title="Total chunks")
+
+
+class Listing(RootModel[list[list[Image] | ListingTotals]]):
+    """GET /images as JSON (the seed's shape): one array of images per chunk, then the totals."""

@@ -139,3 +139,41 @@ def test_media_documents_image_bytes_ranges_and_conditions():
         }
     assert "Content-Range" in media["responses"]["206"]["headers"]
     assert "content" not in media["responses"]["304"]
+
+
+def test_listing_documents_the_seed_shape_and_ndjson():
+    spec = committed()
+    listing = spec["paths"]["/images"]["get"]
+    content = listing["responses"]["200"]["content"]
+    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Listing"}
+    shape = spec["components"]["schemas"]["Listing"]
+    assert shape["type"] == "array"
+    assert shape["items"]["anyOf"] == [
+        {"type": "array", "items": {"$ref": "#/components/schemas/Image"}},
+        {"$ref": "#/components/schemas/ListingTotals"},
+    ]
+    assert spec["components"]["schemas"]["ListingTotals"]["required"] == [
+        "totalImages",
+        "totalChunks",
+    ]
+    assert content["application/x-ndjson"]["schema"]["items"] == {
+        "$ref": "#/components/schemas/Image"
+    }
+
+
+def test_listing_parameters_carry_their_constraints():
+    listing = committed()["paths"]["/images"]["get"]
+    parameters = {parameter["name"]: parameter for parameter in listing["parameters"]}
+    assert set(parameters) == {
+        "tag",
+        "tags_all",
+        "tags_any",
+        "sha256",
+        "chunk_size",
+        "after_id",
+        "limit",
+    }
+    assert parameters["tags_all"]["schema"]["items"]["pattern"]
+    assert parameters["sha256"]["schema"]["pattern"]
+    assert parameters["chunk_size"]["schema"]["minimum"] == 1
+    assert parameters["chunk_size"]["schema"]["maximum"] == 10_000

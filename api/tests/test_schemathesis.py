@@ -11,6 +11,7 @@ setting with its reason.
 
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 # Settings that need a reason beside them (see the comments there).
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+# How to read NDJSON, so those responses are checked against the schema too.
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 MAX_EXAMPLES = 100
 SEED = 20261121
 STORED = {"filename": "stored.png", "tags": ["stored"]}
@@ -79,17 +82,39 @@ async def store_an_image(url: str) -> None:
         assert (await resp.json())["image_id"] == 1
 
 
+def server_errors(log: Path) -> str:
+    return "\n".join(line for line in log.read_text().splitlines() if "ERROR" in line)
+
+
+async def schemathesis(url: str, log: Path, cwd: Path, *options: str) -> None:
+    """Run schemathesis with every check; fail with its report and the server's errors."""
+    command = [BIN / "schemathesis", "--config-file", CONFIG, "run", ROOT / "openapi.json"]
+    command += ["--url", url, "--checks", "all", "--seed", str(SEED)]
+    command += ["--max-examples", str(MAX_EXAMPLES), "--generation-database", "none"]
+    command += ["--no-color", *options]
+    result = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+    )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, f"{report}\n--- server errors ---\n{server_errors(log)}"
+    assert "No issues found" in report
+
+
 async def test_schemathesis_finds_no_failure_with_every_check(live_server, tmp_path):
     url, log = live_server
     await store_an_image(url)
-    command = [BIN / "schemathesis", "--config-file", CONFIG, "run", ROOT / "openapi.json"]
-    command += ["--url", url]
-    command += ["--checks", "all", "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED)]
-    command += ["--generation-database", "none", "--no-color"]
-    result = await asyncio.to_thread(
-        subprocess.run, command, cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
-    report = result.stdout + result.stderr
-    errors = "\n".join(line for line in log.read_text().splitlines() if "ERROR" in line)
-    assert result.returncode == 0, f"{report}\n--- server errors ---\n{errors}"
-    assert "No issues found" in report
+    await schemathesis(url, log, tmp_path)
+
+
+async def test_schemathesis_finds_no_failure_in_the_ndjson_listing(live_server, tmp_path):
+    """The run above asks for JSON; this one reads the listing as NDJSON (no links to follow)."""
+    url, log = live_server
+    await store_an_image(url)
+    ndjson = ["--include-operation-id", "listImages", "-H", "Accept: application/x-ndjson"]
+    await schemathesis(url, log, tmp_path, *ndjson, "--phases", "examples,coverage,fuzzing")

@@ -14,7 +14,7 @@ generated clients need one; aiohttp-pydantic emits none).
 from typing import Any
 
 from pixtag.imaging import ACCEPTED
-from pixtag.models import ImageCreate
+from pixtag.models import Image, ImageCreate, Listing
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -53,6 +53,25 @@ FILE_HEADERS = {
 }
 
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("get", "/images"): {
+        "operationId": "listImages",
+        "responses": {
+            "200": {
+                "content": {
+                    # The view streams text PostgreSQL renders: the seed's chunked
+                    # shape, or one image per line when the client asks for NDJSON.
+                    "application/json": {"schema": Listing},
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "array",
+                            "items": Image,
+                            "description": "Newline-delimited JSON: one image per line.",
+                        },
+                    },
+                },
+            },
+        },
+    },
     ("post", "/images"): {
         "operationId": "createImage",
         # The view reads the body itself: JSON, or the record and its file at once.
