@@ -9,7 +9,8 @@ every operation alike:
 - schemas are pydantic's JSON Schema, not OpenAPI 3.0's dialect (see
   ``pixtag.openapi.dialect``);
 - the ``info`` block is the library's;
-- no operation says it can fail with a 500 (problem+json, like every error).
+- no operation says it can fail with a 500 (problem+json, like every error),
+  nor that the HTTP server refuses an oversized request line in text/plain.
 
 then merges the per-operation facts the views cannot express in annotations
 (bodies parsed by hand, response headers, other media types, links), kept as
@@ -37,6 +38,11 @@ SERVER_ERROR = {
     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
 }
 
+PARSER_REFUSAL = (
+    " A request line or header field longer than 8190 bytes is refused by the"
+    " HTTP server itself, in text/plain."
+)
+
 INFO = {
     "title": "pixtag",
     "version": pixtag.__version__,
@@ -60,6 +66,7 @@ def finish(
         _http_header_names(operation)
         _problem_media_type(operation)
         operation.setdefault("responses", {}).setdefault("500", copy.deepcopy(SERVER_ERROR))
+        _parser_refusal(operation["responses"])
     for (method, path), facts in table.items():
         operation = spec["paths"].get(path, {}).get(method)
         if operation is None:
@@ -111,6 +118,16 @@ def _problem_media_type(operation: dict[str, Any]) -> None:
             del response["content"]
         elif status != "default" and int(status) >= 400 and "application/json" in content:
             content[PROBLEM_JSON] = content.pop("application/json")
+
+
+def _parser_refusal(responses: dict[str, Any]) -> None:
+    """aiohttp's HTTP parser answers an oversized request line or header itself.
+
+    It does so before any middleware can run, in text/plain, for every route.
+    """
+    refused = responses.setdefault("400", {"description": "The request is invalid."})
+    refused["description"] += PARSER_REFUSAL
+    refused.setdefault("content", {})["text/plain"] = {"schema": {"type": "string"}}
 
 
 def _with_refs(facts: Any, schemas: dict[str, Any]) -> Any:
