@@ -54,8 +54,21 @@ def test_facts_are_merged_with_models_as_references():
 
 def test_header_parameters_get_their_http_names():
     operation = {"parameters": [{"in": "header", "name": "if_none_match"}]}
-    document._http_header_names(operation)
+    document._parameters(operation)
     assert operation["parameters"][0]["name"] == "If-None-Match"
+
+
+def test_parameters_are_never_null_and_lists_show_their_items_description():
+    operation = {
+        "parameters": [
+            {"in": "query", "name": "a", "schema": {"type": "integer", "nullable": True}},
+            {"in": "query", "name": "b", "schema": {"items": {"description": "A tag."}}},
+        ]
+    }
+    document._parameters(operation)
+    first, second = operation["parameters"]
+    assert first["schema"] == {"type": "integer"}
+    assert second["description"] == "Repeatable. A tag."
 
 
 def test_facts_for_a_missing_route_stop_generation():

@@ -5,7 +5,9 @@ views, but hard-codes a few things. ``finish`` corrects them by rule, for
 every operation alike:
 
 - every response is ``application/json``: errors are ``application/problem+json``;
-- header parameters keep their Python names (``if_none_match``), not HTTP's;
+- header parameters keep their Python names (``if_none_match``), not HTTP's,
+  optional parameters are "nullable" (a URL cannot say null), and a list
+  parameter's description stays on its items, out of a reader's sight;
 - schemas are pydantic's JSON Schema, not OpenAPI 3.0's dialect (see
   ``pixtag.openapi.dialect``);
 - the ``info`` block is the library's;
@@ -63,7 +65,7 @@ def finish(
     spec["info"] = copy.deepcopy(INFO)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     for _, _, operation in operations(spec):
-        _http_header_names(operation)
+        _parameters(operation)
         _problem_media_type(operation)
         operation.setdefault("responses", {}).setdefault("500", copy.deepcopy(SERVER_ERROR))
         _parser_refusal(operation["responses"])
@@ -104,10 +106,15 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
                 yield method, path, item[method]
 
 
-def _http_header_names(operation: dict[str, Any]) -> None:
+def _parameters(operation: dict[str, Any]) -> None:
+    """HTTP header names; no ``nullable`` (a URL has no null); a list's item description."""
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "header":
             parameter["name"] = "-".join(p.capitalize() for p in parameter["name"].split("_"))
+        schema = parameter.get("schema", {})
+        schema.pop("nullable", None)
+        if "description" not in parameter and "description" in schema.get("items", {}):
+            parameter["description"] = "Repeatable. " + schema["items"]["description"]
 
 
 def _problem_media_type(operation: dict[str, Any]) -> None:
