@@ -111,3 +111,27 @@ def test_the_database_refuses_what_the_rules_refuse(pg_server, database_url):
 def test_normalise_tag_rules():
     assert validation.normalise_tag("  CAFE\u0301 ") == "café"
     assert validation.unique_tags(["b", "a", "b"]) == ["b", "a"]
+
+
+def test_sql_url_quote_agrees_with_python(database_url):
+    """image_json's attachment url and the 302 Location quote filenames the same way."""
+    import psycopg2
+
+    from pixtag.media import public_url
+
+    names = [
+        "plain.jpg",
+        "a b.png",
+        "фото #1?.png",
+        "100%+x&y=z.gif",
+        "~tilde_-.jpg",
+        "😀'\";.webp",
+    ]
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            for name in names:
+                cur.execute("SELECT %s || '/' || 7 || '/' || url_quote(%s)", ("/media", name))
+                assert cur.fetchone()[0] == public_url("/media", 7, name)
+    finally:
+        conn.close()
