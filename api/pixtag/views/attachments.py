@@ -63,19 +63,8 @@ class AttachmentView(ProblemView):
         """
         return await self.redirect(image_id, filename)
 
-    async def head(
-        self, image_id: ImageId, filename: str, /
-    ) -> r302[None] | r400[Problem] | r404[Problem]:
-        """
-        The redirect alone, for clients that check before they download (``curl -I -L``).
-
-        Tags: attachments
-        Status Codes:
-            302: ``Location`` is the file's URL.
-            400: The id is not an integer between 1 and 2^63-1.
-            404: No such image, no file stored yet, or ``{filename}`` is not its filename.
-        """
-        return await self.redirect(image_id, filename)
+    # HEAD answers the same redirect, for clients that check before they download.
+    head = get
 
     async def redirect(self, image_id: int, filename: str) -> web.Response:
         async with cursor(self.request.app) as cur:
