@@ -18,6 +18,14 @@ def pixtag(*args: str):
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
 
 
+SHIPPED = sorted(p.name for p in (Path(__file__).parents[2] / "fixtures").glob("*.sql"))
+
+
+def lines(state: str) -> str:
+    """What `fixtures list` prints when every shipped fixture is in ``state``."""
+    return "".join(f"{state:<8} {name}\n" for name in SHIPPED)
+
+
 def tables(url: str) -> set[str]:
     conn = psycopg2.connect(url)
     try:
@@ -55,15 +63,17 @@ def fixtures_dir(tmp_path: Path) -> Path:
 def test_list_shows_pending_then_applied(empty_database_url):
     result = pixtag("fixtures", "list", "--database-url", empty_database_url)
     assert result.exit_code == 0
-    assert result.output.split() == ["pending", "001_images.sql"]
+    assert result.output == lines("pending")
 
     result = pixtag("fixtures", "apply", "--database-url", empty_database_url)
     assert result.exit_code == 0
-    assert result.output == "applied  001_images.sql\n"
+    assert result.output == lines("applied")
     assert {"images", "fixtures_ledger"} <= tables(empty_database_url)
 
     result = pixtag("fixtures", "list", "--database-url", empty_database_url)
-    assert result.output.startswith("applied  001_images.sql  ")
+    assert [line.split()[:2] for line in result.output.splitlines()] == [
+        ["applied", name] for name in SHIPPED
+    ]
 
 
 def test_apply_twice_applies_nothing_the_second_time(empty_database_url):
@@ -151,17 +161,17 @@ def test_reset_with_yes_drops_everything(database_url):
     assert result.exit_code == 0
     assert tables(database_url) == set()
     again = pixtag("fixtures", "list", "--database-url", database_url)
-    assert again.output.split() == ["pending", "001_images.sql"]
+    assert again.output == lines("pending")
 
 
 def test_seed_spelling_list_and_apply(empty_database_url, monkeypatch, capsys):
     monkeypatch.setenv("PIXTAG_DATABASE_URL", empty_database_url)
     assert load_fixtures.main(["--list_all"]) == 0
-    assert capsys.readouterr().out.split() == ["pending", "001_images.sql"]
+    assert capsys.readouterr().out == lines("pending")
     assert load_fixtures.main(["--apply_all"]) == 0
-    assert capsys.readouterr().out == "applied  001_images.sql\n"
+    assert capsys.readouterr().out == lines("applied")
     assert load_fixtures.main(["--list_all"]) == 0
-    assert capsys.readouterr().out.split() == ["applied", "001_images.sql"]
+    assert capsys.readouterr().out == lines("applied")
 
 
 def test_seed_spelling_refuses_a_changed_fixture(database_url, monkeypatch, capsys):
