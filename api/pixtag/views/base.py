@@ -32,11 +32,17 @@ def json_document(document: str, *, status: int = 200, **headers: str) -> web.Re
     )
 
 
-async def read_json[M: BaseModel](request: web.Request, model: type[M]) -> M:
-    """Parse and validate a JSON request body; refuse other content types with 415."""
+async def read_json[M: BaseModel](
+    request: web.Request, model: type[M], *, accepted: tuple[str, ...] = ("application/json",)
+) -> M:
+    """Parse and validate a JSON request body; refuse other content types with 415.
+
+    ``accepted`` names, for the message, every type the endpoint takes (it may
+    have handled the others before calling this).
+    """
     if request.content_type != "application/json":
         raise UnsupportedMediaType(
-            f"Content-Type must be application/json, not {request.content_type or 'none'}"
+            f"Content-Type must be {' or '.join(accepted)}, not {request.content_type or 'none'}"
         )
     try:
         return model.model_validate_json(await request.read())

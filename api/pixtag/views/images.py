@@ -104,7 +104,9 @@ class ImageCollectionView(ProblemView):
         if uploads.is_multipart(self.request):
             image_id, document = await uploads.create(self.request)
             return json_document(document, status=201, Location=f"/images/{image_id}")
-        meta = await read_json(self.request, ImageCreate)
+        meta = await read_json(
+            self.request, ImageCreate, accepted=("application/json", "multipart/form-data")
+        )
         async with cursor(self.request.app) as cur:
             image_id, document = await queries.insert_image(
                 cur, filename=meta.filename, tags=meta.tags, media_url=self.settings.media_url
