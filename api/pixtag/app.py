@@ -10,9 +10,10 @@ from aiohttp import web
 from pixtag import keys, openapi
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
-from pixtag.media import media_ctx
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
+from pixtag.storage.context import storage_ctx
+from pixtag.storage.sweeper import sweeper_ctx
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -20,7 +21,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     app = web.Application(middlewares=[problem_middleware])
     app[keys.SETTINGS] = settings
-    app.cleanup_ctx.extend([media_ctx, database_ctx, pool_ctx])
+    app.cleanup_ctx.extend([database_ctx, pool_ctx, storage_ctx, sweeper_ctx])
     setup_routes(app)
     openapi.setup(app)
     return app

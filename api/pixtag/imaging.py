@@ -5,12 +5,13 @@ costs no decoding. Only raster formats that browsers display are accepted:
 vector and scriptable formats (SVG, EPS, WMF) and exotic ones are refused.
 """
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from pixtag.errors import UnsupportedMediaType
+from pixtag.errors import PayloadTooLarge, UnsupportedMediaType
 
 # Pillow format name -> the Content-Type the file is stored and served with.
 ACCEPTED = {
@@ -39,14 +40,27 @@ class ImageInfo:
     height: int
 
 
-def identify(path: Path) -> ImageInfo:
-    """Identify the image in ``path`` from its header; raise UnsupportedMediaType otherwise."""
+def identify(path: Path, max_pixels: int) -> ImageInfo:
+    """Identify the image in ``path`` from its header.
+
+    Raise UnsupportedMediaType when it is not an accepted image, and
+    PayloadTooLarge when it has more than ``max_pixels`` pixels (a
+    decompression bomb: small on disk, huge once decoded).
+    """
+    too_many = PayloadTooLarge(f"The image has more than {max_pixels} pixels")
     try:
-        with Image.open(path, formats=_OPENERS) as image:
-            content_type = ACCEPTED.get(image.format or "")
-            width, height = image.size
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        with warnings.catch_warnings():
+            # Pillow's own bound warns, then fails, at a fixed size; ours is the setting.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=_OPENERS) as image:
+                content_type = ACCEPTED.get(image.format or "")
+                width, height = image.size
+    except Image.DecompressionBombError:
+        raise too_many from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise UnsupportedMediaType(REFUSED) from None
     if content_type is None or width < 1 or height < 1:
         raise UnsupportedMediaType(REFUSED)
+    if width * height > max_pixels:
+        raise too_many
     return ImageInfo(content_type, width, height)

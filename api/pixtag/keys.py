@@ -7,10 +7,14 @@ import aiopg
 from aiohttp import web
 
 from pixtag.settings import Settings
+from pixtag.storage.backend import Storage
+from pixtag.storage.ingest import Ingest
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", aiopg.Pool)
+STORAGE = web.AppKey("storage", Storage)
+INGEST = web.AppKey("ingest", Ingest)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
 type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
 OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

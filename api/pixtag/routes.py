@@ -15,4 +15,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view(
         "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler
     )
-    app.router.add_view("/media/{image_id}/{filename}", MediaView)
+    app.router.add_view("/media/{image_id}/{name}", MediaView)

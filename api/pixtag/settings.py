@@ -5,8 +5,9 @@ overrides of this object, and tests build their own.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, HttpUrl
+from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,10 +26,42 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=1000, ge=1, le=10_000)
     max_upload_size: int = Field(default=50 * 1024 * 1024, ge=1)
     media_url: str = "/media"
+    # Where files are stored: "local" (<data_dir>/media) or "s3://bucket[/prefix]".
+    storage: str = "local"
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # How long a presigned URL (the attachment's redirect with S3) stays valid.
+    s3_presign_expires: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
+    max_image_pixels: int = Field(default=89_478_485, ge=1)
+    # The sweeper removes files no record names once they are this old.
+    sweep_grace: int = Field(default=3600, ge=0)
+    # Seconds between sweeps after the one at start-up; 0: only at start-up.
+    sweep_interval: int = Field(default=3600, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     # A streaming transaction left idle this long (a stalled reader) is ended
     # by PostgreSQL, so one slow client cannot pin a backend forever.
     stream_idle_timeout_ms: int = Field(default=60_000, ge=100)
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        if value == "local":
+            return value
+        parts = urlsplit(value)
+        if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("must be 'local' or 's3://bucket[/prefix]'")
+        return value
+
+    @property
+    def s3_bucket(self) -> str:
+        return urlsplit(self.storage).netloc
+
+    @property
+    def s3_prefix(self) -> str:
+        prefix = urlsplit(self.storage).path.strip("/")
+        return f"{prefix}/" if prefix else ""
 
     @property
     def media_dir(self) -> Path:

@@ -1,36 +1,30 @@
-"""Uploads: the multipart envelope, the limits, and the order of steps.
+"""Uploads: the multipart envelope and its limits, in front of the one ingest path.
 
-The order is what keeps file and record consistent: the body is streamed
-into a temporary file with no database connection held; then, in one
-transaction, the image's row is locked and written, the file is renamed into
-place, and only then is the transaction committed. So the new row becomes
-visible only once its file is in place, concurrent uploads to one image take
-turns (the row lock is held across the rename and the commit), and a failing
-write leaves the previous file untouched. Any failure on the way removes the
-temporary file: a refused or aborted upload changes nothing.
+This module reads what HTTP brings (the ``meta`` and ``image`` parts, the
+declared length) and hands the file's bytes to ``pixtag.storage.ingest``,
+which stores and records them; a refused or aborted upload changes nothing.
 """
 
-import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_urldispatcher import _default_expect_handler
 from pydantic import ValidationError
 
-from pixtag import keys, storage
+from pixtag import keys
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import BadRequest, InvalidRequest, PayloadTooLarge, WrongFilename, problem
 from pixtag.models import ImageCreate
+from pixtag.storage.ingest import Ingest, Received
 
 # What aiohttp's multipart parser raises on a malformed body.
 MALFORMED = (ValueError, HttpProcessingError)
 # Room for boundaries and part headers around the file when judging Content-Length.
 ENVELOPE_SIZE = 64 * 1024
 MAX_META_SIZE = 64 * 1024
-# The name an image part is received under when it comes before ``meta``.
-PROVISIONAL_NAME = "upload"
+READ_SIZE = 256 * 1024
 
 
 def is_multipart(request: web.Request) -> bool:
@@ -90,22 +84,21 @@ async def expect_end(reader: MultipartReader, after: str = "image") -> None:
         raise BadRequest(f"Unexpected multipart field '{name}' after the {after}")
 
 
-def reader_of(part: BodyPartReader) -> Callable[[int], Awaitable[bytes]]:
-    """``part.read_chunk``, with a malformed body reported as a 400."""
-
-    async def read(size: int) -> bytes:
+async def chunks_of(part: BodyPartReader) -> AsyncIterator[bytes]:
+    """The part's bytes, with a malformed body reported as a 400."""
+    while True:
         try:
-            return await part.read_chunk(size)
+            chunk = await part.read_chunk(READ_SIZE)
         except MALFORMED:
             raise BadRequest("The multipart body is malformed") from None
-
-    return read
+        if not chunk:
+            return
+        yield chunk
 
 
 async def read_meta(part: BodyPartReader) -> ImageCreate:
-    read = reader_of(part)
     data = bytearray()
-    while chunk := await read(8192):
+    async for chunk in chunks_of(part):
         data += chunk
         if len(data) > MAX_META_SIZE:
             raise PayloadTooLarge(f"The meta part is larger than {MAX_META_SIZE} bytes")
@@ -115,56 +108,15 @@ async def read_meta(part: BodyPartReader) -> ImageCreate:
         raise InvalidRequest(error, "meta") from None
 
 
-async def receive_part(
-    request: web.Request, part: BodyPartReader, image_id: int, filename: str
-) -> storage.Received:
-    """Stream an ``image`` part beside the image's file; the part's own filename is ignored."""
-    settings = request.app[keys.SETTINGS]
-    target = storage.target_path(settings.media_dir, image_id, filename)
-    return await storage.receive(reader_of(part), target, settings.max_upload_size)
-
-
-async def receive(
-    request: web.Request, reader: MultipartReader, image_id: int, filename: str
-) -> storage.Received:
-    """Stream the ``image`` part, which must be the last one."""
-    received = await receive_part(request, await next_part(reader, "image"), image_id, filename)
+async def receive_last(ingest: Ingest, reader: MultipartReader) -> Received:
+    """Receive the ``image`` part, which must be the last one."""
+    received = await ingest.receive(chunks_of(await next_part(reader, "image")))
     try:
         await expect_end(reader)
     except BaseException:
-        await received.discard()
+        await received.spooled.discard()
         raise
     return received
-
-
-async def receive_then_meta(
-    request: web.Request, reader: MultipartReader, part: BodyPartReader, image_id: int
-) -> tuple[ImageCreate, storage.Received]:
-    """The ``image`` part first, then ``meta``: the file waits until its name is known."""
-    # The temporary file lives in the image's directory whatever the name; only
-    # the rename needs the name, and it comes after the meta part is read.
-    received = await receive_part(request, part, image_id, PROVISIONAL_NAME)
-    try:
-        meta = await read_meta(await next_part(reader, "meta"))
-        await expect_end(reader, after="meta")
-        media_dir = request.app[keys.SETTINGS].media_dir
-        target = storage.target_path(media_dir, image_id, meta.filename)
-    except BaseException:
-        await received.discard()
-        raise
-    return meta, dataclasses.replace(received, target=target)
-
-
-async def reserve_image_id(app: web.Application) -> int:
-    async with cursor(app) as cur:
-        return await queries.reserve_image_id(cur)
-
-
-def facts(received: storage.Received) -> queries.FileFacts:
-    info = received.image
-    return queries.FileFacts(
-        info.content_type, received.size, received.sha256, info.width, info.height
-    )
 
 
 async def attach(request: web.Request, image_id: int, filename: str) -> tuple[int, str]:
@@ -175,18 +127,8 @@ async def attach(request: web.Request, image_id: int, filename: str) -> tuple[in
     if filename != current.filename:
         raise WrongFilename(image_id, filename, current.filename)
     reader = await open_form(request)
-    received = await receive(request, reader, image_id, current.filename)
-    try:
-        async with cursor(app) as cur, cur.begin():
-            locked = await queries.image_file(cur, image_id, lock=True)
-            document = await queries.record_attachment(
-                cur, image_id, facts(received), media_url=app[keys.SETTINGS].media_url
-            )
-            await received.install()
-    except BaseException:
-        await received.discard()
-        raise
-    return (200 if locked.content_type else 201), document
+    ingest = app[keys.INGEST]
+    return await ingest.attach(image_id, filename, await receive_last(ingest, reader))
 
 
 async def create(request: web.Request) -> tuple[int, str]:
@@ -195,31 +137,18 @@ async def create(request: web.Request) -> tuple[int, str]:
     The parts may come in either order. ``meta`` first is better: a bad record
     is refused before a byte of the file is read.
     """
-    app = request.app
+    ingest = request.app[keys.INGEST]
     reader = await open_form(request)
     first = await next_part(reader, "meta", "image")
     if first.name == "meta":
         meta = await read_meta(first)
-        image_id = await reserve_image_id(app)
-        received = await receive(request, reader, image_id, meta.filename)
+        received = await receive_last(ingest, reader)
     else:
-        image_id = await reserve_image_id(app)
-        meta, received = await receive_then_meta(request, reader, first, image_id)
-    installed = False
-    try:
-        async with cursor(app) as cur, cur.begin():
-            document = await queries.insert_image_with_attachment(
-                cur,
-                image_id,
-                filename=meta.filename,
-                tags=meta.tags,
-                facts=facts(received),
-                media_url=app[keys.SETTINGS].media_url,
-            )
-            await received.install()
-            installed = True
-    except BaseException:
-        # Not committed: the record does not exist, so neither may its file.
-        await (received.uninstall() if installed else received.discard())
-        raise
-    return image_id, document
+        received = await ingest.receive(chunks_of(first))
+        try:
+            meta = await read_meta(await next_part(reader, "meta"))
+            await expect_end(reader, after="meta")
+        except BaseException:
+            await received.spooled.discard()
+            raise
+    return await ingest.create(received, filename=meta.filename, tags=meta.tags)

@@ -17,8 +17,12 @@ from pixtag.app import create_app
 from pixtag.db import fixtures
 from pixtag.db.embedded import EmbeddedPostgres
 from pixtag.settings import Settings
+from tests.s3_server import SeaweedS3, create_bucket, run_seaweed
 
 TEMPLATE = "pixtag_template"
+S3_BUCKET = "pixtag-test"
+# For the modules whose every test runs against both storage backends.
+BACKENDS = ["local", "s3"]
 
 
 @pytest.fixture(scope="session")
@@ -72,10 +76,39 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def settings(database_url: str, data_dir: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=data_dir, chunk_size=1000)
+def storage_backend() -> str:
+    """The storage the test's server uses; modules that test both override it with params."""
+    return "local"
+
+
+@pytest.fixture
+def settings(
+    request: pytest.FixtureRequest, database_url: str, data_dir: Path, storage_backend: str
+) -> Settings:
+    backend: dict[str, object] = {}
+    if storage_backend == "s3":
+        s3: SeaweedS3 = request.getfixturevalue("seaweed")
+        backend = {
+            "storage": f"s3://{S3_BUCKET}/{uuid.uuid4().hex}",
+            "s3_endpoint_url": s3.endpoint_url,
+            "s3_region": s3.region,
+            "s3_access_key_id": s3.access_key_id,
+            "s3_secret_access_key": s3.secret_access_key,
+        }
+    # No periodic sweep: a test sweeps when it means to.
+    return Settings(
+        database_url=database_url, data_dir=data_dir, chunk_size=1000, sweep_interval=0, **backend
+    )
 
 
 @pytest.fixture
 async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A SeaweedFS S3 server for the session, with the bucket ``pixtag-test``."""
+    with run_seaweed(tmp_path_factory.mktemp("seaweed")) as server:
+        create_bucket(server, S3_BUCKET)
+        yield server

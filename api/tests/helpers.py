@@ -6,6 +6,9 @@ import json
 import os
 from pathlib import Path
 
+import psycopg2
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
 from aiohttp import FormData
 from PIL import Image
 
@@ -83,3 +86,52 @@ def raw_form(name: str, filename: bytes, data: bytes) -> tuple[bytes, dict[str, 
         b"--" + boundary + b"--\r\n"
     )
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"}
+
+
+def file_key(settings, image_id: int) -> str | None:  # type: ignore[no-untyped-def]
+    """The storage key the database records for an image's file."""
+    conn = psycopg2.connect(settings.database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT storage_key FROM images WHERE image_id = %s", (image_id,))
+            row = cur.fetchone()
+    finally:
+        conn.close()
+    return None if row is None else row[0]
+
+
+async def stored_files(settings) -> dict[str, bytes]:  # type: ignore[no-untyped-def]
+    """Everything in the test's storage, read independently of pixtag's backends.
+
+    Local: every file below the media root, temporary ones included, by its
+    path there. S3: every object under the test's prefix by its key, plus
+    ``incomplete:<key>`` for each unfinished multipart upload and
+    ``incoming/<name>`` for each file in the local spool.
+    """
+    if settings.storage == "local":
+        root = settings.media_dir
+        return {str(path): (root / path).read_bytes() for path in files_under(root)}
+    found = {
+        f"incoming/{path}": (settings.data_dir / "incoming" / path).read_bytes()
+        for path in files_under(settings.data_dir / "incoming")
+    }
+    secret = settings.s3_secret_access_key.get_secret_value()
+    session = get_session()
+    async with session.create_client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        region_name=settings.s3_region,
+        aws_access_key_id=settings.s3_access_key_id,
+        aws_secret_access_key=secret,
+        config=AioConfig(s3={"addressing_style": "path"}),
+    ) as s3:
+        bucket, prefix = settings.s3_bucket, settings.s3_prefix
+        listed = await s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+        for item in listed.get("Contents", []):
+            obj = await s3.get_object(Bucket=bucket, Key=item["Key"])
+            async with obj["Body"] as body:
+                found[item["Key"].removeprefix(prefix)] = await body.read()
+        uploads = await s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix)
+        for upload in uploads.get("Uploads", []):
+            found[f"incomplete:{upload['Key'].removeprefix(prefix)}"] = b""
+    return found

@@ -9,8 +9,16 @@ from aiohttp import FormData
 from PIL import Image as PILImage
 from PIL import features
 
+from pixtag.media import attachment_path
 from pixtag.models import Image
-from tests.helpers import SVG, files_under, form, image_bytes, new_image, sha256
+from pixtag.storage.keys import is_key_name
+from tests.conftest import BACKENDS
+from tests.helpers import SVG, file_key, form, image_bytes, new_image, sha256, stored_files
+
+
+@pytest.fixture(params=BACKENDS)
+def storage_backend(request):
+    return request.param
 
 
 async def upload(client, image, data, **kwargs):
@@ -18,8 +26,22 @@ async def upload(client, image, data, **kwargs):
     return await client.post(url, data=form(data, **kwargs))
 
 
-def stored(settings, image):
-    return settings.media_dir / str(image["image_id"]) / image["filename"]
+def file_url(settings, image, key):
+    """The attachment URL image JSON gives: the key under /media, or the API's redirect (S3)."""
+    if settings.storage == "local":
+        return f"/media/{key}"
+    return attachment_path(image["image_id"], image["filename"])
+
+
+async def only_file(settings, image) -> bytes:
+    """The bytes of the image's file, which must be the only thing in storage."""
+    key = file_key(settings, image["image_id"])
+    assert await stored_files(settings) == {key: await stored_bytes(settings, key)}
+    return await stored_bytes(settings, key)
+
+
+async def stored_bytes(settings, key) -> bytes:
+    return (await stored_files(settings))[key]
 
 
 @pytest.mark.parametrize(
@@ -55,17 +77,25 @@ async def test_first_upload_is_201_and_records_what_pillow_and_hashlib_see(
         assert PILImage.MIME[reference.format] == attachment["content_type"] == content_type
     assert attachment["size"] == len(data)
     assert attachment["sha256"] == sha256(data)
-    assert attachment["url"] == f"/media/{image['image_id']}/example.jpg"
+    key = file_key(settings, image["image_id"])
+    folder, name = key.split("/")
+    assert folder == str(image["image_id"])
+    assert is_key_name(name)
+    assert name.startswith(sha256(data)[:16] + "-")
+    assert name.endswith("." + {"jpeg": "jpg", "tiff": "tif"}.get(fmt.lower(), fmt.lower()))
+    assert attachment["url"] == file_url(settings, image, key)
     assert attachment["uploaded_at"].endswith("Z")
-    assert stored(settings, image).read_bytes() == data
-    assert stored(settings, image).stat().st_mode & 0o777 == 0o644
+    assert await only_file(settings, image) == data
+    if settings.storage == "local":
+        assert (settings.media_dir / key).stat().st_mode & 0o777 == 0o644
     again = await client.get(f"/images/{image['image_id']}")
     assert await again.json() == body
 
 
-async def test_a_second_upload_replaces_the_file_and_answers_200(client, settings):
+async def test_a_second_upload_stores_a_new_key_removes_the_old_and_answers_200(client, settings):
     image = await new_image(client)
     first = await (await upload(client, image, image_bytes("PNG", (4, 4)))).json()
+    old_key = file_key(settings, image["image_id"])
     data = image_bytes("JPEG", (20, 10), "blue")
     resp = await upload(client, image, data)
     assert resp.status == 200
@@ -77,13 +107,24 @@ async def test_a_second_upload_replaces_the_file_and_answers_200(client, setting
     assert datetime.fromisoformat(body["attachment"]["uploaded_at"]) >= datetime.fromisoformat(
         first["attachment"]["uploaded_at"]
     )
-    assert stored(settings, image).read_bytes() == data
-    assert files_under(settings.media_dir) == {
-        stored(settings, image).relative_to(settings.media_dir)
-    }
+    new_key = file_key(settings, image["image_id"])
+    assert new_key != old_key
+    assert body["attachment"]["url"] == file_url(settings, image, new_key)
+    assert await only_file(settings, image) == data
 
 
-async def test_unicode_filename_is_stored_under_its_name_and_url_quoted(client, settings):
+async def test_the_same_bytes_uploaded_again_get_a_new_key(client, settings):
+    image = await new_image(client)
+    data = image_bytes()
+    await upload(client, image, data)
+    old_key = file_key(settings, image["image_id"])
+    resp = await upload(client, image, data)
+    assert resp.status == 200
+    assert file_key(settings, image["image_id"]) != old_key
+    assert await only_file(settings, image) == data
+
+
+async def test_a_unicode_filename_is_metadata_and_its_paths_are_quoted(client, settings):
     image = await new_image(client, filename="фото 1#?.png")
     data = image_bytes()
     resp = await client.post(
@@ -93,9 +134,12 @@ async def test_unicode_filename_is_stored_under_its_name_and_url_quoted(client, 
     assert resp.status == 201
     body = await resp.json()
     quoted = "%D1%84%D0%BE%D1%82%D0%BE%201%23%3F.png"
-    assert body["attachment"]["url"] == f"/media/{image['image_id']}/{quoted}"
+    key = file_key(settings, image["image_id"])
+    assert body["attachment"]["url"] == file_url(settings, image, key)
+    if settings.storage == "s3":
+        assert body["attachment"]["url"] == f"/images/{image['image_id']}/attachment/{quoted}"
     assert resp.headers["Location"] == f"/images/{image['image_id']}/attachment/{quoted}"
-    assert stored(settings, image).read_bytes() == data
+    assert await only_file(settings, image) == data
 
 
 async def test_wrong_filename_is_404_naming_the_expected_one(client, settings):
@@ -107,14 +151,14 @@ async def test_wrong_filename_is_404_naming_the_expected_one(client, settings):
     assert body["error"] == (
         f"Image <{image['image_id']}> has no file named 'other.jpg': its filename is 'example.jpg'"
     )
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 async def test_missing_image_is_404(client, settings):
     resp = await client.post("/images/22/attachment/example.jpg", data=form(image_bytes()))
     assert resp.status == 404
     assert (await resp.json())["error"] == "Image <22> is not found"
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 @pytest.mark.parametrize(
@@ -128,7 +172,7 @@ async def test_non_images_and_scriptable_formats_are_415_and_leave_nothing(clien
     assert resp.status == 415
     assert resp.content_type == "application/problem+json"
     assert "not an image of an accepted type" in (await resp.json())["error"]
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
     record = await (await client.get(f"/images/{image['image_id']}")).json()
     assert record["attachment"] is None
 
@@ -138,7 +182,7 @@ async def test_a_refused_replacement_keeps_the_previous_file(client, settings):
     data = image_bytes()
     first = await (await upload(client, image, data)).json()
     assert (await upload(client, image, SVG)).status == 415
-    assert stored(settings, image).read_bytes() == data
+    assert await only_file(settings, image) == data
     assert await (await client.get(f"/images/{image['image_id']}")).json() == first
 
 
@@ -152,7 +196,7 @@ async def test_file_over_the_limit_is_413_while_streaming(aiohttp_client, settin
     assert resp.status == 413
     assert resp.content_type == "application/problem+json"
     assert (await resp.json())["error"] == "The file is larger than 1000 bytes"
-    assert files_under(small.media_dir) == set()
+    assert await stored_files(small) == {}
     data = image_bytes("PNG", (2, 2))
     assert (await upload(client, image, data)).status == 201
 
@@ -166,7 +210,7 @@ async def test_content_length_over_the_limit_is_413_before_reading(aiohttp_clien
     resp = await upload(client, image, b"\0" * 300_000)
     assert resp.status == 413
     assert (await resp.json())["error"].startswith("The request body is larger than")
-    assert files_under(small.media_dir) == set()
+    assert await stored_files(small) == {}
 
 
 async def test_a_body_that_is_not_multipart_is_400(client):
@@ -182,7 +226,7 @@ async def test_a_wrong_field_name_is_400(client, settings):
     resp = await upload(client, image, image_bytes(), field="file")
     assert resp.status == 400
     assert (await resp.json())["error"] == "Expected a multipart field 'image', found 'file'"
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 async def test_a_missing_field_is_400(client):
@@ -210,7 +254,7 @@ async def test_an_extra_field_after_the_image_is_400_and_stores_nothing(client, 
     resp = await client.post(f"/images/{image['image_id']}/attachment/example.jpg", data=body)
     assert resp.status == 400
     assert (await resp.json())["error"] == "Unexpected multipart field 'image' after the image"
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 async def test_a_multipart_without_boundary_is_400(client):

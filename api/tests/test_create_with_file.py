@@ -1,12 +1,18 @@
 """POST /images as multipart: ``meta`` then ``image`` create a record with its file, or nothing."""
 
 import json
-from pathlib import Path
 
+import pytest
 from aiohttp import FormData
 
 from pixtag.models import Image
-from tests.helpers import SVG, create_form, files_under, image_bytes, sha256
+from tests.conftest import BACKENDS
+from tests.helpers import SVG, create_form, file_key, image_bytes, sha256, stored_files
+
+
+@pytest.fixture(params=BACKENDS)
+def storage_backend(request):
+    return request.param
 
 
 async def count_images(client) -> int:
@@ -32,11 +38,13 @@ async def test_one_request_creates_the_record_and_stores_the_file(client, settin
     assert (attachment["width"], attachment["height"]) == (40, 30)
     assert attachment["sha256"] == sha256(data)
     assert attachment["size"] == len(data)
-    path = settings.media_dir / str(body["image_id"]) / "holiday.jpg"
-    assert path.read_bytes() == data
+    key = file_key(settings, body["image_id"])
+    assert key.startswith(f"{body['image_id']}/{sha256(data)[:16]}-")
+    assert key.endswith(".jpg")
+    assert await stored_files(settings) == {key: data}
     assert await (await client.get(f"/images/{body['image_id']}")).json() == body
-    media = await client.get(attachment["url"])
-    assert await media.read() == data
+    download = await client.get(f"/images/{body['image_id']}/attachment/holiday.jpg")
+    assert await download.read() == data
 
 
 async def test_a_refused_file_leaves_no_record_and_no_file(client, settings):
@@ -44,7 +52,7 @@ async def test_a_refused_file_leaves_no_record_and_no_file(client, settings):
     resp = await client.post("/images", data=create_form(meta, SVG))
     assert resp.status == 415
     assert resp.content_type == "application/problem+json"
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
     assert await count_images(client) == 0
     # The next record works and the refused one never appears.
     ok = await client.post("/images", data=create_form({"filename": "a.png"}, image_bytes()))
@@ -61,7 +69,7 @@ async def test_a_file_over_the_limit_leaves_no_record(aiohttp_client, settings):
         "/images", data=create_form({"filename": "big.bmp"}, image_bytes("BMP", (20, 20)))
     )
     assert resp.status == 413
-    assert files_under(small.media_dir) == set()
+    assert await stored_files(small) == {}
     assert await count_images(client) == 0
 
 
@@ -74,7 +82,7 @@ async def test_invalid_meta_is_400_listing_the_fields(client, settings):
     assert body["errors"][0]["in"] == "meta"
     assert body["errors"][0]["loc"] == ["tags", 0]
     assert await count_images(client) == 0
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 async def test_meta_that_is_not_json_is_400(client):
@@ -96,7 +104,9 @@ async def test_image_part_before_meta_creates_the_same_record(client, settings):
     assert body["filename"] == "a.png"
     assert body["tags"] == ["x"]
     assert body["attachment"]["content_type"] == "image/png"
-    assert files_under(settings.media_dir) == {Path(str(body["image_id"])) / "a.png"}
+    key = file_key(settings, body["image_id"])
+    assert key.endswith(".png")
+    assert await stored_files(settings) == {key: image_bytes()}
 
 
 async def test_image_part_before_a_bad_meta_leaves_nothing(client, settings):
@@ -113,7 +123,7 @@ async def test_image_part_before_a_bad_meta_leaves_nothing(client, settings):
     assert resp.status == 400
     assert (await resp.json())["error"] == "Expected a multipart field 'meta', found nothing"
     assert await count_images(client) == 0
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 async def test_unknown_or_missing_parts_are_400(client, settings):
@@ -131,7 +141,7 @@ async def test_unknown_or_missing_parts_are_400(client, settings):
     assert resp.status == 400
     assert (await resp.json())["error"] == "Expected a multipart field 'image', found 'file'"
     assert await count_images(client) == 0
-    assert files_under(settings.media_dir) == set()
+    assert await stored_files(settings) == {}
 
 
 async def test_json_creation_still_works_and_other_types_are_415(client):

@@ -2,21 +2,39 @@
 
 import asyncio
 import io
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg2
+import pytest
 from PIL import Image as PILImage
 
-from pixtag import media, storage
 from pixtag.app import create_app
-from tests.helpers import files_under, form, image_bytes, new_image, noisy_png, sha256
+from pixtag.storage import spool
+from pixtag.storage.local import INCOMING
+from tests.conftest import BACKENDS
+from tests.helpers import file_key, form, image_bytes, new_image, noisy_png, sha256, stored_files
 
 
-def temp_files(media_dir: Path) -> list[Path]:
-    return list(media_dir.glob(f"*/{storage.TEMP_PREFIX}*"))
+@pytest.fixture(params=BACKENDS)
+def storage_backend(request):
+    return request.param
+
+
+def spool_dir(settings) -> Path:
+    return (
+        settings.media_dir / INCOMING
+        if settings.storage == "local"
+        else settings.data_dir / "incoming"
+    )
+
+
+def temp_files(settings) -> list[Path]:
+    return list(spool_dir(settings).glob(f"{spool.TEMP_PREFIX}*"))
 
 
 async def wait_for(condition) -> None:
@@ -45,10 +63,10 @@ async def start_upload(client, image_id: int, filename: str, sent: int, declared
 async def test_an_aborted_first_upload_leaves_nothing(client, settings):
     image = await new_image(client)
     _, writer = await start_upload(client, image["image_id"], "example.jpg", 800_000, 2_000_000)
-    await wait_for(lambda: temp_files(settings.media_dir))
+    await wait_for(lambda: temp_files(settings))
     writer.transport.abort()
-    await wait_for(lambda: not files_under(settings.media_dir))
-    assert not list(settings.media_dir.iterdir())
+    await wait_for(lambda: not temp_files(settings))
+    assert await stored_files(settings) == {}
     record = await (await client.get(f"/images/{image['image_id']}")).json()
     assert record["attachment"] is None
 
@@ -59,11 +77,12 @@ async def test_an_aborted_replacement_keeps_the_previous_file(client, settings):
     before = await (
         await client.post(f"/images/{image['image_id']}/attachment/example.jpg", data=form(data))
     ).json()
+    key = file_key(settings, image["image_id"])
     _, writer = await start_upload(client, image["image_id"], "example.jpg", 800_000, 2_000_000)
-    await wait_for(lambda: temp_files(settings.media_dir))
+    await wait_for(lambda: temp_files(settings))
     writer.transport.abort()
-    await wait_for(lambda: not temp_files(settings.media_dir))
-    assert (settings.media_dir / str(image["image_id"]) / "example.jpg").read_bytes() == data
+    await wait_for(lambda: not temp_files(settings))
+    assert await stored_files(settings) == {key: data}
     assert await (await client.get(f"/images/{image['image_id']}")).json() == before
 
 
@@ -78,32 +97,46 @@ async def test_concurrent_replaces_end_with_file_and_record_describing_the_same_
     statuses = sorted(r.status for r in responses)
     assert statuses == [200] * (len(bodies) - 1) + [201]
     record = (await (await client.get(f"/images/{image['image_id']}")).json())["attachment"]
-    stored = (settings.media_dir / str(image["image_id"]) / "race.img").read_bytes()
+    files = await stored_files(settings)
+    key = file_key(settings, image["image_id"])
+    # Every replaced file is gone: only the last one stays.
+    assert list(files) == [key]
+    stored = files[key]
     assert stored in bodies
     assert record["sha256"] == sha256(stored)
     assert record["size"] == len(stored)
     with PILImage.open(io.BytesIO(stored)) as reference:
         assert record["content_type"] == PILImage.MIME[reference.format]
         assert (record["width"], record["height"]) == reference.size
-    assert temp_files(settings.media_dir) == []
-    served = await client.get(record["url"])
+    assert temp_files(settings) == []
+    served = await client.get(f"/images/{image['image_id']}/attachment/race.img")
     assert await served.read() == stored
 
 
+def age(path: Path, seconds: float = 60) -> None:
+    """Make a file look ``seconds`` old (a leftover rather than one being created)."""
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
 async def test_stale_temporary_files_are_swept_at_start(aiohttp_client, settings):
-    directory = settings.media_dir / "3"
-    directory.mkdir(parents=True)
-    (directory / "example.jpg").write_bytes(b"kept")
-    (directory / f"{storage.TEMP_PREFIX}dead").write_bytes(b"partial")
+    leftovers = [spool_dir(settings) / f"{spool.TEMP_PREFIX}dead"]
+    if settings.storage == "local":
+        # Where versions before storage keys kept theirs.
+        leftovers.append(settings.media_dir / "3" / f"{spool.TEMP_PREFIX}dead")
+    for leftover in leftovers:
+        leftover.parent.mkdir(parents=True, exist_ok=True)
+        leftover.write_bytes(b"partial")
+        age(leftover)
     await aiohttp_client(create_app(settings))
-    assert files_under(settings.media_dir) == {Path("3/example.jpg")}
+    assert await stored_files(settings) == {}
 
 
 HOLD_A_TEMP_FILE = """
 import sys, time
 from pathlib import Path
-from pixtag import storage
-sink = storage._Sink(Path(sys.argv[1]))
+from pixtag.storage import spool
+sink = spool._Sink(Path(sys.argv[1]))
 sink.feed(b"half an upload")
 print(sink.path, flush=True)
 time.sleep(60)
@@ -111,20 +144,21 @@ time.sleep(60)
 
 
 def test_a_killed_uploader_temp_file_is_swept_but_a_live_one_is_not(tmp_path):
-    media_dir = tmp_path / "media"
+    incoming = tmp_path / "media" / INCOMING
     proc = subprocess.Popen(
-        [sys.executable, "-c", HOLD_A_TEMP_FILE, str(media_dir / "5")],
+        [sys.executable, "-c", HOLD_A_TEMP_FILE, str(incoming)],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
         temp = Path(proc.stdout.readline().strip())
         assert temp.exists()
-        assert media.sweep_stale(media_dir) == []
+        age(temp)
+        assert spool.sweep(incoming) == []
         assert temp.exists()
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
-        assert media.sweep_stale(media_dir) == [temp]
+        assert spool.sweep(incoming) == [temp]
         assert not temp.exists()
     finally:
         proc.kill()
@@ -132,30 +166,37 @@ def test_a_killed_uploader_temp_file_is_swept_but_a_live_one_is_not(tmp_path):
         proc.stdout.close()
 
 
-async def test_the_rename_waits_for_the_row_lock(client, settings, database_url):
+async def test_the_record_waits_for_the_row_lock_and_the_old_file_goes_after(
+    client, settings, database_url
+):
     image = await new_image(client)
     url = f"/images/{image['image_id']}/attachment/example.jpg"
     old, new = image_bytes("PNG", (3, 3)), image_bytes("GIF", (4, 4))
     await client.post(url, data=form(old))
-    target = settings.media_dir / str(image["image_id"]) / "example.jpg"
+    old_key = file_key(settings, image["image_id"])
     locker = psycopg2.connect(database_url)
     try:
         with locker.cursor() as cur:
             cur.execute("SELECT 1 FROM images WHERE image_id = %s FOR UPDATE", (image["image_id"],))
         upload = asyncio.create_task(client.post(url, data=form(new)))
-        await wait_for(lambda: temp_files(settings.media_dir))
-        await asyncio.sleep(0.3)
-        # Streamed and waiting: neither the file nor the row has changed yet.
+        # Stored under its new key, and waiting for the row: the record and the
+        # old file are untouched.
+        deadline = time.monotonic() + 20
+        while len(files := await stored_files(settings)) < 2:
+            assert time.monotonic() < deadline, files
+            await asyncio.sleep(0.02)
         assert not upload.done()
-        assert target.read_bytes() == old
+        assert files[old_key] == old
+        assert new in files.values()
+        assert file_key(settings, image["image_id"]) == old_key
         locker.rollback()
         resp = await upload
     finally:
         locker.close()
     assert resp.status == 200
-    assert target.read_bytes() == new
     assert (await resp.json())["attachment"]["sha256"] == sha256(new)
-    assert temp_files(settings.media_dir) == []
+    new_key = file_key(settings, image["image_id"])
+    assert await stored_files(settings) == {new_key: new}
 
 
 async def test_an_aborted_one_request_create_leaves_no_record(client, settings):
@@ -172,8 +213,9 @@ async def test_an_aborted_one_request_create_leaves_no_record(client, settings):
     ).encode()
     writer.write(head + body + noisy_png((600, 600))[:800_000])
     await writer.drain()
-    await wait_for(lambda: temp_files(settings.media_dir))
+    await wait_for(lambda: temp_files(settings))
     writer.transport.abort()
-    await wait_for(lambda: not files_under(settings.media_dir))
+    await wait_for(lambda: not temp_files(settings))
+    assert await stored_files(settings) == {}
     for image_id in range(1, 4):
         assert (await client.get(f"/images/{image_id}")).status == 404

@@ -5,6 +5,7 @@ import click
 from pixtag.cli.client import add, get, import_, ls, show
 from pixtag.cli.connect import URL_HELP
 from pixtag.cli.server import fixtures, openapi, serve
+from pixtag.cli.storage import storage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -17,5 +18,6 @@ def main(url: str | None) -> None:
 main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
+main.add_command(storage)
 for command in (add, ls, show, get, import_):
     main.add_command(command)

@@ -83,12 +83,12 @@ async def declared_cursor(
             clean = True
     finally:
         if not clean:
-            await _abandon(conn)
+            await abandon(conn)
         await pool.release(conn)
 
 
-async def _abandon(conn: Any) -> None:
-    """End the transaction of a stream left early; close the connection if that fails.
+async def abandon(conn: Any) -> None:
+    """End a transaction left early; close the connection if that fails.
 
     A connection still busy with a statement (the task was cancelled during a
     FETCH) or already broken (the backend was terminated) is closed outright:

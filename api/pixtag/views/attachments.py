@@ -1,11 +1,9 @@
 """/images/{image_id}/attachment/{filename}: upload an image's file, and find it."""
 
-from urllib.parse import quote
-
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r302, r400, r404, r413, r415, r507
 
-from pixtag import media, uploads
+from pixtag import keys, media, uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import NotFound, WrongFilename
@@ -14,7 +12,7 @@ from pixtag.views.base import ProblemView, json_document
 
 
 class AttachmentView(ProblemView):
-    """The file of one image, stored under the image's own filename."""
+    """The file of one image; ``{filename}`` is the image's filename."""
 
     async def post(
         self, image_id: ImageId, filename: str, /
@@ -30,8 +28,9 @@ class AttachmentView(ProblemView):
         """
         Upload the image's file as multipart field ``image`` (the part's own filename is ignored).
 
-        The file is streamed to disk and replaces the previous one atomically;
-        its type comes from its bytes. ``{filename}`` must be the image's filename.
+        The file is streamed to storage under a new key; the record then names
+        it in one transaction, and the previous file is removed only after that.
+        Its type comes from its bytes. ``{filename}`` must be the image's filename.
 
         Tags: attachments
         Status Codes:
@@ -46,14 +45,18 @@ class AttachmentView(ProblemView):
         status, document = await uploads.attach(self.request, image_id, filename)
         headers = {}
         if status == 201:
-            headers["Location"] = f"/images/{image_id}/attachment/{quote(filename, safe='')}"
+            headers["Location"] = media.attachment_path(image_id, filename)
         return json_document(document, status=status, **headers)
 
     async def get(
         self, image_id: ImageId, filename: str, /
     ) -> r302[None] | r400[Problem] | r404[Problem]:
         """
-        Redirect to the stored file under PIXTAG_MEDIA_URL.
+        Redirect to the stored file.
+
+        With local storage the file's URL is its key under PIXTAG_MEDIA_URL (it
+        never changes, so it may be cached forever); with S3 it is a presigned
+        URL valid for PIXTAG_S3_PRESIGN_EXPIRES seconds.
 
         Tags: attachments
         Status Codes:
@@ -71,7 +74,10 @@ class AttachmentView(ProblemView):
             current = await queries.image_file(cur, image_id)
         if filename != current.filename:
             raise WrongFilename(image_id, filename, current.filename)
-        if current.content_type is None:
+        if current.content_type is None or current.key is None:
             raise NotFound(f"Image <{image_id}> has no file yet")
-        location = media.public_url(self.settings.media_url, image_id, filename)
+        storage = self.request.app[keys.STORAGE]
+        location = await storage.url(
+            current.key, filename=current.filename, content_type=current.content_type
+        )
         return web.Response(status=302, headers={"Location": location})

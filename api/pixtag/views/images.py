@@ -56,7 +56,7 @@ class ImageCollectionView(ProblemView):
         settings = self.settings
         chunk = chunk_size or settings.chunk_size
         sql, params = listing.select_images(
-            media_url=settings.media_url,
+            media_url=self.request.app[keys.STORAGE].media_url,
             tags_all=list(dict.fromkeys([*tags_all, *([tag] if tag else [])])),
             tags_any=list(dict.fromkeys(tags_any)),
             sha256=sha256,
@@ -109,7 +109,10 @@ class ImageCollectionView(ProblemView):
         )
         async with cursor(self.request.app) as cur:
             image_id, document = await queries.insert_image(
-                cur, filename=meta.filename, tags=meta.tags, media_url=self.settings.media_url
+                cur,
+                filename=meta.filename,
+                tags=meta.tags,
+                media_url=self.request.app[keys.STORAGE].media_url,
             )
         return json_document(document, status=201, Location=f"/images/{image_id}")
 
@@ -128,5 +131,7 @@ class ImageView(ProblemView):
             404: There is no image with this id.
         """
         async with cursor(self.request.app) as cur:
-            document = await queries.image_json(cur, image_id, media_url=self.settings.media_url)
+            document = await queries.image_json(
+                cur, image_id, media_url=self.request.app[keys.STORAGE].media_url
+            )
         return json_document(document)

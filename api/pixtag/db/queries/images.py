@@ -18,7 +18,7 @@ SELECT_IMAGE = """
 
 
 async def insert_image(
-    cur: Any, *, filename: str, tags: list[str], media_url: str
+    cur: Any, *, filename: str, tags: list[str], media_url: str | None
 ) -> tuple[int, str]:
     """Create an image record; return its id and JSON."""
     await cur.execute(INSERT_IMAGE, {"filename": filename, "tags": tags, "media_url": media_url})
@@ -26,7 +26,7 @@ async def insert_image(
     return int(image_id), str(document)
 
 
-async def image_json(cur: Any, image_id: int, *, media_url: str) -> str:
+async def image_json(cur: Any, image_id: int, *, media_url: str | None) -> str:
     """One image as JSON; raise ImageNotFound when there is none."""
     await cur.execute(SELECT_IMAGE, {"image_id": image_id, "media_url": media_url})
     row = await cur.fetchone()

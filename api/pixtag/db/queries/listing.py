@@ -84,7 +84,7 @@ ESTIMATE_IMAGES = "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = 'imag
 
 def select_images(
     *,
-    media_url: str,
+    media_url: str | None,
     tags_all: list[str],
     tags_any: list[str],
     sha256: str | None,

@@ -1,0 +1,135 @@
+"""Moving files stored before keys existed (``media/<id>/<filename>``) to their keys.
+
+Each file is hashed; it gets its key by a hard link (no copy), the row is
+pointed at the key in its own transaction, and only once that commit is
+known is the old name removed. Killed at any point, the row still names a
+file that exists (the old name, or the key), and a re-run carries on; a
+stray key from an interrupted step is left to the sweeper. A file that no
+longer matches its record (replaced in place by an older version) is
+recorded as the bytes it really holds, with a warning; a missing file is
+reported and its row left as it is.
+"""
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiopg
+
+from pixtag import imaging
+from pixtag.db.queries import migration as queries
+from pixtag.db.queries.attachments import FileFacts
+from pixtag.db.transaction import Outcome, Transaction
+from pixtag.errors import DomainError
+from pixtag.storage import keys
+from pixtag.storage.local import LocalStorage
+from pixtag.validation import check_filename
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+READ_SIZE = 1024 * 1024
+
+
+@dataclass
+class MigrationReport:
+    """What a migration did, image by image."""
+
+    moved: list[int] = field(default_factory=list)
+    corrected: list[int] = field(default_factory=list)  # file differed from its record
+    missing: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (
+            f"{len(self.moved)} files moved to keys ({len(self.corrected)} re-recorded from"
+            f" their bytes), {len(self.missing)} missing, {len(self.failed)} failed"
+        )
+
+
+async def pending(pool: aiopg.Pool) -> int:
+    """How many rows still name a file in the layout before keys."""
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        return await queries.count_legacy(cur)
+
+
+async def migrate(pool: aiopg.Pool, storage: LocalStorage, *, max_pixels: int) -> MigrationReport:
+    """Move every legacy file to a key; safe to run again, and alongside a running server."""
+    report = MigrationReport()
+    after = 0
+    while True:
+        async with pool.acquire() as conn, conn.cursor() as cur:
+            batch = await queries.legacy_files(cur, after=after, limit=BATCH)
+        if not batch:
+            return report
+        for legacy in batch:
+            await _move(pool, storage, legacy, max_pixels, report)
+        after = batch[-1].image_id
+
+
+async def _move(
+    pool: aiopg.Pool,
+    storage: LocalStorage,
+    legacy: queries.LegacyFile,
+    max_pixels: int,
+    report: MigrationReport,
+) -> None:
+    image_id = legacy.image_id
+    try:
+        check_filename(legacy.filename)
+        path = storage.root / str(image_id) / legacy.filename
+        sha256, size = await asyncio.to_thread(_hash, path)
+        info = await asyncio.to_thread(imaging.identify, path, max_pixels)
+    except FileNotFoundError:
+        log.error("image %s: its file %s is missing; left as it is", image_id, legacy.filename)
+        report.missing.append(image_id)
+        return
+    except (OSError, ValueError, DomainError) as error:
+        log.error("image %s: cannot move %s to a key: %s", image_id, legacy.filename, error)
+        report.failed.append(image_id)
+        return
+    if sha256 != legacy.sha256:
+        log.warning(
+            "image %s: %s holds other bytes than recorded (sha256 %s, recorded %s);"
+            " recording the file as it is",
+            image_id,
+            legacy.filename,
+            sha256,
+            legacy.sha256,
+        )
+    key = keys.new_key(image_id, sha256, info.content_type)
+    facts = FileFacts(key, info.content_type, size, sha256, info.width, info.height)
+    await storage.put(path, key, info.content_type)
+
+    async def record(cur: Any) -> bool:
+        return await queries.move_to_key(cur, image_id, legacy.filename, facts)
+
+    transaction = Transaction(pool, timeout_ms=30_000)
+    try:
+        moved = await transaction.run(record)
+    except Exception:
+        log.error("image %s: could not record its key", image_id, exc_info=True)
+        if transaction.outcome is Outcome.ROLLED_BACK:
+            await storage.delete(key)
+        report.failed.append(image_id)
+        return
+    if not moved:  # changed meanwhile: this key is not needed
+        await storage.delete(key)
+        return
+    await asyncio.to_thread(path.unlink, missing_ok=True)
+    report.moved.append(image_id)
+    if sha256 != legacy.sha256:
+        report.corrected.append(image_id)
+
+
+def _hash(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as file:
+        while chunk := file.read(READ_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -1,0 +1,106 @@
+"""The sweeper: removes what no record names, with the database as its only truth.
+
+A crash, or a COMMIT whose outcome was unknown, can leave stored keys that
+no row names, temporary files, interrupted multipart uploads and empty
+folders; none of them is ever served, and they only take space. The sweeper
+removes a key when no row names it and it is older than the grace period,
+so a file stored by an upload still in flight (stored a moment before its
+row is committed, see ``pixtag.storage.ingest``) is never swept: recording
+transactions are bounded to a small fraction of the grace period.
+
+It runs at start-up and then every ``PIXTAG_SWEEP_INTERVAL`` seconds; several
+processes may sweep the same storage at once (removing twice is harmless).
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import aiopg
+from aiohttp import web
+
+from pixtag import keys as app_keys
+from pixtag.db.queries import attachments as queries
+from pixtag.storage import spool
+from pixtag.storage.backend import Storage
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000
+
+
+@dataclass
+class SweepReport:
+    """What one pass removed."""
+
+    orphans: list[str] = field(default_factory=list)
+    incomplete: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return f"{len(self.orphans)} unreferenced files, {len(self.incomplete)} leftovers"
+
+
+async def sweep(pool: aiopg.Pool, storage: Storage, *, grace: float) -> SweepReport:
+    """One pass: remove keys no row names and leftovers of interrupted writes, older than
+    ``grace`` seconds."""
+    cutoff = time.time() - grace
+    report = SweepReport()
+    batch: list[str] = []
+    async for stored in storage.objects():
+        if stored.modified <= cutoff:
+            batch.append(stored.key)
+        if len(batch) >= BATCH:
+            report.orphans += await _remove_unreferenced(pool, storage, batch)
+            batch = []
+    if batch:
+        report.orphans += await _remove_unreferenced(pool, storage, batch)
+    temporary = await asyncio.to_thread(spool.sweep, storage.spool_dir)
+    report.incomplete = [f"{path.parent.name}/{path.name}" for path in temporary]
+    # After the files, so that folders they leave empty go in the same pass.
+    report.incomplete += await storage.sweep_incomplete(cutoff)
+    return report
+
+
+async def _remove_unreferenced(pool: aiopg.Pool, storage: Storage, batch: list[str]) -> list[str]:
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        orphans = await queries.unreferenced(cur, batch)
+    for key in orphans:
+        await storage.delete(key)
+    return orphans
+
+
+async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Sweep once at start, then every ``sweep_interval`` seconds in the background."""
+    settings = app[app_keys.SETTINGS]
+    pool, storage = app[app_keys.POOL], app[app_keys.STORAGE]
+    report = await sweep(pool, storage, grace=settings.sweep_grace)
+    log.info("storage swept at start: removed %s", report)
+    task = None
+    if settings.sweep_interval > 0:
+        task = asyncio.create_task(
+            _sweep_forever(pool, storage, settings.sweep_interval, settings.sweep_grace)
+        )
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _sweep_forever(pool: aiopg.Pool, storage: Storage, interval: float, grace: float) -> None:
+    while True:
+        # Jittered, so that processes started together do not sweep together.
+        await asyncio.sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311
+        try:
+            report = await sweep(pool, storage, grace=grace)
+        except Exception:
+            log.warning("storage sweep failed; retrying at the next interval", exc_info=True)
+        else:
+            if report.orphans or report.incomplete:
+                log.info("storage swept: removed %s", report)

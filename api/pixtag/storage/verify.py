@@ -1,0 +1,65 @@
+"""Checking that every record's file exists and holds the bytes it records."""
+
+import hashlib
+from dataclasses import dataclass, field
+
+import aiopg
+
+from pixtag.db.queries import attachments as queries
+from pixtag.storage.backend import Storage
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A record whose file is missing or differs from what it records."""
+
+    image_id: int
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"image {self.image_id}: {self.key}: {self.reason}"
+
+
+@dataclass
+class VerifyReport:
+    checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+async def verify(pool: aiopg.Pool, storage: Storage) -> VerifyReport:
+    """Read back every recorded file and compare its size and sha256 with the record."""
+    report = VerifyReport()
+    after = 0
+    while True:
+        async with pool.acquire() as conn, conn.cursor() as cur:
+            batch = await queries.recorded_files(cur, after=after, limit=BATCH)
+        if not batch:
+            return report
+        for recorded in batch:
+            problem = await _check(storage, recorded)
+            if problem is not None:
+                report.problems.append(problem)
+            report.checked += 1
+        after = batch[-1].image_id
+
+
+async def _check(storage: Storage, recorded: queries.RecordedFile) -> Problem | None:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        async for chunk in storage.read(recorded.key):
+            digest.update(chunk)
+            size += len(chunk)
+    except FileNotFoundError:
+        return Problem(recorded.image_id, recorded.key, "missing")
+    if size != recorded.size or digest.hexdigest() != recorded.sha256:
+        return Problem(
+            recorded.image_id,
+            recorded.key,
+            f"holds {size} bytes with sha256 {digest.hexdigest()}, recorded {recorded.size}"
+            f" bytes with sha256 {recorded.sha256}",
+        )
+    return None
