@@ -12,7 +12,10 @@ does before its rename. The ratios are upload / baseline throughput.
 While the 40 MiB uploads run, the server's RSS is sampled from /proc every
 2 ms; growth is the peak minus the RSS just before the request.
 
-    make bench-upload            # or: .venv/bin/python bench/upload.py [--runs N]
+It runs once per storage backend: local disk, then S3 on a SeaweedFS server
+started on loopback ports for the run (the same server the tests use).
+
+    make bench-upload            # or: .venv/bin/python bench/upload.py [--runs N] [--storage s3]
 """
 
 import argparse
@@ -29,6 +32,9 @@ from pathlib import Path
 
 import aiohttp
 from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
+from tests.s3_server import create_bucket, run_seaweed  # noqa: E402
 
 MIB = 1024 * 1024
 SIZES_MIB = (1, 10, 40)
@@ -134,28 +140,52 @@ async def upload(http: aiohttp.ClientSession, source: Path, size: int) -> float:
     return elapsed
 
 
-async def main(runs: int) -> None:
-    with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
-        work = Path(tmp)
-        data_dir = work / "data"
-        port = free_port()
-        proc = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1"),
-            *("--port", str(port), "--data-dir", str(data_dir)),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        try:
-            timeout = aiohttp.ClientTimeout(total=300)
-            async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout) as http:
-                await wait_ready(http, proc)
-                await report(http, proc.pid, work, data_dir / "media", runs)
-        finally:
-            proc.terminate()
-            await asyncio.wait_for(proc.wait(), 30)
+async def main(runs: int, storages: list[str]) -> None:
+    for storage in storages:
+        print(f"\n### storage: {storage}\n")
+        with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
+            if storage == "local":
+                await bench(Path(tmp), runs, {})
+                continue
+            with run_seaweed(Path(tmp) / "seaweed") as s3:
+                create_bucket(s3, "bench")
+                env = {
+                    "PIXTAG_STORAGE": "s3://bench/uploads",
+                    "PIXTAG_S3_ENDPOINT_URL": s3.endpoint_url,
+                    "PIXTAG_S3_ACCESS_KEY_ID": s3.access_key_id,
+                    "PIXTAG_S3_SECRET_ACCESS_KEY": s3.secret_access_key,
+                }
+                await bench(Path(tmp), runs, env)
 
 
-async def report(http: aiohttp.ClientSession, pid: int, work: Path, media: Path, runs: int) -> None:
+async def bench(work: Path, runs: int, env: dict[str, str]) -> None:
+    data_dir = work / "data"
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1"),
+        *("--port", str(port), "--data-dir", str(data_dir)),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    try:
+        timeout = aiohttp.ClientTimeout(total=300)
+        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout) as http:
+            await wait_ready(http, proc)
+            await report(http, proc.pid, work, data_dir, runs)
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 30)
+
+
+async def report(
+    http: aiohttp.ClientSession, pid: int, work: Path, data_dir: Path, runs: int
+) -> None:
+    # The baseline writes where the server receives files (its spool directory).
+    media = data_dir / "media"
+    if not media.is_dir():
+        media = data_dir / "incoming"
+        media.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {runs} runs per size, medians")
     print("| file | upload | hash+copy | ratio | hash+copy+fsync | ratio |")
     print("|---|---|---|---|---|---|")
@@ -193,4 +223,6 @@ async def report(http: aiohttp.ClientSession, pid: int, work: Path, media: Path,
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    asyncio.run(main(parser.parse_args().runs))
+    parser.add_argument("--storage", choices=["local", "s3"], action="append")
+    args = parser.parse_args()
+    asyncio.run(main(args.runs, args.storage or ["local", "s3"]))

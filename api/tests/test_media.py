@@ -1,10 +1,11 @@
 """GET /images/{id}/attachment/{filename} (302) and /media: headers, ranges, conditional GET."""
 
 import os
+from urllib.parse import quote
 
 import pytest
 
-from tests.helpers import form, image_bytes, new_image
+from tests.helpers import file_key, form, image_bytes, new_image
 
 
 @pytest.fixture
@@ -18,13 +19,14 @@ async def attached(client):
     return await resp.json(), data
 
 
-async def test_attachment_get_redirects_to_the_quoted_media_url(client, attached):
+async def test_attachment_get_redirects_to_the_key_under_media(client, attached, settings):
     image, _ = attached
     resp = await client.get(
         f"/images/{image['image_id']}/attachment/photo%201.png", allow_redirects=False
     )
     assert resp.status == 302
-    assert resp.headers["Location"] == f"/media/{image['image_id']}/photo%201.png"
+    key = file_key(settings, image["image_id"])
+    assert resp.headers["Location"] == f"/media/{key}"
     assert resp.headers["Location"] == image["attachment"]["url"]
 
 
@@ -38,17 +40,22 @@ async def test_redirect_uses_the_configured_media_url(aiohttp_client, settings):
         await client.post(f"/images/{image['image_id']}/attachment/a.png", data=form(image_bytes()))
     ).json()
     resp = await client.get(f"/images/{image['image_id']}/attachment/a.png", allow_redirects=False)
-    assert resp.headers["Location"] == f"https://cdn.example/m/{image['image_id']}/a.png"
+    key = file_key(cdn, image["image_id"])
+    assert resp.headers["Location"] == f"https://cdn.example/m/{key}"
     assert body["attachment"]["url"] == resp.headers["Location"]
 
 
-async def test_following_the_redirect_gives_the_bytes_with_safe_headers(client, attached):
+async def test_following_the_redirect_gives_the_bytes_with_safe_immutable_headers(client, attached):
     image, data = attached
     resp = await client.get(f"/images/{image['image_id']}/attachment/photo%201.png")
     assert resp.status == 200
     assert await resp.read() == data
     assert resp.headers["Content-Type"] == "image/png"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert resp.headers["Content-Disposition"] == (
+        "inline; filename=\"photo 1.png\"; filename*=UTF-8''photo%201.png"
+    )
     assert resp.headers["Accept-Ranges"] == "bytes"
     assert resp.headers["ETag"]
     assert resp.headers["Last-Modified"]
@@ -90,17 +97,42 @@ async def test_etag_and_if_none_match_give_304(client, attached):
     assert resp.status == 200
 
 
-async def test_a_replaced_file_has_a_new_etag(client, attached, settings):
+async def test_a_replaced_file_has_a_new_url_and_the_old_one_is_gone(client, attached, settings):
     image, _ = attached
     url = image["attachment"]["url"]
-    etag = (await client.get(url)).headers["ETag"]
-    await client.post(
-        f"/images/{image['image_id']}/attachment/photo%201.png",
-        data=form(image_bytes("PNG", (3, 3), "green")),
+    new = image_bytes("PNG", (3, 3), "green")
+    replaced = await client.post(
+        f"/images/{image['image_id']}/attachment/photo%201.png", data=form(new)
     )
-    resp = await client.get(url, headers={"If-None-Match": etag})
+    new_url = (await replaced.json())["attachment"]["url"]
+    assert new_url != url
+    assert await (await client.get(new_url)).read() == new
+    gone = await client.get(url)
+    assert gone.status == 404
+    assert gone.content_type == "application/problem+json"
+
+
+async def test_a_link_by_filename_redirects_to_the_key(client, attached, settings):
+    image, data = attached
+    resp = await client.get(f"/media/{image['image_id']}/photo%201.png", allow_redirects=False)
+    assert resp.status == 302
+    assert resp.headers["Location"] == image["attachment"]["url"]
+    assert await (await client.get(f"/media/{image['image_id']}/photo%201.png")).read() == data
+
+
+async def test_a_unicode_filename_names_the_download_safely(client, settings):
+    image = await new_image(client, filename='фото "1".png')
+    await client.post(
+        f"/images/{image['image_id']}/attachment/{quote(image['filename'], safe='')}",
+        data=form(image_bytes()),
+    )
+    resp = await client.get(
+        f"/images/{image['image_id']}/attachment/{quote(image['filename'], safe='')}"
+    )
     assert resp.status == 200
-    assert resp.headers["ETag"] != etag
+    assert resp.headers["Content-Disposition"] == (
+        "inline; filename=\"____ _1_.png\"; filename*=UTF-8''" + quote(image["filename"], safe="")
+    )
 
 
 async def test_range_gives_206_with_the_requested_bytes(client, attached):
@@ -167,7 +199,7 @@ async def test_media_does_not_follow_symlinks(client, attached, settings, tmp_pa
     image, _ = attached
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"secret")
-    path = settings.media_dir / str(image["image_id"]) / "photo 1.png"
+    path = settings.media_dir / file_key(settings, image["image_id"])
     path.unlink()
     os.symlink(secret, path)
     resp = await client.get(image["attachment"]["url"])
@@ -179,7 +211,7 @@ async def test_media_does_not_follow_symlinks(client, attached, settings, tmp_pa
     directory.rmdir()
     outside = tmp_path / "outside"
     outside.mkdir()
-    (outside / "photo 1.png").write_bytes(b"secret")
+    (outside / path.name).write_bytes(b"secret")
     os.symlink(outside, directory)
     resp = await client.get(image["attachment"]["url"])
     assert resp.status == 404

@@ -17,7 +17,7 @@ import pytest
 from yarl import URL
 
 from pixtag.app import create_app
-from tests.helpers import create_form, form, image_bytes
+from tests.helpers import create_form, file_key, form, image_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "nginx" / "default.conf.template"
@@ -119,21 +119,23 @@ async def test_upload_redirect_and_download_through_nginx(nginx, settings):
             f"/images/{image_id}/attachment/photo%201.png", data=form(image_bytes("PNG", (5, 5)))
         )
         assert replaced.status == 200
-        data = (settings.media_dir / str(image_id) / "photo 1.png").read_bytes()
+        key = file_key(settings, image_id)
+        data = (settings.media_dir / key).read_bytes()
 
         redirect = await http.get(
             f"/images/{image_id}/attachment/photo%201.png", allow_redirects=False
         )
         assert redirect.status == 302
-        assert redirect.headers["Location"] == f"/media/{image_id}/photo%201.png"
+        assert redirect.headers["Location"] == f"/media/{key}"
 
         resp = await http.get(f"/images/{image_id}/attachment/photo%201.png")
         assert resp.status == 200
-        assert resp.url.path == f"/media/{image_id}/photo 1.png"
+        assert resp.url.path == f"/media/{key}"
         assert resp.headers["Server"] == "nginx"  # served from disk, not by the API
         assert await resp.read() == data
         assert resp.headers["Content-Type"] == "image/png"
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         etag = resp.headers["ETag"]
 
         cached = await http.get(resp.url, headers={"If-None-Match": etag})
@@ -141,6 +143,37 @@ async def test_upload_redirect_and_download_through_nginx(nginx, settings):
         part = await http.get(resp.url, headers={"Range": "bytes=0-7"})
         assert part.status == 206
         assert await part.read() == data[:8]
+
+
+async def test_nginx_serves_the_identified_type_whatever_the_filename(nginx, settings):
+    async with aiohttp.ClientSession(nginx) as http:
+        for filename, fmt, content_type in [
+            ("photo.jpg", "PNG", "image/png"),
+            ("scan.png", "TIFF", "image/tiff"),
+            ("page.html", "GIF", "image/gif"),
+        ]:
+            created = await http.post(
+                "/images", data=create_form({"filename": filename}, image_bytes(fmt))
+            )
+            image = await created.json()
+            resp = await http.get(image["attachment"]["url"])
+            assert resp.status == 200
+            assert resp.headers["Server"] == "nginx"
+            assert resp.headers["Content-Type"] == content_type, filename
+            assert await resp.read() == image_bytes(fmt)
+
+
+async def test_nginx_sends_links_by_filename_to_the_api_for_the_key(nginx, settings):
+    async with aiohttp.ClientSession(nginx) as http:
+        image = await (
+            await http.post("/images", data=create_form({"filename": "a b.png"}, image_bytes()))
+        ).json()
+        resp = await http.get(f"/media/{image['image_id']}/a%20b.png", allow_redirects=False)
+        assert resp.status == 302
+        assert resp.headers["Location"] == image["attachment"]["url"]
+        missing = await http.get(f"/media/{image['image_id']}/nothing.png")
+        assert missing.status == 404
+        assert missing.content_type == "application/problem+json"
 
 
 async def test_nginx_keeps_temp_files_symlinks_and_escapes_private(nginx, settings, tmp_path):
@@ -152,9 +185,12 @@ async def test_nginx_keeps_temp_files_symlinks_and_escapes_private(nginx, settin
         ).json()
         directory = settings.media_dir / str(image["image_id"])
         (directory / ".upload-1234").write_bytes(secret)
+        (settings.media_dir / ".incoming" / ".upload-5678").write_bytes(secret)
         os.symlink(settings.data_dir / "secret.png", directory / "link.png")
         paths = [
             f"/media/{image['image_id']}/.upload-1234",
+            "/media/.incoming/.upload-5678",
+            "/media/.incoming/",
             f"/media/{image['image_id']}/link.png",
             f"/media/{image['image_id']}/",
             "/media/",

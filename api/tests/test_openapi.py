@@ -133,7 +133,7 @@ def test_attachment_redirect_documents_its_location_and_no_body():
 
 
 def test_media_documents_image_bytes_ranges_and_conditions():
-    media = committed()["paths"]["/media/{image_id}/{filename}"]["get"]
+    media = committed()["paths"]["/media/{image_id}/{name}"]["get"]
     names = [parameter["name"] for parameter in media["parameters"]]
     assert {"Range", "If-None-Match", "If-Modified-Since"} <= set(names)
     for status in ("200", "206"):
@@ -142,6 +142,10 @@ def test_media_documents_image_bytes_ranges_and_conditions():
         }
     assert "Content-Range" in media["responses"]["206"]["headers"]
     assert "content" not in media["responses"]["304"]
+    headers = media["responses"]["200"]["headers"]
+    assert "immutable" in headers["Cache-Control"]["description"]
+    assert "filename" in headers["Content-Disposition"]["description"]
+    assert "Location" in media["responses"]["302"]["headers"]
 
 
 def test_listing_documents_the_seed_shape_and_ndjson():

@@ -5,7 +5,15 @@ from pathlib import Path
 import pytest
 from yarl import URL
 
-from tests.helpers import create_form, files_under, form, image_bytes, new_image, raw_form
+from tests.helpers import (
+    create_form,
+    file_key,
+    files_under,
+    form,
+    image_bytes,
+    new_image,
+    raw_form,
+)
 
 SECRET = b"not for the web"
 
@@ -78,7 +86,7 @@ async def test_the_multipart_filename_is_ignored(
         f"/images/{image['image_id']}/attachment/example.jpg", data=body, headers=headers
     )
     assert resp.status == status
-    stored = {Path(str(image["image_id"])) / "example.jpg"} if status == 201 else set()
+    stored = {Path(file_key(settings, image["image_id"]))} if status == 201 else set()
     assert files_under(settings.media_dir) == stored
     assert_nothing_written_outside(tmp_path, settings.data_dir, outside)
 

@@ -114,10 +114,10 @@ def test_normalise_tag_rules():
 
 
 def test_sql_url_quote_agrees_with_python(database_url):
-    """image_json's attachment url and the 302 Location quote filenames the same way."""
+    """image_json's attachment url (no public media URL) and the 201's Location quote alike."""
     import psycopg2
 
-    from pixtag.media import public_url
+    from pixtag.media import attachment_path
 
     names = [
         "plain.jpg",
@@ -131,7 +131,11 @@ def test_sql_url_quote_agrees_with_python(database_url):
     try:
         with conn.cursor() as cur:
             for name in names:
-                cur.execute("SELECT %s || '/' || 7 || '/' || url_quote(%s)", ("/media", name))
-                assert cur.fetchone()[0] == public_url("/media", 7, name)
+                cur.execute(
+                    "SELECT image_json(ROW(7, %s, '{}', now(), 'image/png', 1, %s, 1, 1, now(),"
+                    " NULL)::images, NULL)->'attachment'->>'url'",
+                    (name, "0" * 64),
+                )
+                assert cur.fetchone()[0] == attachment_path(7, name)
     finally:
         conn.close()

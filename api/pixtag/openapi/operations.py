@@ -44,12 +44,12 @@ IMAGE_LINKS = {
 FILE_LINKS = {
     "GetAttachment": {"operationId": "getAttachment", "parameters": BY_FILE},
     "HeadAttachment": {"operationId": "headAttachment", "parameters": BY_FILE},
-    "GetMedia": {"operationId": "getMedia", "parameters": BY_FILE},
-    "HeadMedia": {"operationId": "headMedia", "parameters": BY_FILE},
 }
 FILE_HEADERS = {
     "ETag": header("The file's version, for If-None-Match."),
     "Last-Modified": header("When the file was stored, for If-Modified-Since."),
+    "Cache-Control": header("public, max-age=31536000, immutable: a key's bytes never change."),
+    "Content-Disposition": header("inline, with the image's filename (RFC 6266 filename*)."),
 }
 
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
@@ -126,7 +126,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "operationId": "headAttachment",
         "responses": REDIRECT,
     },
-    ("get", "/media/{image_id}/{filename}"): {
+    ("get", "/media/{image_id}/{name}"): {
         "operationId": "getMedia",
         "parameters": [
             header_parameter("Range", "One byte range, e.g. bytes=0-1023."),
@@ -135,6 +135,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         ],
         "responses": {
             "200": {"content": FILE_BODY, "headers": FILE_HEADERS},
+            **REDIRECT,
             "206": {
                 "content": FILE_BODY,
                 "headers": {"Content-Range": header("The range sent, e.g. bytes 0-1023/4096.")},
@@ -142,9 +143,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             "416": {"headers": {"Content-Range": header("The file's size, e.g. bytes */4096.")}},
         },
     },
-    ("head", "/media/{image_id}/{filename}"): {
+    ("head", "/media/{image_id}/{name}"): {
         "operationId": "headMedia",
         "parameters": CONDITIONS,
-        "responses": {"200": {"headers": FILE_HEADERS}},
+        "responses": {"200": {"headers": FILE_HEADERS}, **REDIRECT},
     },
 }

@@ -117,7 +117,7 @@ class LocalStorage:
             removed += [str(path.relative_to(self.root)) for path in spool.sweep(folder)]
             with contextlib.suppress(OSError):
                 st = folder.stat()
-                if stat.S_ISDIR(st.st_mode) and st.st_mtime <= cutoff and not any(folder.iterdir()):
+                if stat.S_ISDIR(st.st_mode) and not any(folder.iterdir()):
                     folder.rmdir()
                     removed.append(f"{folder.name}/")
         return removed

@@ -104,7 +104,8 @@ class MediaView(ProblemView):
         if requested != current.key:
             if name == current.filename:
                 # A link from before storage keys: the file now lives under its key.
-                raise web.HTTPFound(f"{storage.media_url}/{current.key}")
+                location = f"{storage.media_url}/{current.key}"
+                return web.Response(status=302, headers={"Location": location})
             raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
         path = storage.path(current.key)
         st = await asyncio.to_thread(media.served_file, storage.root, path)

@@ -28,7 +28,7 @@ def test_add_prints_one_id_per_file_and_stores_each_file(
     assert shown["attachment"]["size"] == len(jpeg)
 
 
-def test_show_describes_the_stored_file(pixtag: Pixtag, tmp_path: Path):
+def test_show_describes_the_stored_file(pixtag: Pixtag, tmp_path: Path, database_url: str):
     data = make_image(tmp_path / "pic.png", seed=3, size=(20, 10))
     image_id = pixtag("add", tmp_path / "pic.png").stdout.strip()
     result = pixtag("show", image_id)
@@ -36,7 +36,8 @@ def test_show_describes_the_stored_file(pixtag: Pixtag, tmp_path: Path):
     fields = dict(line.split(None, 1) for line in result.stdout.splitlines())
     assert fields["file"] == f"image/png, {len(data)} B, 20x10"
     assert fields["sha256"] == sha256(data)
-    assert fields["url"] == f"/media/{image_id}/pic.png"
+    (key,) = rows(database_url, "storage_key")[0]
+    assert fields["url"] == f"/media/{key}"
 
 
 def test_add_refused_file_prints_the_server_detail_and_stores_nothing(
