@@ -14,7 +14,7 @@ SEED = [
     "SET synchronous_commit = off",
     """
     INSERT INTO images (filename, tags, created_at,
-                        content_type, size, sha256, width, height, uploaded_at)
+                        content_type, size, sha256, width, height, uploaded_at, storage_key)
     SELECT 'img_' || g || '.jpg',
            ARRAY(SELECT DISTINCT 't' || floor(exp(random() * ln(%(distinct)s)))::int
                  FROM generate_series(1, 4 + g %% 3) WHERE g > 0),
@@ -24,7 +24,11 @@ SEED = [
            CASE WHEN g %% 2 = 0 THEN md5(g::text) || md5((-g)::text) END,
            CASE WHEN g %% 2 = 0 THEN 640 END,
            CASE WHEN g %% 2 = 0 THEN 480 END,
-           CASE WHEN g %% 2 = 0 THEN now() END
+           CASE WHEN g %% 2 = 0 THEN now() END,
+           CASE WHEN g %% 2 = 0
+                THEN g || '/' || left(md5(g::text), 16) || '-'
+                     || left(md5((-g)::text), 16) || '.jpg'
+           END
     FROM generate_series(1, %(rows)s) AS g
     """,
     """

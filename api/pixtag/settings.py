@@ -7,8 +7,10 @@ overrides of this object, and tests build their own.
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, HttpUrl, SecretStr, field_validator
+from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SWEEP_GRACE = 300
 
 
 class Settings(BaseSettings):
@@ -53,6 +55,18 @@ class Settings(BaseSettings):
         if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
             raise ValueError("must be 'local' or 's3://bucket[/prefix]'")
         return value
+
+    @model_validator(mode="after")
+    def _grace_outlasts_an_upload(self) -> "Settings":
+        # A file is stored a moment before the transaction that records it
+        # (bounded to 30 s); a periodic sweep with a shorter grace could take
+        # it from under an upload in flight.
+        if self.sweep_interval and self.sweep_grace < MIN_SWEEP_GRACE:
+            raise ValueError(
+                f"sweep_grace must be at least {MIN_SWEEP_GRACE} seconds when periodic sweeps"
+                " are on (sweep_interval > 0)"
+            )
+        return self
 
     @property
     def s3_bucket(self) -> str:

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import IO, Self
 from urllib.parse import parse_qs, urlsplit
 
+import psycopg2
+
 PIXTAG = [sys.executable, "-m", "pixtag"]
 
 
@@ -202,7 +204,7 @@ class CommitFaultProxy:
         self.database = parts.path.lstrip("/") or self.user
         self._upstream: Callable[[], Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]]]
         if host.startswith("/"):
-            socket_path = _socket_in(Path(host), parts.port)
+            socket_path = Path(host) / f".s.PGSQL.{parts.port or _server_port(database_url)}"
             self._upstream = lambda: asyncio.open_unix_connection(socket_path)
         else:
             address = (host, parts.port or 5432)
@@ -211,7 +213,6 @@ class CommitFaultProxy:
         self._armed: tuple[Fault, asyncio.Future[str]] | None = None
         self._links: set[asyncio.Task[None]] = set()
         self.port = 0
-        self.commits_seen = 0
 
     @property
     def url(self) -> str:
@@ -306,7 +307,6 @@ class _Link:
                 head = await self.client_reader.readexactly(5)
                 body = await self.client_reader.readexactly(int.from_bytes(head[1:]) - 4)
                 if head[:1] == b"Q" and body.rstrip(b"\0").strip().upper() == b"COMMIT":
-                    self.proxy.commits_seen += 1
                     armed = self.proxy._take()
                     if armed is not None:
                         fault, fired = armed
@@ -348,10 +348,12 @@ class _Link:
                 await self.client_writer.drain()
 
 
-def _socket_in(directory: Path, port: int | None) -> Path:
-    """The PostgreSQL Unix socket in ``directory`` (of ``port``, or the only one there)."""
-    if port is not None:
-        return directory / f".s.PGSQL.{port}"
-    sockets = [p for p in directory.glob(".s.PGSQL.*") if not p.name.endswith(".lock")]
-    assert len(sockets) == 1, f"expected one PostgreSQL socket in {directory}: {sockets}"
-    return sockets[0]
+def _server_port(database_url: str) -> int:
+    """The port PostgreSQL listens on (it names its Unix socket), as the server reports it."""
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_setting('port')::int")
+            return int(cur.fetchone()[0])
+    finally:
+        conn.close()

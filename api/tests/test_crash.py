@@ -149,12 +149,20 @@ async def first_files(base: str, load: Load) -> None:
             load.filenames[attempt.image_id] = attempt.filename
 
 
-async def round_of_load(server: ServeProcess, load: Load, rng: random.Random, number: int) -> int:
+def all_attempts(load: Load) -> list[Attempt]:
+    return [a for history in load.replaced.values() for a in history] + load.creates
+
+
+async def round_of_load(
+    server: ServeProcess, media: Path, load: Load, rng: random.Random, number: int
+) -> tuple[int, int]:
     """Clients replace and create until a seeded random number of answers has come and an
-    upload is being received; then SIGKILL. Return how many answers came this round."""
+    upload is being received; then SIGKILL. Return how many uploads were answered this round
+    and how many the kill cut off."""
+    before = len(all_attempts(load))
     answered_before = load.answered
     wanted = answered_before + rng.randint(2, 14)
-    incoming = server_media(server) / ".incoming"
+    incoming = media / ".incoming"
     load.killed = False
     async with http_session() as http:
         clients = [
@@ -180,11 +188,8 @@ async def round_of_load(server: ServeProcess, load: Load, rng: random.Random, nu
             await asyncio.wait_for(asyncio.gather(*clients), timeout=120)
     assert status == -signal.SIGKILL, server.output()
     assert not load.unexpected, "\n".join(load.unexpected) + "\n" + server.output()[-5000:]
-    return load.answered - answered_before
-
-
-def server_media(server: ServeProcess) -> Path:
-    return Path(server.args[server.args.index("--data-dir") + 1]) / "media"
+    answered = load.answered - answered_before
+    return answered, len(all_attempts(load)) - before - answered
 
 
 def temp_files(media: Path) -> list[Path]:
@@ -264,8 +269,9 @@ async def test_kill_9_under_load_leaves_every_record_with_its_file_and_nothing_a
         await asyncio.to_thread(server.start)
         await first_files(server.url, load)
         for number in range(1, ROUNDS + 1):
-            answered = await round_of_load(server, load, rng, number)
-            assert answered > 0
+            answered, cut_off = await round_of_load(server, media, load, rng, number)
+            assert answered >= 2
+            assert cut_off >= 1  # at least the upload being received when the kill came
             # The start-up sweep leaves temporary files younger than spool.MIN_AGE (their
             # process may be alive); these are of a dead one, so let them age first.
             await asyncio.to_thread(

@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from pixtag.settings import Settings
 from pixtag.storage import keys
 from pixtag.storage.disposition import content_disposition
 from tests.helpers import files_under, image_bytes, noisy_png, sha256
-from tests.processes import run_pixtag
+from tests.processes import PIXTAG, pixtag_env, run_pixtag, wait_until
 
 BEFORE_KEYS = ["001_images.sql", "002_image_json_composite.sql"]
 TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -328,3 +329,47 @@ def test_an_interrupted_migration_is_finished_by_a_rerun_and_a_sweep(old_databas
     verified = pixtag_storage("verify", data_dir, url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert verified.stdout == "2 files checked, 0 problems\n"
+
+
+def test_a_sweep_while_a_file_is_being_moved_to_its_key_leaves_the_file(old_database_url, data_dir):
+    """The key a migration links is as old as the file it links (a hard link keeps the
+    mtime), yet it is as new as any freshly stored key: no sweep may take it before the row
+    that names it is committed."""
+    url, media = old_database_url, data_dir / "media"
+    moving = legacy_image(url, media, "moving.png", noisy_png((30, 20), seed=31))
+    assert fixtures.apply(url) == ["003_storage_keys.sql"]
+    # Hold the row, so that the migration stops between the link and its COMMIT.
+    holder = psycopg2.connect(url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("SELECT 1 FROM images WHERE image_id = %s FOR UPDATE", (moving.image_id,))
+        migration = subprocess.Popen(
+            [*PIXTAG, "storage", "migrate", "--data-dir", str(data_dir), "--database-url", url],
+            env=pixtag_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            folder = media / str(moving.image_id)
+            wait_until(
+                lambda: any(KEY.fullmatch(f"{folder.name}/{p.name}") for p in folder.iterdir()),
+                within=60,
+                what="the migration to link the file under its key",
+            )
+            (linked,) = (p for p in folder.iterdir() if p.name != moving.filename)
+
+            # Any grace period short of the file's age (a day) would do.
+            swept = pixtag_storage("sweep", data_dir, url, "--grace", "3600")
+
+            assert swept.returncode == 0, swept.stderr
+            assert linked.exists(), f"the sweep removed {linked.name} before its COMMIT"
+        finally:
+            holder.rollback()
+            out, err = migration.communicate(timeout=60)
+    finally:
+        holder.close()
+    assert migration.returncode == 0, err
+    assert out == migrate_report(1, 0, 0)
+    verified = pixtag_storage("verify", data_dir, url)
+    assert verified.stdout == "1 files checked, 0 problems\n", verified.stderr

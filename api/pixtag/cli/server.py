@@ -12,6 +12,7 @@ from aiohttp import web
 from pixtag.db import fixtures as loader
 from pixtag.db.embedded import database_url as open_database
 from pixtag.settings import Settings
+from pixtag.storage.context import StorageError
 
 database_url_option = click.option(
     "--database-url", help="PostgreSQL URL (env PIXTAG_DATABASE_URL); default: embedded server."
@@ -55,7 +56,7 @@ def serve(
         web.run_app(
             create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=30
         )
-    except (psycopg2.OperationalError, loader.FixtureError) as error:
+    except (psycopg2.OperationalError, loader.FixtureError, StorageError) as error:
         raise click.ClickException(f"cannot start: {str(error).strip()}") from None
 
 

@@ -7,9 +7,9 @@ once the in-flight requests are done.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import aiopg
 from aiohttp import web
@@ -53,3 +53,24 @@ async def cursor(app: web.Application) -> AsyncIterator[Any]:
     """A cursor on a pooled connection (autocommit: each statement is its own transaction)."""
     async with app[keys.POOL].acquire() as conn, conn.cursor() as cur:
         yield cur
+
+
+class HasImageId(Protocol):
+    @property
+    def image_id(self) -> int: ...
+
+
+async def by_image_id[R: HasImageId](
+    pool: aiopg.Pool, fetch: Callable[[Any, int], Awaitable[list[R]]]
+) -> AsyncIterator[R]:
+    """Every row ``fetch(cur, after)`` returns, page after page in id order, each page read on
+    a connection given back before the rows are used (so slow work holds no connection)."""
+    after = 0
+    while True:
+        async with pool.acquire() as conn, conn.cursor() as cur:
+            page = await fetch(cur, after)
+        if not page:
+            return
+        for row in page:
+            yield row
+        after = page[-1].image_id

@@ -18,6 +18,7 @@ import aiopg
 import psycopg2
 
 from pixtag.db.stream import abandon
+from pixtag.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,15 @@ class Outcome(enum.Enum):
     COMMITTED = "committed"
     ROLLED_BACK = "rolled back"
     UNKNOWN = "unknown"
+
+
+class DatabaseBusy(DomainError):
+    """No database connection came free in time."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("The server is busy; try again", headers={"Retry-After": "1"})
 
 
 class Transaction:
@@ -41,13 +51,18 @@ class Transaction:
         """``work(cur)`` between BEGIN and COMMIT; any exception means it did not commit,
         unless ``outcome`` is UNKNOWN."""
         self.outcome = Outcome.ROLLED_BACK
-        conn = await self.pool.acquire()
+        try:
+            async with asyncio.timeout(self.timeout_ms / 1000):
+                conn = await self.pool.acquire()
+        except TimeoutError:
+            raise DatabaseBusy() from None
         try:
             async with conn.cursor() as cur:
                 await cur.execute("BEGIN")
-                # Bounds on how long the row lock may be waited for and held:
-                # the sweeper relies on a stored file being committed, if at
-                # all, long before its grace period ends.
+                # Bounds on how long the row lock may be waited for and held
+                # (as on the wait for a connection above): the sweeper relies
+                # on a stored file being committed, if at all, long before
+                # its grace period ends.
                 await cur.execute(
                     "SELECT set_config('lock_timeout', %(ms)s, true),"
                     " set_config('statement_timeout', %(ms)s, true),"

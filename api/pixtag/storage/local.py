@@ -84,8 +84,11 @@ class LocalStorage:
                     if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
                         continue
                     st = entry.stat(follow_symlinks=False)
+                    # ctime too: a key hard-linked from an old file (a migration) is new.
                     found.append(
-                        StoredObject(f"{folder.name}/{entry.name}", st.st_mtime, st.st_size)
+                        StoredObject(
+                            f"{folder.name}/{entry.name}", max(st.st_mtime, st.st_ctime), st.st_size
+                        )
                     )
         return found
 

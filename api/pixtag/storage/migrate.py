@@ -14,12 +14,14 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import aiopg
 
 from pixtag import imaging
+from pixtag.db.pool import by_image_id
 from pixtag.db.queries import migration as queries
 from pixtag.db.queries.attachments import FileFacts
 from pixtag.db.transaction import Outcome, Transaction
@@ -59,15 +61,9 @@ async def pending(pool: aiopg.Pool) -> int:
 async def migrate(pool: aiopg.Pool, storage: LocalStorage, *, max_pixels: int) -> MigrationReport:
     """Move every legacy file to a key; safe to run again, and alongside a running server."""
     report = MigrationReport()
-    after = 0
-    while True:
-        async with pool.acquire() as conn, conn.cursor() as cur:
-            batch = await queries.legacy_files(cur, after=after, limit=BATCH)
-        if not batch:
-            return report
-        for legacy in batch:
-            await _move(pool, storage, legacy, max_pixels, report)
-        after = batch[-1].image_id
+    async for legacy in by_image_id(pool, partial(queries.legacy_files, limit=BATCH)):
+        await _move(pool, storage, legacy, max_pixels, report)
+    return report
 
 
 async def _move(

@@ -2,9 +2,11 @@
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import aiopg
 
+from pixtag.db.pool import by_image_id
 from pixtag.db.queries import attachments as queries
 from pixtag.storage.backend import Storage
 
@@ -32,18 +34,12 @@ class VerifyReport:
 async def verify(pool: aiopg.Pool, storage: Storage) -> VerifyReport:
     """Read back every recorded file and compare its size and sha256 with the record."""
     report = VerifyReport()
-    after = 0
-    while True:
-        async with pool.acquire() as conn, conn.cursor() as cur:
-            batch = await queries.recorded_files(cur, after=after, limit=BATCH)
-        if not batch:
-            return report
-        for recorded in batch:
-            problem = await _check(storage, recorded)
-            if problem is not None:
-                report.problems.append(problem)
-            report.checked += 1
-        after = batch[-1].image_id
+    async for recorded in by_image_id(pool, partial(queries.recorded_files, limit=BATCH)):
+        problem = await _check(storage, recorded)
+        if problem is not None:
+            report.problems.append(problem)
+        report.checked += 1
+    return report
 
 
 async def _check(storage: Storage, recorded: queries.RecordedFile) -> Problem | None:

@@ -48,15 +48,18 @@ SELECT_BY_KEY = """
     WHERE storage_key = %(key)s
 """
 
-# Of these stored keys, the ones no row names (rows from before keys included).
+# Of these stored keys, the ones no row names (rows from before keys
+# included). Both lookups go through an index: the key's, and the primary
+# key for the folder of a file stored before keys.
 UNREFERENCED = """
     SELECT k.key
     FROM unnest(%(keys)s::text[]) AS k(key)
     WHERE NOT EXISTS (SELECT 1 FROM images AS i WHERE i.storage_key = k.key)
       AND NOT EXISTS (
           SELECT 1 FROM images AS i
-          WHERE i.storage_key IS NULL AND i.content_type IS NOT NULL
-            AND i.image_id::text = split_part(k.key, '/', 1)
+          WHERE i.image_id = CASE WHEN k.key ~ '^[0-9]{1,18}/'
+                                  THEN split_part(k.key, '/', 1)::bigint END
+            AND i.storage_key IS NULL AND i.content_type IS NOT NULL
             AND i.filename = substr(k.key, strpos(k.key, '/') + 1)
       )
 """
@@ -166,7 +169,7 @@ class RecordedFile:
     size: int
 
 
-async def recorded_files(cur: Any, *, after: int, limit: int) -> list[RecordedFile]:
+async def recorded_files(cur: Any, after: int, *, limit: int) -> list[RecordedFile]:
     """Images with a file, in id order, after the id ``after``."""
     await cur.execute(SELECT_FILES, {"after": after, "limit": limit})
     return [RecordedFile(int(r[0]), r[1], r[2], int(r[3])) for r in await cur.fetchall()]

@@ -36,7 +36,7 @@ class LegacyFile:
     sha256: str
 
 
-async def legacy_files(cur: Any, *, after: int, limit: int) -> list[LegacyFile]:
+async def legacy_files(cur: Any, after: int, *, limit: int) -> list[LegacyFile]:
     """Rows whose file is still where the layout before keys put it, in id order."""
     await cur.execute(SELECT_LEGACY, {"after": after, "limit": limit})
     return [LegacyFile(int(row[0]), row[1], row[2]) for row in await cur.fetchall()]
