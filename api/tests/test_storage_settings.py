@@ -42,10 +42,10 @@ def test_serve_with_an_unreachable_bucket_fails_in_one_line(seaweed, database_ur
         PIXTAG_S3_ACCESS_KEY_ID=seaweed.access_key_id,
         PIXTAG_S3_SECRET_ACCESS_KEY=seaweed.secret_access_key,
     )
-    port = str(free_port())
+    serve = [sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1"]
+    where = ["--data-dir", str(data_dir), "--database-url", database_url]
     result = subprocess.run(
-        [sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1", "--port", port]
-        + ["--data-dir", str(data_dir), "--database-url", database_url],
+        [*serve, "--port", str(free_port()), *where],
         env=env,
         capture_output=True,
         text=True,
