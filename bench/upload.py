@@ -15,7 +15,12 @@ While the 40 MiB uploads run, the server's RSS is sampled from /proc every
 It runs once per storage backend: local disk, then S3 on a SeaweedFS server
 started on loopback ports for the run (the same server the tests use).
 
+With ``--against DIR`` (a checkout of another commit, e.g. from ``git
+worktree add``), that tree's server runs beside this one on local storage,
+the two taking turns upload for upload, and the throughput ratio is printed.
+
     make bench-upload            # or: .venv/bin/python bench/upload.py [--runs N] [--storage s3]
+    git worktree add /tmp/base HEAD~1 && .venv/bin/python bench/upload.py --against /tmp/base
 """
 
 import argparse
@@ -28,6 +33,8 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
@@ -140,12 +147,24 @@ async def upload(http: aiohttp.ClientSession, source: Path, size: int) -> float:
     return elapsed
 
 
-async def main(runs: int, storages: list[str]) -> None:
+@dataclass
+class Server:
+    """A running ``pixtag serve`` under test, and what was measured on it."""
+
+    label: str
+    proc: asyncio.subprocess.Process
+    http: aiohttp.ClientSession
+    data_dir: Path
+    uploads: dict[int, list[float]] = field(default_factory=dict)
+    growth: list[int] = field(default_factory=list)
+
+
+async def main(runs: int, storages: list[str], against: Path | None) -> None:
     for storage in storages:
         print(f"\n### storage: {storage}\n")
         with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
             if storage == "local":
-                await bench(Path(tmp), runs, {})
+                await bench(Path(tmp), runs, {}, against)
                 continue
             with run_seaweed(Path(tmp) / "seaweed") as s3:
                 create_bucket(s3, "bench")
@@ -155,11 +174,12 @@ async def main(runs: int, storages: list[str]) -> None:
                     "PIXTAG_S3_ACCESS_KEY_ID": s3.access_key_id,
                     "PIXTAG_S3_SECRET_ACCESS_KEY": s3.secret_access_key,
                 }
-                await bench(Path(tmp), runs, env)
+                await bench(Path(tmp), runs, env, None)
 
 
-async def bench(work: Path, runs: int, env: dict[str, str]) -> None:
-    data_dir = work / "data"
+async def start(label: str, work: Path, env: dict[str, str], stack: AsyncExitStack) -> Server:
+    """A server with its own data directory; ``env`` may point PYTHONPATH at another tree."""
+    data_dir = work / label.replace(" ", "-") / "data"
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1"),
@@ -168,61 +188,97 @@ async def bench(work: Path, runs: int, env: dict[str, str]) -> None:
         stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, **env},
     )
-    try:
-        timeout = aiohttp.ClientTimeout(total=300)
-        async with aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout) as http:
-            await wait_ready(http, proc)
-            await report(http, proc.pid, work, data_dir, runs)
-    finally:
+
+    async def stop() -> None:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 30)
 
+    stack.push_async_callback(stop)
+    timeout = aiohttp.ClientTimeout(total=300)
+    http = aiohttp.ClientSession(f"http://127.0.0.1:{port}", timeout=timeout)
+    await stack.enter_async_context(http)
+    await wait_ready(http, proc)
+    return Server(label, proc, http, data_dir)
 
-async def report(
-    http: aiohttp.ClientSession, pid: int, work: Path, data_dir: Path, runs: int
-) -> None:
-    # The baseline writes where the server receives files (its spool directory).
-    media = data_dir / "media"
+
+async def bench(work: Path, runs: int, env: dict[str, str], against: Path | None) -> None:
+    async with AsyncExitStack() as stack:
+        servers = [await start("this tree", work, env, stack)]
+        if against is not None:
+            baseline_env = {**env, "PYTHONPATH": str(against / "api")}
+            servers.append(await start(f"baseline {against.name}", work, baseline_env, stack))
+        await report(servers, work, runs)
+
+
+async def report(servers: list[Server], work: Path, runs: int) -> None:
+    # The baseline writes where the first server receives files (its spool directory).
+    media = servers[0].data_dir / "media"
     if not media.is_dir():
-        media = data_dir / "incoming"
+        media = servers[0].data_dir / "incoming"
         media.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {runs} runs per size, medians")
-    print("| file | upload | hash+copy | ratio | hash+copy+fsync | ratio |")
-    print("|---|---|---|---|---|---|")
-    growth: list[int] = []
+    plain: dict[int, list[float]] = {}
+    synced: dict[int, list[float]] = {}
+    sizes: dict[int, int] = {}
     for mib in SIZES_MIB:
         source = work / f"{mib}mib.png"
-        size = make_png(source, mib)
-        await upload(http, source, size)  # warm-up
-        uploads, plain, synced = [], [], []
-        for _ in range(runs):
+        sizes[mib] = size = make_png(source, mib)
+        for server in servers:
+            await upload(server.http, source, size)  # warm-up
+            server.uploads[mib] = []
+        plain[mib], synced[mib] = [], []
+        for run in range(runs):
             # Each measurement starts with no dirty pages left by the previous one.
             os.sync()
-            plain.append(baseline(source, media, fsync=False))
+            plain[mib].append(baseline(source, media, fsync=False))
             os.sync()
-            synced.append(baseline(source, media, fsync=True))
-            os.sync()
-            before = rss_bytes(pid)
-            with RssSampler(pid) as sampler:
-                uploads.append(await upload(http, source, size))
-            if mib == SIZES_MIB[-1]:
-                growth.append(sampler.peak - before)
-        up, base, base_sync = (size / statistics.median(t) / MIB for t in (uploads, plain, synced))
+            synced[mib].append(baseline(source, media, fsync=True))
+            # Servers alternate which goes first, run after run.
+            for server in servers[run % 2 :] + servers[: run % 2]:
+                os.sync()
+                pid = server.proc.pid
+                before = rss_bytes(pid)
+                with RssSampler(pid) as sampler:
+                    server.uploads[mib].append(await upload(server.http, source, size))
+                if mib == SIZES_MIB[-1]:
+                    server.growth.append(sampler.peak - before)
+    for server in servers:
+        print(f"\n{server.label}:\n")
+        print("| file | upload | hash+copy | ratio | hash+copy+fsync | ratio |")
+        print("|---|---|---|---|---|---|")
+        for mib in SIZES_MIB:
+            size = sizes[mib]
+            up, base, base_sync = (
+                size / statistics.median(t) / MIB
+                for t in (server.uploads[mib], plain[mib], synced[mib])
+            )
+            print(
+                f"| {size / MIB:.1f} MiB | {up:.0f} MiB/s | {base:.0f} MiB/s | {up / base:.2f}x"
+                f" | {base_sync:.0f} MiB/s | {up / base_sync:.2f}x |"
+            )
+        growth = server.growth
         print(
-            f"| {size / MIB:.1f} MiB | {up:.0f} MiB/s | {base:.0f} MiB/s | {up / base:.2f}x"
-            f" | {base_sync:.0f} MiB/s | {up / base_sync:.2f}x |"
+            f"\nserver RSS growth during a {SIZES_MIB[-1]} MiB upload: median"
+            f" {statistics.median(growth) / MIB:.1f} MB, max {max(growth) / MIB:.1f} MB"
+            f" (RSS before the last: {rss_bytes(server.proc.pid) / MIB:.0f} MB)"
         )
-    print()
-    print(
-        f"server RSS growth during a {SIZES_MIB[-1]} MiB upload: median"
-        f" {statistics.median(growth) / MIB:.1f} MB, max {max(growth) / MIB:.1f} MB"
-        f" (RSS before the last: {rss_bytes(pid) / MIB:.0f} MB)"
-    )
+    if len(servers) == 2:
+        print()
+        for mib in SIZES_MIB:
+            new, old = (statistics.median(server.uploads[mib]) for server in servers)
+            print(f"{mib} MiB: this tree / baseline throughput = {old / new:.2f}x")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--storage", choices=["local", "s3"], action="append")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="a checkout of another commit (git worktree) whose server runs beside this one"
+        " (local storage), alternating upload for upload",
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.storage or ["local", "s3"]))
+    against = args.against.resolve() if args.against else None
+    asyncio.run(main(args.runs, args.storage or ["local", "s3"], against))

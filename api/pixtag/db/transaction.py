@@ -23,6 +23,14 @@ from pixtag.errors import DomainError
 log = logging.getLogger(__name__)
 
 
+BEGIN_BOUNDED = """
+    BEGIN;
+    SELECT set_config('lock_timeout', %(ms)s, true),
+           set_config('statement_timeout', %(ms)s, true),
+           set_config('idle_in_transaction_session_timeout', %(ms)s, true)
+"""
+
+
 class Outcome(enum.Enum):
     PENDING = "pending"
     COMMITTED = "committed"
@@ -58,17 +66,11 @@ class Transaction:
             raise DatabaseBusy() from None
         try:
             async with conn.cursor() as cur:
-                await cur.execute("BEGIN")
                 # Bounds on how long the row lock may be waited for and held
                 # (as on the wait for a connection above): the sweeper relies
                 # on a stored file being committed, if at all, long before
-                # its grace period ends.
-                await cur.execute(
-                    "SELECT set_config('lock_timeout', %(ms)s, true),"
-                    " set_config('statement_timeout', %(ms)s, true),"
-                    " set_config('idle_in_transaction_session_timeout', %(ms)s, true)",
-                    {"ms": str(self.timeout_ms)},
-                )
+                # its grace period ends. One round trip with the BEGIN.
+                await cur.execute(BEGIN_BOUNDED, {"ms": str(self.timeout_ms)})
                 result = await work(cur)
                 self.outcome = Outcome.UNKNOWN
                 try:
