@@ -2,6 +2,8 @@
 
 import asyncio
 import io
+import struct
+import zlib
 from datetime import datetime
 
 import pytest
@@ -199,6 +201,47 @@ async def test_file_over_the_limit_is_413_while_streaming(aiohttp_client, settin
     assert await stored_files(small) == {}
     data = image_bytes("PNG", (2, 2))
     assert (await upload(client, image, data)).status == 201
+
+
+async def test_an_image_with_too_many_pixels_is_413_and_leaves_nothing(aiohttp_client, settings):
+    from pixtag.app import create_app
+
+    small = settings.model_copy(update={"max_image_pixels": 100})
+    client = await aiohttp_client(create_app(small))
+    image = await new_image(client)
+    # 50 KB on disk could decode to gigabytes: the bound is on pixels, not bytes.
+    resp = await upload(client, image, image_bytes("PNG", (20, 20)))
+    assert resp.status == 413
+    assert resp.content_type == "application/problem+json"
+    assert (await resp.json())["error"] == "The image has more than 100 pixels"
+    assert await stored_files(small) == {}
+    assert (await upload(client, image, image_bytes("PNG", (10, 10)))).status == 201
+
+
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` x ``height`` pixels (header only: no image data)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + struct.pack(">I", 0)
+        + b"IEND"
+        + struct.pack(">I", zlib.crc32(b"IEND"))
+    )
+
+
+async def test_a_decompression_bomb_is_413_before_any_decoding(client, settings):
+    image = await new_image(client)
+    # 40000 x 40000 pixels: 4.8 GB once decoded, in 45 bytes.
+    resp = await upload(client, image, png_header(40_000, 40_000))
+    assert resp.status == 413
+    assert (await resp.json())[
+        "error"
+    ] == f"The image has more than {settings.max_image_pixels} pixels"
+    assert await stored_files(settings) == {}
 
 
 async def test_content_length_over_the_limit_is_413_before_reading(aiohttp_client, settings):
