@@ -7,6 +7,7 @@ stays one line for ``grep`` and friends.
 
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import click
 from rich import box
@@ -54,13 +55,22 @@ def images_table(images: Iterable[Image]) -> Table:
     return table
 
 
+def utc_text(moment: datetime) -> str:
+    """A time as the server writes it: UTC, ``Z``, no trailing zeros in the fraction."""
+    utc = moment.astimezone(UTC)
+    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    if utc.microsecond:
+        text += "." + f"{utc.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
 def image_lines(image: Image) -> list[tuple[str, str]]:
     """The fields of one image as (name, value) pairs, the file's under it."""
     lines = [
         ("image_id", str(image.image_id)),
         ("filename", image.filename),
         ("tags", ", ".join(image.tags) or "-"),
-        ("created_at", image.created_at.isoformat().replace("+00:00", "Z")),
+        ("created_at", utc_text(image.created_at)),
     ]
     file = image.attachment
     if file is None:
@@ -71,7 +81,7 @@ def image_lines(image: Image) -> list[tuple[str, str]]:
         ("file", f"{file.content_type}, {human_size(file.size)}, {file.width}x{file.height}"),
         ("sha256", file.sha256),
         ("url", file.url),
-        ("uploaded_at", file.uploaded_at.isoformat().replace("+00:00", "Z")),
+        ("uploaded_at", utc_text(file.uploaded_at)),
     ]
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pixtag.cli.output import human_size, image_lines
+from pixtag.cli.output import human_size, image_lines, utc_text
 from pixtag.models import Attachment, Image
 
 
@@ -51,3 +51,18 @@ def test_image_lines_show_utc_times_with_z_and_the_file_summary():
         "url": "/media/7/a.png",
         "uploaded_at": "2026-11-21T08:00:00Z",
     }
+
+
+@pytest.mark.parametrize(
+    ("moment", "text"),
+    [
+        (datetime(2026, 11, 21, 8, 0, tzinfo=UTC), "2026-11-21T08:00:00Z"),
+        (datetime(2026, 11, 21, 8, 0, 1, 350000, tzinfo=UTC), "2026-11-21T08:00:01.35Z"),
+        (datetime(2026, 11, 21, 8, 0, 1, 10, tzinfo=UTC), "2026-11-21T08:00:01.00001Z"),
+        (datetime(2026, 11, 21, 8, 0, 1, 123456, tzinfo=UTC), "2026-11-21T08:00:01.123456Z"),
+    ],
+)
+def test_times_are_shown_as_the_server_writes_them(moment: datetime, text: str):
+    """PostgreSQL drops trailing zeros of the fraction; `show` prints the same text."""
+    assert utc_text(moment) == text
+    assert utc_text(datetime.fromisoformat(text)) == text
