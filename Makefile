@@ -14,7 +14,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
             "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 \
             && { echo "$$c"; break; }; done)
 
-.PHONY: run test lint openapi bench-listing bench-upload clean help
+.PHONY: run test lint openapi bench-listing bench-upload bench-requests clean help
 
 help:
 	@echo "make run      serve the API on :8080 with an embedded PostgreSQL under data/"
@@ -23,6 +23,7 @@ help:
 	@echo "make openapi  regenerate openapi.json from the code"
 	@echo "make bench-upload  upload throughput and server memory (bench/RESULTS.md)"
 	@echo "make bench-listing  listing throughput, memory and first-chunk latency on 1M images (bench/RESULTS.md)"
+	@echo "make bench-requests [BASE=rev]  per-request req/s and p99, this tree against BASE (default: where it left main)"
 
 $(VPY):
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -55,6 +56,18 @@ bench-upload: $(STAMP)
 
 bench-listing: $(STAMP)
 	$(VPY) bench/listing.py $(ARGS)
+
+# The baseline of bench-requests: by default the commit where this branch left
+# main (on main itself that is HEAD, and every ratio should come out near 1).
+# It is checked out into a temporary worktree, removed again after the run.
+BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD~1)
+
+bench-requests: $(STAMP)
+	@base=$$(mktemp -d)/base && \
+	trap 'git worktree remove --force "$$base"; rm -rf "$$(dirname "$$base")"' EXIT && \
+	trap 'exit 130' INT TERM && \
+	git worktree add --quiet --detach "$$base" $(BASE) && \
+	$(VPY) bench/requests.py --against "$$base" $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist
