@@ -30,6 +30,7 @@ section of ``bench/RESULTS.md``.
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -86,6 +87,8 @@ def measure_wrk(
             requests_wrk.run(server.url, scenario, warm_up)
         for run in range(runs):
             for server in [*ceiling, *(servers if run % 2 == 0 else servers[::-1])]:
+                # Each starts with no dirty pages left by the one before (multipart writes files).
+                os.sync()
                 figures = requests_wrk.run(server.url, scenario, duration)
                 results[name][server.label].append(figures)
                 print(
