@@ -6,6 +6,7 @@ from typing import Any
 import aiopg
 from aiohttp import web
 
+from pixtag.db.stream import StreamSlots
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
 from pixtag.storage.ingest import Ingest
@@ -13,6 +14,7 @@ from pixtag.storage.ingest import Ingest
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", aiopg.Pool)
+STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)
 STORAGE = web.AppKey("storage", Storage)
 INGEST = web.AppKey("ingest", Ingest)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
