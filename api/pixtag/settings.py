@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # Bytes per second a listing's client must read on average (after a short
     # grace); a slower stream is aborted. 0: no minimum.
     stream_min_rate: int = Field(default=128 * 1024, ge=0)
+    # On SIGTERM/SIGINT, seconds in-flight requests get to finish.
+    shutdown_timeout: float = Field(default=30.0, ge=0)
 
     @field_validator("storage")
     @classmethod
