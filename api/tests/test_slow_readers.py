@@ -109,7 +109,13 @@ def test_slow_readers_get_no_more_than_their_slots_and_point_reads_are_still_ans
     tmp_path, database_url
 ):
     bulk_insert(database_url, IMAGES)
-    env = pixtag_env(PIXTAG_STREAM_MIN_RATE=str(MIN_RATE), PIXTAG_SWEEP_INTERVAL="0")
+    # Refused after 1 s of waiting for a slot: long before any slow stream can be cut
+    # (5 s of grace), so the three refusals cannot race a slot coming free.
+    env = pixtag_env(
+        PIXTAG_STREAM_MIN_RATE=str(MIN_RATE),
+        PIXTAG_POOL_TIMEOUT_MS="1000",
+        PIXTAG_SWEEP_INTERVAL="0",
+    )
     serve = ServeProcess(
         "--database-url",
         database_url,
