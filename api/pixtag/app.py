@@ -10,6 +10,7 @@ from aiohttp import web
 from pixtag import keys, openapi
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
+from pixtag.inflight import InFlight
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
 from pixtag.storage.context import storage_ctx
@@ -19,8 +20,10 @@ from pixtag.storage.sweeper import sweeper_ctx
 def create_app(settings: Settings | None = None) -> web.Application:
     """Build the pixtag application; nothing is opened until it starts."""
     settings = settings or Settings()
-    app = web.Application(middlewares=[problem_middleware])
+    in_flight = InFlight()  # outermost: it sees every request, for a graceful shutdown
+    app = web.Application(middlewares=[in_flight.middleware, problem_middleware])
     app[keys.SETTINGS] = settings
+    app[keys.IN_FLIGHT] = in_flight
     app.cleanup_ctx.extend([database_ctx, pool_ctx, storage_ctx, sweeper_ctx])
     setup_routes(app)
     openapi.setup(app)

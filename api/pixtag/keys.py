@@ -6,6 +6,8 @@ from typing import Any
 import aiopg
 from aiohttp import web
 
+from pixtag.db.stream import StreamSlots
+from pixtag.inflight import InFlight
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
 from pixtag.storage.ingest import Ingest
@@ -13,6 +15,8 @@ from pixtag.storage.ingest import Ingest
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", aiopg.Pool)
+STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
 STORAGE = web.AppKey("storage", Storage)
 INGEST = web.AppKey("ingest", Ingest)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.

@@ -42,9 +42,19 @@ class Settings(BaseSettings):
     # Seconds between sweeps after the one at start-up; 0: only at start-up.
     sweep_interval: int = Field(default=3600, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
+    # How long a request waits for a pooled connection before answering 503.
+    pool_timeout_ms: int = Field(default=5_000, ge=1)
+    # Listings streamed at once (each holds a connection while its client
+    # reads); default: the pool less two, left for everything else.
+    max_streams: int | None = Field(default=None, ge=1)
     # A streaming transaction left idle this long (a stalled reader) is ended
     # by PostgreSQL, so one slow client cannot pin a backend forever.
     stream_idle_timeout_ms: int = Field(default=60_000, ge=100)
+    # Bytes per second a listing's client must read on average (after a short
+    # grace); a slower stream is aborted. 0: no minimum.
+    stream_min_rate: int = Field(default=128 * 1024, ge=0)
+    # On SIGTERM/SIGINT, seconds in-flight requests get to finish.
+    shutdown_timeout: float = Field(default=30.0, ge=0)
 
     @field_validator("storage")
     @classmethod
@@ -67,6 +77,22 @@ class Settings(BaseSettings):
                 " are on (sweep_interval > 0)"
             )
         return self
+
+    @model_validator(mode="after")
+    def _streams_fit_the_pool(self) -> "Settings":
+        if self.max_streams is not None and self.max_streams > self.pool_max_size:
+            raise ValueError(
+                f"max_streams ({self.max_streams}) cannot exceed pool_max_size"
+                f" ({self.pool_max_size}): each stream holds a pooled connection"
+            )
+        return self
+
+    @property
+    def stream_limit(self) -> int:
+        """How many listings may stream at once."""
+        if self.max_streams is not None:
+            return self.max_streams
+        return max(1, self.pool_max_size - 2)
 
     @property
     def s3_bucket(self) -> str:

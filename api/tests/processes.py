@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Self
 from urllib.parse import parse_qs, urlsplit
 
+import psutil
 import psycopg2
 
 PIXTAG = [sys.executable, "-m", "pixtag"]
@@ -72,6 +73,15 @@ async def async_wait_until(condition: Callable[[], object], *, within: float, wh
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+def postmaster(pgdata: Path) -> psutil.Process | None:
+    """The running postmaster whose data directory is ``pgdata``, whatever its pid file says."""
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if "-D" in cmdline and str(pgdata) in cmdline and proc.is_running():
+            return proc
+    return None
 
 
 class ServeProcess:

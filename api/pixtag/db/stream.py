@@ -14,11 +14,17 @@ stalls longer than that gets its backend ended by PostgreSQL itself. However
 the block is left (end of data, error, client gone, task cancelled), the
 transaction ends and the connection returns to the pool; a connection whose
 state is unknown is closed rather than handed to the next request.
+
+A stream holds its connection for as long as its client reads, so streams
+take a ``StreamSlots`` slot first: at most a few of them at once, leaving
+the rest of the pool to everything else. A stream that cannot get a slot,
+or then a connection, within the bound is refused with a 503.
 """
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
 import aiopg
@@ -29,11 +35,49 @@ from psycopg2.extensions import (
     TRANSACTION_STATUS_INTRANS,
 )
 
+from pixtag.db.acquire import acquire
+from pixtag.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 CURSOR_NAME = "pixtag_stream"
 
 type Planner = Callable[[Any], Awaitable[Mapping[str, str]]]
+
+
+class StreamsBusy(DomainError):
+    """Every stream slot stayed taken for the whole wait."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Too many listings are being streamed at once; try again", headers={"Retry-After": "1"}
+        )
+
+
+class StreamSlots:
+    """How many streams may hold a pooled connection at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.taken = 0
+        self._free = asyncio.Semaphore(limit)
+
+    @asynccontextmanager
+    async def hold(self, timeout_ms: int) -> AsyncIterator[None]:
+        """One slot for the block; ``StreamsBusy`` when none comes free within ``timeout_ms``."""
+        try:
+            async with asyncio.timeout(timeout_ms / 1000):
+                await self._free.acquire()
+        except TimeoutError:
+            raise StreamsBusy() from None
+        self.taken += 1
+        try:
+            yield
+        finally:
+            self.taken -= 1
+            self._free.release()
 
 
 class CursorStream:
@@ -58,14 +102,36 @@ async def declared_cursor(
     *,
     chunk_size: int,
     idle_timeout_ms: int,
+    acquire_timeout_ms: int,
+    slots: StreamSlots | None = None,
     planner: Planner | None = None,
 ) -> AsyncIterator[CursorStream]:
     """Declare ``query`` as a NO SCROLL cursor in its own transaction and yield a reader.
 
-    ``planner`` is called with the transaction's cursor before the DECLARE and
-    returns settings (applied as ``SET LOCAL``) that shape the cursor's plan.
+    With ``slots``, the stream takes one of them first. Each wait (a slot, a
+    connection) is bounded by ``acquire_timeout_ms``. ``planner`` is called
+    with the transaction's cursor before the DECLARE and returns settings
+    (applied as ``SET LOCAL``) that shape the cursor's plan.
     """
-    conn = await pool.acquire()
+    slot = slots.hold(acquire_timeout_ms) if slots else nullcontext()
+    opened = _declared(
+        pool, query, params, chunk_size, idle_timeout_ms, acquire_timeout_ms, planner
+    )
+    async with slot, opened as stream:
+        yield stream
+
+
+@asynccontextmanager
+async def _declared(
+    pool: aiopg.Pool,
+    query: str,
+    params: Mapping[str, Any],
+    chunk_size: int,
+    idle_timeout_ms: int,
+    acquire_timeout_ms: int,
+    planner: Planner | None,
+) -> AsyncIterator[CursorStream]:
+    conn = await acquire(pool, acquire_timeout_ms)
     clean = False
     try:
         async with conn.cursor() as cur:

@@ -17,8 +17,8 @@ from typing import Any
 import aiopg
 import psycopg2
 
+from pixtag.db.acquire import acquire
 from pixtag.db.stream import abandon
-from pixtag.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -38,38 +38,32 @@ class Outcome(enum.Enum):
     UNKNOWN = "unknown"
 
 
-class DatabaseBusy(DomainError):
-    """No database connection came free in time."""
-
-    status = 503
-
-    def __init__(self) -> None:
-        super().__init__("The server is busy; try again", headers={"Retry-After": "1"})
-
-
 class Transaction:
-    """One transaction on a pooled connection; ``outcome`` says how it ended."""
+    """One transaction on a pooled connection; ``outcome`` says how it ended.
 
-    def __init__(self, pool: aiopg.Pool, *, timeout_ms: int) -> None:
+    ``timeout_ms`` bounds the row locks; the wait for a connection has its own
+    bound, ``acquire_timeout_ms`` (the same by default).
+    """
+
+    def __init__(
+        self, pool: aiopg.Pool, *, timeout_ms: int, acquire_timeout_ms: int | None = None
+    ) -> None:
         self.pool = pool
         self.timeout_ms = timeout_ms
+        self.acquire_timeout_ms = timeout_ms if acquire_timeout_ms is None else acquire_timeout_ms
         self.outcome = Outcome.PENDING
 
     async def run[T](self, work: Callable[[Any], Awaitable[T]]) -> T:
         """``work(cur)`` between BEGIN and COMMIT; any exception means it did not commit,
         unless ``outcome`` is UNKNOWN."""
         self.outcome = Outcome.ROLLED_BACK
-        try:
-            async with asyncio.timeout(self.timeout_ms / 1000):
-                conn = await self.pool.acquire()
-        except TimeoutError:
-            raise DatabaseBusy() from None
+        conn = await acquire(self.pool, self.acquire_timeout_ms)
         try:
             async with conn.cursor() as cur:
-                # Bounds on how long the row lock may be waited for and held
-                # (as on the wait for a connection above): the sweeper relies
-                # on a stored file being committed, if at all, long before
-                # its grace period ends. One round trip with the BEGIN.
+                # Bounds on how long the row lock may be waited for and held:
+                # the sweeper relies on a stored file being committed, if at
+                # all, long before its grace period ends. One round trip with
+                # the BEGIN.
                 await cur.execute(BEGIN_BOUNDED, {"ms": str(self.timeout_ms)})
                 result = await work(cur)
                 self.outcome = Outcome.UNKNOWN

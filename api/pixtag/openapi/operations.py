@@ -14,7 +14,7 @@ generated clients need one; aiohttp-pydantic emits none).
 from typing import Any
 
 from pixtag.imaging import ACCEPTED
-from pixtag.models import Image, ImageCreate, Listing
+from pixtag.models import Image, ImageCreate, Listing, Problem
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -52,6 +52,21 @@ FILE_HEADERS = {
     "Content-Disposition": header("inline, with the image's filename (RFC 6266 filename*)."),
 }
 
+
+def busy(description: str) -> dict[str, Any]:
+    """The 503 of an operation that needs a database connection (or a stream slot)."""
+    return {
+        "503": {
+            "description": description,
+            "headers": {"Retry-After": header("Seconds to wait before trying again.")},
+            "content": {"application/problem+json": {"schema": Problem}},
+        }
+    }
+
+
+# Every operation reads the database: none waits long for a connection.
+BUSY = busy("The server is busy: no database connection came free within PIXTAG_POOL_TIMEOUT_MS.")
+
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/images"): {
         "operationId": "listImages",
@@ -70,6 +85,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                     },
                 },
             },
+            **busy(
+                "The server is busy: PIXTAG_MAX_STREAMS listings are already streaming, or no"
+                " database connection came free, within PIXTAG_POOL_TIMEOUT_MS."
+            ),
         },
     },
     ("post", "/images"): {
@@ -91,10 +110,14 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             },
         },
         # No file links: a JSON creation stores no file.
-        "responses": {"201": {"headers": {"Location": LOCATION}, "links": IMAGE_LINKS}},
+        "responses": {
+            "201": {"headers": {"Location": LOCATION}, "links": IMAGE_LINKS},
+            **BUSY,
+        },
     },
     ("get", "/images/{image_id}"): {
         "operationId": "getImage",
+        "responses": BUSY,
     },
     ("post", "/images/{image_id}/attachment/{filename}"): {
         "operationId": "uploadAttachment",
@@ -116,15 +139,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": {"links": FILE_LINKS},
             "201": {"headers": {"Location": LOCATION}, "links": FILE_LINKS},
+            **BUSY,
         },
     },
     ("get", "/images/{image_id}/attachment/{filename}"): {
         "operationId": "getAttachment",
-        "responses": REDIRECT,
+        "responses": {**REDIRECT, **BUSY},
     },
     ("head", "/images/{image_id}/attachment/{filename}"): {
         "operationId": "headAttachment",
-        "responses": REDIRECT,
+        "responses": {**REDIRECT, **BUSY},
     },
     ("get", "/media/{image_id}/{name}"): {
         "operationId": "getMedia",
@@ -141,11 +165,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "headers": {"Content-Range": header("The range sent, e.g. bytes 0-1023/4096.")},
             },
             "416": {"headers": {"Content-Range": header("The file's size, e.g. bytes */4096.")}},
+            **BUSY,
         },
     },
     ("head", "/media/{image_id}/{name}"): {
         "operationId": "headMedia",
         "parameters": CONDITIONS,
-        "responses": {"200": {"headers": FILE_HEADERS}, **REDIRECT},
+        "responses": {"200": {"headers": FILE_HEADERS}, **REDIRECT, **BUSY},
     },
 }

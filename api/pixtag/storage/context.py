@@ -55,7 +55,10 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         await upgrade(pool, storage, settings)
         app[app_keys.STORAGE] = storage
         app[app_keys.INGEST] = Ingest(
-            pool, storage, Limits(settings.max_upload_size, settings.max_image_pixels)
+            pool,
+            storage,
+            Limits(settings.max_upload_size, settings.max_image_pixels),
+            acquire_timeout_ms=settings.pool_timeout_ms,
         )
         yield
     finally:

@@ -20,12 +20,14 @@ by ``pixtag.storage.sweeper``, whose only truth is the database.
 import asyncio
 import logging
 from collections.abc import AsyncIterable, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import aiopg
 
 from pixtag import imaging
+from pixtag.db.acquire import connection
 from pixtag.db.queries import attachments as queries
 from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, WrongFilename
@@ -80,6 +82,8 @@ class Ingest:
     limits: Limits
     # How long a recording transaction may wait for and hold a row lock.
     transaction_timeout_ms: int = 30_000
+    # How long a request waits for a pooled connection (then 503).
+    acquire_timeout_ms: int = 5_000
 
     @property
     def media_url(self) -> str | None:
@@ -121,7 +125,7 @@ class Ingest:
     ) -> tuple[int, str]:
         """Create a record with ``received`` as its file; return its id and JSON."""
         try:
-            async with self.pool.acquire() as conn, conn.cursor() as cur:
+            async with self._connection() as conn, conn.cursor() as cur:
                 image_id = await queries.reserve_image_id(cur)
         except BaseException:
             await received.spooled.discard()
@@ -148,7 +152,11 @@ class Ingest:
             await self.storage.put(received.spooled.path, key, received.image.content_type)
         finally:
             await received.spooled.discard()
-        transaction = Transaction(self.pool, timeout_ms=self.transaction_timeout_ms)
+        transaction = Transaction(
+            self.pool,
+            timeout_ms=self.transaction_timeout_ms,
+            acquire_timeout_ms=self.acquire_timeout_ms,
+        )
         try:
             return await transaction.run(record)
         except BaseException as error:
@@ -166,11 +174,14 @@ class Ingest:
     async def _confirm(self, key: str) -> str | None:
         """After an unknown outcome: the image JSON if the row does name ``key`` (committed)."""
         try:
-            async with self.pool.acquire() as conn, conn.cursor() as cur:
+            async with self._connection() as conn, conn.cursor() as cur:
                 return await queries.image_by_key(cur, key, media_url=self.media_url)
         except Exception:
             log.warning("could not check whether %s was recorded", key, exc_info=True)
             return None
+
+    def _connection(self) -> AbstractAsyncContextManager[Any]:
+        return connection(self.pool, self.acquire_timeout_ms)
 
     async def _remove(self, key: str) -> None:
         """Remove a key no committed row names; a failure only leaves work for the sweeper."""

@@ -69,6 +69,8 @@ class ImageCollectionView(ProblemView):
             params,
             chunk_size=chunk,
             idle_timeout_ms=settings.stream_idle_timeout_ms,
+            acquire_timeout_ms=settings.pool_timeout_ms,
+            slots=self.request.app[keys.STREAM_SLOTS],
             planner=partial(
                 listing.planner_settings,
                 params=params,
@@ -80,6 +82,7 @@ class ImageCollectionView(ProblemView):
             opened,
             ndjson=wants_ndjson(self.request),
             write_timeout=settings.stream_idle_timeout_ms / 1000,
+            min_rate=settings.stream_min_rate,
         )
 
     async def post(

@@ -7,13 +7,20 @@ connection without the terminating chunk, and the client sees an incomplete
 transfer instead of a truncated document that parses as complete. Each write
 waits for the socket to drain (back-pressure) but no longer than the stream's
 idle bound, so a stalled reader cannot hold a pooled connection forever.
+A reader that keeps taking a little now and then passes every idle bound, so
+the stream also has a minimum rate: every byte written earns ``1 / min_rate``
+seconds (after a short grace for the start), and a write still waiting when
+the time earned runs out aborts the stream like any other late failure.
 While a chunk is written the next one is already being fetched, so the
 database and the socket work side by side.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
+import struct
 from contextlib import AbstractAsyncContextManager
 
 from aiohttp import HttpVersion11, web
@@ -24,6 +31,12 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
+# Time every stream has before its minimum rate applies (TCP slow start, a slow first read).
+RATE_GRACE = 5.0
+
+
+class TooSlow(Exception):
+    """The client did not read the stream fast enough (or at all)."""
 
 
 def wants_ndjson(request: web.Request) -> bool:
@@ -74,15 +87,31 @@ async def stream_document(
     *,
     ndjson: bool,
     write_timeout: float,
+    min_rate: int = 0,
 ) -> web.StreamResponse:
-    """Stream every chunk of the cursor as one document; see the module docstring."""
+    """Stream every chunk of the cursor as one document; see the module docstring.
+
+    A write may wait ``write_timeout`` seconds for the client, and with
+    ``min_rate`` (bytes per second) no longer than the stream has earned.
+    """
     resp = web.StreamResponse(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
     render = _ndjson_chunk if ndjson else _json_chunk
+    loop = asyncio.get_running_loop()
+    started = sent = 0.0
 
     async def write(data: bytes) -> None:
-        async with asyncio.timeout(write_timeout):
-            await resp.write(data)
+        nonlocal sent
+        sent += len(data)
+        deadline = loop.time() + write_timeout
+        if min_rate:
+            deadline = min(deadline, started + RATE_GRACE + sent / min_rate)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await resp.write(data)
+        except TimeoutError:
+            elapsed = loop.time() - started
+            raise TooSlow(f"{sent - len(data):.0f} bytes taken in {elapsed:.1f} s") from None
 
     try:
         async with opened as cursor:
@@ -90,6 +119,7 @@ async def stream_document(
             if request.version >= HttpVersion11:
                 resp.enable_chunked_encoding()  # else the end of the body is the close
             await resp.prepare(request)
+            started = loop.time()
             total = chunks = 0
             while rows:
                 # PostgreSQL renders the next chunk while this one goes out.
@@ -110,8 +140,21 @@ async def stream_document(
         # Headers are out: the only honest signal left is an incomplete transfer.
         if isinstance(error, ConnectionResetError):
             log.info("client left during %s", request.path_qs)
+        elif isinstance(error, TooSlow):
+            log.info("stream of %s aborted: too slow a reader (%s)", request.path_qs, error)
         else:
             log.warning("stream of %s aborted", request.path_qs, exc_info=True)
         if request.transport is not None:
+            if isinstance(error, TooSlow):
+                _reset_on_close(request.transport)
             request.transport.abort()
     return resp
+
+
+def _reset_on_close(transport: asyncio.BaseTransport) -> None:
+    """Make closing the socket a reset: a plain close keeps the bytes already queued for a
+    slow reader in the kernel (megabytes) until it reads them all, minutes later."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
