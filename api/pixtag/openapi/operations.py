@@ -148,4 +148,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": CONDITIONS,
         "responses": {"200": {"headers": FILE_HEADERS}, **REDIRECT},
     },
+    ("get", "/health/live"): {
+        "operationId": "checkLiveness",
+    },
+    ("get", "/health/ready"): {
+        "operationId": "checkReadiness",
+    },
 }
