@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pixtag.db import url
+
 MIN_SWEEP_GRACE = 300
 
 
@@ -45,6 +47,15 @@ class Settings(BaseSettings):
     # A streaming transaction left idle this long (a stalled reader) is ended
     # by PostgreSQL, so one slow client cannot pin a backend forever.
     stream_idle_timeout_ms: int = Field(default=60_000, ge=100)
+    # One line per request (pixtag.access); off saves its cost (bench/RESULTS.md, "Access log").
+    access_log: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            url.check(value)
+        return value
 
     @field_validator("storage")
     @classmethod
