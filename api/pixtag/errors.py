@@ -63,6 +63,12 @@ class InsufficientStorage(DomainError):
     status = 507
 
 
+class DatabaseUnavailable(DomainError):
+    """The database did not answer (readiness)."""
+
+    status = 503
+
+
 class RangeNotSatisfiable(DomainError):
     status = 416
 

@@ -1,7 +1,7 @@
 """Pydantic models of every request body and response; the OpenAPI schema comes from them."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 
@@ -113,3 +113,16 @@ class ListingTotals(BaseModel):
 
 class Listing(RootModel[list[list[Image] | ListingTotals]]):
     """GET /images as JSON (the seed's shape): one array of images per chunk, then the totals."""
+
+
+class Liveness(BaseModel):
+    """The process is up and serving HTTP."""
+
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    """The process can serve requests: its database answers."""
+
+    status: Literal["ok"] = "ok"
+    database: Literal["ok"] = "ok"

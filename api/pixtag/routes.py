@@ -4,6 +4,7 @@ from aiohttp import web
 
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
+from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.images import ImageCollectionView, ImageView
 from pixtag.views.media import MediaView
 
@@ -16,3 +17,5 @@ def setup_routes(app: web.Application) -> None:
         "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler
     )
     app.router.add_view("/media/{image_id}/{name}", MediaView)
+    app.router.add_view("/health/live", LiveView)
+    app.router.add_view("/health/ready", ReadyView)

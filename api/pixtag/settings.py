@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pixtag.db import url
+
 MIN_SWEEP_GRACE = 300
 
 
@@ -55,6 +57,15 @@ class Settings(BaseSettings):
     stream_min_rate: int = Field(default=128 * 1024, ge=0)
     # On SIGTERM/SIGINT, seconds in-flight requests get to finish.
     shutdown_timeout: float = Field(default=30.0, ge=0)
+    # One line per request (pixtag.access); off saves its cost (bench/RESULTS.md, "Access log").
+    access_log: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            url.check(value)
+        return value
 
     @field_validator("storage")
     @classmethod

@@ -79,6 +79,8 @@ def test_every_operation_has_an_id_and_documents_its_errors_as_problem_json():
                 if status == "400":
                     # aiohttp's parser refuses oversized request lines before pixtag runs.
                     assert content.pop("text/plain") == {"schema": {"type": "string"}}
+                    if not content:
+                        continue  # the health probes refuse nothing themselves
                 assert list(content) == ["application/problem+json"], f"{method} {path} {status}"
                 schema = content["application/problem+json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/Problem"}

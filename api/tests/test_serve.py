@@ -148,5 +148,6 @@ def test_serve_with_an_unreachable_database_fails_clearly(tmp_path):
         timeout=60,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith("Error: cannot start: connection to server")
+    # After the start-up log lines, one line says why.
+    assert proc.stderr.splitlines()[-1].startswith("Error: cannot start: connection to server")
     assert "Traceback" not in proc.stderr

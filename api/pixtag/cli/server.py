@@ -1,12 +1,12 @@
 """Server-side commands: thin wrappers over pixtag.app and pixtag.db.fixtures."""
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 import psycopg2
+from pydantic import ValidationError
 
 from pixtag.db import fixtures as loader
 from pixtag.db.embedded import database_url as open_database
@@ -23,9 +23,40 @@ data_dir_option = click.option(
 )
 
 
+# The command-line option that sets each setting, for error messages.
+OPTIONS = {
+    "host": "--host",
+    "port": "--port",
+    "data_dir": "--data-dir",
+    "database_url": "--database-url",
+}
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment, with the command line's options on top."""
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    """Settings from the environment, with the command line's options on top.
+
+    An invalid setting is a one-line error naming it (never its value: it may be a secret).
+    """
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValidationError as error:
+        raise click.ClickException(settings_error(error)) from None
+
+
+def settings_error(error: ValidationError) -> str:
+    """``invalid settings: PIXTAG_PORT (--port): ...``, every problem on one line."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False):
+        message = item["msg"].removeprefix("Value error, ")
+        if not item["loc"]:
+            problems.append(message)
+            continue
+        field = str(item["loc"][0])
+        name = f"PIXTAG_{field.upper()}"
+        if field in OPTIONS:
+            name += f" ({OPTIONS[field]})"
+        problems.append(f"{name}: {message}")
+    return "invalid settings: " + "; ".join(problems)
 
 
 def run[T](func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -45,22 +76,22 @@ def serve(
     host: str | None, port: int | None, data_dir: Path | None, database_url: str | None
 ) -> None:
     """Serve the API (embedded PostgreSQL when no database URL is given)."""
-    from pixtag import serving
-    from pixtag.app import create_app
+    from pixtag import logs, runner  # the server's modules, only for serve
+    from pixtag.runner import ListenError
 
     settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
     try:
-        serving.run(
-            create_app(settings),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=settings.shutdown_timeout,
-        )
+        runner.serve(settings)
+    except ListenError as error:
+        raise click.ClickException(str(error)) from None
     except (psycopg2.OperationalError, loader.FixtureError, StorageError) as error:
-        raise click.ClickException(f"cannot start: {str(error).strip()}") from None
+        raise click.ClickException(f"cannot start: {one_line(str(error))}") from None
+
+
+def one_line(text: str) -> str:
+    """libpq's messages span lines (a reason, then hints); an error is one line."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 fixtures_dir_option = click.option(

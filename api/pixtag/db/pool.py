@@ -7,6 +7,7 @@ slots that share it out) and closes it once the in-flight requests are done.
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -15,10 +16,12 @@ import aiopg
 from aiohttp import web
 
 from pixtag import keys
-from pixtag.db import fixtures
+from pixtag.db import fixtures, url
 from pixtag.db.acquire import connection
 from pixtag.db.embedded import EmbeddedPostgres
 from pixtag.db.stream import StreamSlots
+
+log = logging.getLogger(__name__)
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -26,15 +29,26 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     server = None
     if settings.database_url:
         app[keys.DATABASE_URL] = settings.database_url
+        log.info("database: %s", url.masked(settings.database_url))
     else:
         server = await asyncio.to_thread(EmbeddedPostgres.start, settings.postgres_dir)
         app[keys.DATABASE_URL] = server.uri()
+        log.info("database: embedded PostgreSQL at %s", settings.postgres_dir.resolve())
     try:
-        await asyncio.to_thread(fixtures.apply, app[keys.DATABASE_URL])
+        applied = await asyncio.to_thread(fixtures.apply, app[keys.DATABASE_URL])
+        log.info("fixtures: %s", f"applied {', '.join(applied)}" if applied else "none pending")
         yield
     finally:
         if server is not None:
             await asyncio.to_thread(server.stop)
+            # The server stops with its last holder; another pixtag process may hold it.
+            pgdata = settings.postgres_dir.resolve()
+            running = (pgdata / "postmaster.pid").exists()
+            log.info(
+                "embedded PostgreSQL at %s %s",
+                pgdata,
+                "left running for another pixtag process" if running else "stopped",
+            )
 
 
 async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -49,6 +63,7 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         pool.close()
         await pool.wait_closed()
+        log.info("database pool closed")
 
 
 @asynccontextmanager

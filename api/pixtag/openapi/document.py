@@ -6,8 +6,9 @@ every operation alike:
 
 - every response is ``application/json``: errors are ``application/problem+json``;
 - header parameters keep their Python names (``if_none_match``), not HTTP's,
-  optional parameters are "nullable" (a URL cannot say null), and a list
-  parameter's description stays on its items, out of a reader's sight;
+  optional parameters are "nullable" (a URL cannot say null) and carry the
+  model's example (which Swagger UI would send), and a list parameter's
+  description stays on its items, out of a reader's sight;
 - schemas are pydantic's JSON Schema, not OpenAPI 3.0's dialect (see
   ``pixtag.openapi.dialect``);
 - the ``info`` block is the library's;
@@ -107,12 +108,19 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]
 
 
 def _parameters(operation: dict[str, Any]) -> None:
-    """HTTP header names; no ``nullable`` (a URL has no null); a list's item description."""
+    """HTTP header names; no ``nullable`` (a URL has no null); a list's item description;
+    no example for an optional parameter."""
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "header":
             parameter["name"] = "-".join(p.capitalize() for p in parameter["name"].split("_"))
         schema = parameter.get("schema", {})
         schema.pop("nullable", None)
+        if not parameter.get("required"):
+            # Swagger UI fills "Try it out" with a parameter's example: an optional
+            # filter would then be sent, and every try would find nothing.
+            for node in (parameter, schema, schema.get("items", {})):
+                node.pop("example", None)
+                node.pop("examples", None)
         if "description" not in parameter and "description" in schema.get("items", {}):
             parameter["description"] = "Repeatable. " + schema["items"]["description"]
 

@@ -173,4 +173,10 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": CONDITIONS,
         "responses": {"200": {"headers": FILE_HEADERS}, **REDIRECT, **BUSY},
     },
+    ("get", "/health/live"): {
+        "operationId": "checkLiveness",
+    },
+    ("get", "/health/ready"): {
+        "operationId": "checkReadiness",
+    },
 }

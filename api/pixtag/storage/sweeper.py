@@ -91,6 +91,7 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            log.info("periodic storage sweeps stopped")
 
 
 async def _sweep_forever(pool: aiopg.Pool, storage: Storage, interval: float, grace: float) -> None:

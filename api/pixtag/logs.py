@@ -1,0 +1,93 @@
+"""What the server writes to its log about requests: the access log and parser refusals.
+
+The access log is one short line per request, formatted by the logging
+module only when a handler will write it. aiohttp's own ``AccessLogger``
+renders an Apache-style line with a localised timestamp on every request,
+which cost about a third of a point read's CPU; this one costs about half
+as much (``bench/access_log.py``, ``bench/RESULTS.md``), and
+``PIXTAG_ACCESS_LOG=false`` turns the log off.
+
+aiohttp answers a request its HTTP parser refuses (an unknown method, an
+unsupported ``Content-Encoding``, a smuggling attempt) with a 400 itself,
+and logs it as an ERROR with a traceback: any client could fill the log.
+``ServerLog`` logs such a refusal as one WARNING line instead; every other
+error keeps its traceback.
+"""
+
+import logging
+from typing import Any
+
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web import BaseRequest, StreamResponse
+
+ACCESS_LOGGER = "pixtag.access"
+ACCESS_FORMAT = '%s "%s %s" %d %d %.1fms'
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Long enough for the parser's reason, short enough that a client cannot write much.
+REASON_LIMIT = 160
+
+
+def configure(level: int = logging.INFO) -> None:
+    """Log to stderr, one line per event, in ``LOG_FORMAT``."""
+    logging.basicConfig(level=level, format=LOG_FORMAT)
+    # The format shows no thread, process or task name: not looking them up for
+    # every record makes an access log line about a quarter cheaper.
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # 3.12, not in typeshed yet
+
+
+class AccessLog(AbstractAccessLogger):
+    """``<client> "<method> <path>" <status> <bytes sent, headers included> <milliseconds>ms``.
+
+    Successful health probes are logged at DEBUG: they come every few
+    seconds and say nothing.
+    """
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        status = response.status
+        level = logging.INFO
+        if status < 400 and request.path.startswith("/health/"):
+            level = logging.DEBUG
+            if not self.logger.isEnabledFor(level):
+                return
+        args = (
+            request.remote,
+            request.method,
+            request.raw_path,
+            status,
+            response.body_length,
+            time * 1000,
+        )
+        # The record made directly: Logger.log would walk the stack to find its
+        # caller (always this line), a quarter of the cost of a line.
+        logger = self.logger
+        logger.handle(logger.makeRecord(logger.name, level, __file__, 0, ACCESS_FORMAT, args, None))
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)
+
+
+class ServerLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's server logger, with requests its parser refused logged as one warning line."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        super().__init__(logger, {})
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        refused = kwargs.get("exc_info")
+        if isinstance(refused, HttpProcessingError):
+            self.warning("%s: %d %s", str(msg) % args, refused.code, reason(refused))
+            return
+        super().exception(msg, *args, **kwargs)
+
+
+def reason(error: HttpProcessingError) -> str:
+    """The first line of the parser's message, printable and bounded (it quotes the request)."""
+    lines = (error.message or type(error).__name__).strip().splitlines() or [""]
+    text = lines[0].rstrip(":")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= REASON_LIMIT else text[:REASON_LIMIT] + "..."
