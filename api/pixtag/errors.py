@@ -72,11 +72,15 @@ class DatabaseUnavailable(DomainError):
 class RangeNotSatisfiable(DomainError):
     status = 416
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, reason: str = "") -> None:
         super().__init__(
-            f"The range is not satisfiable: the file has {size} bytes",
+            reason or f"The range is not satisfiable: the file has {size} bytes",
             headers={"Content-Range": f"bytes */{size}"},
         )
+
+
+class PreconditionFailed(DomainError):
+    status = 412
 
 
 class InvalidRequest(DomainError):

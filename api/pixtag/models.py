@@ -9,14 +9,22 @@ from pixtag import validation
 
 BIGINT_MAX = 2**63 - 1
 
-ImageId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="The image's id.")]
+# Numbers in paths and queries have one spelling: plain decimal digits.
+DIGITS = " Plain decimal digits: no sign, spaces, separators or leading zeros."
+Integer = BeforeValidator(validation.check_integer)
+
+# The check wraps the bounds (it runs first) and leaves their schema as it is.
+ImageId = Annotated[
+    int, Field(ge=1, le=BIGINT_MAX, description="The image's id." + DIGITS), Integer
+]
 Filename = Annotated[
     str,
     Field(
         min_length=1,
         max_length=validation.MAX_FILENAME_BYTES,
-        description="One path segment: no '/', '\\' or control characters, no leading '.',"
-        " at most 255 bytes in UTF-8.",
+        description="One path segment: no '/', '\\', control or format characters (U+200C"
+        " and U+200D only between two visible characters), not only white space, no"
+        " leading '.', at most 255 bytes in UTF-8.",
         examples=["example.jpg"],
         # Documents the rule check_filename enforces, with readable errors.
         json_schema_extra={"pattern": validation.FILENAME_PATTERN},
@@ -28,8 +36,9 @@ Tag = Annotated[
     Field(
         min_length=1,
         max_length=validation.MAX_TAG_LENGTH,
-        description="At most 100 characters as sent, not only white space; no control"
-        " characters or ','. Stored trimmed, NFC-normalised and lower-cased.",
+        description="At most 100 characters as sent, not only white space; no control or"
+        " format characters (U+200C and U+200D only between two visible characters) or ','."
+        " Stored trimmed, NFC-normalised and lower-cased.",
         examples=["canon"],
         # Documents the rule normalise_tag enforces, with readable errors.
         json_schema_extra={"pattern": validation.TAG_PATTERN},
@@ -49,11 +58,17 @@ Sha256 = Annotated[
         json_schema_extra={"pattern": validation.SHA256_PATTERN},
     ),
 ]
-ChunkSize = Annotated[int, Field(ge=1, le=10_000, description="Images per chunk.")]
-AfterId = Annotated[
-    int, Field(ge=0, le=BIGINT_MAX, description="List only images with a larger id (keyset).")
+ChunkSize = Annotated[
+    int, Field(ge=1, le=10_000, description="Images per chunk." + DIGITS), Integer
 ]
-Limit = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="At most this many images.")]
+AfterId = Annotated[
+    int,
+    Field(ge=0, le=BIGINT_MAX, description="List only images with a larger id (keyset)." + DIGITS),
+    Integer,
+]
+Limit = Annotated[
+    int, Field(ge=1, le=BIGINT_MAX, description="At most this many images." + DIGITS), Integer
+]
 
 
 class ImageCreate(BaseModel):

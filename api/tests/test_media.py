@@ -150,7 +150,8 @@ async def test_range_gives_206_with_the_requested_bytes(client, attached):
 
 async def test_an_unsatisfiable_range_is_416_problem_json(client, attached):
     image, data = attached
-    for value in (f"bytes={len(data)}-", "bytes=9-3", "pages=1"):
+    # Another unit than bytes is ignored instead (test_conditional.py).
+    for value in (f"bytes={len(data)}-", "bytes=9-3", "bytes=-0"):
         resp = await client.get(image["attachment"]["url"], headers={"Range": value})
         assert resp.status == 416, value
         assert resp.content_type == "application/problem+json"

@@ -18,6 +18,15 @@ BAD_FILENAMES = {
     "c1-control": "a\x85b.jpg",
     "too-long": "a" * 252 + ".jpg",
     "too-long-in-bytes": "é" * 128,
+    "blank": "   ",
+    "blank-wide": "\u3000\u00a0",
+    "zero-width-space": "\u200b",
+    "bidi-override": "\u202egpj.exe",
+    "bidi-isolate": "a\u2066b.jpg",
+    "byte-order-mark": "\ufeffa.jpg",
+    "soft-hyphen": "pho\u00adto.jpg",
+    "joiner-at-end": "a.jpg\u200d",
+    "joiner-after-space": "a \u200cb.jpg",
     "not-a-string": 42,
     "null": None,
 }
@@ -29,6 +38,12 @@ BAD_TAGS = {
     "comma": ["a,b"],
     "control": ["a\x01b"],
     "nul": ["a\x00"],
+    "zero-width-space": ["\u200b"],
+    "zero-width-space-padded": [" \u200b "],
+    "bidi-override": ["\u202eabc"],
+    "word-joiner": ["a\u2060b"],
+    "joiner-alone": ["\u200d"],
+    "joiner-at-edge": ["cat\u200c"],
     "not-a-string": [1],
     "not-a-list": "canon",
     "too-many": [f"t{i}" for i in range(101)],
@@ -61,6 +76,38 @@ async def test_bad_tags_are_400_naming_the_field(client, tags):
     body = await resp.json()
     assert_problem(body, 400)
     assert body["errors"][0]["loc"][0] == "tags"
+
+
+async def test_invisible_names_are_refused_with_the_character_named(client):
+    resp = await client.post("/images", json={"filename": "\u202egpj.exe", "tags": ["\u200b"]})
+    body = await resp.json()
+    assert resp.status == 400
+    assert body["detail"] == (
+        "Invalid body: filename: Value error, filename must not contain the format character U+202E"
+    )
+    assert [error["msg"] for error in body["errors"]] == [
+        "Value error, filename must not contain the format character U+202E",
+        "Value error, tag must not contain the format character U+200B",
+    ]
+    resp = await client.post("/images", json={"filename": "   "})
+    assert (await resp.json())["errors"][0]["msg"] == "Value error, filename must not be blank"
+
+
+async def test_joiners_between_visible_characters_are_kept(client):
+    family = "\U0001f468\u200d\U0001f469\u200d\U0001f467.png"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # ZWNJ inside a word
+    resp = await client.post("/images", json={"filename": family, "tags": [persian]})
+    assert resp.status == 201
+    body = await resp.json()
+    assert (body["filename"], body["tags"]) == (family, [persian])
+
+
+async def test_an_invisible_tag_filter_is_400(client):
+    resp = await client.get("/images", params={"tags_any": "\u200b"})
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["errors"][0]["loc"] == ["tags_any", 0]
+    assert "U+200B" in body["detail"]
 
 
 async def test_filename_of_exactly_255_bytes_is_accepted(client):
@@ -98,7 +145,9 @@ def test_the_database_refuses_what_the_rules_refuse(pg_server, database_url):
 
     conn = psycopg2.connect(database_url)
     try:
-        for name in ["a/b", "a\\b", ".x", "a\x01b", "a\x85b", "", "x" * 256]:
+        names = ["a/b", "a\\b", ".x", "a\x01b", "a\x85b", "", "x" * 256]
+        names += ["   ", "\u200b", "\u202egpj.exe", "a\u200d", "a\u2066b"]
+        for name in names:
             with pytest.raises(ValueError, match="filename"):
                 validation.check_filename(name)
             with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
@@ -106,6 +155,76 @@ def test_the_database_refuses_what_the_rules_refuse(pg_server, database_url):
             conn.rollback()
     finally:
         conn.close()
+
+
+def test_the_database_refuses_the_tags_the_rules_refuse(database_url):
+    import psycopg2
+
+    conn = psycopg2.connect(database_url)
+    try:
+        for tag in ["\u200b", "a\u202eb", "\u200dcat", "a,b", "a\x01b"]:
+            with pytest.raises(ValueError, match="tag"):
+                validation.normalise_tag(tag)
+            with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+                cur.execute("INSERT INTO images (filename, tags) VALUES ('a', %s)", ([tag],))
+            conn.rollback()
+    finally:
+        conn.close()
+
+
+ACCEPTS = """
+    CREATE FUNCTION pg_temp.accepts(filename text, tags text[]) RETURNS boolean
+    LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO images (filename, tags) VALUES (filename, tags);
+        RETURN true;
+    EXCEPTION WHEN check_violation THEN
+        RETURN false;
+    END
+    $$
+"""
+
+
+def accepted(rule, value: str) -> bool:
+    try:
+        rule(value)
+    except ValueError:
+        return False
+    return True
+
+
+def test_the_database_name_rules_agree_with_python_on_many_strings(database_url):
+    """Every CHECK on filenames and tags against check_filename and normalise_tag."""
+    import random
+    import unicodedata
+
+    import psycopg2
+
+    alphabet = " \t\u3000\u00a0aZ.é\u0301,/\u200b\u200c\u200d\u202e\u2066\ufeff\u00ad"
+    alphabet += "\U000e0041\U0001f468\u0600\u180e\x85\x1f"
+    rng = random.Random(20261122)
+    values = ["".join(rng.choices(alphabet, k=rng.randint(1, 6))) for _ in range(2000)]
+    values += [chr(code) for first, last in validation.FORMAT_RANGES for code in (first, last)]
+    # The database sees a filename as sent and a tag as stored.
+    stored = [unicodedata.normalize("NFC", value.strip()).lower() for value in values]
+    conn = psycopg2.connect(database_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(ACCEPTS)
+            cur.execute(
+                "SELECT pg_temp.accepts(v, '{}'), pg_temp.accepts('a', ARRAY[t])"
+                " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(v, t, n) ORDER BY n",
+                (values, stored),
+            )
+            found = cur.fetchall()
+    finally:
+        conn.close()
+    expected = [
+        (accepted(validation.check_filename, value), accepted(validation.normalise_tag, value))
+        for value in values
+    ]
+    wrong = [(v, f, e) for v, f, e in zip(values, found, expected, strict=True) if f != e]
+    assert not wrong
 
 
 def test_normalise_tag_rules():
@@ -137,5 +256,39 @@ def test_sql_url_quote_agrees_with_python(database_url):
                     (name, "0" * 64),
                 )
                 assert cur.fetchone()[0] == attachment_path(7, name)
+    finally:
+        conn.close()
+
+
+def test_fixture_004_stops_on_rows_the_new_rules_refuse_and_changes_nothing(empty_database_url):
+    import psycopg2
+
+    from pixtag.db import fixtures
+
+    before = ["001_images.sql", "002_image_json_composite.sql", "003_storage_keys.sql"]
+    assert fixtures.apply(empty_database_url, names=before) == before
+    conn = psycopg2.connect(empty_database_url)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO images (filename, tags) VALUES ('ok.jpg', '{a}'),"
+                " (%s, '{}'), ('b.jpg', %s) RETURNING image_id",
+                ("\u202egpj.exe", ["\u200b"]),
+            )
+            ok, bad_name, bad_tag = (row[0] for row in cur.fetchall())
+        with pytest.raises(fixtures.FixtureError) as refused:
+            fixtures.apply(empty_database_url)
+        assert str(refused.value) == (
+            f"004_visible_names.sql: images {bad_name}, {bad_tag} (at most 20 listed) have a"
+            " filename or tag with a format character or a blank filename: rename them, then"
+            " apply the fixtures again"
+        )
+        with conn.cursor() as cur:
+            cur.execute("UPDATE images SET filename = 'a.exe' WHERE image_id = %s", (bad_name,))
+            cur.execute("UPDATE images SET tags = '{b}' WHERE image_id = %s", (bad_tag,))
+        assert fixtures.apply(empty_database_url) == ["004_visible_names.sql"]
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+            cur.execute("UPDATE images SET tags = %s WHERE image_id = %s", (["\u2066x"], ok))
     finally:
         conn.close()

@@ -6,6 +6,7 @@ These properties keep the two from drifting apart.
 """
 
 import re
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +19,8 @@ from pixtag.models import Sha256
 # separators, dots and commas, combining marks, case-changing letters.
 TRICKY = "\t\n\x0b\x0c\r\x1c\x1f \x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000"
 TRICKY += "\x00\x07\x7f\x9f\ufeff,./\\\u0301Ii\u0130aé"
+# Format characters and the joiners, which count only between visible characters.
+TRICKY += "\u00ad\u200b\u200c\u200d\u200e\u202e\u2066\U000e0041\U0001f468"
 # JSON Schema strings are Unicode scalar values: lone surrogates cannot occur.
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=300) | st.text(
     st.sampled_from(TRICKY), max_size=8
@@ -48,6 +51,24 @@ def test_filename_pattern_matches_check_filename_but_for_the_byte_limit(value):
     assert (by_schema and within_limit) == accepts(validation.check_filename, value)
 
 
+def test_the_format_characters_are_the_bmps_category_cf_but_for_the_joiners():
+    listed = {
+        chr(code) for first, last in validation.FORMAT_RANGES for code in range(first, last + 1)
+    }
+    known = {chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Cf"}
+    assert listed == known - set(validation.JOINERS)
+
+
+def test_every_format_character_is_refused_by_both():
+    for first, last in validation.FORMAT_RANGES:
+        for code in range(first, last + 1):
+            for value in (chr(code), f"a{chr(code)}b"):
+                assert re.fullmatch(validation.TAG_PATTERN, value) is None
+                assert re.fullmatch(validation.FILENAME_PATTERN, value) is None
+                assert not accepts(validation.normalise_tag, value)
+                assert not accepts(validation.check_filename, value)
+
+
 def test_whitespace_only_tags_are_refused_by_both():
     for value in (" ", "\u3000", "\t \n"):
         assert re.fullmatch(validation.TAG_PATTERN, value) is None
@@ -62,3 +83,15 @@ DIGESTS = st.text(st.sampled_from("0123456789abcdefABCDEFg \t\n\u3000\u0130\u212
 def test_sha256_pattern_matches_what_the_sha256_parameter_accepts(value):
     by_schema = re.fullmatch(validation.SHA256_PATTERN, value) is not None
     assert by_schema == accepts(TypeAdapter(Sha256).validate_python, value)
+
+
+NUMBERS = st.text(st.sampled_from("0123456789 +-_.e\u0660\uff11"), max_size=6)
+
+
+@settings(database=None, max_examples=500)
+@given(NUMBERS | st.integers(min_value=0).map(str))
+def test_integer_pattern_matches_check_integer(value):
+    by_schema = re.fullmatch(validation.INTEGER_PATTERN, value) is not None
+    assert by_schema == accepts(validation.check_integer, value)
+    if by_schema:
+        assert str(int(value)) == value

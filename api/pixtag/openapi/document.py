@@ -4,7 +4,8 @@ aiohttp-pydantic derives paths, parameters, responses and schemas from the
 views, but hard-codes a few things. ``finish`` corrects them by rule, for
 every operation alike:
 
-- every response is ``application/json``: errors are ``application/problem+json``;
+- every response is ``application/json``: errors are ``application/problem+json``,
+  and a successful HEAD has no body at all (``head = get`` shares GET's annotations);
 - header parameters keep their Python names (``if_none_match``), not HTTP's,
   optional parameters are "nullable" (a URL cannot say null) and carry the
   model's example (which Swagger UI would send), and a list parameter's
@@ -65,9 +66,11 @@ def finish(
     spec["openapi"] = OPENAPI_VERSION
     spec["info"] = copy.deepcopy(INFO)
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-    for _, _, operation in operations(spec):
+    for method, _, operation in operations(spec):
         _parameters(operation)
         _problem_media_type(operation)
+        if method == "head":
+            _no_success_body(operation)
         operation.setdefault("responses", {}).setdefault("500", copy.deepcopy(SERVER_ERROR))
         _parser_refusal(operation["responses"])
     for (method, path), facts in table.items():
@@ -133,6 +136,13 @@ def _problem_media_type(operation: dict[str, Any]) -> None:
             del response["content"]
         elif status != "default" and int(status) >= 400 and "application/json" in content:
             content[PROBLEM_JSON] = content.pop("application/json")
+
+
+def _no_success_body(operation: dict[str, Any]) -> None:
+    """A HEAD response has no content; an error keeps its type, the one GET's would have."""
+    for status, response in operation.get("responses", {}).items():
+        if status != "default" and int(status) < 400:
+            response.pop("content", None)
 
 
 def _parser_refusal(responses: dict[str, Any]) -> None:

@@ -31,6 +31,10 @@ FILE_BODY = {"image/*": {"schema": BINARY}}
 LOCATION = header("The URL of the new resource.", format="uri-reference")
 REDIRECT = {"302": {"headers": {"Location": header("The file's URL.", format="uri-reference")}}}
 CONDITIONS = [
+    header_parameter("If-Match", "ETags (strong comparison) or *: 412 unless the file has one."),
+    header_parameter(
+        "If-Unmodified-Since", "An HTTP date, read without If-Match: 412 if modified since."
+    ),
     header_parameter("If-None-Match", "ETags: 304 when the file still has one of them."),
     header_parameter("If-Modified-Since", "An HTTP date: 304 when not modified since."),
 ]
@@ -51,6 +55,11 @@ FILE_HEADERS = {
     "Cache-Control": header("public, max-age=31536000, immutable: a key's bytes never change."),
     "Content-Disposition": header("inline, with the image's filename (RFC 6266 filename*)."),
 }
+NOT_MODIFIED_HEADERS = {
+    "ETag": FILE_HEADERS["ETag"],
+    "Last-Modified": FILE_HEADERS["Last-Modified"],
+    "Cache-Control": FILE_HEADERS["Cache-Control"],
+}
 
 
 def busy(description: str) -> dict[str, Any]:
@@ -66,6 +75,10 @@ def busy(description: str) -> dict[str, Any]:
 
 # Every operation reads the database: none waits long for a connection.
 BUSY = busy("The server is busy: no database connection came free within PIXTAG_POOL_TIMEOUT_MS.")
+STREAM_BUSY = busy(
+    "The server is busy: PIXTAG_MAX_STREAMS listings are already streaming, or no"
+    " database connection came free, within PIXTAG_POOL_TIMEOUT_MS."
+)
 
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/images"): {
@@ -85,10 +98,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                     },
                 },
             },
-            **busy(
-                "The server is busy: PIXTAG_MAX_STREAMS listings are already streaming, or no"
-                " database connection came free, within PIXTAG_POOL_TIMEOUT_MS."
-            ),
+            **STREAM_BUSY,
         },
     },
     ("post", "/images"): {
@@ -115,8 +125,19 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             **BUSY,
         },
     },
+    ("head", "/images"): {
+        "operationId": "headImages",
+        "description": "The status and headers GET /images answers, without the body: the"
+        " query runs to its first chunk, so invalid filters and failures show.",
+        "responses": STREAM_BUSY,
+    },
     ("get", "/images/{image_id}"): {
         "operationId": "getImage",
+        "responses": BUSY,
+    },
+    ("head", "/images/{image_id}"): {
+        "operationId": "headImage",
+        "description": "The status and headers GET /images/{image_id} answers, without the body.",
         "responses": BUSY,
     },
     ("post", "/images/{image_id}/attachment/{filename}"): {
@@ -153,8 +174,16 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/media/{image_id}/{name}"): {
         "operationId": "getMedia",
         "parameters": [
-            header_parameter("Range", "One byte range, e.g. bytes=0-1023."),
-            header_parameter("If-Range", "An ETag or date: the range only if unchanged."),
+            header_parameter(
+                "Range",
+                "One byte range: bytes=first-last, bytes=first- or bytes=-length (e.g."
+                " bytes=0-1023). Another unit, or several ranges: ignored, the whole file (200).",
+            ),
+            header_parameter(
+                "If-Range",
+                "The file's strong ETag or exact Last-Modified date: the range only if it"
+                " names this file, else the whole file (200).",
+            ),
             *CONDITIONS,
         ],
         "responses": {
@@ -165,13 +194,19 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
                 "headers": {"Content-Range": header("The range sent, e.g. bytes 0-1023/4096.")},
             },
             "416": {"headers": {"Content-Range": header("The file's size, e.g. bytes */4096.")}},
+            "304": {"headers": NOT_MODIFIED_HEADERS},
             **BUSY,
         },
     },
     ("head", "/media/{image_id}/{name}"): {
         "operationId": "headMedia",
         "parameters": CONDITIONS,
-        "responses": {"200": {"headers": FILE_HEADERS}, **REDIRECT, **BUSY},
+        "responses": {
+            "200": {"headers": FILE_HEADERS},
+            **REDIRECT,
+            "304": {"headers": NOT_MODIFIED_HEADERS},
+            **BUSY,
+        },
     },
     ("get", "/health/live"): {
         "operationId": "checkLiveness",

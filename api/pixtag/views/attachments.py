@@ -36,7 +36,8 @@ class AttachmentView(ProblemView):
         Status Codes:
             200: The previous file was replaced; the image with its new attachment.
             201: The first file was stored; the image with its attachment.
-            400: The body is not multipart/form-data with exactly one field ``image``.
+            400: The body is not multipart/form-data with exactly one field ``image``, the id
+                is not plain decimal digits, or the query has a parameter (none is taken).
             404: There is no such image, or ``{filename}`` is not its filename.
             413: The file is larger than PIXTAG_MAX_UPLOAD_SIZE.
             415: The file is not an image of an accepted type (SVG is refused).
@@ -61,7 +62,8 @@ class AttachmentView(ProblemView):
         Tags: attachments
         Status Codes:
             302: ``Location`` is the file's URL.
-            400: The id is not an integer between 1 and 2^63-1.
+            400: The id is not plain decimal digits between 1 and 2^63-1, or the query has a
+                parameter (none is taken).
             404: No such image, no file stored yet, or ``{filename}`` is not its filename.
         """
         return await self.redirect(image_id, filename)

@@ -1,6 +1,7 @@
 """The base of every view: validation errors answer problem+json."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic import PydanticView
@@ -9,10 +10,28 @@ from pydantic import BaseModel, ValidationError
 from pixtag import keys
 from pixtag.errors import InvalidRequest, UnsupportedMediaType, validation_problem
 from pixtag.settings import Settings
+from pixtag.views import query
 
 
 class ProblemView(PydanticView):  # type: ignore[misc]  # aiohttp-pydantic ships no types
-    """A PydanticView whose validation errors are RFC 9457 problems."""
+    """A PydanticView whose validation errors are RFC 9457 problems.
+
+    A query parameter the method does not take is a 400 (``strict_query``);
+    ``repeat_hints`` adds advice to the error of a repeated single-valued one.
+    """
+
+    strict_query: ClassVar[bool] = True
+    repeat_hints: ClassVar[Mapping[str, str]] = {}
+
+    async def _iter(self) -> web.StreamResponse:
+        # aiohttp-pydantic's dispatch, which would ignore unknown names; a
+        # method it does not allow still answers its 405.
+        method = self.request.method
+        if self.strict_query and method in self.allowed_methods:
+            handler = getattr(type(self), method.lower())
+            query.check(self.request.query, query.parameters(handler), self.repeat_hints)
+        response: web.StreamResponse = await super()._iter()
+        return response
 
     async def on_validation_error(
         self, exception: ValidationError, context: Any

@@ -1,6 +1,7 @@
 """/images and /images/{image_id}: create, list and read image records."""
 
 from functools import partial
+from types import MappingProxyType
 
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415, r507
 
@@ -27,6 +28,10 @@ from pixtag.views.stream import stream_document, wants_ndjson
 class ImageCollectionView(ProblemView):
     """The collection of images."""
 
+    repeat_hints = MappingProxyType(
+        {"tag": "to find images having all of several tags, repeat tags_all instead"}
+    )
+
     async def get(
         self,
         tag: Tag | None = None,
@@ -51,7 +56,9 @@ class ImageCollectionView(ProblemView):
         Tags: images
         Status Codes:
             200: The images, streamed in chunks.
-            400: A filter is empty or invalid, or a number is out of range.
+            400: A filter is empty or invalid, a number is out of range or not plain decimal
+                digits, or a parameter is unknown or, taking one value, repeated (``tag=a&tag=b``:
+                use ``tags_all``).
         """
         settings = self.settings
         chunk = chunk_size or settings.chunk_size
@@ -85,6 +92,10 @@ class ImageCollectionView(ProblemView):
             min_rate=settings.stream_min_rate,
         )
 
+    # HEAD answers what GET would, headers only: it runs the query to its first
+    # chunk, so an invalid filter or a failing database still show.
+    head = get
+
     async def post(
         self,
     ) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem] | r507[Problem]:
@@ -99,7 +110,8 @@ class ImageCollectionView(ProblemView):
         Tags: images
         Status Codes:
             201: The image was created; ``Location`` names it.
-            400: The body is not valid JSON, a field is invalid, or a part is missing.
+            400: The body is not valid JSON, a field is invalid, a part is missing, or the
+                query has a parameter (none is taken).
             413: The body (or the file) is too large.
             415: The body is neither JSON nor multipart, or the file is not an accepted image.
             507: There is no space left to store the file.
@@ -130,7 +142,8 @@ class ImageView(ProblemView):
         Tags: images
         Status Codes:
             200: The image.
-            400: The id is not an integer between 1 and 2^63-1.
+            400: The id is not plain decimal digits between 1 and 2^63-1, or the query has a
+                parameter (none is taken).
             404: There is no image with this id.
         """
         async with cursor(self.request.app) as cur:
@@ -138,3 +151,5 @@ class ImageView(ProblemView):
                 cur, image_id, media_url=self.request.app[keys.STORAGE].media_url
             )
         return json_document(document)
+
+    head = get

@@ -1,7 +1,9 @@
 """/media/{image_id}/{name}: the stored bytes (local storage), for setups without a proxy.
 
-aiohttp's FileResponse does Range, ETag, If-None-Match and Last-Modified;
-this view decides *which* file may be served: only the key a record names,
+aiohttp's FileResponse sends the bytes, with its ETag and Last-Modified;
+``pixtag.views.conditional`` decides, as RFC 9110 says, between 304, 412,
+416, the whole file and one range. This view decides *which* file may be
+served: only the key a record names,
 as a regular file inside the media root (no symlinks, no temporary files),
 with the type identified at upload rather than guessed from the name, and
 ``nosniff`` so that a browser never reads an image as a page. A key's bytes
@@ -12,16 +14,17 @@ download.
 import asyncio
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r416
+from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r412, r416
 
 from pixtag import keys, media
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
-from pixtag.errors import NotFound, RangeNotSatisfiable
+from pixtag.errors import NotFound
 from pixtag.models import ImageId, Problem
 from pixtag.storage.disposition import content_disposition
 from pixtag.storage.local import LocalStorage
 from pixtag.views.base import ProblemView
+from pixtag.views.conditional import DecidedFileResponse, Validators, decide
 
 # A file that names itself an HTML page stays inert even if opened directly.
 MEDIA_HEADERS = {
@@ -31,21 +34,12 @@ MEDIA_HEADERS = {
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def check_range(request: web.Request, size: int, mtime: float) -> None:
-    """Refuse an unsatisfiable Range as problem+json (FileResponse would answer an empty 416)."""
-    if_range = request.if_range
-    if "Range" not in request.headers or (if_range and mtime > if_range.timestamp()):
-        return
-    try:
-        rng = request.http_range
-    except ValueError:
-        raise RangeNotSatisfiable(size) from None
-    if rng.start is not None and rng.start >= size:
-        raise RangeNotSatisfiable(size)
-
-
 class MediaView(ProblemView):
     """Stored files."""
+
+    # The query string is ignored, as nginx and CDNs serving /media ignore it,
+    # so that a link with a cache-busting query works wherever it is served.
+    strict_query = False
 
     async def get(
         self, image_id: ImageId, name: str, /
@@ -56,6 +50,7 @@ class MediaView(ProblemView):
         | r304[None]
         | r400[Problem]
         | r404[Problem]
+        | r412[Problem]
         | r416[Problem]
     ):
         """
@@ -64,31 +59,40 @@ class MediaView(ProblemView):
         Cached forever (``Cache-Control: immutable``): a key never changes;
         ``Content-Disposition`` carries the image's filename.
 
+        Conditions and ranges follow RFC 9110: If-Match (strong ETag comparison,
+        or ``*``), else If-Unmodified-Since, failing gives 412; If-None-Match,
+        else If-Modified-Since, gives 304. ``Range`` is one byte range; the
+        whole file (200) is sent instead when the unit is not ``bytes``, when
+        several ranges are asked for, or when ``If-Range`` is not this file's
+        strong ETag or exact Last-Modified date. The query string is ignored.
+
         Tags: attachments
         Status Codes:
-            200: The file, with ETag and Last-Modified.
+            200: The whole file, with ETag and Last-Modified.
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             206: The requested byte range.
             304: Not modified (If-None-Match / If-Modified-Since).
-            400: The id is not an integer between 1 and 2^63-1.
+            400: The id is not plain decimal digits between 1 and 2^63-1.
             404: No such file.
-            416: The range is outside the file.
+            412: If-Match or If-Unmodified-Since does not hold.
+            416: The byte range is malformed or starts past the end (``bytes=-0`` too).
         """
         return await self.serve(image_id, name)
 
     async def head(
         self, image_id: ImageId, name: str, /
-    ) -> r200[None] | r302[None] | r304[None] | r400[Problem] | r404[Problem]:
+    ) -> r200[None] | r302[None] | r304[None] | r400[Problem] | r404[Problem] | r412[Problem]:
         """
-        The headers of a stored file.
+        The headers of a stored file (``Range`` is ignored, as RFC 9110 asks of HEAD).
 
         Tags: attachments
         Status Codes:
             200: The headers the file would be served with.
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified.
-            400: The id is not an integer between 1 and 2^63-1.
+            400: The id is not plain decimal digits between 1 and 2^63-1.
             404: No such file.
+            412: If-Match or If-Unmodified-Since does not hold.
         """
         return await self.serve(image_id, name)
 
@@ -109,12 +113,15 @@ class MediaView(ProblemView):
             raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
         path = storage.path(current.key)
         st = await asyncio.to_thread(media.served_file, storage.root, path)
-        check_range(self.request, st.st_size, st.st_mtime)
+        cache = {} if current.legacy else {"Cache-Control": IMMUTABLE}
+        validators = Validators.of(st)
+        decision = decide(self.request, validators)
+        if decision.status == 304:
+            return web.Response(status=304, headers={**validators.headers, **cache})
         headers = {
             "Content-Type": current.content_type,
             "Content-Disposition": content_disposition(current.filename),
             **MEDIA_HEADERS,
+            **cache,
         }
-        if not current.legacy:
-            headers["Cache-Control"] = IMMUTABLE
-        return web.FileResponse(path, headers=headers)
+        return DecidedFileResponse(path, decision, headers=headers)

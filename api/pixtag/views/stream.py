@@ -116,6 +116,8 @@ async def stream_document(
     try:
         async with opened as cursor:
             rows = await cursor.fetch()
+            if request.method == "HEAD":
+                return resp  # the status and headers GET would send, and no body
             if request.version >= HttpVersion11:
                 resp.enable_chunked_encoding()  # else the end of the body is the close
             await resp.prepare(request)
