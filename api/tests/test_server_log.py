@@ -66,10 +66,14 @@ def test_access_log_has_one_line_per_request_with_status_bytes_and_latency(tmp_p
         image_id = json.loads(created)["image_id"]
         # Raw, to know every byte the server sent, headers included.
         found = raw_exchange(
+            server.port, f"GET /images/{image_id} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        )
+        refused = raw_exchange(
             server.port, f"GET /images/{image_id}?x=1 HTTP/1.1\r\nHost: x\r\n\r\n".encode()
         )
         missing = raw_exchange(server.port, b"GET /images/999 HTTP/1.1\r\nHost: x\r\n\r\n")
         assert found.startswith(b"HTTP/1.1 200 ")
+        assert refused.startswith(b"HTTP/1.1 400 ")
         assert missing.startswith(b"HTTP/1.1 404 ")
         assert fetch(f"{server.url}/health/live")[0] == 200
         assert fetch(f"{server.url}/health/ready")[0] == 200
@@ -78,7 +82,9 @@ def test_access_log_has_one_line_per_request_with_status_bytes_and_latency(tmp_p
         (method, path, int(status), int(size))
         for method, path, status, size, _ in ACCESS.findall(server.output())
     ]
-    assert ("GET", f"/images/{image_id}?x=1", 200, len(found)) in logged
+    assert ("GET", f"/images/{image_id}", 200, len(found)) in logged
+    # The path as sent, query included.
+    assert ("GET", f"/images/{image_id}?x=1", 400, len(refused)) in logged
     assert ("GET", "/images/999", 404, len(missing)) in logged
     [(_, _, _, sent)] = [entry for entry in logged if entry[:3] == ("POST", "/images", 201)]
     assert sent > len(created)
