@@ -1,9 +1,10 @@
 """Database cost of rendering image JSON: fixture 003's ``image_json`` against 002's.
 
-Seeds a fresh embedded PostgreSQL with ``--rows`` images (half with a file,
-stored under a key as fixture 003 records it), defines 002's function beside
-003's as ``image_json_002``, and times ``SELECT sum(length(f(i, '/media')::text))``
-over every row with each, alternated ``--runs`` times; prints the medians.
+Seeds a fresh embedded PostgreSQL with ``--rows`` images of the listing
+benchmark's data set (``listing_data``: half with a file, under a key),
+defines 002's function beside 003's as ``image_json_002``, and times
+``SELECT sum(length(f(i, '/media')::text))`` over every row with each,
+alternated ``--runs`` times; prints the medians.
 
     .venv/bin/python bench/image_json.py [--rows 300000] [--runs 7]
 """
@@ -14,28 +15,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import listing_data
 import psycopg2
 
 from pixtag.db import fixtures
 from pixtag.db.embedded import EmbeddedPostgres
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = """
-    INSERT INTO images (filename, tags, content_type, size, sha256, width, height, uploaded_at,
-                        storage_key)
-    SELECT 'img_' || g || '.jpg', ARRAY['t' || (g %% 100), 't' || (g %% 7)],
-           CASE WHEN g %% 2 = 0 THEN 'image/jpeg' END,
-           CASE WHEN g %% 2 = 0 THEN 1000 + g END,
-           CASE WHEN g %% 2 = 0 THEN md5(g::text) || md5((-g)::text) END,
-           CASE WHEN g %% 2 = 0 THEN 640 END,
-           CASE WHEN g %% 2 = 0 THEN 480 END,
-           CASE WHEN g %% 2 = 0 THEN now() END,
-           CASE WHEN g %% 2 = 0
-                THEN g || '/' || left(md5(g::text), 16) || '-'
-                     || left(md5((-g)::text), 16) || '.jpg'
-           END
-    FROM generate_series(1, %(rows)s) AS g
-"""
 
 
 def main(rows: int, runs: int) -> None:
@@ -52,8 +38,9 @@ def run(dsn: str, rows: int, runs: int) -> None:
     conn = psycopg2.connect(dsn)
     conn.autocommit = True
     cur = conn.cursor()
-    cur.execute(SEED, {"rows": rows})
-    cur.execute("VACUUM ANALYZE images")
+    for statement in listing_data.SEED:
+        cur.execute(statement, {"rows": rows, "distinct": 20000, "fresh": 300, "burst": rows // 50})
+    cur.execute(listing_data.ANALYZE)
     sql = (ROOT / "fixtures" / "002_image_json_composite.sql").read_text()
     body = sql[sql.index("CREATE OR REPLACE FUNCTION image_json(") :]
     cur.execute(
