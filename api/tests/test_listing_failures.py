@@ -13,8 +13,9 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from pixtag.app import create_app
 from pixtag.db.stream import declared_cursor
+from tests.processes import async_wait_until, sql
 
-from .listing_support import backends, bulk_insert, pool_is_whole, sql
+from .listing_support import backends, bulk_insert, pool_is_whole
 
 # Large enough that the stream outgrows every socket buffer between server and client.
 BULK = 8000
@@ -66,15 +67,10 @@ async def test_failing_query_is_a_500_problem_before_any_byte_of_the_stream(clie
     assert not [s for s in backends(database_url) if s[1] == "idle in transaction"]
 
 
-async def wait_for(predicate, within: float = 15.0) -> bool:
-    """Poll ``predicate`` until it holds or ``within`` seconds pass."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
+async def wait_for(predicate, within: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds; fail after ``within`` seconds."""
+    await async_wait_until(predicate, within=within, what="the stream's end to be seen")
+    return True
 
 
 def streaming_backend(database_url: str) -> int | None:
