@@ -8,8 +8,8 @@ drops its clone afterwards.
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import psycopg2
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -17,6 +17,7 @@ from pixtag.app import create_app
 from pixtag.db import fixtures
 from pixtag.db.embedded import EmbeddedPostgres
 from pixtag.settings import Settings
+from tests.processes import connection, sql
 from tests.s3_server import SeaweedS3, create_bucket, run_seaweed
 
 TEMPLATE = "pixtag_template"
@@ -33,14 +34,8 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPost
 
 
 def admin_execute(server: EmbeddedPostgres, *statements: str) -> None:
-    conn = psycopg2.connect(server.uri())
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
+    for statement in statements:
+        sql(server.uri(), statement)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +61,13 @@ def database_url(pg_server: EmbeddedPostgres, template_db: str) -> Iterator[str]
     admin_execute(pg_server, f"CREATE DATABASE {name} TEMPLATE {template_db}")
     yield pg_server.uri(name)
     admin_execute(pg_server, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Any]:
+    """A psycopg2 connection to the test's database (not autocommit), closed afterwards."""
+    with connection(database_url) as conn:
+        yield conn
 
 
 @pytest.fixture

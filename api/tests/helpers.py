@@ -6,11 +6,12 @@ import json
 import os
 from pathlib import Path
 
-import psycopg2
 from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
 from aiohttp import FormData
 from PIL import Image
+
+from tests.processes import sql
 
 SVG = (
     b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
@@ -90,14 +91,10 @@ def raw_form(name: str, filename: bytes, data: bytes) -> tuple[bytes, dict[str, 
 
 def file_key(settings, image_id: int) -> str | None:  # type: ignore[no-untyped-def]
     """The storage key the database records for an image's file."""
-    conn = psycopg2.connect(settings.database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT storage_key FROM images WHERE image_id = %s", (image_id,))
-            row = cur.fetchone()
-    finally:
-        conn.close()
-    return None if row is None else row[0]
+    found = sql(
+        settings.database_url, "SELECT storage_key FROM images WHERE image_id = %s", (image_id,)
+    )
+    return found[0][0] if found else None
 
 
 async def stored_files(settings) -> dict[str, bytes]:  # type: ignore[no-untyped-def]

@@ -2,9 +2,8 @@
 
 import json
 
-import psycopg2
-
 from pixtag import keys
+from tests.processes import sql
 
 CATALOGUE = [
     ("a.jpg", ["canon", "jpeg", "sea"]),
@@ -25,18 +24,6 @@ async def create_catalogue(client) -> list[dict]:
         assert resp.status == 201
         created.append(await resp.json())
     return created
-
-
-def sql(database_url: str, statement: str, params: tuple = ()) -> list[tuple]:
-    """Run one statement on its own connection (outside the server's pool)."""
-    conn = psycopg2.connect(database_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
 
 
 def bulk_insert(database_url: str, count: int, tags_per_image: int = 40) -> None:

@@ -1,5 +1,9 @@
 """Real processes and real faults: `pixtag` subprocesses, and a proxy that loses a COMMIT.
 
+Also the one place tests reach PostgreSQL behind the application's back:
+``sql`` runs one statement on its own connection, ``connection`` opens one
+a test keeps (a lock, a transaction, a session setting) and closes it.
+
 ``ServeProcess`` runs ``python -m pixtag serve`` on a free port and waits
 until it answers HTTP; it can be killed with any signal and started again on
 the same data. ``CommitFaultProxy`` sits between the application and
@@ -13,15 +17,16 @@ import asyncio
 import contextlib
 import enum
 import http.client
+import inspect
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import IO, Self
+from typing import IO, Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 import psutil
@@ -35,6 +40,25 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def connection(database_url: str, *, autocommit: bool = False) -> Iterator[Any]:
+    """A psycopg2 connection of the test's own (outside any pool), closed on exit."""
+    conn = psycopg2.connect(database_url)
+    conn.autocommit = autocommit
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def sql(database_url: str, statement: str, params: tuple | dict = ()) -> list[tuple]:
+    """Run one statement on its own connection (autocommit); the rows it returns, if any.
+    The statement is always formatted with ``params``: a literal ``%`` is written ``%%``."""
+    with connection(database_url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchall() if cur.description else []
 
 
 def pixtag_env(**settings: str) -> dict[str, str]:
@@ -67,12 +91,17 @@ def wait_until(condition: Callable[[], object], *, within: float, what: str) -> 
 
 
 async def async_wait_until(condition: Callable[[], object], *, within: float, what: str) -> None:
-    """``wait_until`` for coroutines: the event loop keeps running while it polls."""
+    """``wait_until`` for coroutines: the event loop keeps running while it polls.
+    ``condition`` may be a coroutine function: its result is awaited."""
     deadline = time.monotonic() + within
-    while not condition():
+    while not await _value(condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+async def _value(result: object) -> object:
+    return await result if inspect.isawaitable(result) else result
 
 
 def postmaster(pgdata: Path) -> psutil.Process | None:
@@ -360,10 +389,4 @@ class _Link:
 
 def _server_port(database_url: str) -> int:
     """The port PostgreSQL listens on (it names its Unix socket), as the server reports it."""
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT current_setting('port')::int")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+    return int(sql(database_url, "SELECT current_setting('port')::int")[0][0])

@@ -21,16 +21,17 @@ from pixtag.app import create_app
 from pixtag.settings import Settings
 from pixtag.storage import sweeper
 from tests.helpers import create_form, form, image_bytes, new_image, noisy_png, sha256, stored_files
-from tests.processes import CommitFaultProxy, Fault
+from tests.processes import CommitFaultProxy, Fault, sql
 
 # Images this wide are refused by the trigger below, at COMMIT time.
 REFUSED_WIDTH = 13
 
+# Run through sql(), which formats it: %% is a literal %.
 REFUSE_AT_COMMIT = f"""
 CREATE FUNCTION refuse_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.width = {REFUSED_WIDTH} THEN
-        RAISE EXCEPTION 'refused at commit: image % is {REFUSED_WIDTH} pixels wide',
+        RAISE EXCEPTION 'refused at commit: image %% is {REFUSED_WIDTH} pixels wide',
             NEW.image_id;
     END IF;
     RETURN NULL;
@@ -48,31 +49,21 @@ UNKNOWN_DETAIL = (
 
 def record(database_url: str, image_id: int) -> dict | None:
     """What the database records of an image's file, read directly."""
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT storage_key, content_type, size, sha256, width, height"
-                " FROM images WHERE image_id = %s",
-                (image_id,),
-            )
-            row = cur.fetchone()
-    finally:
-        conn.close()
-    if row is None:
+    found = sql(
+        database_url,
+        "SELECT storage_key, content_type, size, sha256, width, height"
+        " FROM images WHERE image_id = %s",
+        (image_id,),
+    )
+    if not found:
         return None
+    (row,) = found
     names = ("key", "content_type", "size", "sha256", "width", "height")
     return dict(zip(names, row, strict=True))
 
 
 def image_count(database_url: str) -> int:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT count(*) FROM images")
-            return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+    return int(sql(database_url, "SELECT count(*) FROM images")[0][0])
 
 
 def assert_file_matches(media_dir: Path, recorded: dict) -> None:
@@ -115,13 +106,7 @@ async def sweep_now(client) -> sweeper.SweepReport:  # type: ignore[no-untyped-d
 
 @pytest.fixture
 def refusing_commits(database_url: str) -> None:
-    conn = psycopg2.connect(database_url)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(REFUSE_AT_COMMIT)
-    finally:
-        conn.close()
+    sql(database_url, REFUSE_AT_COMMIT)
 
 
 def assert_refused_at_commit(caplog: pytest.LogCaptureFixture) -> None:

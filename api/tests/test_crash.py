@@ -20,11 +20,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
-import psycopg2
 
 from pixtag.storage import spool
 from tests.helpers import files_under, noisy_png, sha256
-from tests.processes import ServeProcess, async_wait_until, pixtag_env, run_pixtag, wait_until
+from tests.processes import (
+    ServeProcess,
+    async_wait_until,
+    pixtag_env,
+    run_pixtag,
+    sql,
+    wait_until,
+)
 
 SEED = 20_260_611
 ROUNDS = 4
@@ -197,13 +203,8 @@ def temp_files(media: Path) -> list[Path]:
 
 
 def rows(database_url: str) -> dict[int, Row]:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT image_id, storage_key, sha256, size, filename FROM images")
-            return {r[0]: Row(*r[1:]) for r in cur.fetchall()}
-    finally:
-        conn.close()
+    found = sql(database_url, "SELECT image_id, storage_key, sha256, size, filename FROM images")
+    return {r[0]: Row(*r[1:]) for r in found}
 
 
 def assert_records_match_files(media: Path, found: dict[int, Row]) -> None:

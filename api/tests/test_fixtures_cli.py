@@ -5,13 +5,13 @@ import sys
 import zipfile
 from pathlib import Path
 
-import psycopg2
 import pytest
 from click.testing import CliRunner
 
 from pixtag.cli import main
 from pixtag.db import fixtures
 from pixtag.manage import load_fixtures
+from tests.processes import sql
 
 
 def pixtag(*args: str):
@@ -27,25 +27,14 @@ def lines(state: str) -> str:
 
 
 def tables(url: str) -> set[str]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-            return {name for (name,) in cur.fetchall()}
-    finally:
-        conn.close()
+    return {
+        name for (name,) in sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
 
 
 def tamper_ledger(url: str, name: str) -> None:
     """Make the ledger disagree with the file, as if the file had been edited since."""
-    conn = psycopg2.connect(url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                "UPDATE fixtures_ledger SET sha256 = repeat('0', 64) WHERE name = %s", (name,)
-            )
-    finally:
-        conn.close()
+    sql(url, "UPDATE fixtures_ledger SET sha256 = repeat('0', 64) WHERE name = %s", (name,))
 
 
 @pytest.fixture

@@ -85,31 +85,25 @@ async def test_tag_of_100_characters_is_kept(client):
     assert (await resp.json())["tags"] == ["x" * 100]
 
 
-async def test_timestamps_are_utc_rfc3339_whatever_the_fraction_or_time_zone(client, database_url):
-    import psycopg2
-
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO images (filename, created_at) VALUES"
-                " ('a.jpg', '2026-01-02 03:04:05.12+00'), ('b.jpg', '2026-01-02 03:04:05+00'),"
-                " ('c.jpg', '2026-01-02 03:04:05.123456+00') RETURNING image_id"
-            )
-            ids = [row[0] for row in cur.fetchall()]
-        stamps = [(await (await client.get(f"/images/{i}")).json())["created_at"] for i in ids]
-        assert stamps == [
-            "2026-01-02T03:04:05.12Z",
-            "2026-01-02T03:04:05Z",
-            "2026-01-02T03:04:05.123456Z",
-        ]
-        with conn, conn.cursor() as cur:
-            cur.execute("SET TIME ZONE 'Asia/Tokyo'")
-            cur.execute(
-                "SELECT image_json(i, '/media') ->> 'created_at' FROM images AS i"
-                " WHERE image_id = ANY(%s) ORDER BY image_id",
-                (ids,),
-            )
-            assert [row[0] for row in cur.fetchall()] == stamps
-    finally:
-        conn.close()
+async def test_timestamps_are_utc_rfc3339_whatever_the_fraction_or_time_zone(client, db):
+    with db, db.cursor() as cur:
+        cur.execute(
+            "INSERT INTO images (filename, created_at) VALUES"
+            " ('a.jpg', '2026-01-02 03:04:05.12+00'), ('b.jpg', '2026-01-02 03:04:05+00'),"
+            " ('c.jpg', '2026-01-02 03:04:05.123456+00') RETURNING image_id"
+        )
+        ids = [row[0] for row in cur.fetchall()]
+    stamps = [(await (await client.get(f"/images/{i}")).json())["created_at"] for i in ids]
+    assert stamps == [
+        "2026-01-02T03:04:05.12Z",
+        "2026-01-02T03:04:05Z",
+        "2026-01-02T03:04:05.123456Z",
+    ]
+    with db, db.cursor() as cur:
+        cur.execute("SET TIME ZONE 'Asia/Tokyo'")
+        cur.execute(
+            "SELECT image_json(i, '/media') ->> 'created_at' FROM images AS i"
+            " WHERE image_id = ANY(%s) ORDER BY image_id",
+            (ids,),
+        )
+        assert [row[0] for row in cur.fetchall()] == stamps

@@ -6,13 +6,13 @@ import pytest
 
 from pixtag.app import create_app
 from tests.helpers import create_form, image_bytes, sha256
+from tests.processes import sql
 
 from .listing_support import (
     chunks_of,
     create_catalogue,
     flat,
     ndjson_lines,
-    sql,
 )
 
 

@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import socket
+import time
 
 import aiohttp
 import aiopg
@@ -11,8 +13,9 @@ from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from pixtag.app import create_app
 from pixtag.db.stream import declared_cursor
+from tests.processes import async_wait_until, sql
 
-from .listing_support import backends, bulk_insert, pool_is_whole, sql
+from .listing_support import backends, bulk_insert, pool_is_whole
 
 # Large enough that the stream outgrows every socket buffer between server and client.
 BULK = 8000
@@ -64,15 +67,10 @@ async def test_failing_query_is_a_500_problem_before_any_byte_of_the_stream(clie
     assert not [s for s in backends(database_url) if s[1] == "idle in transaction"]
 
 
-async def wait_for(predicate, within: float = 15.0) -> bool:
-    """Poll ``predicate`` until it holds or ``within`` seconds pass."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while loop.time() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
+async def wait_for(predicate, within: float = 30.0) -> bool:
+    """Poll ``predicate`` until it holds; fail after ``within`` seconds."""
+    await async_wait_until(predicate, within=within, what="the stream's end to be seen")
+    return True
 
 
 def streaming_backend(database_url: str) -> int | None:
@@ -115,20 +113,40 @@ async def test_client_disconnect_ends_the_transaction_and_returns_the_connection
     assert "active" not in states
 
 
+def small_receive_buffer(addr_info) -> socket.socket:  # type: ignore[no-untyped-def]
+    """A client socket whose receive buffer (and so its TCP window) stays a few kilobytes:
+    a reader that stops reading holds up the server after that much, not after megabytes."""
+    family, kind, proto, _name, _address = addr_info
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: no autotuning
+    return sock
+
+
 async def test_stalled_reader_is_cut_off_after_the_idle_bound(
     aiohttp_client, settings, database_url
 ):
-    quick = settings.model_copy(update={"stream_idle_timeout_ms": 300})
+    # No minimum rate: the idle bound is the only limit a stalled reader can meet.
+    idle_bound = 0.3
+    quick = settings.model_copy(
+        update={"stream_idle_timeout_ms": int(idle_bound * 1000), "stream_min_rate": 0}
+    )
     client = await aiohttp_client(create_app(quick))
-    bulk_insert(database_url, BULK)
-    resp = await client.get("/images", params={"chunk_size": "50"})
-    assert (await resp.content.read(1024)).startswith(b"[[{")
-    # Stop reading: the server blocks on back-pressure, then gives up.
-    assert await wait_for(lambda: streaming_backend(database_url) is None)
-    assert await wait_for(lambda: pool_is_whole(client))
-    assert "idle in transaction" not in [s[1] for s in backends(database_url)]
-    with pytest.raises(aiohttp.ClientPayloadError):
-        await resp.read()
+    # About 14 MB: more than the server's send buffer (at most net.ipv4.tcp_wmem's 4 MB)
+    # and the reader's few kilobytes and its client's 128 KB can hold between them.
+    bulk_insert(database_url, 2 * BULK)
+    connector = aiohttp.TCPConnector(socket_factory=small_receive_buffer)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        resp = await session.get(client.make_url("/images"), params={"chunk_size": "50"})
+        assert resp.status == 200
+        assert (await resp.content.read(1024)).startswith(b"[[{")
+        stalled = time.monotonic()
+        # Stop reading: the server blocks on back-pressure, then gives up.
+        assert await wait_for(lambda: streaming_backend(database_url) is None)
+        assert time.monotonic() - stalled >= idle_bound
+        assert await wait_for(lambda: pool_is_whole(client))
+        assert "idle in transaction" not in [s[1] for s in backends(database_url)]
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await resp.read()
 
 
 async def test_postgresql_ends_a_stream_left_idle_past_the_bound(database_url):

@@ -4,8 +4,7 @@ import aiopg
 import pytest
 
 from pixtag.db.queries import listing
-
-from .listing_support import sql
+from tests.processes import sql
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +17,7 @@ from yarl import URL
 
 from pixtag.app import create_app
 from tests.helpers import create_form, file_key, form, image_bytes
+from tests.processes import async_wait_until, free_port
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "nginx" / "default.conf.template"
@@ -28,12 +28,6 @@ NGINX = shutil.which("nginx") or next(
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (apt-get install nginx-light; .ci/run does)"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def render(template: str, values: dict[str, str]) -> str:
@@ -89,18 +83,18 @@ async def nginx(aiohttp_server, settings, tmp_path):
             stderr=stderr,
         )
     try:
-        for _ in range(400):
+
+        async def listening() -> bool:
+            assert proc.returncode is None, log.read_text()
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", port)
             except OSError:
-                assert proc.returncode is None, log.read_text()
-                await asyncio.sleep(0.025)
-            else:
-                writer.close()
-                await writer.wait_closed()
-                break
-        else:
-            raise AssertionError(f"nginx did not start: {log.read_text()}")
+                return False
+            writer.close()
+            await writer.wait_closed()
+            return True
+
+        await async_wait_until(listening, within=30, what="nginx to listen")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()

@@ -12,10 +12,8 @@ setting with its reason.
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ import pytest
 from aiohttp import ClientSession, FormData
 
 from tests.helpers import image_bytes
+from tests.processes import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -35,41 +34,14 @@ SEED = 20261121
 STORED = {"filename": "stored.png", "tags": ["stored"]}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_listening(port: int, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"pixtag serve exited early:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"pixtag serve did not listen within 30 s:\n{log.read_text()}")
-
-
 @pytest.fixture
 def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real ``pixtag serve`` on a free port; yields its URL and its log file."""
-    port = free_port()
     log = tmp_path / "server.log"
-    command = [BIN / "pixtag", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    command += ["--data-dir", data_dir, "--database-url", database_url]
-    with log.open("w") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_until_listening(port, proc, log)
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    args = ("--data-dir", str(data_dir), "--database-url", database_url)
+    with ServeProcess(*args, log=log).start(timeout=60) as server:
+        yield server.url, log
+        server.stop()
 
 
 async def store_an_image(url: str) -> None:

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-import psycopg2
 import pytest
 from PIL import Image as PILImage
 
@@ -29,7 +28,7 @@ from pixtag.settings import Settings
 from pixtag.storage import keys
 from pixtag.storage.disposition import content_disposition
 from tests.helpers import files_under, image_bytes, noisy_png, sha256
-from tests.processes import PIXTAG, pixtag_env, run_pixtag, wait_until
+from tests.processes import PIXTAG, connection, pixtag_env, run_pixtag, sql, wait_until
 
 BEFORE_KEYS = ["001_images.sql", "002_image_json_composite.sql"]
 TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -64,12 +63,6 @@ def facts(data: bytes) -> dict:
     }
 
 
-def connect(database_url: str):  # type: ignore[no-untyped-def]
-    conn = psycopg2.connect(database_url)
-    conn.autocommit = True
-    return conn
-
-
 def legacy_image(
     database_url: str,
     media_dir: Path,
@@ -86,20 +79,15 @@ def legacy_image(
         if recorded is not None
         else dict.fromkeys(("content_type", "size", "sha256", "width", "height"))
     )
-    conn = connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO images (filename, tags, content_type, size, sha256, width, height,"
-                " uploaded_at) VALUES (%(filename)s, '{old}', %(content_type)s, %(size)s,"
-                " %(sha256)s, %(width)s, %(height)s,"
-                " CASE WHEN %(sha256)s IS NULL THEN NULL ELSE now() - interval '1 year' END)"
-                " RETURNING image_id",
-                {"filename": filename, **described},
-            )
-            image_id = int(cur.fetchone()[0])
-    finally:
-        conn.close()
+    [(image_id,)] = sql(
+        database_url,
+        "INSERT INTO images (filename, tags, content_type, size, sha256, width, height,"
+        " uploaded_at) VALUES (%(filename)s, '{old}', %(content_type)s, %(size)s,"
+        " %(sha256)s, %(width)s, %(height)s,"
+        " CASE WHEN %(sha256)s IS NULL THEN NULL ELSE now() - interval '1 year' END)"
+        " RETURNING image_id",
+        {"filename": filename, **described},
+    )
     if recorded is None or missing:
         on_disk = None
     elif on_disk is None:
@@ -116,23 +104,19 @@ def legacy_image(
 
 def rows(database_url: str) -> dict[int, dict]:
     """Every image row's file columns, read directly (storage_key only once 003 is applied)."""
-    conn = connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT EXISTS (SELECT 1 FROM information_schema.columns"
-                " WHERE table_name = 'images' AND column_name = 'storage_key')"
-            )
-            has_key = cur.fetchone()[0]
-            key = "storage_key" if has_key else "NULL"
-            cur.execute(
-                f"SELECT image_id, {key}, filename, content_type, size, sha256, width, height,"
-                " uploaded_at FROM images ORDER BY image_id"
-            )
-            names = ("key", "filename", "content_type", "size", "sha256", "width", "height")
-            return {r[0]: dict(zip((*names, "uploaded_at"), r[1:], strict=True)) for r in cur}
-    finally:
-        conn.close()
+    [(has_key,)] = sql(
+        database_url,
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns"
+        " WHERE table_name = 'images' AND column_name = 'storage_key')",
+    )
+    key = "storage_key" if has_key else "NULL"
+    found = sql(
+        database_url,
+        f"SELECT image_id, {key}, filename, content_type, size, sha256, width, height,"
+        " uploaded_at FROM images ORDER BY image_id",
+    )
+    names = ("key", "filename", "content_type", "size", "sha256", "width", "height")
+    return {r[0]: dict(zip((*names, "uploaded_at"), r[1:], strict=True)) for r in found}
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -299,15 +283,11 @@ def test_an_interrupted_migration_is_finished_by_a_rerun_and_a_sweep(old_databas
     assert fixtures.apply(url) == ["003_storage_keys.sql", "004_visible_names.sql"]
     committed_key = keys.new_key(committed.image_id, sha256(committed.on_disk), "image/png")
     os.link(media / committed.old_path, media / committed_key)
-    conn = connect(url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "UPDATE images SET storage_key = %s WHERE image_id = %s",
-                (committed_key, committed.image_id),
-            )
-    finally:
-        conn.close()
+    sql(
+        url,
+        "UPDATE images SET storage_key = %s WHERE image_id = %s",
+        (committed_key, committed.image_id),
+    )
 
     rerun = pixtag_storage("migrate", data_dir, url)
 
@@ -339,8 +319,7 @@ def test_a_sweep_while_a_file_is_being_moved_to_its_key_leaves_the_file(old_data
     moving = legacy_image(url, media, "moving.png", noisy_png((30, 20), seed=31))
     assert fixtures.apply(url) == ["003_storage_keys.sql", "004_visible_names.sql"]
     # Hold the row, so that the migration stops between the link and its COMMIT.
-    holder = psycopg2.connect(url)
-    try:
+    with connection(url) as holder:
         with holder.cursor() as cur:
             cur.execute("SELECT 1 FROM images WHERE image_id = %s FOR UPDATE", (moving.image_id,))
         migration = subprocess.Popen(
@@ -367,8 +346,6 @@ def test_a_sweep_while_a_file_is_being_moved_to_its_key_leaves_the_file(old_data
         finally:
             holder.rollback()
             out, err = migration.communicate(timeout=60)
-    finally:
-        holder.close()
     assert migration.returncode == 0, err
     assert out == migrate_report(1, 0, 0)
     verified = pixtag_storage("verify", data_dir, url)

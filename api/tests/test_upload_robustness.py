@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
 import pytest
 from PIL import Image as PILImage
 
@@ -18,6 +17,7 @@ from pixtag.storage import spool
 from pixtag.storage.local import INCOMING
 from tests.conftest import BACKENDS
 from tests.helpers import file_key, form, image_bytes, new_image, noisy_png, sha256, stored_files
+from tests.processes import async_wait_until, connection
 
 
 @pytest.fixture(params=BACKENDS)
@@ -38,12 +38,8 @@ def temp_files(settings) -> list[Path]:
 
 
 async def wait_for(condition) -> None:
-    """Poll the file system (it has no event to wait on) for up to ten seconds."""
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("timed out waiting for the media directory")
+    """Poll the file system (it has no event to wait on)."""
+    await async_wait_until(condition, within=30, what="the media directory")
 
 
 async def start_upload(client, image_id: int, filename: str, sent: int, declared: int):
@@ -174,25 +170,26 @@ async def test_the_record_waits_for_the_row_lock_and_the_old_file_goes_after(
     old, new = image_bytes("PNG", (3, 3)), image_bytes("GIF", (4, 4))
     await client.post(url, data=form(old))
     old_key = file_key(settings, image["image_id"])
-    locker = psycopg2.connect(database_url)
-    try:
+    with connection(database_url) as locker:
         with locker.cursor() as cur:
             cur.execute("SELECT 1 FROM images WHERE image_id = %s FOR UPDATE", (image["image_id"],))
         upload = asyncio.create_task(client.post(url, data=form(new)))
         # Stored under its new key, and waiting for the row: the record and the
         # old file are untouched.
-        deadline = time.monotonic() + 20
-        while len(files := await stored_files(settings)) < 2:
-            assert time.monotonic() < deadline, files
-            await asyncio.sleep(0.02)
+        files: dict[str, bytes] = {}
+
+        async def both_stored() -> bool:
+            files.clear()
+            files.update(await stored_files(settings))
+            return len(files) >= 2
+
+        await async_wait_until(both_stored, within=30, what="the new file beside the old one")
         assert not upload.done()
         assert files[old_key] == old
         assert new in files.values()
         assert file_key(settings, image["image_id"]) == old_key
         locker.rollback()
         resp = await upload
-    finally:
-        locker.close()
     assert resp.status == 200
     assert (await resp.json())["attachment"]["sha256"] == sha256(new)
     new_key = file_key(settings, image["image_id"])

@@ -1,8 +1,10 @@
 """Every bad input to POST /images answers 400 problem+json naming the field, never a 500."""
 
+import psycopg2
 import pytest
 
 from pixtag import validation
+from tests.processes import connection, sql
 
 BAD_FILENAMES = {
     "empty": "",
@@ -139,37 +141,25 @@ async def test_missing_filename_is_400(client):
     assert body["errors"][0]["type"] == "missing"
 
 
-def test_the_database_refuses_what_the_rules_refuse(pg_server, database_url):
+def test_the_database_refuses_what_the_rules_refuse(db):
     """The schema's CHECK constraints mirror validation.check_filename."""
-    import psycopg2
-
-    conn = psycopg2.connect(database_url)
-    try:
-        names = ["a/b", "a\\b", ".x", "a\x01b", "a\x85b", "", "x" * 256]
-        names += ["   ", "\u200b", "\u202egpj.exe", "a\u200d", "a\u2066b"]
-        for name in names:
-            with pytest.raises(ValueError, match="filename"):
-                validation.check_filename(name)
-            with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
-                cur.execute("INSERT INTO images (filename) VALUES (%s)", (name,))
-            conn.rollback()
-    finally:
-        conn.close()
+    names = ["a/b", "a\\b", ".x", "a\x01b", "a\x85b", "", "x" * 256]
+    names += ["   ", "\u200b", "\u202egpj.exe", "a\u200d", "a\u2066b"]
+    for name in names:
+        with pytest.raises(ValueError, match="filename"):
+            validation.check_filename(name)
+        with db.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+            cur.execute("INSERT INTO images (filename) VALUES (%s)", (name,))
+        db.rollback()
 
 
-def test_the_database_refuses_the_tags_the_rules_refuse(database_url):
-    import psycopg2
-
-    conn = psycopg2.connect(database_url)
-    try:
-        for tag in ["\u200b", "a\u202eb", "\u200dcat", "a,b", "a\x01b"]:
-            with pytest.raises(ValueError, match="tag"):
-                validation.normalise_tag(tag)
-            with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
-                cur.execute("INSERT INTO images (filename, tags) VALUES ('a', %s)", ([tag],))
-            conn.rollback()
-    finally:
-        conn.close()
+def test_the_database_refuses_the_tags_the_rules_refuse(db):
+    for tag in ["\u200b", "a\u202eb", "\u200dcat", "a,b", "a\x01b"]:
+        with pytest.raises(ValueError, match="tag"):
+            validation.normalise_tag(tag)
+        with db.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+            cur.execute("INSERT INTO images (filename, tags) VALUES ('a', %s)", ([tag],))
+        db.rollback()
 
 
 ACCEPTS = """
@@ -193,12 +183,10 @@ def accepted(rule, value: str) -> bool:
     return True
 
 
-def test_the_database_name_rules_agree_with_python_on_many_strings(database_url):
+def test_the_database_name_rules_agree_with_python_on_many_strings(db):
     """Every CHECK on filenames and tags against check_filename and normalise_tag."""
     import random
     import unicodedata
-
-    import psycopg2
 
     alphabet = " \t\u3000\u00a0aZ.é\u0301,/\u200b\u200c\u200d\u202e\u2066\ufeff\u00ad"
     alphabet += "\U000e0041\U0001f468\u0600\u180e\x85\x1f"
@@ -207,18 +195,14 @@ def test_the_database_name_rules_agree_with_python_on_many_strings(database_url)
     values += [chr(code) for first, last in validation.FORMAT_RANGES for code in (first, last)]
     # The database sees a filename as sent and a tag as stored.
     stored = [unicodedata.normalize("NFC", value.strip()).lower() for value in values]
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(ACCEPTS)
-            cur.execute(
-                "SELECT pg_temp.accepts(v, '{}'), pg_temp.accepts('a', ARRAY[t])"
-                " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(v, t, n) ORDER BY n",
-                (values, stored),
-            )
-            found = cur.fetchall()
-    finally:
-        conn.close()
+    with db.cursor() as cur:
+        cur.execute(ACCEPTS)
+        cur.execute(
+            "SELECT pg_temp.accepts(v, '{}'), pg_temp.accepts('a', ARRAY[t])"
+            " FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(v, t, n) ORDER BY n",
+            (values, stored),
+        )
+        found = cur.fetchall()
     expected = [
         (accepted(validation.check_filename, value), accepted(validation.normalise_tag, value))
         for value in values
@@ -234,8 +218,6 @@ def test_normalise_tag_rules():
 
 def test_sql_url_quote_agrees_with_python(database_url):
     """image_json's attachment url (no public media URL) and the 201's Location quote alike."""
-    import psycopg2
-
     from pixtag.media import attachment_path
 
     names = [
@@ -246,30 +228,22 @@ def test_sql_url_quote_agrees_with_python(database_url):
         "~tilde_-.jpg",
         "😀'\";.webp",
     ]
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            for name in names:
-                cur.execute(
-                    "SELECT image_json(ROW(7, %s, '{}', now(), 'image/png', 1, %s, 1, 1, now(),"
-                    " NULL)::images, NULL)->'attachment'->>'url'",
-                    (name, "0" * 64),
-                )
-                assert cur.fetchone()[0] == attachment_path(7, name)
-    finally:
-        conn.close()
+    for name in names:
+        found = sql(
+            database_url,
+            "SELECT image_json(ROW(7, %s, '{}', now(), 'image/png', 1, %s, 1, 1, now(),"
+            " NULL)::images, NULL)->'attachment'->>'url'",
+            (name, "0" * 64),
+        )
+        assert found == [(attachment_path(7, name),)]
 
 
 def test_fixture_004_stops_on_rows_the_new_rules_refuse_and_changes_nothing(empty_database_url):
-    import psycopg2
-
     from pixtag.db import fixtures
 
     before = ["001_images.sql", "002_image_json_composite.sql", "003_storage_keys.sql"]
     assert fixtures.apply(empty_database_url, names=before) == before
-    conn = psycopg2.connect(empty_database_url)
-    conn.autocommit = True
-    try:
+    with connection(empty_database_url, autocommit=True) as conn:
         with conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO images (filename, tags) VALUES ('ok.jpg', '{a}'),"
@@ -290,5 +264,3 @@ def test_fixture_004_stops_on_rows_the_new_rules_refuse_and_changes_nothing(empt
         assert fixtures.apply(empty_database_url) == ["004_visible_names.sql"]
         with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
             cur.execute("UPDATE images SET tags = %s WHERE image_id = %s", (["\u2066x"], ok))
-    finally:
-        conn.close()

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 from aiohttp import web
 from click.testing import CliRunner, Result
 from PIL import Image as PILImage
 
 from pixtag.cli import main
+from tests.processes import sql
 
 
 class LiveServer:
@@ -90,13 +90,7 @@ def post_record(url: str, filename: str, tags: list[str]) -> dict[str, Any]:
 
 def rows(database_url: str, columns: str = "filename, tags, sha256") -> list[tuple[Any, ...]]:
     """The images table as stored, in id order: the server's state, read directly."""
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(f"SELECT {columns} FROM images ORDER BY image_id")
-            return cur.fetchall()
-    finally:
-        conn.close()
+    return sql(database_url, f"SELECT {columns} FROM images ORDER BY image_id")
 
 
 def make_image(path: Path, *, seed: int = 0, size: tuple[int, int] = (8, 6)) -> bytes:

@@ -3,10 +3,9 @@
 import json
 from pathlib import Path
 
-import psycopg2
-
 from pixtag.models import Image
 from tests.client.support import Pixtag, make_image, post_record
+from tests.processes import sql
 
 
 def seed(url: str) -> list[dict]:
@@ -70,13 +69,11 @@ def test_ls_invalid_filter_is_a_400_error_line(pixtag: Pixtag):
 
 
 def test_ls_json_streams_a_collection_larger_than_a_chunk(pixtag: Pixtag, database_url: str):
-    conn = psycopg2.connect(database_url)
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            "INSERT INTO images (filename, tags)"
-            " SELECT 'img' || n || '.png', ARRAY['bulk'] FROM generate_series(1, 2500) AS n"
-        )
-    conn.close()
+    sql(
+        database_url,
+        "INSERT INTO images (filename, tags)"
+        " SELECT 'img' || n || '.png', ARRAY['bulk'] FROM generate_series(1, 2500) AS n",
+    )
     result = pixtag("ls", "--json", "--tag", "bulk")
     assert result.exit_code == 0, result.stderr
     images = json.loads(result.stdout)

@@ -3,28 +3,32 @@
 A listing cut short must be an error, never a shorter result.
 """
 
-import asyncio
-
 import pytest
 
 from pixtag.app import create_app
 from pixtag.client.errors import ClientError, ServerError
 from pixtag.client.session import PixtagClient
 from pixtag.settings import Settings
-from tests.listing_support import backends, bulk_insert, sql
+from tests.listing_support import backends, bulk_insert
+from tests.processes import async_wait_until, sql
 
 BULK = 8000  # enough that the stream outgrows the socket buffers
 
 
 async def kill_streaming_backend(database_url: str) -> None:
     """Terminate the PostgreSQL backend that feeds a listing in progress."""
-    for _ in range(100):
-        for pid, _state, query in backends(database_url):
-            if query.startswith(("FETCH", "DECLARE")):
-                sql(database_url, "SELECT pg_terminate_backend(%s)", (pid,))
-                return
-        await asyncio.sleep(0.05)
-    raise AssertionError("no listing in progress")
+    streaming: list[int] = []
+
+    def listing_in_progress() -> bool:
+        streaming[:] = [
+            pid
+            for pid, _state, query in backends(database_url)
+            if query.startswith(("FETCH", "DECLARE"))
+        ]
+        return bool(streaming)
+
+    await async_wait_until(listing_in_progress, within=30, what="a listing in progress")
+    sql(database_url, "SELECT pg_terminate_backend(%s)", (streaming[0],))
 
 
 async def read_all_killing_the_backend(client: PixtagClient, database_url: str) -> int:
