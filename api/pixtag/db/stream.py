@@ -60,8 +60,6 @@ class StreamSlots:
     """How many streams may hold a pooled connection at once."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.taken = 0
         self._free = asyncio.Semaphore(limit)
 
     @asynccontextmanager
@@ -72,11 +70,9 @@ class StreamSlots:
                 await self._free.acquire()
         except TimeoutError:
             raise StreamsBusy() from None
-        self.taken += 1
         try:
             yield
         finally:
-            self.taken -= 1
             self._free.release()
 
 
@@ -113,44 +109,27 @@ async def declared_cursor(
     with the transaction's cursor before the DECLARE and returns settings
     (applied as ``SET LOCAL``) that shape the cursor's plan.
     """
-    slot = slots.hold(acquire_timeout_ms) if slots else nullcontext()
-    opened = _declared(
-        pool, query, params, chunk_size, idle_timeout_ms, acquire_timeout_ms, planner
-    )
-    async with slot, opened as stream:
-        yield stream
-
-
-@asynccontextmanager
-async def _declared(
-    pool: aiopg.Pool,
-    query: str,
-    params: Mapping[str, Any],
-    chunk_size: int,
-    idle_timeout_ms: int,
-    acquire_timeout_ms: int,
-    planner: Planner | None,
-) -> AsyncIterator[CursorStream]:
-    conn = await acquire(pool, acquire_timeout_ms)
-    clean = False
-    try:
-        async with conn.cursor() as cur:
-            psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
-            await cur.execute("BEGIN")
-            settings = {"idle_in_transaction_session_timeout": str(idle_timeout_ms)}
-            if planner is not None:
-                settings.update(await planner(cur))
-            for name, value in settings.items():
-                await cur.execute("SELECT set_config(%s, %s, true)", (name, value))
-            await cur.execute(f"DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {query}", params)
-            yield CursorStream(cur, chunk_size)
-            await cur.execute(f"CLOSE {CURSOR_NAME}")
-            await cur.execute("COMMIT")
-            clean = True
-    finally:
-        if not clean:
-            await abandon(conn)
-        await pool.release(conn)
+    async with slots.hold(acquire_timeout_ms) if slots else nullcontext():
+        conn = await acquire(pool, acquire_timeout_ms)
+        clean = False
+        try:
+            async with conn.cursor() as cur:
+                psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
+                await cur.execute("BEGIN")
+                settings = {"idle_in_transaction_session_timeout": str(idle_timeout_ms)}
+                if planner is not None:
+                    settings.update(await planner(cur))
+                for name, value in settings.items():
+                    await cur.execute("SELECT set_config(%s, %s, true)", (name, value))
+                await cur.execute(f"DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {query}", params)
+                yield CursorStream(cur, chunk_size)
+                await cur.execute(f"CLOSE {CURSOR_NAME}")
+                await cur.execute("COMMIT")
+                clean = True
+        finally:
+            if not clean:
+                await abandon(conn)
+            await pool.release(conn)
 
 
 async def abandon(conn: Any) -> None:

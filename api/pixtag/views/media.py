@@ -3,8 +3,7 @@
 aiohttp's FileResponse sends the bytes, with its ETag and Last-Modified;
 ``pixtag.views.conditional`` decides, as RFC 9110 says, between 304, 412,
 416, the whole file and one range. This view decides *which* file may be
-served: only the key a record names,
-as a regular file inside the media root (no symlinks, no temporary files),
+served: only the key a record names, as a regular file inside the media root (no symlinks, no temporary files),
 with the type identified at upload rather than guessed from the name, and
 ``nosniff`` so that a browser never reads an image as a page. A key's bytes
 never change, so it may be cached forever; the image's filename names the
@@ -69,8 +68,8 @@ class MediaView(ProblemView):
         Tags: attachments
         Status Codes:
             200: The whole file, with ETag and Last-Modified.
-            302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             206: The requested byte range.
+            302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified (If-None-Match / If-Modified-Since).
             400: The id is not plain decimal digits between 1 and 2^63-1.
             404: No such file.
