@@ -154,6 +154,12 @@ MASKS = [
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d([+-]\d{4})?"), "<time>"),
     (re.compile(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT"), "<http date>"),
     (re.compile(r"(?m)^Server: .*$"), "Server: <server>"),
+    # A JSON body is compared in full; its length follows its timestamps, whose
+    # fraction is written without trailing zeros (one to six digits).
+    (
+        re.compile(r"(?m)^(Content-Type: application/json[^\n]*\nContent-Length: )\d+(?=\r?$)"),
+        r"\1<length>",
+    ),
     (re.compile(r"(━+ \d+/\d+) \d+:\d\d:\d\d"), r"\1 <elapsed>"),
 ]
 

@@ -3,8 +3,9 @@
 aiohttp's FileResponse sends the bytes, with its ETag and Last-Modified;
 ``pixtag.views.conditional`` decides, as RFC 9110 says, between 304, 412,
 416, the whole file and one range. This view decides *which* file may be
-served: only the key a record names, as a regular file inside the media root (no symlinks, no temporary files),
-with the type identified at upload rather than guessed from the name, and
+served: only the key a record names, as a regular file inside the media
+root (no symlinks, no temporary files), with the type identified at upload
+rather than guessed from the name, and
 ``nosniff`` so that a browser never reads an image as a page. A key's bytes
 never change, so it may be cached forever; the image's filename names the
 download.
