@@ -40,6 +40,15 @@ class ImageNotFound(NotFound):
         super().__init__(f"Image <{image_id}> is not found")
 
 
+class Gone(DomainError):
+    status = 410
+
+
+class ImageGone(Gone):
+    def __init__(self, image_id: int, deleted_at: str) -> None:
+        super().__init__(f"Image <{image_id}> was deleted at {deleted_at}")
+
+
 class WrongFilename(NotFound):
     def __init__(self, image_id: int, given: str, expected: str) -> None:
         super().__init__(
@@ -81,6 +90,10 @@ class RangeNotSatisfiable(DomainError):
 
 class PreconditionFailed(DomainError):
     status = 412
+
+
+class Conflict(DomainError):
+    status = 409
 
 
 class InvalidRequest(DomainError):

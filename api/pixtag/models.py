@@ -3,7 +3,16 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    model_validator,
+)
+from pydantic.json_schema import SkipJsonSchema
 
 from pixtag import validation
 
@@ -71,17 +80,70 @@ Limit = Annotated[
 ]
 
 
+Tags = Annotated[
+    list[Tag],
+    Field(max_length=validation.MAX_TAGS, description="Repeated tags are dropped."),
+    AfterValidator(validation.unique_tags),
+]
+
+
 class ImageCreate(BaseModel):
     """A new image record."""
 
     model_config = ConfigDict(extra="forbid")
 
     filename: Filename
-    tags: Annotated[
-        list[Tag],
-        Field(max_length=validation.MAX_TAGS, description="Repeated tags are dropped."),
-        AfterValidator(validation.unique_tags),
-    ] = []
+    tags: Tags = []
+
+
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """The rules of ImagePatch a schema can state: some field, and tags alone."""
+    for field in schema["properties"].values():
+        field.pop("default", None)  # left out, not null
+    schema["minProperties"] = 1
+    schema["not"] = {
+        "anyOf": [{"required": ["tags", "tags_add"]}, {"required": ["tags", "tags_remove"]}]
+    }
+
+
+# A field a PATCH may leave out but never sets to null: null is refused, and the
+# schema (SkipJsonSchema) does not offer it.
+Absent = SkipJsonSchema[None]
+
+
+class ImagePatch(BaseModel):
+    """Changes to an image record: a new filename, and its tags replaced or added and removed.
+
+    At least one field; ``tags`` excludes ``tags_add`` and ``tags_remove``. Tags are
+    normalised as on create; ``tags_remove`` applies after ``tags_add``.
+    """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
+
+    filename: Filename | Absent = None
+    tags: Annotated[Tags, Field(description="The new tags, replacing all others.")] | Absent = None
+    tags_add: (
+        Annotated[Tags, Field(description="Tags to add (kept in order, after the others).")]
+        | Absent
+    ) = None
+    tags_remove: Annotated[Tags, Field(description="Tags to remove.")] | Absent = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None and name in cls.model_fields:
+                    raise ValueError(f"{name} must not be null: leave it out instead")
+        return data
+
+    @model_validator(mode="after")
+    def _one_meaning(self) -> "ImagePatch":
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give filename, tags, or tags_add and tags_remove")
+        if self.tags is not None and (self.tags_add is not None or self.tags_remove is not None):
+            raise ValueError("tags replaces every tag: give it alone, or tags_add and tags_remove")
+        return self
 
 
 class Attachment(BaseModel):

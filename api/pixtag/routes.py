@@ -5,7 +5,8 @@ from aiohttp import web
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
 from pixtag.views.health import LiveView, ReadyView
-from pixtag.views.images import ImageCollectionView, ImageView
+from pixtag.views.image import ImageView
+from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
 
 

@@ -14,7 +14,7 @@ generated clients need one; aiohttp-pydantic emits none).
 from typing import Any
 
 from pixtag.imaging import ACCEPTED
-from pixtag.models import Image, ImageCreate, Listing, Problem
+from pixtag.models import Image, ImageCreate, ImagePatch, Listing, Problem
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -37,6 +37,15 @@ CONDITIONS = [
     ),
     header_parameter("If-None-Match", "ETags: 304 when the file still has one of them."),
     header_parameter("If-Modified-Since", "An HTTP date: 304 when not modified since."),
+]
+# The record's version, for the writes that take If-Match.
+VERSION = {"ETag": header('The image record\'s version, e.g. "v3", for If-Match.')}
+IF_MATCH = [
+    header_parameter(
+        "If-Match",
+        'The ETag of a read (e.g. "v3"): change only that version, else 412. * or none:'
+        " whatever the version.",
+    )
 ]
 # What a client can do next with the image in a response body.
 BY_ID = {"image_id": "$response.body#/image_id"}
@@ -80,6 +89,12 @@ STREAM_BUSY = busy(
     " database connection came free, within PIXTAG_POOL_TIMEOUT_MS."
 )
 
+UNKNOWN_DELETE = busy(
+    "The server is busy (no database connection came free within PIXTAG_POOL_TIMEOUT_MS),"
+    " or the database connection was lost while the deletion was committed: read the image"
+    " to learn whether it was."
+)
+
 OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("get", "/images"): {
         "operationId": "listImages",
@@ -121,7 +136,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         },
         # No file links: a JSON creation stores no file.
         "responses": {
-            "201": {"headers": {"Location": LOCATION}, "links": IMAGE_LINKS},
+            "201": {"headers": {"Location": LOCATION, **VERSION}, "links": IMAGE_LINKS},
             **BUSY,
         },
     },
@@ -133,12 +148,24 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("get", "/images/{image_id}"): {
         "operationId": "getImage",
-        "responses": BUSY,
+        "responses": {"200": {"headers": VERSION}, **BUSY},
     },
     ("head", "/images/{image_id}"): {
         "operationId": "headImage",
         "description": "The status and headers GET /images/{image_id} answers, without the body.",
-        "responses": BUSY,
+        "responses": {"200": {"headers": VERSION}, **BUSY},
+    },
+    ("patch", "/images/{image_id}"): {
+        "operationId": "updateImage",
+        "parameters": IF_MATCH,
+        # The view reads the body itself (read_json: 415 for another type).
+        "requestBody": {"required": True, "content": {"application/json": {"schema": ImagePatch}}},
+        "responses": {"200": {"headers": VERSION, "links": IMAGE_LINKS}, **BUSY},
+    },
+    ("delete", "/images/{image_id}"): {
+        "operationId": "deleteImage",
+        "parameters": IF_MATCH,
+        "responses": UNKNOWN_DELETE,
     },
     ("post", "/images/{image_id}/attachment/{filename}"): {
         "operationId": "uploadAttachment",
@@ -170,6 +197,11 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("head", "/images/{image_id}/attachment/{filename}"): {
         "operationId": "headAttachment",
         "responses": {**REDIRECT, **BUSY},
+    },
+    ("delete", "/images/{image_id}/attachment/{filename}"): {
+        "operationId": "deleteAttachment",
+        "parameters": IF_MATCH,
+        "responses": {"204": {"headers": VERSION}, **UNKNOWN_DELETE},
     },
     ("get", "/media/{image_id}/{name}"): {
         "operationId": "getMedia",

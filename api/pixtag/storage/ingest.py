@@ -117,7 +117,7 @@ class Ingest:
         document = await self._store(received, key, record)
         old = replaced[-1] if replaced else None
         if old is not None:
-            await self._remove(old)
+            await self.remove(old)
         return (200 if old else 201), document
 
     async def create(
@@ -161,7 +161,7 @@ class Ingest:
             return await transaction.run(record)
         except BaseException as error:
             if transaction.outcome is not Outcome.UNKNOWN:
-                await self._remove(key)
+                await self.remove(key)
                 raise
             log.warning("the outcome of recording %s is unknown; nothing removed", key)
             if not isinstance(error, Exception):
@@ -183,7 +183,7 @@ class Ingest:
     def _connection(self) -> AbstractAsyncContextManager[Any]:
         return connection(self.pool, self.acquire_timeout_ms)
 
-    async def _remove(self, key: str) -> None:
+    async def remove(self, key: str) -> None:
         """Remove a key no committed row names; a failure only leaves work for the sweeper."""
         try:
             await asyncio.shield(self.storage.delete(key))

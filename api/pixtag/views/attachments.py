@@ -1,13 +1,27 @@
 """/images/{image_id}/attachment/{filename}: upload an image's file, and find it."""
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r201, r302, r400, r404, r413, r415, r507
+from aiohttp_pydantic.oas.typing import (
+    r200,
+    r201,
+    r204,
+    r302,
+    r400,
+    r404,
+    r410,
+    r412,
+    r413,
+    r415,
+    r507,
+)
 
 from pixtag import keys, media, uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import NotFound, WrongFilename
 from pixtag.models import Image, ImageId, Problem
+from pixtag.storage import removal
+from pixtag.versions import etag, if_match_versions
 from pixtag.views.base import ProblemView, json_document
 
 
@@ -21,6 +35,7 @@ class AttachmentView(ProblemView):
         | r201[Image]
         | r400[Problem]
         | r404[Problem]
+        | r410[Problem]
         | r413[Problem]
         | r415[Problem]
         | r507[Problem]
@@ -39,6 +54,7 @@ class AttachmentView(ProblemView):
             400: The body is not multipart/form-data with exactly one field ``image``, the id
                 is not plain decimal digits, or the query has a parameter (none is taken).
             404: There is no such image, or ``{filename}`` is not its filename.
+            410: The image was deleted.
             413: The file is larger than PIXTAG_MAX_UPLOAD_SIZE.
             415: The file is not an image of an accepted type (SVG is refused).
             507: There is no space left to store the file.
@@ -51,7 +67,7 @@ class AttachmentView(ProblemView):
 
     async def get(
         self, image_id: ImageId, filename: str, /
-    ) -> r302[None] | r400[Problem] | r404[Problem]:
+    ) -> r302[None] | r400[Problem] | r404[Problem] | r410[Problem]:
         """
         Redirect to the stored file.
 
@@ -65,11 +81,36 @@ class AttachmentView(ProblemView):
             400: The id is not plain decimal digits between 1 and 2^63-1, or the query has a
                 parameter (none is taken).
             404: No such image, no file stored yet, or ``{filename}`` is not its filename.
+            410: The image was deleted.
         """
         return await self.redirect(image_id, filename)
 
     # HEAD answers the same redirect, for clients that check before they download.
     head = get
+
+    async def delete(
+        self, image_id: ImageId, filename: str, /
+    ) -> r204[None] | r400[Problem] | r404[Problem] | r410[Problem] | r412[Problem]:
+        """
+        Delete the image's file; the record stays, its ``attachment`` becomes null.
+
+        The record forgets the file in one transaction and the file is removed
+        after the commit. ``ETag`` is the record's new version. ``If-Match``
+        as for PATCH /images/{image_id}; ``*`` or none deletes whatever the version.
+
+        Tags: attachments
+        Status Codes:
+            204: The file was deleted; ``ETag`` is the record's new version.
+            400: The id is not plain decimal digits between 1 and 2^63-1, or the query has a
+                parameter (none is taken).
+            404: No such image, no file stored, or ``{filename}`` is not its filename.
+            410: The image was deleted.
+            412: If-Match does not name the image's current version.
+        """
+        version = await removal.delete_file(
+            self.request.app[keys.INGEST], image_id, filename, if_match_versions(self.request)
+        )
+        return web.Response(status=204, headers={"ETag": etag(version)})
 
     async def redirect(self, image_id: int, filename: str) -> web.Response:
         async with cursor(self.request.app) as cur:

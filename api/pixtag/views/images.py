@@ -1,9 +1,16 @@
-"""/images and /images/{image_id}: create, list and read image records."""
+"""/images: create image records, and list them."""
 
 from functools import partial
 from types import MappingProxyType
 
-from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r413, r415, r507
+from aiohttp_pydantic.oas.typing import (
+    r200,
+    r201,
+    r400,
+    r413,
+    r415,
+    r507,
+)
 
 from pixtag import keys, uploads
 from pixtag.db.pool import cursor
@@ -15,12 +22,12 @@ from pixtag.models import (
     ChunkSize,
     Image,
     ImageCreate,
-    ImageId,
     Limit,
     Problem,
     Sha256,
     Tag,
 )
+from pixtag.versions import etag
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document, wants_ndjson
 
@@ -118,38 +125,26 @@ class ImageCollectionView(ProblemView):
         """
         if uploads.is_multipart(self.request):
             image_id, document = await uploads.create(self.request)
-            return json_document(document, status=201, Location=f"/images/{image_id}")
+            # The document shows the row as inserted, at its first version.
+            return json_document(
+                document,
+                status=201,
+                Location=f"/images/{image_id}",
+                ETag=etag(queries.FIRST_VERSION),
+            )
         meta = await read_json(
             self.request, ImageCreate, accepted=("application/json", "multipart/form-data")
         )
         async with cursor(self.request.app) as cur:
-            image_id, document = await queries.insert_image(
+            image_id, created = await queries.insert_image(
                 cur,
                 filename=meta.filename,
                 tags=meta.tags,
                 media_url=self.request.app[keys.STORAGE].media_url,
             )
-        return json_document(document, status=201, Location=f"/images/{image_id}")
-
-
-class ImageView(ProblemView):
-    """One image."""
-
-    async def get(self, image_id: ImageId, /) -> r200[Image] | r400[Problem] | r404[Problem]:
-        """
-        Read one image with its tags and attachment.
-
-        Tags: images
-        Status Codes:
-            200: The image.
-            400: The id is not plain decimal digits between 1 and 2^63-1, or the query has a
-                parameter (none is taken).
-            404: There is no image with this id.
-        """
-        async with cursor(self.request.app) as cur:
-            document = await queries.image_json(
-                cur, image_id, media_url=self.request.app[keys.STORAGE].media_url
-            )
-        return json_document(document)
-
-    head = get
+        return json_document(
+            created.document,
+            status=201,
+            Location=f"/images/{image_id}",
+            ETag=etag(created.version),
+        )

@@ -14,7 +14,7 @@ download.
 import asyncio
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r412, r416
+from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r410, r412, r416
 
 from pixtag import keys, media
 from pixtag.db.pool import cursor
@@ -50,6 +50,7 @@ class MediaView(ProblemView):
         | r304[None]
         | r400[Problem]
         | r404[Problem]
+        | r410[Problem]
         | r412[Problem]
         | r416[Problem]
     ):
@@ -74,6 +75,7 @@ class MediaView(ProblemView):
             304: Not modified (If-None-Match / If-Modified-Since).
             400: The id is not plain decimal digits between 1 and 2^63-1.
             404: No such file.
+            410: The image was deleted.
             412: If-Match or If-Unmodified-Since does not hold.
             416: The byte range is malformed or starts past the end (``bytes=-0`` too).
         """
@@ -81,7 +83,15 @@ class MediaView(ProblemView):
 
     async def head(
         self, image_id: ImageId, name: str, /
-    ) -> r200[None] | r302[None] | r304[None] | r400[Problem] | r404[Problem] | r412[Problem]:
+    ) -> (
+        r200[None]
+        | r302[None]
+        | r304[None]
+        | r400[Problem]
+        | r404[Problem]
+        | r410[Problem]
+        | r412[Problem]
+    ):
         """
         The headers of a stored file (``Range`` is ignored, as RFC 9110 asks of HEAD).
 
@@ -92,6 +102,7 @@ class MediaView(ProblemView):
             304: Not modified.
             400: The id is not plain decimal digits between 1 and 2^63-1.
             404: No such file.
+            410: The image was deleted.
             412: If-Match or If-Unmodified-Since does not hold.
         """
         return await self.serve(image_id, name)

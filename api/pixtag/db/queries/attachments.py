@@ -10,7 +10,7 @@ each knows exactly which key it replaced.
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from pixtag.errors import ImageNotFound
+from pixtag.db.queries.missing import missing_image
 
 SELECT_IMAGE_FILE = """
     SELECT filename, content_type, file_key(i), storage_key IS NULL
@@ -92,7 +92,7 @@ async def image_file(cur: Any, image_id: int, *, lock: bool = False) -> ImageFil
     await cur.execute(LOCK_IMAGE_FILE if lock else SELECT_IMAGE_FILE, {"image_id": image_id})
     row = await cur.fetchone()
     if row is None:
-        raise ImageNotFound(image_id)
+        raise await missing_image(cur, image_id)
     return ImageFile(row[0], row[1], row[2], row[3] and row[1] is not None)
 
 
@@ -104,7 +104,7 @@ async def record_attachment(
     await cur.execute(UPDATE_ATTACHMENT, params)
     row = await cur.fetchone()
     if row is None:
-        raise ImageNotFound(image_id)
+        raise await missing_image(cur, image_id)
     return str(row[0])
 
 
