@@ -132,3 +132,13 @@ async def stored_files(settings) -> dict[str, bytes]:  # type: ignore[no-untyped
         for upload in uploads.get("Uploads", []):
             found[f"incomplete:{upload['Key'].removeprefix(prefix)}"] = b""
     return found
+
+
+async def problem(resp, status: int) -> dict:  # type: ignore[no-untyped-def]
+    """The problem+json body of an error answer with ``status``; detail and error agree."""
+    assert resp.status == status, await resp.text()
+    assert resp.content_type == "application/problem+json"
+    body = await resp.json()
+    assert body["status"] == status
+    assert body["detail"] == body["error"]
+    return body

@@ -220,6 +220,9 @@ class Fault(enum.Enum):
     LOSE_ANSWER = "lose-answer"
     # The connection drops before the COMMIT is sent on: PostgreSQL rolls back.
     LOSE_COMMIT = "lose-commit"
+    # PostgreSQL commits; its answer is held back and the connection kept open, so the
+    # client waits, not knowing yet (the test may kill it meanwhile).
+    HOLD_ANSWER = "hold-answer"
 
 
 # Untyped start-up packets (the first ones a client sends), by their request code.
@@ -323,6 +326,7 @@ class _Link:
         self.server_reader, self.server_writer = server_reader, server_writer
         # Set once the armed COMMIT went to the server: its answer is kept back.
         self.losing_answer: asyncio.Future[str] | None = None
+        self.holding = False
 
     async def run(self) -> None:
         pumps = [
@@ -353,6 +357,7 @@ class _Link:
                             fired.set_result("not sent")
                             return
                         self.losing_answer = fired
+                        self.holding = fault is Fault.HOLD_ANSWER
                 self.server_writer.write(head + body)
                 await self.server_writer.drain()
 
@@ -381,6 +386,8 @@ class _Link:
                         fired = self.losing_answer
                         if not fired.done():
                             fired.set_result("committed" if head[:1] == b"C" else "error")
+                        if self.holding:
+                            await asyncio.Future()  # until the link is closed
                         return
                     continue
                 self.client_writer.write(head + body)

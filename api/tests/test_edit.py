@@ -2,19 +2,8 @@
 
 import pytest
 
-from tests.helpers import create_form, form, image_bytes, new_image, sha256
+from tests.helpers import create_form, form, image_bytes, new_image, problem, sha256
 from tests.processes import sql
-
-PROBLEM = "application/problem+json"
-
-
-async def problem(resp, status: int) -> dict:  # type: ignore[no-untyped-def]
-    assert resp.status == status, await resp.text()
-    assert resp.content_type == PROBLEM
-    body = await resp.json()
-    assert body["status"] == status
-    assert body["detail"] == body["error"]
-    return body
 
 
 def row(settings, image_id: int) -> tuple:  # type: ignore[no-untyped-def]
