@@ -12,7 +12,6 @@ from pydantic import (
     RootModel,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from pixtag import validation
 
@@ -98,17 +97,17 @@ class ImageCreate(BaseModel):
 
 def _patch_schema(schema: dict[str, Any]) -> None:
     """The rules of ImagePatch a schema can state: some field, and tags alone."""
-    for field in schema["properties"].values():
-        field.pop("default", None)  # left out, not null
+    for name, field in schema["properties"].items():
+        # Left out, never null: the schema offers only the non-null branch.
+        field.pop("default", None)
+        branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
+        if branches:
+            (branch,) = branches
+            schema["properties"][name] = {**branch, **field}
     schema["minProperties"] = 1
     schema["not"] = {
         "anyOf": [{"required": ["tags", "tags_add"]}, {"required": ["tags", "tags_remove"]}]
     }
-
-
-# A field a PATCH may leave out but never sets to null: null is refused, and the
-# schema (SkipJsonSchema) does not offer it.
-Absent = SkipJsonSchema[None]
 
 
 class ImagePatch(BaseModel):
@@ -120,13 +119,13 @@ class ImagePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_patch_schema)
 
-    filename: Filename | Absent = None
-    tags: Annotated[Tags, Field(description="The new tags, replacing all others.")] | Absent = None
-    tags_add: (
-        Annotated[Tags, Field(description="Tags to add (kept in order, after the others).")]
-        | Absent
-    ) = None
-    tags_remove: Annotated[Tags, Field(description="Tags to remove.")] | Absent = None
+    # Optional, but never null (refused below, and left out of the schema).
+    filename: Filename | None = None
+    tags: Annotated[Tags | None, Field(description="The new tags, replacing all others.")] = None
+    tags_add: Annotated[
+        Tags | None, Field(description="Tags to add (kept in order, after the others).")
+    ] = None
+    tags_remove: Annotated[Tags | None, Field(description="Tags to remove.")] = None
 
     @model_validator(mode="before")
     @classmethod

@@ -4,6 +4,7 @@ import click
 
 from pixtag.cli.client import add, get, import_, ls, show
 from pixtag.cli.connect import URL_HELP
+from pixtag.cli.edit import mv, rm, tag
 from pixtag.cli.server import fixtures, openapi, serve
 from pixtag.cli.storage import storage
 
@@ -19,5 +20,5 @@ main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
 main.add_command(storage)
-for command in (add, ls, show, get, import_):
+for command in (add, ls, show, get, import_, tag, mv, rm):
     main.add_command(command)

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from pixtag.cli.connect import Failure, run, url_option
 from pixtag.cli.output import console, echo_image, human_size, images_table, print_table
 from pixtag.client.errors import ClientError
-from pixtag.client.files import find_images, save
+from pixtag.client.files import save, scan
 from pixtag.client.importer import import_files
 from pixtag.client.session import PixtagClient
 from pixtag.models import BIGINT_MAX
@@ -149,15 +149,17 @@ def get(image_id: int, output: str | None, url: str | None) -> None:
 )  # fmt: skip
 @url_option
 def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) -> None:
-    """Upload a folder of images, skipping files already stored.
+    """Upload a folder of images; files already stored only get the tags they lack.
 
     Image files under DIRECTORY (recursively, hidden ones left out) are
     uploaded --jobs at a time. A file whose sha256 the server already has is
-    skipped, so a re-run uploads only what is new. Exits 1 if any file was
-    refused.
+    not uploaded again: the stored image gets the --tag tags it lacks, else
+    the file is skipped, so a re-run uploads only what is new. Files that are
+    not images (by their extension) are counted and left alone. Exits 1 if
+    any file was refused.
     """
     try:
-        paths = find_images(directory)
+        paths, others = scan(directory)
     except ClientError as error:
         raise Failure(str(error)) from None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
@@ -170,6 +172,7 @@ def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) 
             url,
             connections=jobs,
         )
+    report.not_images = len(others)
     for path, detail in report.failed:
         click.echo(f"error: {path}: {detail}", err=True)
     click.echo(report.summary())

@@ -32,17 +32,24 @@ def image_extensions() -> frozenset[str]:
 
 def find_images(root: Path) -> list[Path]:
     """Image files under ``root``, recursively and sorted; hidden files and folders are skipped."""
+    return scan(root)[0]
+
+
+def scan(root: Path) -> tuple[list[Path], list[Path]]:
+    """The image files under ``root`` (as ``find_images``) and the other files beside them."""
     if not root.is_dir():
         raise ClientError(f"{root} is not a directory")
     extensions = image_extensions()
-    found = []
+    images: list[Path] = []
+    others: list[Path] = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
             path = Path(folder, name)
-            if not name.startswith(".") and path.suffix.lower() in extensions and path.is_file():
-                found.append(path)
-    return found
+            if name.startswith(".") or not path.is_file():
+                continue
+            (images if path.suffix.lower() in extensions else others).append(path)
+    return images, others
 
 
 def _sha256(path: Path) -> str:

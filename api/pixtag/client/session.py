@@ -84,6 +84,16 @@ class PixtagClient:
         async with self.request("GET", "images", image_id) as resp:
             return parse_image(await resp.read())
 
+    async def update(self, image_id: int, changes: dict[str, Any]) -> Image:
+        """PATCH an image (``filename``, ``tags``, ``tags_add``, ``tags_remove``); the result."""
+        async with self.request("PATCH", "images", image_id, json=changes) as resp:
+            return parse_image(await resp.read())
+
+    async def delete(self, image_id: int) -> None:
+        """Delete an image and its file."""
+        async with self.request("DELETE", "images", image_id):
+            return None
+
     async def images(
         self,
         *,

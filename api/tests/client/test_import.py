@@ -1,4 +1,4 @@
-"""pixtag import: a folder uploaded concurrently, re-runs skip what the server already has."""
+"""pixtag import: a folder uploaded concurrently; re-runs skip or only tag what is stored."""
 
 import asyncio
 import os
@@ -34,7 +34,7 @@ def test_import_uploads_every_image_in_the_folder_with_the_tags(
     images = folder(tmp_path / "photos")
     result = pixtag("import", tmp_path / "photos", "-t", "Trip", "-t", "2026")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "uploaded 5, skipped 0 (already stored), failed 0\n"
+    assert result.stdout == "uploaded 5, skipped 1 (not an image), failed 0\n"
     assert "5/5" in result.stderr
     stored = rows(database_url)
     assert sorted(stored) == sorted((n, ["trip", "2026"], sha256(d)) for n, d in images.items())
@@ -48,8 +48,32 @@ def test_import_rerun_uploads_nothing_and_creates_no_duplicates(
     before = rows(database_url, "image_id, sha256")
     result = pixtag("import", tmp_path / "photos", "--jobs", "3")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "uploaded 0, skipped 5 (already stored), failed 0\n"
+    assert result.stdout == (
+        "uploaded 0, skipped 5 (already stored), skipped 1 (not an image), failed 0\n"
+    )
     assert rows(database_url, "image_id, sha256") == before
+
+
+def test_import_rerun_with_a_new_tag_adds_it_to_the_files_already_stored(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    images = folder(tmp_path / "photos")
+    assert pixtag("import", tmp_path / "photos", "-t", "trip").exit_code == 0
+    before = rows(database_url, "image_id, sha256")
+
+    result = pixtag("import", tmp_path / "photos", "-t", " Trip", "-t", "Beach")
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "uploaded 0, tagged 5 already stored, skipped 1 (not an image), failed 0\n"
+    )
+    assert rows(database_url, "image_id, sha256") == before
+    stored = rows(database_url)
+    assert sorted(stored) == sorted((n, ["trip", "beach"], sha256(d)) for n, d in images.items())
+    again = pixtag("import", tmp_path / "photos", "-t", "beach")
+    assert again.stdout == (
+        "uploaded 0, skipped 5 (already stored), skipped 1 (not an image), failed 0\n"
+    )
 
 
 def test_import_skips_a_file_stored_under_another_name(
@@ -81,7 +105,7 @@ def test_import_reports_refused_files_goes_on_and_exits_1(
     (tmp_path / "d" / "broken.jpg").write_bytes(b"\xff\xd8 truncated, not a JPEG")
     result = pixtag("import", tmp_path / "d")
     assert result.exit_code == 1
-    assert result.stdout == "uploaded 1, skipped 0 (already stored), failed 1\n"
+    assert result.stdout == "uploaded 1, failed 1\n"
     assert f"error: {tmp_path / 'd' / 'broken.jpg'}: " in result.stderr
     assert [name for name, _, _ in rows(database_url)] == ["good.png"]
 
@@ -137,5 +161,5 @@ def test_console_script_imports_with_pixtag_url_from_the_environment(
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout == "uploaded 3, skipped 0 (already stored), failed 0\n"
+    assert done.stdout == "uploaded 3, skipped 1 (not an image), failed 0\n"
     assert len(rows(database_url)) == 3
