@@ -54,14 +54,14 @@ def split_tag_args(args: Sequence[str]) -> tuple[list[int], list[str], list[str]
     return ids, add, remove
 
 
-@click.command(context_settings={"ignore_unknown_options": True})
+# -TAG must reach the arguments: no short options here (not even -h), none is an option.
+@click.command(context_settings={"ignore_unknown_options": True, "help_option_names": ["--help"]})
 @click.argument("args", nargs=-1, required=True, type=click.UNPROCESSED, metavar="ID... TAG...")
 @url_option
 def tag(args: tuple[str, ...], url: str | None) -> None:
     """Add and remove tags: +TAG (or TAG) adds it, -TAG removes it.
 
-    The leading numbers are image ids; write a numeric tag as +2024. Put --
-    before the ids if a tag to remove looks like an option (-- 3 -h). Prints
+    The leading numbers are image ids; write a numeric tag as +2024. Prints
     each image's tags afterwards.
     """
     ids, add, remove = split_tag_args(args)

@@ -15,10 +15,11 @@ def add(pixtag: Pixtag, tmp_path: Path, name: str, *tags: str) -> int:
 
 
 def test_tag_adds_and_removes_on_every_image(pixtag: Pixtag, tmp_path: Path, database_url: str):
-    one = add(pixtag, tmp_path, "one.png", "a", "b")
+    one = add(pixtag, tmp_path, "one.png", "a", "b", "home")
     two = add(pixtag, tmp_path, "two.png", "b")
 
-    result = pixtag("tag", str(one), str(two), "+Cat", "-b", "dog")
+    # -home is a tag to remove, not -h (help) and friends.
+    result = pixtag("tag", str(one), str(two), "+Cat", "-b", "dog", "-home")
 
     assert result.exit_code == 0, result.output
     assert result.stdout == f"tagged {one}: a, cat, dog\ntagged {two}: cat, dog\n"
