@@ -8,7 +8,8 @@ root (no symlinks, no temporary files), with the type identified at upload
 rather than guessed from the name, and
 ``nosniff`` so that a browser never reads an image as a page. A key's bytes
 never change, so it may be cached forever; the image's filename names the
-download.
+download. The paths of a deleted image answer 410 here; where nginx serves
+``/media`` itself, a removed file is its plain 404.
 """
 
 import asyncio
