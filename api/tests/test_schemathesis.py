@@ -29,9 +29,17 @@ BIN = Path(sys.executable).parent
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # How to read NDJSON, so those responses are checked against the schema too.
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+DELETES_CONFIG = "schemathesis_deletes.toml"
 MAX_EXAMPLES = 100
 SEED = 20261121
 STORED = {"filename": "stored.png", "tags": ["stored"]}
+# Images the writes work on, so that image 1 stays as it is for the reads: ids
+# 2..31 are renamed and retagged (schemathesis.toml), 32..331 deleted, the
+# last 150 of them with a file (schemathesis_deletes.toml).
+EDITED = range(2, 32)
+DOOMED = range(32, 182)
+DOOMED_FILES = range(182, 332)
+DELETES = ["--include-operation-id", "deleteImage", "--include-operation-id", "deleteAttachment"]
 
 
 @pytest.fixture
@@ -44,23 +52,41 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
         server.stop()
 
 
-async def store_an_image(url: str) -> None:
-    """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer."""
-    form = FormData()
-    form.add_field("meta", json.dumps(STORED), content_type="application/json")
-    form.add_field("image", image_bytes(), filename=STORED["filename"])
-    async with ClientSession() as session, session.post(f"{url}/images", data=form) as resp:
+async def create(session: ClientSession, url: str, meta: dict, *, with_file: bool) -> int:
+    data: dict | FormData = {"json": meta}
+    if with_file:
+        form = FormData()
+        form.add_field("meta", json.dumps(meta), content_type="application/json")
+        form.add_field("image", image_bytes(), filename=meta["filename"])
+        data = {"data": form}
+    async with session.post(f"{url}/images", **data) as resp:
         assert resp.status == 201, await resp.text()
-        assert (await resp.json())["image_id"] == 1
+        return int((await resp.json())["image_id"])
+
+
+async def store_an_image(url: str, *, for_deletes: bool = False) -> None:
+    """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer; then the
+    images its writes work on."""
+    async with ClientSession() as session:
+        assert await create(session, url, STORED, with_file=True) == 1
+        sets = [(EDITED, False)]
+        if for_deletes:
+            sets += [(DOOMED, False), (DOOMED_FILES, True)]
+        for ids, with_file in sets:
+            for image_id in ids:
+                meta = {"filename": "doomed.png", "tags": ["doomed"]}
+                assert await create(session, url, meta, with_file=with_file) == image_id
 
 
 def server_errors(log: Path) -> str:
     return "\n".join(line for line in log.read_text().splitlines() if "ERROR" in line)
 
 
-async def schemathesis(url: str, log: Path, cwd: Path, *options: str) -> None:
+async def schemathesis(
+    url: str, log: Path, cwd: Path, *options: str, config: Path = CONFIG
+) -> None:
     """Run schemathesis with every check; fail with its report and the server's errors."""
-    command = [BIN / "schemathesis", "--config-file", CONFIG, "run", ROOT / "openapi.json"]
+    command = [BIN / "schemathesis", "--config-file", config, "run", ROOT / "openapi.json"]
     command += ["--url", url, "--checks", "all", "--seed", str(SEED)]
     command += ["--max-examples", str(MAX_EXAMPLES), "--generation-database", "none"]
     command += ["--no-color", *options]
@@ -81,7 +107,15 @@ async def schemathesis(url: str, log: Path, cwd: Path, *options: str) -> None:
 async def test_schemathesis_finds_no_failure_with_every_check(live_server, tmp_path):
     url, log = live_server
     await store_an_image(url)
-    await schemathesis(url, log, tmp_path)
+    excluded = [option.replace("include", "exclude") for option in DELETES]
+    await schemathesis(url, log, tmp_path, *excluded)
+
+
+async def test_schemathesis_finds_no_failure_in_the_deletes(live_server, tmp_path):
+    """Deletes run apart, on images stored for them (see schemathesis_deletes.toml)."""
+    url, log = live_server
+    await store_an_image(url, for_deletes=True)
+    await schemathesis(url, log, tmp_path, *DELETES, config=CONFIG.with_name(DELETES_CONFIG))
 
 
 async def test_schemathesis_finds_no_failure_in_the_ndjson_listing(live_server, tmp_path):
