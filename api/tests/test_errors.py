@@ -68,9 +68,9 @@ async def test_unknown_route_is_404(client):
 
 
 async def test_wrong_method_is_405_with_allow(client):
-    resp = await client.delete("/images/1")
+    resp = await client.put("/images/1")
     await problem(resp, 405)
-    assert resp.headers["Allow"] == "GET,HEAD"
+    assert resp.headers["Allow"] == "DELETE,GET,HEAD,PATCH"
 
 
 @pytest.mark.parametrize(
