@@ -25,6 +25,7 @@ import signal
 import sys
 
 import aiohttp
+import uvloop
 from aiohttp import web
 
 import pixtag
@@ -49,7 +50,8 @@ class ListenError(Exception):
 
 def serve(settings: Settings) -> None:
     """Serve the application on ``settings.host:settings.port`` until SIGINT or SIGTERM."""
-    asyncio.run(_serve(settings))
+    loop_factory = uvloop.new_event_loop if settings.uvloop else None
+    asyncio.run(_serve(settings), loop_factory=loop_factory)
 
 
 def runner(settings: Settings) -> web.AppRunner:
