@@ -48,6 +48,7 @@ class Setup:
     def command(self) -> str:
         a = self.args
         flags = f"--rows {a.rows} --duration {a.duration} --runs {a.runs} --reps {a.reps}"
+        flags += f" --gzip-reps {a.gzip_reps}"
         return f'make bench-requests BASE={self.baseline.commit} ARGS="{flags}"'
 
     def header(self) -> str:
@@ -140,8 +141,9 @@ def render(
     setup: Setup,
     wrk: dict[str, dict[str, list[Figures]]],
     first: dict[str, list[tuple[float, float]]],
+    whole: list[str],
 ) -> str:
-    """The results as markdown: header, command, both tables."""
+    """The results as markdown: header, command, the tables (``whole``: the gzip one)."""
     today = datetime.date.today().isoformat()
     lines = [
         f"### {today}: {setup.this.commit} against {setup.baseline.commit}",
@@ -155,6 +157,8 @@ def render(
         *wrk_table(setup, wrk),
         "",
         *first_row_table(setup, first),
+        "",
+        *whole,
         "",
         "The full listing (>= 0.95x `COPY` of the same SELECT, flat memory) is measured by"
         " `bench/listing.py` (`make bench-listing`); see Listing.",

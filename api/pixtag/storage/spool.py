@@ -10,11 +10,12 @@ a live one sharing the same directory.
 import asyncio
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,23 @@ class _Sink:
             self.file.close()
             self.path.unlink(missing_ok=True)
 
+    def complete(self, data: bytes) -> None:
+        """The last bytes, then ``finish``: one trip to a worker thread for both."""
+        self.feed(data)
+        self.finish()
+
+    @classmethod
+    def whole(cls, directory: Path, data: bytes) -> "_Sink":
+        """A sink created, written and flushed at once (a file that came in one batch);
+        removed again if that fails."""
+        sink = cls(directory)
+        try:
+            sink.complete(data)
+        except BaseException:
+            sink.discard()
+            raise
+        return sink
+
 
 @dataclass(frozen=True)
 class Spooled:
@@ -79,7 +97,9 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
     Raise PayloadTooLarge as soon as ``max_size`` is passed; on any failure
     (the client gone included) the temporary file is removed.
     """
-    sink = await asyncio.to_thread(_Sink, spool_dir)
+    # Created with the first full batch, or with the whole file when it fits in one
+    # (most images): then one trip to a worker thread creates, writes and flushes it.
+    sink: _Sink | None = None
     pending: asyncio.Task[None] | None = None
     try:
         size = 0
@@ -95,23 +115,44 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
                 # One write in flight while the next batch is read from the source.
                 if pending is not None:
                     await pending
+                if sink is None:
+                    sink = await _made(functools.partial(_Sink, spool_dir))
                 pending = asyncio.create_task(asyncio.to_thread(sink.feed, b"".join(batch)))
                 batch, batched = [], 0
         if pending is not None:
             await pending
-        await asyncio.to_thread(sink.feed, b"".join(batch))
-        await asyncio.to_thread(sink.finish)
+        if sink is None:
+            sink = await _made(functools.partial(_Sink.whole, spool_dir, b"".join(batch)))
+        else:
+            await asyncio.to_thread(sink.complete, b"".join(batch))
     except BaseException as error:
         if pending is not None:
             pending.cancel()
             # Its own failure, if any, is superseded by this one.
             pending.add_done_callback(lambda task: task.cancelled() or task.exception())
         # Shielded: the temporary file goes even when the request is cancelled.
-        await asyncio.shield(asyncio.to_thread(sink.discard))
+        if sink is not None:
+            await asyncio.shield(asyncio.to_thread(sink.discard))
         if isinstance(error, OSError):
             raise storage_error(error) from None
         raise
     return Spooled(sink.path, size, sink.sha256.hexdigest(), sink)
+
+
+async def _made(make: Callable[[], _Sink]) -> _Sink:
+    """``make()`` in a worker thread; a sink it makes after the caller was cancelled is
+    discarded then, not left to the sweeper."""
+    task = asyncio.ensure_future(asyncio.to_thread(make))
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_discard_made)
+        raise
+
+
+def _discard_made(task: "asyncio.Future[_Sink]") -> None:
+    if not task.cancelled() and task.exception() is None:
+        asyncio.get_running_loop().run_in_executor(None, task.result().discard)
 
 
 def storage_error(error: OSError) -> Exception:
