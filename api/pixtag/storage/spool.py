@@ -10,12 +10,11 @@ a live one sharing the same directory.
 import asyncio
 import errno
 import fcntl
-import functools
 import hashlib
 import os
 import threading
 import time
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,18 +63,6 @@ class _Sink:
         self.feed(data)
         self.finish()
 
-    @classmethod
-    def whole(cls, directory: Path, data: bytes) -> "_Sink":
-        """A sink created, written and flushed at once (a file that came in one batch);
-        removed again if that fails."""
-        sink = cls(directory)
-        try:
-            sink.complete(data)
-        except BaseException:
-            sink.discard()
-            raise
-        return sink
-
 
 @dataclass(frozen=True)
 class Spooled:
@@ -97,8 +84,10 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
     Raise PayloadTooLarge as soon as ``max_size`` is passed; on any failure
     (the client gone included) the temporary file is removed.
     """
-    # Created with the first full batch, or with the whole file when it fits in one
-    # (most images): then one trip to a worker thread creates, writes and flushes it.
+    # The file is created in a worker thread while the body goes on arriving; a
+    # file that fits in one batch (most images) is then written and flushed in
+    # one more trip to a thread.
+    creating: asyncio.Future[_Sink] | None = None
     sink: _Sink | None = None
     pending: asyncio.Task[None] | None = None
     try:
@@ -106,6 +95,8 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
         batch: list[bytes] = []
         batched = 0
         async for chunk in source:
+            if creating is None:
+                creating = asyncio.ensure_future(asyncio.to_thread(_Sink, spool_dir))
             size += len(chunk)
             if size > max_size:
                 raise PayloadTooLarge(f"The file is larger than {max_size} bytes")
@@ -116,43 +107,36 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
                 if pending is not None:
                     await pending
                 if sink is None:
-                    sink = await _made(functools.partial(_Sink, spool_dir))
+                    sink = await asyncio.shield(creating)
                 pending = asyncio.create_task(asyncio.to_thread(sink.feed, b"".join(batch)))
                 batch, batched = [], 0
         if pending is not None:
             await pending
-        if sink is None:
-            sink = await _made(functools.partial(_Sink.whole, spool_dir, b"".join(batch)))
-        else:
-            await asyncio.to_thread(sink.complete, b"".join(batch))
+        if creating is None:  # an empty source
+            creating = asyncio.ensure_future(asyncio.to_thread(_Sink, spool_dir))
+        sink = await asyncio.shield(creating)
+        await asyncio.to_thread(sink.complete, b"".join(batch))
     except BaseException as error:
         if pending is not None:
             pending.cancel()
             # Its own failure, if any, is superseded by this one.
             pending.add_done_callback(lambda task: task.cancelled() or task.exception())
         # Shielded: the temporary file goes even when the request is cancelled.
-        if sink is not None:
-            await asyncio.shield(asyncio.to_thread(sink.discard))
+        if creating is not None:
+            await asyncio.shield(_discard(creating))
         if isinstance(error, OSError):
             raise storage_error(error) from None
         raise
     return Spooled(sink.path, size, sink.sha256.hexdigest(), sink)
 
 
-async def _made(make: Callable[[], _Sink]) -> _Sink:
-    """``make()`` in a worker thread; a sink it makes after the caller was cancelled is
-    discarded then, not left to the sweeper."""
-    task = asyncio.ensure_future(asyncio.to_thread(make))
+async def _discard(creating: "asyncio.Future[_Sink]") -> None:
+    """Remove the temporary file once it is created (if it could be)."""
     try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        task.add_done_callback(_discard_made)
-        raise
-
-
-def _discard_made(task: "asyncio.Future[_Sink]") -> None:
-    if not task.cancelled() and task.exception() is None:
-        asyncio.get_running_loop().run_in_executor(None, task.result().discard)
+        sink = await creating
+    except BaseException:
+        return
+    await asyncio.to_thread(sink.discard)
 
 
 def storage_error(error: OSError) -> Exception:
