@@ -20,8 +20,8 @@ JSON (``requests_bare``) is measured in the same runs under the same load:
 the ceiling. Before the wrk runs (on the data as seeded) ``GET
 /images?tag=sparse`` (300 matches) is timed ``--reps`` times per server, one
 request at a time, to the first body byte and to the first complete image
-(``requests_first_row``), and the whole listing is read ``--gzip-reps`` times
-per server, as it is and gzipped by this tree (``requests_gzip``): rows/s
+(``requests_first_row``), and a listing of ``--gzip-limit`` images is read whole ``--gzip-reps``
+times per server, as it is and gzipped by this tree (``requests_gzip``): rows/s
 and bytes on the wire. Every response is checked (status, or the
 listing's count): a run with errors fails.
 
@@ -110,6 +110,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="alternated measurements per server")
     parser.add_argument("--reps", type=int, default=50, help="small-listing requests per server")
     parser.add_argument("--gzip-reps", type=int, default=3, help="whole listings per variant")
+    parser.add_argument("--gzip-limit", type=int, default=100_000, help="images in each")
     parser.add_argument("--write", action="store_true", help="record the results in RESULTS.md")
     args = parser.parse_args()
     trees = [Tree("baseline", args.against.resolve()), Tree("this tree", THIS_TREE)]
@@ -131,11 +132,14 @@ def main() -> None:
                 first = asyncio.run(
                     requests_first_row.measure(urls, path, requests_data.SPARSE_COUNT, args.reps)
                 )
-                whole = asyncio.run(requests_gzip.measure(urls, args.rows, args.gzip_reps))
+                limit = min(args.gzip_limit, args.rows)
+                whole = asyncio.run(requests_gzip.measure(urls, limit, args.gzip_reps))
                 wrk = measure_wrk(servers, bare, work, args.rows, args.duration, args.runs)
         finally:
             postgres.stop()
-    text = requests_report.render(setup, wrk, first, requests_gzip.table(whole, args.rows))
+    text = requests_report.render(
+        setup, wrk, first, requests_gzip.table(whole, min(args.gzip_limit, args.rows))
+    )
     print("\n" + text)
     if args.write:
         requests_report.write(THIS_TREE / "bench" / "RESULTS.md", text)

@@ -48,7 +48,7 @@ class Setup:
     def command(self) -> str:
         a = self.args
         flags = f"--rows {a.rows} --duration {a.duration} --runs {a.runs} --reps {a.reps}"
-        flags += f" --gzip-reps {a.gzip_reps}"
+        flags += f" --gzip-reps {a.gzip_reps} --gzip-limit {a.gzip_limit}"
         return f'make bench-requests BASE={self.baseline.commit} ARGS="{flags}"'
 
     def header(self) -> str:
