@@ -138,7 +138,14 @@ def main() -> None:
         finally:
             postgres.stop()
     text = requests_report.render(
-        setup, wrk, first, requests_gzip.table(whole, min(args.gzip_limit, args.rows))
+        setup,
+        wrk,
+        first,
+        [
+            *requests_gzip.table(whole, min(args.gzip_limit, args.rows)),
+            "",
+            *requests_gzip.level_table(next(iter(whole.values()))[0].sample),
+        ],
     )
     print("\n" + text)
     if args.write:
