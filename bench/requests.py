@@ -78,7 +78,13 @@ def prepare(postgres: EmbeddedPostgres, trees: list[Tree], rows: int) -> dict[st
 
 
 def measure_wrk(
-    servers: list[Process], bare: Process, work: Path, rows: int, duration: int, runs: int
+    servers: list[Process],
+    bare: Process,
+    work: Path,
+    rows: int,
+    duration: int,
+    runs: int,
+    postgres: int,
 ) -> dict[str, dict[str, list[requests_wrk.Figures]]]:
     """Every wrk scenario, the servers taking turns; the bare app beside the point reads."""
     results: dict[str, dict[str, list[requests_wrk.Figures]]] = {}
@@ -92,11 +98,15 @@ def measure_wrk(
             for server in [*ceiling, *(servers if run % 2 == 0 else servers[::-1])]:
                 # Each starts with no dirty pages left by the one before (multipart writes files).
                 os.sync()
-                figures = requests_wrk.run(server.url, scenario, duration)
+                figures = requests_wrk.run(
+                    server.url, scenario, duration, server.process.pid, postgres
+                )
                 results[name][server.label].append(figures)
                 print(
                     f"  {name:9} run {run + 1} {server.label:12}"
-                    f" {figures.requests_per_s:9,.0f} req/s  p99 {figures.p99_ms:7.2f} ms",
+                    f" {figures.requests_per_s:9,.0f} req/s  p99 {figures.p99_ms:7.2f} ms"
+                    " CPU per request: server %.0f us, PostgreSQL %.0f us"
+                    % figures.per_request_us(),
                     flush=True,
                 )
     return results
@@ -134,7 +144,9 @@ def main() -> None:
                 )
                 limit = min(args.gzip_limit, args.rows)
                 whole = asyncio.run(requests_gzip.measure(urls, limit, args.gzip_reps))
-                wrk = measure_wrk(servers, bare, work, args.rows, args.duration, args.runs)
+                wrk = measure_wrk(
+                    servers, bare, work, args.rows, args.duration, args.runs, postgres.pid
+                )
         finally:
             postgres.stop()
     text = requests_report.render(
