@@ -20,7 +20,9 @@ JSON (``requests_bare``) is measured in the same runs under the same load:
 the ceiling. Before the wrk runs (on the data as seeded) ``GET
 /images?tag=sparse`` (300 matches) is timed ``--reps`` times per server, one
 request at a time, to the first body byte and to the first complete image
-(``requests_first_row``). Every response is checked (status, or the
+(``requests_first_row``), and a listing of ``--gzip-limit`` images is read whole ``--gzip-reps``
+times per server, as it is and gzipped by this tree (``requests_gzip``): rows/s
+and bytes on the wire. Every response is checked (status, or the
 listing's count): a run with errors fails.
 
 The full listing against ``COPY`` and its memory are measured by
@@ -43,6 +45,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "api"), str(Path(__fil
 import psycopg2  # noqa: E402
 import requests_data  # noqa: E402
 import requests_first_row  # noqa: E402
+import requests_gzip  # noqa: E402
 import requests_report  # noqa: E402
 import requests_wrk  # noqa: E402
 from requests_servers import Process, Tree, bare_app, pixtag_serve  # noqa: E402
@@ -75,7 +78,13 @@ def prepare(postgres: EmbeddedPostgres, trees: list[Tree], rows: int) -> dict[st
 
 
 def measure_wrk(
-    servers: list[Process], bare: Process, work: Path, rows: int, duration: int, runs: int
+    servers: list[Process],
+    bare: Process,
+    work: Path,
+    rows: int,
+    duration: int,
+    runs: int,
+    postgres: int,
 ) -> dict[str, dict[str, list[requests_wrk.Figures]]]:
     """Every wrk scenario, the servers taking turns; the bare app beside the point reads."""
     results: dict[str, dict[str, list[requests_wrk.Figures]]] = {}
@@ -89,11 +98,15 @@ def measure_wrk(
             for server in [*ceiling, *(servers if run % 2 == 0 else servers[::-1])]:
                 # Each starts with no dirty pages left by the one before (multipart writes files).
                 os.sync()
-                figures = requests_wrk.run(server.url, scenario, duration)
+                figures = requests_wrk.run(
+                    server.url, scenario, duration, server.process.pid, postgres
+                )
                 results[name][server.label].append(figures)
                 print(
                     f"  {name:9} run {run + 1} {server.label:12}"
-                    f" {figures.requests_per_s:9,.0f} req/s  p99 {figures.p99_ms:7.2f} ms",
+                    f" {figures.requests_per_s:9,.0f} req/s  p99 {figures.p99_ms:7.2f} ms"
+                    " CPU per request: server %.0f us, PostgreSQL %.0f us"
+                    % figures.per_request_us(),
                     flush=True,
                 )
     return results
@@ -106,6 +119,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk measurement")
     parser.add_argument("--runs", type=int, default=3, help="alternated measurements per server")
     parser.add_argument("--reps", type=int, default=50, help="small-listing requests per server")
+    parser.add_argument("--gzip-reps", type=int, default=3, help="whole listings per variant")
+    parser.add_argument("--gzip-limit", type=int, default=100_000, help="images in each")
     parser.add_argument("--write", action="store_true", help="record the results in RESULTS.md")
     args = parser.parse_args()
     trees = [Tree("baseline", args.against.resolve()), Tree("this tree", THIS_TREE)]
@@ -127,10 +142,23 @@ def main() -> None:
                 first = asyncio.run(
                     requests_first_row.measure(urls, path, requests_data.SPARSE_COUNT, args.reps)
                 )
-                wrk = measure_wrk(servers, bare, work, args.rows, args.duration, args.runs)
+                limit = min(args.gzip_limit, args.rows)
+                whole = asyncio.run(requests_gzip.measure(urls, limit, args.gzip_reps))
+                wrk = measure_wrk(
+                    servers, bare, work, args.rows, args.duration, args.runs, postgres.pid
+                )
         finally:
             postgres.stop()
-    text = requests_report.render(setup, wrk, first)
+    text = requests_report.render(
+        setup,
+        wrk,
+        first,
+        [
+            *requests_gzip.table(whole, min(args.gzip_limit, args.rows)),
+            "",
+            *requests_gzip.level_table(next(iter(whole.values()))[0].sample),
+        ],
+    )
     print("\n" + text)
     if args.write:
         requests_report.write(THIS_TREE / "bench" / "RESULTS.md", text)

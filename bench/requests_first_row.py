@@ -72,7 +72,9 @@ async def measure(
     """``reps`` timed requests per server, the servers taking turns (a, b, b, a, ...)."""
     labels = list(urls)
     timings: dict[str, list[tuple[float, float]]] = {label: [] for label in labels}
-    sessions = {label: aiohttp.ClientSession(url) for label, url in urls.items()}
+    # Uncompressed, like with like (gzip is requests_gzip's measurement).
+    identity = {"Accept-Encoding": "identity"}
+    sessions = {label: aiohttp.ClientSession(url, headers=identity) for label, url in urls.items()}
     try:
         for label in labels:  # warm-up: connection open, plan cached, pages read
             for _ in range(3):

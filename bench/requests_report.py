@@ -48,6 +48,7 @@ class Setup:
     def command(self) -> str:
         a = self.args
         flags = f"--rows {a.rows} --duration {a.duration} --runs {a.runs} --reps {a.reps}"
+        flags += f" --gzip-reps {a.gzip_reps} --gzip-limit {a.gzip_limit}"
         return f'make bench-requests BASE={self.baseline.commit} ARGS="{flags}"'
 
     def header(self) -> str:
@@ -102,6 +103,20 @@ def wrk_table(setup: Setup, wrk: dict[str, dict[str, list[Figures]]]) -> list[st
         runs = "; ".join(f"{k} {v}" for k, v in rates.items())
         spread.append(f"{name}: {runs}")
         share.append(f"{label} {rate[old] / bare_rate:.2f} / {rate[new] / bare_rate:.2f}")
+    cpu = []
+    for name, (label, _) in REQUESTS.items():
+        sides = []
+        for key in (old, new):
+            server = statistics.median(f.per_request_us()[0] for f in wrk[name][key])
+            postgres = statistics.median(f.per_request_us()[1] for f in wrk[name][key])
+            sides.append((server, postgres))
+        (s_old, p_old), (s_new, p_new) = sides
+        cpu.append(
+            f"| {label} | {s_old:,.0f} us | {s_new:,.0f} us | {s_new / s_old:.2f}x"
+            f" | {p_old:,.0f} us | {p_new:,.0f} us | {p_new / p_old:.2f}x"
+            f" | {(s_new + p_new) / (s_old + p_old):.2f}x |"
+        )
+    bare_cpu = statistics.median(f.per_request_us()[0] for f in bare)
     bare_p99 = statistics.median(f.p99_ms for f in bare)
     lines += [
         "",
@@ -110,6 +125,13 @@ def wrk_table(setup: Setup, wrk: dict[str, dict[str, list[Figures]]]) -> list[st
         f" ({old} / {new}): {'; '.join(share)}.",
         "",
         f"req/s of each run: {' | '.join(spread)}.",
+        "",
+        f"| CPU per request (medians) | {old} server | {new} server | ratio"
+        f" | {old} PostgreSQL | {new} PostgreSQL | ratio | both, ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *cpu,
+        "",
+        f"The bare aiohttp app: {bare_cpu:,.0f} us of server CPU per request.",
     ]
     return lines
 
@@ -140,8 +162,9 @@ def render(
     setup: Setup,
     wrk: dict[str, dict[str, list[Figures]]],
     first: dict[str, list[tuple[float, float]]],
+    whole: list[str],
 ) -> str:
-    """The results as markdown: header, command, both tables."""
+    """The results as markdown: header, command, the tables (``whole``: the gzip one)."""
     today = datetime.date.today().isoformat()
     lines = [
         f"### {today}: {setup.this.commit} against {setup.baseline.commit}",
@@ -155,6 +178,8 @@ def render(
         *wrk_table(setup, wrk),
         "",
         *first_row_table(setup, first),
+        "",
+        *whole,
         "",
         "The full listing (>= 0.95x `COPY` of the same SELECT, flat memory) is measured by"
         " `bench/listing.py` (`make bench-listing`); see Listing.",

@@ -14,6 +14,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 from PIL import Image
 
 WRK = "/usr/bin/wrk"
@@ -68,6 +69,15 @@ class Scenario:
 class Figures:
     requests_per_s: float
     p99_ms: float
+    requests: int = 0
+    # CPU seconds of the run: the server process, and PostgreSQL's processes.
+    server_cpu: float = 0.0
+    postgres_cpu: float = 0.0
+
+    def per_request_us(self) -> tuple[float, float]:
+        """Server and PostgreSQL CPU microseconds per request."""
+        n = max(self.requests, 1)
+        return self.server_cpu * 1e6 / n, self.postgres_cpu * 1e6 / n
 
 
 def noisy_png(size: int) -> bytes:
@@ -134,15 +144,37 @@ def parse(output: str) -> Figures:
     sockets = re.search(r"Socket errors: (.*)", output)
     if sockets:
         raise RuntimeError(f"wrk socket errors: {sockets[1]}")
+    count = re.search(r"(\d+) requests in", output)
     rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", output)
-    if rate is None or p99 is None:
+    if rate is None or p99 is None or count is None:
         raise RuntimeError(f"cannot read wrk's output:\n{output}")
-    return Figures(float(rate[1]), float(p99[1]) * UNITS_MS[p99[2]])
+    return Figures(float(rate[1]), float(p99[1]) * UNITS_MS[p99[2]], int(count[1]))
 
 
-def run(url: str, scenario: Scenario, duration: int) -> Figures:
-    """One wrk run of ``scenario`` against the server at ``url``."""
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds of these processes so far (0 for one that is gone)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def run(url: str, scenario: Scenario, duration: int, server: int = 0, postgres: int = 0) -> Figures:
+    """One wrk run of ``scenario`` against the server at ``url``; with the pids of the
+    server and of the postmaster, the CPU time each side spent meanwhile."""
+
+    def postgres_pids() -> list[int]:
+        if not postgres:
+            return []
+        return [postgres, *(child.pid for child in psutil.Process(postgres).children())]
+
+    pg_before = postgres_pids()
+    before = cpu_seconds([server] if server else []), cpu_seconds(pg_before)
     command = [
         WRK,
         *("-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{duration}s"),
@@ -150,6 +182,17 @@ def run(url: str, scenario: Scenario, duration: int) -> Figures:
         f"{url}/images",
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
+    # Backends that left during the run took their CPU time with them: pool
+    # connections stay, so that is little.
+    pg_after = sorted(set(pg_before) | set(postgres_pids()))
+    after = cpu_seconds([server] if server else []), cpu_seconds(pg_after)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
-    return parse(done.stdout)
+    figures = parse(done.stdout)
+    return Figures(
+        figures.requests_per_s,
+        figures.p99_ms,
+        figures.requests,
+        after[0] - before[0],
+        after[1] - before[1],
+    )

@@ -7,7 +7,7 @@ database, pool and other resources open in ``cleanup_ctx`` when it starts.
 
 from aiohttp import web
 
-from pixtag import keys, openapi
+from pixtag import compression, keys, openapi
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.inflight import InFlight
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(middlewares=[in_flight.middleware, problem_middleware])
     app[keys.SETTINGS] = settings
     app[keys.IN_FLIGHT] = in_flight
+    app.on_response_prepare.append(compression.on_response_prepare)
     app.cleanup_ctx.extend([database_ctx, pool_ctx, storage_ctx, sweeper_ctx])
     setup_routes(app)
     openapi.setup(app)

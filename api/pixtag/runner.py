@@ -23,8 +23,10 @@ import logging
 import os
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
+import uvloop
 from aiohttp import web
 
 import pixtag
@@ -41,6 +43,10 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 WRITE_OUT_TIMEOUT = 5.0
 # aiohttp's run_app default: how long an idle kept-alive connection stays open.
 KEEPALIVE_TIMEOUT = 75.0
+# Worker threads for blocking file work (asyncio.to_thread). Uploads spend most of
+# their time waiting in fsync: asyncio's default (CPUs + 4) lets 6 of them wait at
+# once, and the file system commits concurrent fsyncs together (bench/RESULTS.md).
+IO_THREADS = 32
 
 
 class ListenError(Exception):
@@ -49,7 +55,8 @@ class ListenError(Exception):
 
 def serve(settings: Settings) -> None:
     """Serve the application on ``settings.host:settings.port`` until SIGINT or SIGTERM."""
-    asyncio.run(_serve(settings))
+    loop_factory = uvloop.new_event_loop if settings.uvloop else None
+    asyncio.run(_serve(settings), loop_factory=loop_factory)
 
 
 def runner(settings: Settings) -> web.AppRunner:
@@ -75,6 +82,7 @@ async def _serve(settings: Settings) -> None:
         aiohttp.__version__,
     )
     loop = asyncio.get_running_loop()
+    loop.set_default_executor(ThreadPoolExecutor(IO_THREADS, thread_name_prefix="pixtag-io"))
     stop: asyncio.Future[signal.Signals] = loop.create_future()
 
     def on_signal(signum: signal.Signals) -> None:

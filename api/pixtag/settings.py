@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=30.0, ge=0)
     # One line per request (pixtag.access); off saves its cost (bench/RESULTS.md, "Access log").
     access_log: bool = True
+    # The event loop of ``pixtag serve``: uvloop's (faster sockets), or asyncio's own.
+    uvloop: bool = True
 
     @field_validator("database_url")
     @classmethod

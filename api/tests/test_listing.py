@@ -145,7 +145,7 @@ async def test_ndjson_is_one_image_per_line_identical_to_single_reads(client):
     )
     assert resp.status == 200
     assert resp.content_type == "application/x-ndjson"
-    assert resp.headers["Vary"] == "Accept"
+    assert resp.headers["Vary"] == "Accept, Accept-Encoding"
     text = await resp.text()
     lines = text.splitlines()
     assert ndjson_lines(text) == created

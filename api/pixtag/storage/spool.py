@@ -58,6 +58,11 @@ class _Sink:
             self.file.close()
             self.path.unlink(missing_ok=True)
 
+    def complete(self, data: bytes) -> None:
+        """The last bytes, then ``finish``: one trip to a worker thread for both."""
+        self.feed(data)
+        self.finish()
+
 
 @dataclass(frozen=True)
 class Spooled:
@@ -79,13 +84,19 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
     Raise PayloadTooLarge as soon as ``max_size`` is passed; on any failure
     (the client gone included) the temporary file is removed.
     """
-    sink = await asyncio.to_thread(_Sink, spool_dir)
+    # The file is created in a worker thread while the body goes on arriving; a
+    # file that fits in one batch (most images) is then written and flushed in
+    # one more trip to a thread.
+    creating: asyncio.Future[_Sink] | None = None
+    sink: _Sink | None = None
     pending: asyncio.Task[None] | None = None
     try:
         size = 0
         batch: list[bytes] = []
         batched = 0
         async for chunk in source:
+            if creating is None:
+                creating = asyncio.ensure_future(asyncio.to_thread(_Sink, spool_dir))
             size += len(chunk)
             if size > max_size:
                 raise PayloadTooLarge(f"The file is larger than {max_size} bytes")
@@ -95,23 +106,37 @@ async def receive(source: AsyncIterable[bytes], spool_dir: Path, max_size: int) 
                 # One write in flight while the next batch is read from the source.
                 if pending is not None:
                     await pending
+                if sink is None:
+                    sink = await asyncio.shield(creating)
                 pending = asyncio.create_task(asyncio.to_thread(sink.feed, b"".join(batch)))
                 batch, batched = [], 0
         if pending is not None:
             await pending
-        await asyncio.to_thread(sink.feed, b"".join(batch))
-        await asyncio.to_thread(sink.finish)
+        if creating is None:  # an empty source
+            creating = asyncio.ensure_future(asyncio.to_thread(_Sink, spool_dir))
+        sink = await asyncio.shield(creating)
+        await asyncio.to_thread(sink.complete, b"".join(batch))
     except BaseException as error:
         if pending is not None:
             pending.cancel()
             # Its own failure, if any, is superseded by this one.
             pending.add_done_callback(lambda task: task.cancelled() or task.exception())
         # Shielded: the temporary file goes even when the request is cancelled.
-        await asyncio.shield(asyncio.to_thread(sink.discard))
+        if creating is not None:
+            await asyncio.shield(_discard(creating))
         if isinstance(error, OSError):
             raise storage_error(error) from None
         raise
     return Spooled(sink.path, size, sink.sha256.hexdigest(), sink)
+
+
+async def _discard(creating: "asyncio.Future[_Sink]") -> None:
+    """Remove the temporary file once it is created (if it could be)."""
+    try:
+        sink = await creating
+    except BaseException:
+        return
+    await asyncio.to_thread(sink.discard)
 
 
 def storage_error(error: OSError) -> Exception:

@@ -13,6 +13,11 @@ seconds (after a short grace for the start), and a write still waiting when
 the time earned runs out aborts the stream like any other late failure.
 While a chunk is written the next one is already being fetched, so the
 database and the socket work side by side.
+
+For a client that accepts gzip, each chunk is compressed and flushed on its
+own (``pixtag.compression.GzipStream``) as it goes out, never the document
+at once; a large chunk is compressed in a worker thread (zlib lets go of the
+GIL), so the next FETCH is read meanwhile.
 """
 
 import asyncio
@@ -25,6 +30,7 @@ from contextlib import AbstractAsyncContextManager
 
 from aiohttp import HttpVersion11, web
 
+from pixtag.compression import GzipStream, accepts_gzip, vary
 from pixtag.db.stream import CursorStream
 
 log = logging.getLogger(__name__)
@@ -33,6 +39,8 @@ JSON = "application/json"
 NDJSON = "application/x-ndjson"
 # Time every stream has before its minimum rate applies (TCP slow start, a slow first read).
 RATE_GRACE = 5.0
+# Chunks at least this long are compressed in a worker thread, shorter ones in the loop.
+THREAD_COMPRESS_SIZE = 64 * 1024
 
 
 class TooSlow(Exception):
@@ -96,12 +104,22 @@ async def stream_document(
     """
     resp = web.StreamResponse(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
+    vary(resp, "Accept-Encoding")
+    gzip = GzipStream() if accepts_gzip(request) else None
+    if gzip is not None:
+        resp.headers["Content-Encoding"] = "gzip"
     render = _ndjson_chunk if ndjson else _json_chunk
     loop = asyncio.get_running_loop()
     started = sent = 0.0
 
-    async def write(data: bytes) -> None:
+    async def write(data: bytes, *, last: bool = False) -> None:
         nonlocal sent
+        if gzip is not None:
+            compress = gzip.finish if last else gzip.compress
+            if len(data) >= THREAD_COMPRESS_SIZE:
+                data = await asyncio.to_thread(compress, data)
+            else:
+                data = compress(data)
         sent += len(data)
         deadline = loop.time() + write_timeout
         if min_rate:
@@ -134,8 +152,9 @@ async def stream_document(
                 total += len(rows)
                 chunks += 1
                 rows = await ahead
-            if not ndjson:
-                await write(_json_end(total, chunks))
+            end = b"" if ndjson else _json_end(total, chunks)
+            if end or gzip is not None:
+                await write(end, last=True)
     except Exception as error:
         if not resp.prepared:
             raise

@@ -10,6 +10,7 @@ each knows exactly which key it replaced.
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pixtag.db import prepared
 from pixtag.db.queries.missing import missing_image
 
 SELECT_IMAGE_FILE = """
@@ -18,7 +19,8 @@ SELECT_IMAGE_FILE = """
     WHERE image_id = %(image_id)s
 """
 
-LOCK_IMAGE_FILE = SELECT_IMAGE_FILE + " FOR UPDATE"
+LOCK_IMAGE_FILE = prepared.statement("lock_image_file", SELECT_IMAGE_FILE + " FOR UPDATE")
+SELECT_IMAGE_FILE_PREPARED = prepared.statement("select_image_file", SELECT_IMAGE_FILE)
 
 UPDATE_ATTACHMENT = """
     UPDATE images AS i
@@ -30,16 +32,21 @@ UPDATE_ATTACHMENT = """
 
 # The one-request path stores the file before the record exists, so it takes
 # the id first; a refused file only leaves a gap in the sequence.
-RESERVE_IMAGE_ID = "SELECT nextval(pg_get_serial_sequence('images', 'image_id'))"
+RESERVE_IMAGE_ID = prepared.statement(
+    "reserve_image_id", "SELECT nextval(pg_get_serial_sequence('images', 'image_id'))"
+)
 
-INSERT_IMAGE_WITH_ATTACHMENT = """
+INSERT_IMAGE_WITH_ATTACHMENT = prepared.statement(
+    "insert_image_with_attachment",
+    """
     INSERT INTO images AS i (image_id, filename, tags, content_type, size, sha256, width, height,
                              storage_key, uploaded_at)
     OVERRIDING SYSTEM VALUE
     VALUES (%(image_id)s, %(filename)s, %(tags)s::text[], %(content_type)s, %(size)s,
             %(sha256)s, %(width)s, %(height)s, %(key)s, now())
     RETURNING image_json(i, %(media_url)s)::text
-"""
+""",
+)
 
 # After a COMMIT whose outcome was lost: did the row end up naming this key?
 SELECT_BY_KEY = """
@@ -89,7 +96,8 @@ class FileFacts:
 
 async def image_file(cur: Any, image_id: int, *, lock: bool = False) -> ImageFile:
     """An image's filename and file; with ``lock``, hold its row until the transaction ends."""
-    await cur.execute(LOCK_IMAGE_FILE if lock else SELECT_IMAGE_FILE, {"image_id": image_id})
+    stmt = LOCK_IMAGE_FILE if lock else SELECT_IMAGE_FILE_PREPARED
+    await prepared.execute(cur, stmt, {"image_id": image_id})
     row = await cur.fetchone()
     if row is None:
         raise await missing_image(cur, image_id)
@@ -110,7 +118,7 @@ async def record_attachment(
 
 async def reserve_image_id(cur: Any) -> int:
     """A fresh image id, for a record inserted once its file is stored."""
-    await cur.execute(RESERVE_IMAGE_ID)
+    await prepared.execute(cur, RESERVE_IMAGE_ID)
     (image_id,) = await cur.fetchone()
     return int(image_id)
 
@@ -132,7 +140,7 @@ async def insert_image_with_attachment(
         "media_url": media_url,
         **asdict(facts),
     }
-    await cur.execute(INSERT_IMAGE_WITH_ATTACHMENT, params)
+    await prepared.execute(cur, INSERT_IMAGE_WITH_ATTACHMENT, params)
     (document,) = await cur.fetchone()
     return str(document)
 
