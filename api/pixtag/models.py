@@ -69,6 +69,31 @@ AfterId = Annotated[
 Limit = Annotated[
     int, Field(ge=1, le=BIGINT_MAX, description="At most this many images." + DIGITS), Integer
 ]
+Query = Annotated[
+    str,
+    Field(
+        max_length=4000,
+        description="A search: `cat dog` (both), `-cat` (not), `cat or dog` (either; `or`"
+        " binds looser than juxtaposition: `a b or c` is `(a b) or c`), parentheses to group"
+        " (at most 8 deep), `ca*` (any of the 100 most used tags starting with `ca`; none:"
+        ' nothing matches), `"sci fi"` (a quoted tag: spaces, a leading `-`, `(`, `*`,'
+        ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
+        " `sort:id`, `sort:-id`, `sort:created`, `sort:-created` (once, at the top level). At"
+        " most 50 tags and prefixes. Tags are normalised as on create and aliases resolved. A"
+        " syntax error is a 400 whose `position` is the 1-based index of the fault.",
+        examples=["cat (dog or fox) -blurry sort:-created"],
+    ),
+]
+AfterToken = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Continue a listing after the last page: the `after` token of its totals"
+        " (same `q` sort).",
+    ),
+]
 
 
 class ImageCreate(BaseModel):
@@ -124,6 +149,10 @@ class ListingTotals(BaseModel):
 
     totalImages: int = Field(ge=0, title="Total images")
     totalChunks: int = Field(ge=0, title="Total chunks")
+    after: str | None = Field(
+        default=None,
+        description="Only when a page (`limit`) came out full: pass it as `after` for the next.",
+    )
 
 
 class Listing(RootModel[list[list[Image] | ListingTotals]]):
