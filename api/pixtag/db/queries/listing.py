@@ -201,6 +201,20 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+async def prepare(
+    tx: StreamTransaction, filters: ListingFilters, media_url: str | None, first_rows: int
+) -> tuple[Statement, dict[str, str]]:
+    """The listing's statement and the settings its cursor is planned under."""
+    resolution = search.Resolution()
+    resolving = search.resolve_statement(filters.term, with_size=True)
+    if resolving is not None:
+        resolution = search.read_resolution(await tx.query(*resolving))
+    statement = build(filters, resolution, media_url)
+    if filters.sha256 is not None:
+        return statement, dict(NO_WALK)  # one image at most: the partial index finds it
+    return statement, await choose_plan(tx, statement, filters, resolution.images, first_rows)
+
+
 @asynccontextmanager
 async def open_listing(
     pool: aiopg.Pool,
@@ -218,15 +232,7 @@ async def open_listing(
     async with stream_transaction(
         pool, idle_timeout_ms=idle_timeout_ms, acquire_timeout_ms=acquire_timeout_ms, slots=slots
     ) as tx:
-        resolution = search.Resolution()
-        resolving = search.resolve_statement(filters.term, with_size=True)
-        if resolving is not None:
-            resolution = search.read_resolution(await tx.query(*resolving))
-        statement = build(filters, resolution, media_url)
-        if filters.sha256 is not None:
-            settings = dict(NO_WALK)  # one image at most: the partial index finds it
-        else:
-            settings = await choose_plan(tx, statement, filters, resolution.images, first_rows)
+        statement, settings = await prepare(tx, filters, media_url, first_rows)
         cursor = await tx.declare(
             statement.sql,
             statement.params,
