@@ -3,7 +3,15 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    model_validator,
+)
 
 from pixtag import validation
 
@@ -107,6 +115,54 @@ class ImageCreate(BaseModel):
         Field(max_length=validation.MAX_TAGS, description="Repeated tags are dropped."),
         AfterValidator(validation.unique_tags),
     ] = []
+
+
+TagList = Annotated[
+    list[Tag],
+    Field(max_length=validation.MAX_TAGS, description="Repeated tags are dropped."),
+    AfterValidator(validation.unique_tags),
+]
+
+
+class BulkTags(BaseModel):
+    """A change of tags on many images: those ``query`` matches, or those ``ids`` name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Query | None = Field(
+        default=None,
+        description="A search in the `q` language of GET /images (its sort is ignored).",
+    )
+    ids: list[Annotated[int, Field(ge=1, le=BIGINT_MAX)]] | None = Field(
+        default=None,
+        max_length=100_000,
+        description="The images, by id (missing ones are skipped).",
+    )
+    add: TagList = []
+    remove: TagList = []
+    batch_size: int = Field(
+        default=2000,
+        ge=1,
+        le=5000,
+        description="Images per batch (each batch its own transaction).",
+    )
+
+    @model_validator(mode="after")
+    def _one_selection_and_a_change(self) -> "BulkTags":
+        if (self.query is None) == (self.ids is None):
+            raise ValueError("give exactly one of query and ids")
+        if not (self.add or self.remove):
+            raise ValueError("give tags to add or to remove")
+        if both := set(self.add) & set(self.remove):
+            raise ValueError(f"tags both added and removed: {', '.join(sorted(both))}")
+        return self
+
+
+class BulkTagsResult(BaseModel):
+    """What a bulk change did: every batch committed."""
+
+    changed: int = Field(ge=0, description="Images whose tags changed.")
+    batches: int = Field(ge=0, description="Batches committed.")
 
 
 class Attachment(BaseModel):

@@ -155,9 +155,7 @@ async def test_postgresql_ends_a_stream_left_idle_past_the_bound(database_url):
         query = "SELECT image_id::text FROM generate_series(1, 10) AS image_id"
 
         async def stall() -> None:
-            async with stream_transaction(
-                pool, idle_timeout_ms=200, acquire_timeout_ms=1000
-            ) as tx:
+            async with stream_transaction(pool, idle_timeout_ms=200, acquire_timeout_ms=1000) as tx:
                 chunks = await tx.declare(query, {}, chunk_size=2, read_ahead=False)
                 assert await anext(chunks) == [(b"1",), (b"2",)]
                 await asyncio.sleep(0.6)  # a stalled reader: the backend is ended meanwhile

@@ -1,4 +1,4 @@
-"""The listing's plan choice: selective filters skip the walk along the order, dense ones keep it."""
+"""The listing's plan choice: selective filters skip the walk along the order, dense keep it."""
 
 import aiopg
 import pytest

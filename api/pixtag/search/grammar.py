@@ -33,15 +33,17 @@ DELIMITERS = '()"'
 class QuerySyntaxError(DomainError):
     """``q`` is not a valid query; ``position`` is the 1-based index of the fault."""
 
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(f"q: {message} at position {position}")
+    def __init__(self, message: str, position: int, field: tuple[str, str] = ("query", "q")):
+        where, name = field
+        super().__init__(f"{name}: {message} at position {position}")
+        self.message = message
         self.position = position
         self.extensions |= {
             "position": position,
             "errors": [
                 {
-                    "in": "query",
-                    "loc": ["q"],
+                    "in": where,
+                    "loc": [name],
                     "msg": message,
                     "type": "query_syntax",
                     "position": position,
@@ -218,8 +220,20 @@ class _Parser:
         return term
 
 
-def parse(text: str) -> Query:
-    """The query ``text`` says; ``QuerySyntaxError`` naming the position if it is not one."""
+def parse(text: str, field: tuple[str, str] = ("query", "q")) -> Query:
+    """The query ``text`` says; ``QuerySyntaxError`` naming the position if it is not one.
+
+    ``field`` (where, name) is where the text came from, for the error.
+    """
+    try:
+        return _parse(text)
+    except QuerySyntaxError as error:
+        if field == ("query", "q"):
+            raise
+        raise QuerySyntaxError(error.message, error.position, field) from None
+
+
+def _parse(text: str) -> Query:
     if len(text) > MAX_LENGTH:
         raise QuerySyntaxError(f"longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
     tokens = tokenize(text)
