@@ -91,7 +91,7 @@ def test_ls_table_shows_the_size_and_pixels_of_stored_files(pixtag: Pixtag, tmp_
 
 
 def test_ls_query_searches_and_sorts_like_q(pixtag: Pixtag, live_url: str):
-    a, b, c = seed(live_url)
+    a, b, _ = seed(live_url)
     result = pixtag("ls", "--json", "-q", "(sun or dog) -cat sort:-id")
     assert result.exit_code == 0, result.output
     assert [i["image_id"] for i in json.loads(result.stdout)] == [b["image_id"]]
