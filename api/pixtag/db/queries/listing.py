@@ -50,6 +50,8 @@ WALK_TO_SORT_COST = 0.11
 PROBE_ROWS = 20_000
 WALK_BUDGET_ROWS = 100_000
 NO_WALK = {"enable_indexscan": "off"}
+# Fetch the next chunk while the current one is written (bench/listing_read_ahead.py).
+READ_AHEAD = True
 
 ORDER: dict[Sort, str] = {
     "id": "i.image_id",
@@ -225,7 +227,7 @@ async def open_listing(
     idle_timeout_ms: int,
     acquire_timeout_ms: int,
     slots: StreamSlots | None = None,
-    read_ahead: bool = True,
+    read_ahead: bool | None = None,
 ) -> AsyncIterator[Listing]:
     """The listing's chunks, read from a cursor planned for them; see the module docstring."""
     first_rows = min(chunk_size, filters.limit) if filters.limit else chunk_size
@@ -238,6 +240,6 @@ async def open_listing(
             statement.params,
             chunk_size=chunk_size,
             settings=settings,
-            read_ahead=read_ahead,
+            read_ahead=READ_AHEAD if read_ahead is None else read_ahead,
         )
         yield Listing(cursor, filters)
