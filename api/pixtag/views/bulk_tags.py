@@ -3,7 +3,7 @@
 import json
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r400, r409, r503
+from aiohttp_pydantic.oas.typing import r200, r400, r409, r415, r503
 
 from pixtag import keys, tagging
 from pixtag.models import BulkTags, BulkTagsResult, Problem
@@ -13,7 +13,9 @@ from pixtag.views.base import ProblemView, read_json
 class BulkTagsView(ProblemView):
     """Tags of many images."""
 
-    async def post(self) -> r200[BulkTagsResult] | r400[Problem] | r409[Problem] | r503[Problem]:
+    async def post(
+        self,
+    ) -> r200[BulkTagsResult] | r400[Problem] | r409[Problem] | r415[Problem] | r503[Problem]:
         """
         Add and remove tags on the images a search selects (``query``) or ``ids`` name.
 
@@ -31,6 +33,7 @@ class BulkTagsView(ProblemView):
                 error (``position``), or the query string has a parameter (none is taken).
             409: A batch was refused (e.g. an image would have more than 100 tags); the
                 earlier batches are kept.
+            415: The body is not JSON.
             503: A batch was lost (the database went away); the earlier ones are kept.
         """
         body = await read_json(self.request, BulkTags)
