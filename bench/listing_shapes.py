@@ -7,11 +7,14 @@ import time
 from typing import Any
 
 import aiohttp
+import aiopg
 import psycopg2
 from listing_data import shapes as shape_list
 from listing_server import Server
 
 from pixtag.db.queries import listing
+from pixtag.db.stream import stream_transaction
+from pixtag.search.filters import listing_filters
 
 
 async def _first_chunk(
@@ -44,17 +47,29 @@ def _params(query: dict[str, object]) -> list[tuple[str, str]]:
     return out
 
 
-class _Cursor:
-    """Just enough of an aiopg cursor over a psycopg2 one for ``planner_settings``."""
+def _filters(query: dict[str, Any]) -> listing.ListingFilters:
+    def many(name: str) -> list[str]:
+        value = query.get(name, [])
+        return list(value) if isinstance(value, list) else [value]
 
-    def __init__(self, cur: Any) -> None:
-        self.cur = cur
+    return listing_filters(
+        q=query.get("q"),
+        tag=query.get("tag"),
+        tags_all=many("tags_all"),
+        tags_any=many("tags_any"),
+        tags_none=many("tags_none"),
+        sha256=None,
+        after_id=query.get("after_id"),
+        limit=query.get("limit"),
+        after=None,
+    )
 
-    async def execute(self, *args: Any) -> None:
-        self.cur.execute(*args)
 
-    async def fetchone(self) -> Any:
-        return self.cur.fetchone()
+async def _chosen(pool: Any, query: dict[str, Any], first: int) -> tuple[str, dict, dict]:
+    """The listing's statement and the settings it picks, as the server would."""
+    async with stream_transaction(pool, idle_timeout_ms=60_000, acquire_timeout_ms=60_000) as tx:
+        statement, settings = await listing.prepare(tx, _filters(query), "/media", first)
+    return statement.sql, statement.params, settings
 
 
 def _plan(cur: Any, sql: str, params: dict, planner: dict[str, str]) -> tuple[str, float, int]:
@@ -91,6 +106,9 @@ SHORT_NAMES = [
     ),
     ("Bitmap Heap Scan > Bitmap Index Scan on images_tags_gin", "GIN bitmap"),
     ("Index Scan images_pkey", "PK walk"),
+    ("Index Scan Backward images_pkey", "PK walk back"),
+    ("Index Scan images_created", "created walk"),
+    ("Index Scan Backward images_created", "created walk back"),
 ]
 
 
@@ -101,23 +119,14 @@ async def shapes(api: Server, dsn: str, tags: dict[str, str], reps: int) -> list
     cur.execute("SELECT min(image_id), max(image_id) FROM images")
     min_id, max_id = cur.fetchone()
     rows = []
+    pool = await aiopg.create_pool(dsn, minsize=1, maxsize=1)
     async with aiohttp.ClientSession() as session:
         for name, query in shape_list(tags, max_id, min_id):
-            sql, params = listing.select_images(
-                media_url="/media",
-                tags_all=[*query.get("tags_all", []), *([query["tag"]] if "tag" in query else [])],
-                tags_any=query.get("tags_any", []),
-                sha256=None,
-                after_id=query.get("after_id"),
-                limit=query.get("limit"),
-            )
+            first = min(1000, query["limit"]) if "limit" in query else 1000
+            sql, params, chosen = await _chosen(pool, query, first)
             cur.execute(f"SELECT count(*) FROM ({sql}) AS s", params)
             count = cur.fetchone()[0]
             plan_default, fetch_default, _ = _plan(cur, sql, params, {})
-            first = min(1000, query["limit"]) if "limit" in query else 1000
-            cur.execute("BEGIN")
-            chosen = await listing.planner_settings(_Cursor(cur), params, first)
-            cur.execute("ROLLBACK")
             plan_tuned, fetch_tuned, _ = _plan(cur, sql, params, chosen)
             timings = [await _first_chunk(session, f"{api.url}/images", query) for _ in range(reps)]
             firsts = sorted(t[1] for t in timings)
@@ -135,5 +144,7 @@ async def shapes(api: Server, dsn: str, tags: dict[str, str], reps: int) -> list
                 }
             )
             print(f"  {name}: {rows[-1]['p50']:.1f} ms", flush=True)
+    pool.close()
+    await pool.wait_closed()
     conn.close()
     return rows

@@ -24,11 +24,14 @@ class DomainError(Exception):
     """An error with a meaning for the client; ``status`` is its HTTP status."""
 
     status = 400
+    # Members the problem document adds (RFC 9457 extensions), e.g. a position.
+    extensions: dict[str, Any]
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers or {}
+        self.extensions = {}
 
 
 class NotFound(DomainError):
@@ -111,6 +114,7 @@ def problem(
     *,
     errors: list[dict[str, Any]] | None = None,
     headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
 ) -> web.Response:
     """A problem+json response (RFC 9457) with the seed's ``error`` key beside ``detail``."""
     body: dict[str, Any] = {
@@ -122,6 +126,7 @@ def problem(
     }
     if errors is not None:
         body["errors"] = errors
+    body.update(extensions or {})
     return web.Response(
         status=status, text=json.dumps(body), content_type=PROBLEM_JSON, headers=headers
     )
@@ -167,7 +172,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except InvalidRequest as error:
         return validation_problem(error.error, error.where)
     except DomainError as error:
-        return problem(error.status, error.detail, headers=error.headers)
+        return problem(
+            error.status, error.detail, headers=error.headers, extensions=error.extensions
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -77,6 +77,31 @@ AfterId = Annotated[
 Limit = Annotated[
     int, Field(ge=1, le=BIGINT_MAX, description="At most this many images." + DIGITS), Integer
 ]
+Query = Annotated[
+    str,
+    Field(
+        max_length=4000,
+        description="A search: `cat dog` (both), `-cat` (not), `cat or dog` (either; `or`"
+        " binds looser than juxtaposition: `a b or c` is `(a b) or c`), parentheses to group"
+        " (at most 8 deep), `ca*` (any of the 100 most used tags starting with `ca`; none:"
+        ' nothing matches), `"sci fi"` (a quoted tag: spaces, a leading `-`, `(`, `*`,'
+        ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
+        " `sort:id`, `sort:-id`, `sort:created`, `sort:-created` (once, at the top level). At"
+        " most 50 tags and prefixes. Tags are normalised as on create and aliases resolved. A"
+        " syntax error is a 400 whose `position` is the 1-based index of the fault.",
+        examples=["cat (dog or fox) -blurry sort:-created"],
+    ),
+]
+AfterToken = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Continue a listing after the last page: the `after` token of its totals"
+        " (same `q` sort).",
+    ),
+]
 
 
 Tags = Annotated[
@@ -145,6 +170,54 @@ class ImagePatch(BaseModel):
         return self
 
 
+TagList = Annotated[
+    list[Tag],
+    Field(max_length=validation.MAX_TAGS, description="Repeated tags are dropped."),
+    AfterValidator(validation.unique_tags),
+]
+
+
+class BulkTags(BaseModel):
+    """A change of tags on many images: those ``query`` matches, or those ``ids`` name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: Query | None = Field(
+        default=None,
+        description="A search in the `q` language of GET /images (its sort is ignored).",
+    )
+    ids: list[Annotated[int, Field(ge=1, le=BIGINT_MAX)]] | None = Field(
+        default=None,
+        max_length=100_000,
+        description="The images, by id (missing ones are skipped).",
+    )
+    add: TagList = []
+    remove: TagList = []
+    batch_size: int = Field(
+        default=2000,
+        ge=1,
+        le=5000,
+        description="Images per batch (each batch its own transaction).",
+    )
+
+    @model_validator(mode="after")
+    def _one_selection_and_a_change(self) -> "BulkTags":
+        if (self.query is None) == (self.ids is None):
+            raise ValueError("give exactly one of query and ids")
+        if not (self.add or self.remove):
+            raise ValueError("give tags to add or to remove")
+        if both := set(self.add) & set(self.remove):
+            raise ValueError(f"tags both added and removed: {', '.join(sorted(both))}")
+        return self
+
+
+class BulkTagsResult(BaseModel):
+    """What a bulk change did: every batch committed."""
+
+    changed: int = Field(ge=0, description="Images whose tags changed.")
+    batches: int = Field(ge=0, description="Batches committed.")
+
+
 class Attachment(BaseModel):
     """The stored file of an image."""
 
@@ -185,6 +258,10 @@ class ListingTotals(BaseModel):
 
     totalImages: int = Field(ge=0, title="Total images")
     totalChunks: int = Field(ge=0, title="Total chunks")
+    after: str | None = Field(
+        default=None,
+        description="Only when a page (`limit`) came out full: pass it as `after` for the next.",
+    )
 
 
 class Listing(RootModel[list[list[Image] | ListingTotals]]):

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
+from pixtag.views.bulk_tags import BulkTagsView
 from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
@@ -13,6 +14,7 @@ from pixtag.views.media import MediaView
 def setup_routes(app: web.Application) -> None:
     # Uploads refuse an oversized Content-Length before "100 Continue".
     app.router.add_view("/images", ImageCollectionView, expect_handler=expect_handler)
+    app.router.add_view("/images/tags", BulkTagsView)
     app.router.add_view("/images/{image_id}", ImageView)
     app.router.add_view(
         "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler

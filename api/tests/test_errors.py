@@ -155,7 +155,10 @@ async def test_plain_digits_are_read_as_numbers(client):
     assert resp.status == 200
 
 
-LISTING_TAKES = "this operation takes tag, tags_all, tags_any, sha256, chunk_size, after_id, limit"
+LISTING_TAKES = (
+    "this operation takes tag, tags_all, tags_any, tags_none, q, sha256, chunk_size, after_id,"
+    " limit, after"
+)
 
 
 async def test_an_unknown_query_parameter_is_400_naming_it_and_the_accepted_ones(client):

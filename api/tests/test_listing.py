@@ -201,7 +201,7 @@ async def test_limit_without_after_id_takes_the_first_images(client):
     created = await create_catalogue(client)
     body = await (await client.get("/images", params={"limit": "2"})).json()
     assert flat(body) == created[:2]
-    assert chunks_of(body)[1] == {"totalImages": 2, "totalChunks": 1}
+    assert chunks_of(body)[1] == {"totalImages": 2, "totalChunks": 1, "after": "WyJpZCIsMl0"}
 
 
 async def test_after_id_without_limit_runs_to_the_end(client):

@@ -12,7 +12,7 @@ import pytest
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from pixtag.app import create_app
-from pixtag.db.stream import declared_cursor
+from pixtag.db.stream import stream_transaction
 from tests.processes import async_wait_until, sql
 
 from .listing_support import backends, bulk_insert, pool_is_whole
@@ -97,7 +97,7 @@ async def test_backend_killed_mid_stream_gives_an_incomplete_transfer(client, da
     assert await wait_for(lambda: pool_is_whole(client))
     # The pool replaced the dead connection: the next listing works.
     body = await (await client.get("/images", params={"limit": "1"})).json()
-    assert body[-1] == {"totalImages": 1, "totalChunks": 1}
+    assert body[-1] == {"totalImages": 1, "totalChunks": 1, "after": "WyJpZCIsMV0"}
 
 
 async def test_client_disconnect_ends_the_transaction_and_returns_the_connection(
@@ -157,15 +157,13 @@ async def test_postgresql_ends_a_stream_left_idle_past_the_bound(database_url):
     pool = await aiopg.create_pool(database_url, minsize=1, maxsize=1)
     try:
         query = "SELECT image_id::text FROM generate_series(1, 10) AS image_id"
-        opened = declared_cursor(
-            pool, query, {}, chunk_size=2, idle_timeout_ms=200, acquire_timeout_ms=1000
-        )
 
         async def stall() -> None:
-            async with opened as cursor:
-                assert await cursor.fetch() == [b"1", b"2"]
+            async with stream_transaction(pool, idle_timeout_ms=200, acquire_timeout_ms=1000) as tx:
+                chunks = await tx.declare(query, {}, chunk_size=2, read_ahead=False)
+                assert await anext(chunks) == [(b"1",), (b"2",)]
                 await asyncio.sleep(0.6)  # a stalled reader: the backend is ended meanwhile
-                await cursor.fetch()
+                await anext(chunks)
 
         with pytest.raises(psycopg2.Error):  # the dead backend surfaces as either error class
             await stall()
@@ -178,15 +176,17 @@ async def test_postgresql_ends_a_stream_left_idle_past_the_bound(database_url):
         await pool.wait_closed()
 
 
-async def test_declared_cursor_commits_and_returns_the_connection(database_url):
+@pytest.mark.parametrize("read_ahead", [True, False])
+async def test_stream_transaction_commits_and_returns_the_connection(database_url, read_ahead):
     pool = await aiopg.create_pool(database_url, minsize=1, maxsize=1)
     try:
         query = "SELECT n::text FROM generate_series(1, %(n)s) AS n"
-        async with declared_cursor(
-            pool, query, {"n": 5}, chunk_size=2, idle_timeout_ms=1000, acquire_timeout_ms=1000
-        ) as c:
-            chunks = [await c.fetch(), await c.fetch(), await c.fetch(), await c.fetch()]
-        assert chunks == [[b"1", b"2"], [b"3", b"4"], [b"5"], []]
+        async with stream_transaction(pool, idle_timeout_ms=1000, acquire_timeout_ms=1000) as tx:
+            (found,) = await tx.query("SELECT %(n)s::int * 2", {"n": 3})
+            chunks = await tx.declare(query, {"n": 5}, chunk_size=2, read_ahead=read_ahead)
+            read = [[row[0] for row in chunk] async for chunk in chunks]
+        assert found == (6,)
+        assert read == [[b"1", b"2"], [b"3", b"4"], [b"5"]]
         assert pool.size == pool.freesize == 1
         async with pool.acquire() as conn:
             assert conn.raw.get_transaction_status() == TRANSACTION_STATUS_IDLE

@@ -177,12 +177,18 @@ def test_listing_parameters_carry_their_constraints():
         "tag",
         "tags_all",
         "tags_any",
+        "tags_none",
+        "q",
         "sha256",
         "chunk_size",
         "after_id",
         "limit",
+        "after",
     }
     assert parameters["tags_all"]["schema"]["items"]["pattern"]
+    assert parameters["tags_none"]["schema"]["items"]["pattern"]
+    assert "binds looser than juxtaposition" in parameters["q"]["description"]
+    assert parameters["after"]["schema"]["pattern"] == "^[A-Za-z0-9_-]+$"
     assert parameters["sha256"]["schema"]["pattern"]
     assert parameters["chunk_size"]["schema"]["minimum"] == 1
     assert parameters["chunk_size"]["schema"]["maximum"] == 10_000

@@ -45,6 +45,12 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], url: str | None) -> None
 
 
 @click.command("ls")
+@click.option(
+    "-q",
+    "--query",
+    metavar="QUERY",
+    help='A search: "cat (dog or fox) -blurry ca* sort:-created" (see GET /images q).',
+)
 @click.option("--tag", metavar="TAG", help="Only images with this tag.")
 @click.option(
     "--all", "tags_all", multiple=True, metavar="TAG", help="Only images with every --all tag."
@@ -55,6 +61,7 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], url: str | None) -> None
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of images, for scripts.")
 @url_option
 def ls(
+    query: str | None,
     tag: str | None,
     tags_all: tuple[str, ...],
     tags_any: tuple[str, ...],
@@ -63,12 +70,13 @@ def ls(
 ) -> None:
     """List images, filtered by tags.
 
-    Images come in id order; the filters combine with AND. A table by
-    default, a JSON array of image documents with --json.
+    Images come in id order, or as the query's sort: says; the filters
+    combine with AND. A table by default, a JSON array of image documents
+    with --json.
     """
 
     async def work(client: PixtagClient) -> None:
-        images = client.images(tag=tag, tags_all=tags_all, tags_any=tags_any)
+        images = client.images(q=query, tag=tag, tags_all=tags_all, tags_any=tags_any)
         if as_json:
             # Streamed one image per line: memory stays flat however large the listing.
             separator = "[\n"

@@ -97,13 +97,17 @@ class PixtagClient:
     async def images(
         self,
         *,
+        q: str | None = None,
         tag: str | None = None,
         tags_all: Sequence[str] = (),
         tags_any: Sequence[str] = (),
         sha256: str | None = None,
     ) -> AsyncGenerator[Image]:
-        """Stream the images matching every given filter, in id order."""
+        """Stream the images matching every given filter (``q``: the query language), in id
+        order or as ``q`` sorts them."""
         params: list[tuple[str, str]] = []
+        if q is not None:
+            params.append(("q", q))
         if tag is not None:
             params.append(("tag", tag))
         params += [("tags_all", t) for t in tags_all]

@@ -5,6 +5,15 @@ cursor pulls the whole result into client memory. So the cursor is declared
 in SQL inside an explicit transaction and read with ``FETCH n``: memory stays
 bounded by one chunk whatever the size of the result.
 
+Round trips are few: ``BEGIN`` and the transaction's settings travel with
+the first statement, the ``DECLARE`` with its first ``FETCH`` (one
+multi-statement query each), and ``COMMIT`` closes the cursor. A caller
+that needs an answer before it can write the cursor's query (the listing
+resolves tags and chooses a plan) sends it with ``query`` first.
+
+While the caller works on one chunk (writes it to a socket), the next one is
+already being fetched (``read_ahead``): PostgreSQL renders it meanwhile.
+
 Rows arrive as ``bytes`` (the text typecaster is swapped for psycopg2's
 bytes one on this cursor only), so JSON rendered by PostgreSQL goes to the
 socket without a decode/encode round trip.
@@ -23,7 +32,7 @@ or then a connection, within the bound is refused with a 503.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
 from typing import Any
 
@@ -41,8 +50,6 @@ from pixtag.errors import DomainError
 log = logging.getLogger(__name__)
 
 CURSOR_NAME = "pixtag_stream"
-
-type Planner = Callable[[Any], Awaitable[Mapping[str, str]]]
 
 
 class StreamsBusy(DomainError):
@@ -76,38 +83,125 @@ class StreamSlots:
             self._free.release()
 
 
-class CursorStream:
-    """An open, declared cursor; ``fetch`` returns the next chunk of first-column values."""
+class ChunkCursor:
+    """A declared cursor as an async iterator of chunks of rows (tuples of ``bytes``)."""
 
-    def __init__(self, cur: Any, chunk_size: int) -> None:
+    def __init__(self, cur: Any, first: list[tuple[Any, ...]], chunk_size: int, read_ahead: bool):
         self._cur = cur
         self._fetch = f"FETCH {int(chunk_size)} FROM {CURSOR_NAME}"
+        self._pending: list[tuple[Any, ...]] | None = first
+        self._read_ahead = read_ahead
+        self._ahead: asyncio.Future[list[tuple[Any, ...]]] | None = None
+        self._done = False
 
-    async def fetch(self) -> list[bytes]:
-        """The next chunk (empty once the result is exhausted)."""
+    async def _fetch_chunk(self) -> list[tuple[Any, ...]]:
         await self._cur.execute(self._fetch)
-        rows = await self._cur.fetchall()
-        return [row[0] for row in rows]
+        rows: list[tuple[Any, ...]] = await self._cur.fetchall()
+        return rows
+
+    def __aiter__(self) -> "ChunkCursor":
+        return self
+
+    async def __anext__(self) -> list[tuple[Any, ...]]:
+        if self._done:
+            raise StopAsyncIteration
+        if self._pending is not None:
+            rows, self._pending = self._pending, None
+        elif self._ahead is not None:
+            ahead, self._ahead = self._ahead, None
+            rows = await ahead
+        else:
+            rows = await self._fetch_chunk()
+        if not rows:
+            self._done = True
+            raise StopAsyncIteration
+        if self._read_ahead:
+            self._ahead = asyncio.ensure_future(self._fetch_chunk())
+        return rows
+
+    async def settle(self) -> None:
+        """Let a FETCH in flight finish, so the connection is idle before the transaction ends."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        try:
+            await asyncio.wait([ahead])
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+            elif not ahead.cancelled():
+                ahead.exception()  # seen: the error that stopped the stream is the one reported
+
+
+class StreamTransaction:
+    """One transaction on one connection: a few queries, then a declared cursor."""
+
+    def __init__(self, cur: Any, idle_timeout_ms: int) -> None:
+        self._cur = cur
+        self._idle_timeout_ms = idle_timeout_ms
+        self._begun = False
+        self.cursor: ChunkCursor | None = None
+
+    def _opening(self, params: dict[str, Any]) -> str:
+        """``BEGIN`` and the transaction's idle bound, the first time only."""
+        if self._begun:
+            return ""
+        self._begun = True
+        params["_idle_timeout_ms"] = str(self._idle_timeout_ms)
+        return (
+            "BEGIN; SELECT set_config('idle_in_transaction_session_timeout',"
+            " %(_idle_timeout_ms)s, true); "
+        )
+
+    async def query(self, sql: str, params: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
+        """The rows of one statement run inside the transaction (opened with it)."""
+        bound = dict(params)
+        await self._cur.execute(self._opening(bound) + sql, bound)
+        rows: Sequence[tuple[Any, ...]] = await self._cur.fetchall()
+        return rows
+
+    async def declare(
+        self,
+        sql: str,
+        params: Mapping[str, Any],
+        *,
+        chunk_size: int,
+        settings: Mapping[str, str] | None = None,
+        read_ahead: bool = True,
+    ) -> ChunkCursor:
+        """Declare ``sql`` as a NO SCROLL cursor under ``settings`` (``SET LOCAL``), in the
+        same round trip as its first FETCH."""
+        bound = dict(params)
+        statement = self._opening(bound)
+        for index, (name, value) in enumerate((settings or {}).items()):
+            bound[f"_setting_{index}"], bound[f"_value_{index}"] = name, value
+            statement += f"SELECT set_config(%(_setting_{index})s, %(_value_{index})s, true); "
+        statement += f"DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {sql}; "
+        statement += f"FETCH {int(chunk_size)} FROM {CURSOR_NAME}"
+        await self._cur.execute(statement, bound)
+        first = await self._cur.fetchall()
+        self.cursor = ChunkCursor(self._cur, first, chunk_size, read_ahead)
+        return self.cursor
+
+    async def commit(self) -> None:
+        """End the transaction (and the cursor with it)."""
+        if self._begun:
+            await self._cur.execute("COMMIT")
 
 
 @asynccontextmanager
-async def declared_cursor(
+async def stream_transaction(
     pool: aiopg.Pool,
-    query: str,
-    params: Mapping[str, Any],
     *,
-    chunk_size: int,
     idle_timeout_ms: int,
     acquire_timeout_ms: int,
     slots: StreamSlots | None = None,
-    planner: Planner | None = None,
-) -> AsyncIterator[CursorStream]:
-    """Declare ``query`` as a NO SCROLL cursor in its own transaction and yield a reader.
+) -> AsyncIterator[StreamTransaction]:
+    """A transaction for one stream, on a connection of its own; see the module docstring.
 
     With ``slots``, the stream takes one of them first. Each wait (a slot, a
-    connection) is bounded by ``acquire_timeout_ms``. ``planner`` is called
-    with the transaction's cursor before the DECLARE and returns settings
-    (applied as ``SET LOCAL``) that shape the cursor's plan.
+    connection) is bounded by ``acquire_timeout_ms``. However the block is
+    left, the transaction ends and the connection goes back to the pool.
     """
     async with slots.hold(acquire_timeout_ms) if slots else nullcontext():
         conn = await acquire(pool, acquire_timeout_ms)
@@ -115,16 +209,13 @@ async def declared_cursor(
         try:
             async with conn.cursor() as cur:
                 psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
-                await cur.execute("BEGIN")
-                settings = {"idle_in_transaction_session_timeout": str(idle_timeout_ms)}
-                if planner is not None:
-                    settings.update(await planner(cur))
-                for name, value in settings.items():
-                    await cur.execute("SELECT set_config(%s, %s, true)", (name, value))
-                await cur.execute(f"DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {query}", params)
-                yield CursorStream(cur, chunk_size)
-                await cur.execute(f"CLOSE {CURSOR_NAME}")
-                await cur.execute("COMMIT")
+                transaction = StreamTransaction(cur, idle_timeout_ms)
+                try:
+                    yield transaction
+                finally:
+                    if transaction.cursor is not None:
+                        await transaction.cursor.settle()
+                await transaction.commit()
                 clean = True
         finally:
             if not clean:

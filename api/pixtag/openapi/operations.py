@@ -14,7 +14,7 @@ generated clients need one; aiohttp-pydantic emits none).
 from typing import Any
 
 from pixtag.imaging import ACCEPTED
-from pixtag.models import Image, ImageCreate, ImagePatch, Listing, Problem
+from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -145,6 +145,12 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "description": "The status and headers GET /images answers, without the body: the"
         " query runs to its first chunk, so invalid filters and failures show.",
         "responses": STREAM_BUSY,
+    },
+    ("post", "/images/tags"): {
+        "operationId": "retagImages",
+        # The view reads the body itself (read_json: 415 for other types).
+        "requestBody": {"required": True, "content": {"application/json": {"schema": BulkTags}}},
+        "responses": BUSY,
     },
     ("get", "/images/{image_id}"): {
         "operationId": "getImage",

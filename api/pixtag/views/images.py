@@ -1,6 +1,5 @@
 """/images: create image records, and list them."""
 
-from functools import partial
 from types import MappingProxyType
 
 from aiohttp_pydantic.oas.typing import (
@@ -15,18 +14,20 @@ from aiohttp_pydantic.oas.typing import (
 from pixtag import keys, uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import images as queries
-from pixtag.db.queries import listing
-from pixtag.db.stream import declared_cursor
+from pixtag.db.queries.listing import open_listing
 from pixtag.models import (
     AfterId,
+    AfterToken,
     ChunkSize,
     Image,
     ImageCreate,
     Limit,
     Problem,
+    Query,
     Sha256,
     Tag,
 )
+from pixtag.search.filters import listing_filters
 from pixtag.versions import etag
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document, wants_ndjson
@@ -44,52 +45,57 @@ class ImageCollectionView(ProblemView):
         tag: Tag | None = None,
         tags_all: list[Tag] = [],  # noqa: B006 - aiohttp-pydantic reads the default
         tags_any: list[Tag] = [],  # noqa: B006
+        tags_none: list[Tag] = [],  # noqa: B006
+        q: Query | None = None,
         sha256: Sha256 | None = None,
         chunk_size: ChunkSize | None = None,
         after_id: AfterId | None = None,
         limit: Limit | None = None,
+        after: AfterToken | None = None,
     ) -> r200[list[Image]] | r400[Problem]:
         """
-        Stream the images, in id order, that match every given filter.
+        Stream the images that match every given filter, in id order or as ``q`` sorts them.
 
         The body is ``[[image, ...], [image, ...], {"totalImages": N, "totalChunks": M}]``
         (``[{"totalImages": 0, "totalChunks": 0}]`` when nothing matches), one inner
         array per chunk, sent as it is read from the database. With
         ``Accept: application/x-ndjson`` it is one image per line instead.
         ``tag`` and ``tags_all`` keep images having all those tags, ``tags_any``
-        images having at least one; ``sha256`` finds the image holding that file.
-        Walk a large set in pages with ``after_id`` (the last id seen) and ``limit``.
+        images having at least one, ``tags_none`` images having none of them;
+        ``q`` is a search in the query language (see the parameter); ``sha256``
+        finds the image holding that file. All given conditions apply.
+        Walk a large set in pages with ``limit``: a full page ends with
+        ``"after": token`` in its totals, which the next request passes as ``after``
+        (any sort); ``after_id`` (the last id seen) keeps working for the id order.
 
         Tags: images
         Status Codes:
             200: The images, streamed in chunks.
-            400: A filter is empty or invalid, a number is out of range or not plain decimal
-                digits, or a parameter is unknown or, taking one value, repeated (``tag=a&tag=b``:
-                use ``tags_all``).
+            400: A filter is empty or invalid, ``q`` has a syntax error (``position`` names
+                where), ``after`` is not a token of this sort, a number is out of range or not
+                plain decimal digits, or a parameter is unknown or, taking one value, repeated
+                (``tag=a&tag=b``: use ``tags_all``).
         """
         settings = self.settings
-        chunk = chunk_size or settings.chunk_size
-        sql, params = listing.select_images(
-            media_url=self.request.app[keys.STORAGE].media_url,
-            tags_all=list(dict.fromkeys([*tags_all, *([tag] if tag else [])])),
-            tags_any=list(dict.fromkeys(tags_any)),
+        filters = listing_filters(
+            q=q,
+            tag=tag,
+            tags_all=tags_all,
+            tags_any=tags_any,
+            tags_none=tags_none,
             sha256=sha256,
             after_id=after_id,
             limit=limit,
+            after=after,
         )
-        opened = declared_cursor(
+        opened = open_listing(
             self.request.app[keys.POOL],
-            sql,
-            params,
-            chunk_size=chunk,
+            filters,
+            media_url=self.request.app[keys.STORAGE].media_url,
+            chunk_size=chunk_size or settings.chunk_size,
             idle_timeout_ms=settings.stream_idle_timeout_ms,
             acquire_timeout_ms=settings.pool_timeout_ms,
             slots=self.request.app[keys.STREAM_SLOTS],
-            planner=partial(
-                listing.planner_settings,
-                params=params,
-                first_rows=min(chunk, limit) if limit else chunk,
-            ),
         )
         return await stream_document(
             self.request,

@@ -1,4 +1,4 @@
-"""Write a declared cursor to the client as a chunked JSON or NDJSON document.
+"""Write a listing to the client as a chunked JSON or NDJSON document.
 
 The first chunk is fetched before the headers go out, so a bad query or an
 unreachable database still answers a proper problem+json status. Once the
@@ -11,8 +11,9 @@ A reader that keeps taking a little now and then passes every idle bound, so
 the stream also has a minimum rate: every byte written earns ``1 / min_rate``
 seconds (after a short grace for the start), and a write still waiting when
 the time earned runs out aborts the stream like any other late failure.
-While a chunk is written the next one is already being fetched, so the
-database and the socket work side by side.
+The listing's trailer (the ``after`` token of a full page) goes into the
+closing totals object: headers are long gone by then, so a ``Link`` header
+cannot carry it.
 
 For a client that accepts gzip, each chunk is compressed and flushed on its
 own (``pixtag.compression.GzipStream``) as it goes out, never the document
@@ -26,12 +27,13 @@ import json
 import logging
 import socket
 import struct
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 from aiohttp import HttpVersion11, web
 
 from pixtag.compression import GzipStream, accepts_gzip, vary
-from pixtag.db.stream import CursorStream
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,14 @@ NDJSON = "application/x-ndjson"
 RATE_GRACE = 5.0
 # Chunks at least this long are compressed in a worker thread, shorter ones in the loop.
 THREAD_COMPRESS_SIZE = 64 * 1024
+
+
+class Chunks(Protocol):
+    """Chunks of rendered images, then what the closing totals add."""
+
+    def __aiter__(self) -> AsyncIterator[list[bytes]]: ...
+
+    def trailer(self) -> dict[str, str]: ...
 
 
 class TooSlow(Exception):
@@ -69,8 +79,8 @@ def _json_chunk(rows: list[bytes], index: int) -> bytes:
     return (b"[[" if index == 0 else b",[") + b",".join(rows) + b"]"
 
 
-def _json_end(total: int, chunks: int) -> bytes:
-    totals = json.dumps({"totalImages": total, "totalChunks": chunks}).encode()
+def _json_end(total: int, chunks: int, trailer: dict[str, str]) -> bytes:
+    totals = json.dumps({"totalImages": total, "totalChunks": chunks, **trailer}).encode()
     return (b"[" if chunks == 0 else b",") + totals + b"]"
 
 
@@ -78,20 +88,9 @@ def _ndjson_chunk(rows: list[bytes], index: int) -> bytes:
     return b"\n".join(rows) + b"\n"
 
 
-async def _settle(fetch: "asyncio.Future[list[bytes]]") -> None:
-    """Let a FETCH in flight finish, so the connection is idle before its transaction ends."""
-    try:
-        await asyncio.wait([fetch])
-    finally:
-        if not fetch.done():
-            fetch.cancel()
-        elif not fetch.cancelled():
-            fetch.exception()  # seen: the error that stopped the stream is the one reported
-
-
 async def stream_document(
     request: web.Request,
-    opened: AbstractAsyncContextManager[CursorStream],
+    opened: AbstractAsyncContextManager[Chunks],
     *,
     ndjson: bool,
     write_timeout: float,
@@ -132,8 +131,9 @@ async def stream_document(
             raise TooSlow(f"{sent - len(data):.0f} bytes taken in {elapsed:.1f} s") from None
 
     try:
-        async with opened as cursor:
-            rows = await cursor.fetch()
+        async with opened as listing:
+            chunk_iter = aiter(listing)
+            rows: list[bytes] = await anext(chunk_iter, [])
             if request.method == "HEAD":
                 return resp  # the status and headers GET would send, and no body
             if request.version >= HttpVersion11:
@@ -142,17 +142,11 @@ async def stream_document(
             started = loop.time()
             total = chunks = 0
             while rows:
-                # PostgreSQL renders the next chunk while this one goes out.
-                ahead = asyncio.ensure_future(cursor.fetch())
-                try:
-                    await write(render(rows, chunks))
-                except BaseException:
-                    await _settle(ahead)
-                    raise
+                await write(render(rows, chunks))
                 total += len(rows)
                 chunks += 1
-                rows = await ahead
-            end = b"" if ndjson else _json_end(total, chunks)
+                rows = await anext(chunk_iter, [])
+            end = b"" if ndjson else _json_end(total, chunks, listing.trailer())
             if end or gzip is not None:
                 await write(end, last=True)
     except Exception as error:

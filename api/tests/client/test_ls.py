@@ -88,3 +88,15 @@ def test_ls_table_shows_the_size_and_pixels_of_stored_files(pixtag: Pixtag, tmp_
     assert result.exit_code == 0, result.output
     row = result.stdout.splitlines()[2].split()
     assert row[1:6] == ["wide.png", "x", str(len(data)), "B", "40x10"]
+
+
+def test_ls_query_searches_and_sorts_like_q(pixtag: Pixtag, live_url: str):
+    a, b, _ = seed(live_url)
+    result = pixtag("ls", "--json", "-q", "(sun or dog) -cat sort:-id")
+    assert result.exit_code == 0, result.output
+    assert [i["image_id"] for i in json.loads(result.stdout)] == [b["image_id"]]
+    result = pixtag("ls", "-q", "c* sort:-id", "--any", "sun")
+    assert [line.split()[0] for line in result.stdout.splitlines()[2:]] == [str(a["image_id"])]
+    result = pixtag("ls", "-q", "cat (dog")
+    assert result.exit_code == 1
+    assert result.output == "error: q: unexpected end of query at position 9\n"

@@ -1,0 +1,1 @@
+"""Searching images: the ``q`` language, its terms, and the listing's sort and cursor token."""

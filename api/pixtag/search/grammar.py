@@ -1,0 +1,246 @@
+"""The ``q`` language: a search in one string, parsed into a tree of terms.
+
+    cat dog          images tagged cat and dog (juxtaposition is "all")
+    -cat             images not tagged cat
+    cat or dog       images tagged cat or dog
+    cat (dog or fox) "or" binds looser than juxtaposition: a b or c = (a b) or c
+    ca*              any of the 100 most used tags starting with "ca"; none: matches nothing
+    "sci fi" "-x" "a*"  quoted: one literal tag (spaces, a leading '-', '(', '*', "or", "sort:...")
+    "ca"*            a quoted prefix
+    sort:-created    the order: id, -id (newest id first), created, -created; once, at the top
+
+Inside quotes ``\\"`` is a quote and ``\\\\`` a backslash. A bare word ends at
+white space, ``(``, ``)`` or ``"``; a ``*`` may only end it, and a ``-`` only
+starts it as the negation (``sci-fi`` is one tag). ``or`` is a keyword in
+any case. Every tag goes through the same normalisation as on create. At
+most ``MAX_DEPTH`` nested parentheses and ``MAX_TERMS`` tags and prefixes,
+so one request cannot make the database plan a monster. An error names its
+position: the 1-based index of the character where it was found.
+"""
+
+from dataclasses import dataclass
+
+from pixtag.errors import DomainError
+from pixtag.search.terms import EVERYTHING, SORTS, Any, Not, Prefix, Sort, Tag, Term, all_of
+from pixtag.validation import normalise_tag
+
+MAX_DEPTH = 8
+MAX_TERMS = 50
+MAX_LENGTH = 4000
+DELIMITERS = '()"'
+
+
+class QuerySyntaxError(DomainError):
+    """``q`` is not a valid query; ``position`` is the 1-based index of the fault."""
+
+    def __init__(self, message: str, position: int, field: tuple[str, str] = ("query", "q")):
+        where, name = field
+        super().__init__(f"{name}: {message} at position {position}")
+        self.message = message
+        self.position = position
+        self.extensions |= {
+            "position": position,
+            "errors": [
+                {
+                    "in": where,
+                    "loc": [name],
+                    "msg": message,
+                    "type": "query_syntax",
+                    "position": position,
+                }
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "end"
+    text: str
+    position: int
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed ``q``: what to match and, if it said, in which order."""
+
+    term: Term
+    sort: Sort | None
+
+
+def _quoted(text: str, start: int) -> tuple[str, int]:
+    """The text of the quoted string opening at ``start``, and the index after it."""
+    out = []
+    i = start + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in '"\\':
+            out.append(text[i + 1])
+            i += 2
+        elif ch == '"':
+            return "".join(out), i + 1
+        else:
+            out.append(ch)
+            i += 1
+    raise QuerySyntaxError("unterminated quote", start + 1)
+
+
+def _tag(text: str, position: int) -> str:
+    try:
+        return normalise_tag(text)
+    except ValueError as error:
+        raise QuerySyntaxError(f"invalid tag {text!r} ({error})", position) from None
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of ``text``, each with its 1-based position."""
+    tokens: list[Token] = []
+    i = 0
+    while i < len(text):
+        ch, position = text[i], i + 1
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            tokens.append(Token(ch, ch, position))
+            i += 1
+        elif ch == "-" and (i + 1 < len(text) and not text[i + 1].isspace()):
+            tokens.append(Token("-", ch, position))
+            i += 1
+        elif ch == '"':
+            value, i = _quoted(text, i)
+            kind = "tag"
+            if i < len(text) and text[i] == "*":
+                kind, i = "prefix", i + 1
+            if i < len(text) and not (text[i].isspace() or text[i] in "()"):
+                raise QuerySyntaxError(f"unexpected {text[i]!r} after a quote", i + 1)
+            tokens.append(Token(kind, _tag(value, position), position))
+        else:
+            end = i
+            while end < len(text) and not (text[end].isspace() or text[end] in DELIMITERS):
+                end += 1
+            word = text[i:end]
+            if end < len(text) and text[end] == '"':
+                raise QuerySyntaxError("unexpected '\"' inside a word", end + 1)
+            if "*" in word[:-1]:
+                raise QuerySyntaxError(
+                    "'*' may only end a word (quote the tag)", i + word.index("*") + 1
+                )
+            if word == "-":
+                raise QuerySyntaxError("'-' needs a term right after it", position)
+            if word.lower() == "or":
+                tokens.append(Token("or", word, position))
+            elif word.lower().startswith("sort:"):
+                tokens.append(Token("sort", word, position))
+            elif word.endswith("*"):
+                if word == "*" or word == "-*":
+                    raise QuerySyntaxError(
+                        "a prefix needs at least one character before '*'", position
+                    )
+                tokens.append(Token("prefix", _tag(word[:-1], position), position))
+            else:
+                tokens.append(Token("tag", _tag(word, position), position))
+            i = end
+    tokens.append(Token("end", "", len(text) + 1))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+        self.at = 0
+        self.depth = 0
+        self.leaves = 0
+        self.sort: Sort | None = None
+
+    def peek(self) -> Token:
+        return self.tokens[self.at]
+
+    def take(self) -> Token:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def unexpected(self, token: Token) -> QuerySyntaxError:
+        if token.kind == "end":
+            return QuerySyntaxError("unexpected end of query", token.position)
+        return QuerySyntaxError(f"unexpected {token.text!r}", token.position)
+
+    def any_of(self) -> Term:
+        branches = [self.all_of(first=True)]
+        while self.peek().kind == "or":
+            self.take()
+            branches.append(self.all_of(first=False))
+        return branches[0] if len(branches) == 1 else Any(tuple(branches))
+
+    def all_of(self, *, first: bool) -> Term:
+        terms: list[Term] = []
+        while True:
+            token = self.peek()
+            if token.kind == "sort":
+                self.take()
+                self.set_sort(token)
+            elif token.kind in ("tag", "prefix", "(", "-"):
+                terms.append(self.unary())
+            elif terms or (first and self.depth == 0 and token.kind == "end" and self.sort):
+                return all_of(*terms) if terms else EVERYTHING
+            else:
+                raise self.unexpected(token)
+
+    def set_sort(self, token: Token) -> None:
+        if self.depth > 0:
+            raise QuerySyntaxError("sort: may only stand at the top level", token.position)
+        if self.sort is not None:
+            raise QuerySyntaxError("sort: given twice", token.position)
+        value = token.text[5:].lower()
+        if value not in SORTS:
+            raise QuerySyntaxError(
+                f"unknown sort {value!r} (one of {', '.join(SORTS)})", token.position
+            )
+        self.sort = value
+
+    def unary(self) -> Term:
+        token = self.take()
+        if token.kind == "-":
+            if self.peek().kind not in ("tag", "prefix", "(", "-"):
+                raise self.unexpected(self.peek())
+            return Not(self.unary())
+        if token.kind in ("tag", "prefix"):
+            self.leaves += 1
+            if self.leaves > MAX_TERMS:
+                raise QuerySyntaxError(f"more than {MAX_TERMS} tags and prefixes", token.position)
+            return Tag(token.text) if token.kind == "tag" else Prefix(token.text)
+        # "(": the callers only come here on "(", "-", "tag" or "prefix"
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise QuerySyntaxError(f"more than {MAX_DEPTH} nested parentheses", token.position)
+        term = self.any_of()
+        closing = self.take()
+        if closing.kind != ")":
+            raise self.unexpected(closing)
+        self.depth -= 1
+        return term
+
+
+def parse(text: str, field: tuple[str, str] = ("query", "q")) -> Query:
+    """The query ``text`` says; ``QuerySyntaxError`` naming the position if it is not one.
+
+    ``field`` (where, name) is where the text came from, for the error.
+    """
+    try:
+        return _parse(text)
+    except QuerySyntaxError as error:
+        if field == ("query", "q"):
+            raise
+        raise QuerySyntaxError(error.message, error.position, field) from None
+
+
+def _parse(text: str) -> Query:
+    if len(text) > MAX_LENGTH:
+        raise QuerySyntaxError(f"longer than {MAX_LENGTH} characters", MAX_LENGTH + 1)
+    tokens = tokenize(text)
+    if tokens[0].kind == "end":
+        return Query(EVERYTHING, None)
+    parser = _Parser(tokens)
+    term = parser.any_of()
+    if parser.peek().kind != "end":
+        raise parser.unexpected(parser.peek())
+    return Query(term, parser.sort)

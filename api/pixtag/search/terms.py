@@ -1,0 +1,91 @@
+"""The terms a search is made of, whatever spelled them (``q`` or the plain parameters).
+
+A search is a tree: tags and tag prefixes at the leaves, ``All`` (every
+child), ``Any`` (at least one) and ``Not`` above them. The grammar builds it
+from ``q``; ``from_parameters`` builds the same tree from ``tag``,
+``tags_all``, ``tags_any`` and ``tags_none``, so both go through one
+compiler and one plan choice.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+type Sort = Literal["id", "-id", "created", "-created"]
+SORTS: tuple[Sort, ...] = ("id", "-id", "created", "-created")
+
+
+@dataclass(frozen=True)
+class Tag:
+    """Images having this tag."""
+
+    tag: str
+
+
+@dataclass(frozen=True)
+class Prefix:
+    """Images having any of the most used tags starting with ``prefix``."""
+
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Not:
+    """Images not matching ``term``."""
+
+    term: "Term"
+
+
+@dataclass(frozen=True)
+class All:
+    """Images matching every term."""
+
+    terms: tuple["Term", ...]
+
+
+@dataclass(frozen=True)
+class Any:
+    """Images matching at least one term."""
+
+    terms: tuple["Term", ...]
+
+
+type Term = Tag | Prefix | Not | All | Any
+
+EVERYTHING = All(())
+
+
+def all_of(*terms: Term) -> Term:
+    """``All`` of the terms, flattened: nested ``All`` merge, and one term stands alone."""
+    flat: list[Term] = []
+    for term in terms:
+        flat.extend(term.terms if isinstance(term, All) else (term,))
+    return flat[0] if len(flat) == 1 else All(tuple(flat))
+
+
+def from_parameters(tags_all: list[str], tags_any: list[str], tags_none: list[str]) -> Term:
+    """The tree of the plain parameters: all of ``tags_all``, any of ``tags_any``, none of
+    ``tags_none``."""
+    terms: list[Term] = [Tag(t) for t in tags_all]
+    if tags_any:
+        terms.append(Any(tuple(Tag(t) for t in tags_any)))
+    if tags_none:
+        terms.append(Not(Any(tuple(Tag(t) for t in tags_none))))
+    return all_of(*terms)
+
+
+def leaves(term: Term) -> tuple[set[str], set[str]]:
+    """The tags and the prefixes a tree names."""
+    tags: set[str] = set()
+    prefixes: set[str] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Tag):
+            tags.add(node.tag)
+        elif isinstance(node, Prefix):
+            prefixes.add(node.prefix)
+        elif isinstance(node, Not):
+            stack.append(node.term)
+        else:
+            stack.extend(node.terms)
+    return tags, prefixes
