@@ -9,6 +9,7 @@ from pixtag import keys, uploads
 from pixtag.db.pool import cursor
 from pixtag.db.queries import images as queries
 from pixtag.db.queries import listing
+from pixtag.db.queries import tags as tag_queries
 from pixtag.db.stream import declared_cursor
 from pixtag.models import (
     AfterId,
@@ -50,7 +51,8 @@ class ImageCollectionView(ProblemView):
         array per chunk, sent as it is read from the database. With
         ``Accept: application/x-ndjson`` it is one image per line instead.
         ``tag`` and ``tags_all`` keep images having all those tags, ``tags_any``
-        images having at least one; ``sha256`` finds the image holding that file.
+        images having at least one (an alias means its target); ``sha256`` finds the
+        image holding that file.
         Walk a large set in pages with ``after_id`` (the last id seen) and ``limit``.
 
         Tags: images
@@ -62,10 +64,16 @@ class ImageCollectionView(ProblemView):
         """
         settings = self.settings
         chunk = chunk_size or settings.chunk_size
+        tags_all = list(dict.fromkeys([*tags_all, *([tag] if tag else [])]))
+        tags_any = list(dict.fromkeys(tags_any))
+        if tags_all or tags_any:
+            # An alias asked for means its target (the images hold only targets).
+            async with cursor(self.request.app) as cur:
+                tags_all, tags_any = await tag_queries.resolve_aliases(cur, tags_all, tags_any)
         sql, params = listing.select_images(
             media_url=self.request.app[keys.STORAGE].media_url,
-            tags_all=list(dict.fromkeys([*tags_all, *([tag] if tag else [])])),
-            tags_any=list(dict.fromkeys(tags_any)),
+            tags_all=tags_all,
+            tags_any=tags_any,
             sha256=sha256,
             after_id=after_id,
             limit=limit,

@@ -61,8 +61,8 @@ def _json_chunk(rows: list[bytes], index: int) -> bytes:
     return (b"[[" if index == 0 else b",[") + b",".join(rows) + b"]"
 
 
-def _json_end(total: int, chunks: int) -> bytes:
-    totals = json.dumps({"totalImages": total, "totalChunks": chunks}).encode()
+def _json_end(total: int, chunks: int, totals_name: str) -> bytes:
+    totals = json.dumps({totals_name: total, "totalChunks": chunks}).encode()
     return (b"[" if chunks == 0 else b",") + totals + b"]"
 
 
@@ -88,11 +88,13 @@ async def stream_document(
     ndjson: bool,
     write_timeout: float,
     min_rate: int = 0,
+    totals_name: str = "totalImages",
 ) -> web.StreamResponse:
     """Stream every chunk of the cursor as one document; see the module docstring.
 
     A write may wait ``write_timeout`` seconds for the client, and with
-    ``min_rate`` (bytes per second) no longer than the stream has earned.
+    ``min_rate`` (bytes per second) no longer than the stream has earned. ``totals_name``
+    names the row count in the closing totals of the JSON document.
     """
     resp = web.StreamResponse(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
@@ -135,7 +137,7 @@ async def stream_document(
                 chunks += 1
                 rows = await ahead
             if not ndjson:
-                await write(_json_end(total, chunks))
+                await write(_json_end(total, chunks, totals_name))
     except Exception as error:
         if not resp.prepared:
             raise
