@@ -86,7 +86,7 @@ async def apply_to_images(pool: aiopg.Pool, tags: list[str]) -> int:
 async def _refuse_overflow(cur: Any, holding: list[str], tag: str) -> None:
     """Conflict when an image holding one of ``holding`` would get more than 100 tags once
     ``tag`` and what it implies are added."""
-    await cur.execute("SELECT cardinality(apply_tag_rules(ARRAY[%(tag)s]))", {"tag": tag})
+    await cur.execute("SELECT cardinality(expand_tags(ARRAY[%(tag)s]))", {"tag": tag})
     (added,) = await cur.fetchone()
     found = await queries.overflowing_image(cur, holding, int(added))
     if found:

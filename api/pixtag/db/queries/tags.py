@@ -86,11 +86,11 @@ FIND_CYCLE = """
 
 # An image the rules would give more than 100 tags (found before the rule is kept).
 OVERFLOWING_IMAGE = """
-    SELECT i.image_id, cardinality(apply_tag_rules(i.tags))
+    SELECT i.image_id, cardinality(expand_tags(i.tags))
     FROM images AS i
     WHERE i.tags && %(tags)s::text[]
       AND cardinality(i.tags) >= 100 - %(added)s
-      AND cardinality(apply_tag_rules(i.tags)) > 100
+      AND cardinality(expand_tags(i.tags)) > 100
     LIMIT 1
 """
 
