@@ -133,7 +133,11 @@ async def test_implications_are_added_transitively_on_every_write(client, databa
     image = await create(client, "kitten", "cute")
     assert image["tags"] == ["kitten", "cute", "cat", "animal"]
     # Plain SQL goes through the same trigger.
-    sql(database_url, "UPDATE images SET tags = '{kitten}' WHERE image_id = %s", (image["image_id"],))
+    sql(
+        database_url,
+        "UPDATE images SET tags = '{kitten}' WHERE image_id = %s",
+        (image["image_id"],),
+    )
     (row,) = sql(database_url, "SELECT tags FROM images")
     assert row[0] == ["kitten", "cat", "animal"]
     assert await tag_counts(client) == [("animal", 1), ("cat", 1), ("kitten", 1)]
@@ -176,7 +180,9 @@ async def test_removing_rules_keeps_what_they_gave(client):
 
 async def test_more_than_100_tags_with_implications_is_a_400_problem(client):
     await client.put("/tags/t0/implications/extra")
-    resp = await client.post("/images", json={"filename": "a.png", "tags": [f"t{i}" for i in range(100)]})
+    resp = await client.post(
+        "/images", json={"filename": "a.png", "tags": [f"t{i}" for i in range(100)]}
+    )
     assert resp.status == 400
     assert resp.content_type == "application/problem+json"
     body = await resp.json()
