@@ -6,6 +6,7 @@ from pixtag.cli.client import add, get, import_, ls, show
 from pixtag.cli.connect import URL_HELP
 from pixtag.cli.server import fixtures, openapi, serve
 from pixtag.cli.storage import storage
+from pixtag.cli.tags import tag, tags
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,5 +20,5 @@ main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
 main.add_command(storage)
-for command in (add, ls, show, get, import_):
+for command in (add, ls, show, get, import_, tags, tag):
     main.add_command(command)
