@@ -123,8 +123,9 @@ async def test_an_alias_of_an_alias_is_resolved_and_a_cycle_refused(client):
     # A tag that becomes an alias takes its own aliases along: no chains.
     await client.put("/tags/cat/alias", json={"target": "feline"})
     assert (await (await client.get("/tags/feline")).json())["aliases"] == ["cat", "kitty", "puss"]
-    resp = await client.put("/tags/x/alias", json={"target": "x"})
-    assert resp.status == 400
+    resp = await client.put("/tags/x/alias", json={"target": "X"})
+    assert resp.status == 409
+    assert (await resp.json())["detail"] == "Alias cycle: x -> x"
 
 
 async def test_implications_are_added_transitively_on_every_write(client, database_url):
@@ -235,7 +236,7 @@ async def test_rename_errors(client):
     assert resp.status == 404
     await create(client, "cat")
     resp = await client.post("/tags/cat/rename", json={"to": "cat"})
-    assert resp.status == 400
+    assert resp.status == 409
     resp = await client.post("/tags/cat/rename", json={"to": "x", "extra": 1})
     assert resp.status == 400
     await client.put("/tags/kitty/alias", json={"target": "cat"})

@@ -8,9 +8,11 @@ at a time, each batch its own transaction: no long lock on all images, and
 readers never wait (they read the row versions from before). The counts stay
 exact all along, since every batch is an ordinary UPDATE of images.
 
-Before the first batch, the work waits for the transactions that began
-before the rule was committed: one of them may still write the old tag,
-after the batches have passed its row. If the process dies part-way, the
+Before the first batch, the work waits for the transactions writing images
+when the rule was committed (``LOCK TABLE images IN SHARE MODE``, released at
+once: new writers queue behind it only for that wait): one of them may still
+write the old tag, after the batches have passed its row. Statements that
+start after the rule's commit see it. If the process dies part-way, the
 rule is in force for new writes and sending the same request again
 finishes the rewrite (every step is idempotent).
 
@@ -18,18 +20,17 @@ A rename is an alias from the old name to the new one, applied, then
 removed (unless kept): the trigger does the replacing and the merging.
 """
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
 import aiopg
+import psycopg2.errors
 
-from pixtag.db.acquire import acquire
 from pixtag.db.queries import tags as queries
 from pixtag.db.transaction import Transaction
-from pixtag.errors import BadRequest, Conflict, NotFound
+from pixtag.errors import Conflict, NotFound
 from pixtag.tags.models import AliasApplied, ImplicationApplied, TagRenamed
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,6 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 2000
 # Bounds a rule change's transaction and each batch (lock waits included).
 RULE_TIMEOUT_MS = 30_000
-# How long to wait for the writers older than a rule; past it, go on (and log).
-OLD_WRITERS_WAIT = 30.0
-OLD_WRITERS_POLL = 0.02
 
 
 async def _change[T](pool: aiopg.Pool, work: Callable[[Any], Awaitable[T]]) -> T:
@@ -54,19 +52,10 @@ async def _change[T](pool: aiopg.Pool, work: Callable[[Any], Awaitable[T]]) -> T
 
 
 async def _wait_for_old_writers(pool: aiopg.Pool) -> None:
-    conn = await acquire(pool, RULE_TIMEOUT_MS)
     try:
-        async with conn.cursor() as cur:
-            horizon = await queries.writers_horizon(cur)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + OLD_WRITERS_WAIT
-            while await queries.writers_before(cur, horizon):
-                if loop.time() > deadline:
-                    log.warning("transactions older than a tag rule still run; applying it anyway")
-                    return
-                await asyncio.sleep(OLD_WRITERS_POLL)
-    finally:
-        await pool.release(conn)
+        await Transaction(pool, timeout_ms=RULE_TIMEOUT_MS).run(queries.wait_for_writers)
+    except psycopg2.errors.LockNotAvailable:
+        log.warning("a write to images outlasted the wait for it; applying the tag rule anyway")
 
 
 async def apply_to_images(pool: aiopg.Pool, tags: list[str]) -> int:
@@ -97,7 +86,7 @@ async def _refuse_overflow(cur: Any, holding: list[str], tag: str) -> None:
 async def set_alias(pool: aiopg.Pool, alias: str, target: str) -> AliasApplied:
     """Make ``alias`` stand for ``target`` (an alias given is resolved) and apply it."""
     if alias == target:
-        raise BadRequest(f"Tag <{alias}> cannot be an alias of itself")
+        raise Conflict(f"Alias cycle: {alias} -> {alias}")
 
     async def work(cur: Any) -> tuple[str, bool]:
         resolved = await queries.target_of(cur, target) or target
@@ -146,7 +135,7 @@ async def delete_implication(pool: aiopg.Pool, tag: str, implies: str) -> None:
 async def rename(pool: aiopg.Pool, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
     """Rename ``tag`` to ``to`` on every image and rule; merge when ``to`` exists."""
     if tag == to:
-        raise BadRequest(f"Tag <{tag}> already has that name")
+        raise Conflict(f"Tag <{tag}> already has that name")
 
     async def work(cur: Any) -> tuple[str, bool]:
         target = await queries.target_of(cur, tag)

@@ -101,10 +101,10 @@ class TagRenameView(ProblemView):
         Tags: tags
         Status Codes:
             200: Renamed; the body says how many images were rewritten.
-            400: The body is invalid, or the new name is the old one.
+            400: The body is invalid.
             404: No image holds the tag and no rule names it.
-            409: The tag is an alias, or the merge would close a cycle of implications or give
-                an image more than 100 tags.
+            409: The new name is the old one, the tag is an alias, or the merge would close a
+                cycle of implications or give an image more than 100 tags.
         """
         body = await read_json(self.request, RenameRequest)
         return _json(
@@ -128,8 +128,9 @@ class TagAliasView(ProblemView):
         Tags: tags
         Status Codes:
             200: The alias is in force; the body says how many images were rewritten.
-            400: The body is invalid, or the target is the tag itself.
-            409: The alias would close a cycle (of aliases or of implications) or give an
+            400: The body is invalid.
+            409: The alias would close a cycle (the target is the tag itself or one of its
+                aliases, or a cycle of implications) or give an
                 image more than 100 tags.
         """
         body = await read_json(self.request, AliasSet)

@@ -110,9 +110,9 @@ APPLY_BATCH = """
     SELECT count(*), max(image_id) FROM rewritten
 """
 
-# The newest transaction id that may still be writing, and whether any before it still is.
-WRITERS_HORIZON = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-WRITERS_BEFORE = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint < %(horizon)s"
+# Waits for every transaction writing images (they hold ROW EXCLUSIVE) to end;
+# released at once by the caller's commit.
+WAIT_FOR_WRITERS = "LOCK TABLE images IN SHARE MODE"
 
 
 def prefix_pattern(prefix: str | None) -> str | None:
@@ -208,15 +208,6 @@ async def apply_batch(cur: Any, tags: list[str], after: int, size: int) -> tuple
     return int(count), None if last is None else int(last)
 
 
-async def writers_horizon(cur: Any) -> int:
-    """The first transaction id not yet started: writers below it began before now."""
-    await cur.execute(WRITERS_HORIZON)
-    (horizon,) = await cur.fetchone()
-    return int(horizon)
-
-
-async def writers_before(cur: Any, horizon: int) -> bool:
-    """Whether a transaction that began before ``horizon`` is still running."""
-    await cur.execute(WRITERS_BEFORE, {"horizon": horizon})
-    (running,) = await cur.fetchone()
-    return bool(running)
+async def wait_for_writers(cur: Any) -> None:
+    """Return once every transaction that was writing images has ended."""
+    await cur.execute(WAIT_FOR_WRITERS)
