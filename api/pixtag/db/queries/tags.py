@@ -15,29 +15,32 @@ from pixtag.errors import Conflict, NotFound
 # against a graph the other is changing.
 LOCK_RULES = "SELECT pg_advisory_xact_lock(hashtext('pixtag tag rules'))"
 
+# row_to_json: compact, like the images' JSON. A plain subquery scan keeps its order.
 SELECT_TAGS = """
-    SELECT json_build_object('tag', t.tag, 'image_count', t.image_count)::text
-    FROM tags AS t
-    WHERE (%(pattern)s::text IS NULL OR t.tag LIKE %(pattern)s::text)
-    ORDER BY t.image_count DESC, t.tag COLLATE "C"
-    LIMIT %(limit)s::bigint
+    SELECT row_to_json(r)::text FROM (
+        SELECT t.tag, t.image_count
+        FROM tags AS t
+        WHERE (%(pattern)s::text IS NULL OR t.tag LIKE %(pattern)s::text)
+        ORDER BY t.image_count DESC, t.tag COLLATE "C"
+        LIMIT %(limit)s::bigint
+    ) AS r
 """
 
 SELECT_TAG = """
-    SELECT json_build_object(
-        'tag', %(tag)s::text,
-        'image_count', coalesce((SELECT image_count FROM tags WHERE tag = %(tag)s), 0),
-        'alias_of', (SELECT target FROM tag_aliases WHERE alias = %(tag)s),
-        'aliases', ARRAY(SELECT alias FROM tag_aliases WHERE target = %(tag)s
-                         ORDER BY alias COLLATE "C"),
-        'implies', ARRAY(SELECT implies FROM tag_implications WHERE tag = %(tag)s
-                         ORDER BY implies COLLATE "C"),
-        'implied_by', ARRAY(SELECT tag FROM tag_implications WHERE implies = %(tag)s
-                            ORDER BY tag COLLATE "C")
-    )::text
-    WHERE EXISTS (SELECT 1 FROM tags WHERE tag = %(tag)s)
-       OR EXISTS (SELECT 1 FROM tag_aliases WHERE alias = %(tag)s OR target = %(tag)s)
-       OR EXISTS (SELECT 1 FROM tag_implications WHERE tag = %(tag)s OR implies = %(tag)s)
+    SELECT row_to_json(r)::text FROM (
+        SELECT %(tag)s::text AS tag,
+            coalesce((SELECT image_count FROM tags WHERE tag = %(tag)s), 0) AS image_count,
+            (SELECT target FROM tag_aliases WHERE alias = %(tag)s) AS alias_of,
+            ARRAY(SELECT alias FROM tag_aliases WHERE target = %(tag)s
+                  ORDER BY alias COLLATE "C") AS aliases,
+            ARRAY(SELECT implies FROM tag_implications WHERE tag = %(tag)s
+                  ORDER BY implies COLLATE "C") AS implies,
+            ARRAY(SELECT tag FROM tag_implications WHERE implies = %(tag)s
+                  ORDER BY tag COLLATE "C") AS implied_by
+        WHERE EXISTS (SELECT 1 FROM tags WHERE tag = %(tag)s)
+           OR EXISTS (SELECT 1 FROM tag_aliases WHERE alias = %(tag)s OR target = %(tag)s)
+           OR EXISTS (SELECT 1 FROM tag_implications WHERE tag = %(tag)s OR implies = %(tag)s)
+    ) AS r
 """
 
 RESOLVE = "SELECT resolve_tag_aliases(%(all)s::text[]), resolve_tag_aliases(%(any)s::text[])"
