@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
-from typing import Any
+from typing import Any, Protocol
 
 import aiopg
 import psycopg2.extensions
@@ -35,7 +35,7 @@ from psycopg2.extensions import (
     TRANSACTION_STATUS_INTRANS,
 )
 
-from pixtag.db.acquire import acquire
+from pixtag.db.acquire import acquire, connection
 from pixtag.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,12 @@ class StreamSlots:
             yield
         finally:
             self._free.release()
+
+
+class Chunks(Protocol):
+    """What a document is written from: chunks of rendered rows, an empty one at the end."""
+
+    async def fetch(self) -> list[bytes]: ...
 
 
 class CursorStream:
@@ -149,3 +155,33 @@ async def abandon(conn: Any) -> None:
             log.warning("could not roll back an abandoned stream", exc_info=True)
     if status != TRANSACTION_STATUS_IDLE:
         conn.close()
+
+
+class OneChunk:
+    """The rows of a small result, as one chunk and then none."""
+
+    def __init__(self, rows: list[bytes]) -> None:
+        self._rows = rows
+
+    async def fetch(self) -> list[bytes]:
+        """All the rows the first time, nothing after."""
+        rows, self._rows = self._rows, []
+        return rows
+
+
+@asynccontextmanager
+async def small_result(
+    pool: aiopg.Pool, query: str, params: Mapping[str, Any], *, acquire_timeout_ms: int
+) -> AsyncIterator[OneChunk]:
+    """Run ``query``, whose LIMIT keeps it within one chunk, as one statement.
+
+    A cursor's BEGIN, DECLARE, FETCH, CLOSE and COMMIT are five round trips
+    more than one statement: for a handful of rows (an autocomplete) they
+    cost more than the rows themselves. The connection is back in the pool
+    before the rows are written.
+    """
+    async with connection(pool, acquire_timeout_ms) as conn, conn.cursor() as cur:
+        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
+        await cur.execute(query, params)
+        rows = [row[0] for row in await cur.fetchall()]
+    yield OneChunk(rows)

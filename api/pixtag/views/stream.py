@@ -25,7 +25,7 @@ from contextlib import AbstractAsyncContextManager
 
 from aiohttp import HttpVersion11, web
 
-from pixtag.db.stream import CursorStream
+from pixtag.db.stream import Chunks
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ async def _settle(fetch: "asyncio.Future[list[bytes]]") -> None:
 
 async def stream_document(
     request: web.Request,
-    opened: AbstractAsyncContextManager[CursorStream],
+    opened: AbstractAsyncContextManager[Chunks],
     *,
     ndjson: bool,
     write_timeout: float,

@@ -1,12 +1,14 @@
 """/tags: counts and autocomplete, one tag, rename, aliases and implications."""
 
+from contextlib import AbstractAsyncContextManager
+
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409
 
 from pixtag import keys
 from pixtag.db.pool import cursor
 from pixtag.db.queries import tags as queries
-from pixtag.db.stream import declared_cursor
+from pixtag.db.stream import Chunks, declared_cursor, small_result
 from pixtag.models import Problem, Tag
 from pixtag.tags import rules
 from pixtag.tags.models import (
@@ -49,15 +51,21 @@ class TagCollectionView(ProblemView):
         """
         settings = self.settings
         sql, params = queries.select_tags(prefix=prefix, limit=limit)
-        opened = declared_cursor(
-            self.request.app[keys.POOL],
-            sql,
-            params,
-            chunk_size=settings.chunk_size,
-            idle_timeout_ms=settings.stream_idle_timeout_ms,
-            acquire_timeout_ms=settings.pool_timeout_ms,
-            slots=self.request.app[keys.STREAM_SLOTS],
-        )
+        pool = self.request.app[keys.POOL]
+        opened: AbstractAsyncContextManager[Chunks]
+        if limit is not None and limit <= settings.chunk_size:
+            # An autocomplete: one chunk at most, so one statement, no cursor.
+            opened = small_result(pool, sql, params, acquire_timeout_ms=settings.pool_timeout_ms)
+        else:
+            opened = declared_cursor(
+                pool,
+                sql,
+                params,
+                chunk_size=settings.chunk_size,
+                idle_timeout_ms=settings.stream_idle_timeout_ms,
+                acquire_timeout_ms=settings.pool_timeout_ms,
+                slots=self.request.app[keys.STREAM_SLOTS],
+            )
         return await stream_document(
             self.request,
             opened,
