@@ -3,7 +3,7 @@
 from contextlib import AbstractAsyncContextManager
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409
+from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r415
 
 from pixtag import keys
 from pixtag.db.pool import cursor
@@ -98,7 +98,7 @@ class TagRenameView(ProblemView):
 
     async def post(
         self, tag: Tag, /
-    ) -> r200[TagRenamed] | r400[Problem] | r404[Problem] | r409[Problem]:
+    ) -> r200[TagRenamed] | r400[Problem] | r404[Problem] | r409[Problem] | r415[Problem]:
         """
         Rename a tag on every image and rule; when the new name exists, merge them.
 
@@ -113,6 +113,7 @@ class TagRenameView(ProblemView):
             404: No image holds the tag and no rule names it.
             409: The new name is the old one, the tag is an alias, or the merge would close a
                 cycle of implications or give an image more than 100 tags.
+            415: The body is not JSON.
         """
         body = await read_json(self.request, RenameRequest)
         return _json(
@@ -125,7 +126,9 @@ class TagRenameView(ProblemView):
 class TagAliasView(ProblemView):
     """The alias rule of a tag: writing or asking for it means its target."""
 
-    async def put(self, tag: Tag, /) -> r200[AliasApplied] | r400[Problem] | r409[Problem]:
+    async def put(
+        self, tag: Tag, /
+    ) -> r200[AliasApplied] | r400[Problem] | r409[Problem] | r415[Problem]:
         """
         Make the tag an alias of ``target``, and rewrite the stored images holding it.
 
@@ -140,6 +143,7 @@ class TagAliasView(ProblemView):
             409: The alias would close a cycle (the target is the tag itself or one of its
                 aliases, or a cycle of implications) or give an
                 image more than 100 tags.
+            415: The body is not JSON.
         """
         body = await read_json(self.request, AliasSet)
         return _json(await rules.set_alias(self.request.app[keys.POOL], tag, body.target))
