@@ -11,6 +11,7 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg2
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
@@ -99,6 +100,11 @@ class Conflict(DomainError):
     status = 409
 
 
+# SQLSTATE of the database's own refusals that a client can fix (fixture 007:
+# the tag rules would give an image more than 100 tags).
+CLIENT_SQLSTATES = {"PX001": 400}
+
+
 class InvalidRequest(DomainError):
     """A request part failed validation; the response lists the fields."""
 
@@ -182,6 +188,13 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if "Allow" in exc.headers:
             headers["Allow"] = exc.headers["Allow"]
         return problem(exc.status, _http_detail(exc), headers=headers)
+    except psycopg2.Error as error:
+        # Raised on any write path (the rules trigger runs on them all); a message
+        # the fixture wrote for clients, never SQL or internals.
+        if error.pgcode not in CLIENT_SQLSTATES or error.diag.message_primary is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return problem(500, "The server met an unexpected error.")
+        return problem(CLIENT_SQLSTATES[error.pgcode], error.diag.message_primary)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(500, "The server met an unexpected error.")

@@ -9,6 +9,13 @@ from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
+from pixtag.views.tags import (
+    TagAliasView,
+    TagCollectionView,
+    TagImplicationView,
+    TagRenameView,
+    TagView,
+)
 
 
 def setup_routes(app: web.Application) -> None:
@@ -20,5 +27,10 @@ def setup_routes(app: web.Application) -> None:
         "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler
     )
     app.router.add_view("/media/{image_id}/{name}", MediaView)
+    app.router.add_view("/tags", TagCollectionView)
+    app.router.add_view("/tags/{tag}", TagView)
+    app.router.add_view("/tags/{tag}/rename", TagRenameView)
+    app.router.add_view("/tags/{tag}/alias", TagAliasView)
+    app.router.add_view("/tags/{tag}/implications/{implied}", TagImplicationView)
     app.router.add_view("/health/live", LiveView)
     app.router.add_view("/health/ready", ReadyView)

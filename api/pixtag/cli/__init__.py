@@ -7,6 +7,7 @@ from pixtag.cli.connect import URL_HELP
 from pixtag.cli.edit import mv, rm, tag
 from pixtag.cli.server import fixtures, openapi, serve
 from pixtag.cli.storage import storage
+from pixtag.cli.tags import alias, imply, rename, tags, unalias, unimply
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,5 +21,20 @@ main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
 main.add_command(storage)
-for command in (add, ls, show, get, import_, tag, mv, rm):
+for command in (
+    add,
+    ls,
+    show,
+    get,
+    import_,
+    tag,
+    mv,
+    rm,
+    tags,
+    rename,
+    alias,
+    unalias,
+    imply,
+    unimply,
+):
     main.add_command(command)

@@ -15,6 +15,7 @@ from typing import Any
 
 from pixtag.imaging import ACCEPTED
 from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
+from pixtag.openapi.tags import tag_operations
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -253,3 +254,4 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "operationId": "checkReadiness",
     },
 }
+OPERATIONS.update(tag_operations(BUSY, STREAM_BUSY))

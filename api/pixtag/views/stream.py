@@ -79,8 +79,8 @@ def _json_chunk(rows: list[bytes], index: int) -> bytes:
     return (b"[[" if index == 0 else b",[") + b",".join(rows) + b"]"
 
 
-def _json_end(total: int, chunks: int, trailer: dict[str, str]) -> bytes:
-    totals = json.dumps({"totalImages": total, "totalChunks": chunks, **trailer}).encode()
+def _json_end(total: int, chunks: int, trailer: dict[str, str], totals_name: str) -> bytes:
+    totals = json.dumps({totals_name: total, "totalChunks": chunks, **trailer}).encode()
     return (b"[" if chunks == 0 else b",") + totals + b"]"
 
 
@@ -95,11 +95,13 @@ async def stream_document(
     ndjson: bool,
     write_timeout: float,
     min_rate: int = 0,
+    totals_name: str = "totalImages",
 ) -> web.StreamResponse:
     """Stream every chunk of the cursor as one document; see the module docstring.
 
     A write may wait ``write_timeout`` seconds for the client, and with
-    ``min_rate`` (bytes per second) no longer than the stream has earned.
+    ``min_rate`` (bytes per second) no longer than the stream has earned. ``totals_name``
+    names the row count in the closing totals of the JSON document.
     """
     resp = web.StreamResponse(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
@@ -146,7 +148,7 @@ async def stream_document(
                 total += len(rows)
                 chunks += 1
                 rows = await anext(chunk_iter, [])
-            end = b"" if ndjson else _json_end(total, chunks, listing.trailer())
+            end = b"" if ndjson else _json_end(total, chunks, listing.trailer(), totals_name)
             if end or gzip is not None:
                 await write(end, last=True)
     except Exception as error:

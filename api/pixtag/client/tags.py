@@ -1,0 +1,61 @@
+"""The tags API for the client: counts, rename, aliases and implications."""
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from pixtag.client.errors import ClientError
+from pixtag.client.session import NDJSON, PixtagClient
+from pixtag.tags.models import AliasApplied, ImplicationApplied, TagCount, TagRenamed
+
+
+def _parse[M: BaseModel](model: type[M], document: str | bytes) -> M:
+    try:
+        return model.model_validate_json(document)
+    except ValidationError as error:
+        raise ClientError(f"unexpected answer from the server: {error}") from None
+
+
+async def tag_counts(
+    client: PixtagClient, prefix: str | None = None, limit: int | None = None
+) -> list[TagCount]:
+    """The tags with their counts, most used first (those starting with ``prefix``)."""
+    params: dict[str, Any] = {}
+    if prefix:
+        params["prefix"] = prefix
+    if limit is not None:
+        params["limit"] = str(limit)
+    headers = {"Accept": NDJSON}
+    async with client.request("GET", "tags", params=params, headers=headers) as resp:
+        return [_parse(TagCount, line) async for line in resp.content if line.strip()]
+
+
+async def rename(client: PixtagClient, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
+    """Rename (or merge) a tag everywhere."""
+    body = {"to": to, "keep_alias": keep_alias}
+    async with client.request("POST", "tags", tag, "rename", json=body) as resp:
+        return _parse(TagRenamed, await resp.read())
+
+
+async def set_alias(client: PixtagClient, alias: str, target: str) -> AliasApplied:
+    """Make ``alias`` stand for ``target``."""
+    async with client.request("PUT", "tags", alias, "alias", json={"target": target}) as resp:
+        return _parse(AliasApplied, await resp.read())
+
+
+async def delete_alias(client: PixtagClient, alias: str) -> None:
+    """Remove an alias."""
+    async with client.request("DELETE", "tags", alias, "alias"):
+        pass
+
+
+async def set_implication(client: PixtagClient, tag: str, implied: str) -> ImplicationApplied:
+    """Make ``tag`` imply ``implied``."""
+    async with client.request("PUT", "tags", tag, "implications", implied) as resp:
+        return _parse(ImplicationApplied, await resp.read())
+
+
+async def delete_implication(client: PixtagClient, tag: str, implied: str) -> None:
+    """Remove an implication."""
+    async with client.request("DELETE", "tags", tag, "implications", implied):
+        pass

@@ -1,0 +1,1 @@
+"""Tags as things of their own: counts, autocomplete, rename, aliases and implications."""
