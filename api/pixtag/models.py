@@ -31,7 +31,8 @@ Filename = Annotated[
         min_length=1,
         max_length=validation.MAX_FILENAME_BYTES,
         description="One path segment: no '/', '\\', control or format characters (U+200C"
-        " and U+200D only between two visible characters), not only white space, no"
+        " and U+200D only between two visible characters) or Hangul fillers (U+115F, U+1160,"
+        " U+3164, U+FFA0), not only white space, no"
         " leading '.', at most 255 bytes in UTF-8.",
         examples=["example.jpg"],
         # Documents the rule check_filename enforces, with readable errors.
@@ -45,7 +46,8 @@ Tag = Annotated[
         min_length=1,
         max_length=validation.MAX_TAG_LENGTH,
         description="At most 100 characters as sent, not only white space; no control or"
-        " format characters (U+200C and U+200D only between two visible characters) or ','."
+        " format characters (U+200C and U+200D only between two visible characters), Hangul"
+        " fillers (U+115F, U+1160, U+3164, U+FFA0) or ','."
         " Stored trimmed, NFC-normalised and lower-cased.",
         examples=["canon"],
         # Documents the rule normalise_tag enforces, with readable errors.

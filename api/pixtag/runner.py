@@ -34,6 +34,7 @@ from pixtag import keys
 from pixtag.app import create_app
 from pixtag.inflight import InFlight
 from pixtag.logs import ACCESS_LOGGER, AccessLog, ServerLog
+from pixtag.protocol import ProblemAppRunner
 from pixtag.settings import Settings
 
 log = logging.getLogger("pixtag")
@@ -60,11 +61,12 @@ def serve(settings: Settings) -> None:
 
 
 def runner(settings: Settings) -> web.AppRunner:
-    """The application's runner, with pixtag's access log (or none) and server log."""
+    """The application's runner, with pixtag's access log (or none) and server log, and
+    problem+json for the requests aiohttp's parser refuses (see pixtag.protocol)."""
     access: dict[str, object] = {"access_log": None}
     if settings.access_log:
         access = {"access_log": logging.getLogger(ACCESS_LOGGER), "access_log_class": AccessLog}
-    return web.AppRunner(
+    return ProblemAppRunner(
         create_app(settings),
         handle_signals=False,
         keepalive_timeout=KEEPALIVE_TIMEOUT,

@@ -12,15 +12,15 @@ MAX_FILENAME_BYTES = 255
 MAX_TAG_LENGTH = 100
 MAX_TAGS = 100
 
-# Format characters (Unicode category Cf, as of Unicode 15, in the BMP) draw
+# Format characters (Unicode category Cf, as of Python's Unicode 15) draw
 # nothing or reorder what follows: U+200B makes a tag that looks empty,
-# U+202E shows "\u202egpj.exe" as "exe.jpg". Names refuse them all, but for
-# the two joiners, which Persian, Indic scripts and emoji sequences need:
-# those only between two visible characters. The few format characters beyond
-# the BMP (U+110BD, U+13430.., U+1BCA0.., U+1D173.., U+E0001, U+E0020..) are
-# not refused: a schema pattern cannot name them for fuzzers and ECMAScript
-# without the u flag, which read them as surrogate pairs. (A test checks the
-# list against unicodedata.)
+# U+202E shows "\u202egpj.exe" as "exe.jpg", and the tag characters
+# U+E0020..U+E007F carry invisible ASCII ("ASCII smuggling"). Names refuse
+# them all, but for the two joiners, which Persian, Indic scripts and emoji
+# sequences need: those only between two visible characters. (This refuses the
+# three subdivision flags too, whose emoji sequences are spelled with tag
+# characters: a name cannot tell those from smuggled text.) A test checks the
+# list against unicodedata.
 FORMAT_RANGES = (
     (0x00AD, 0x00AD),
     (0x0600, 0x0605),
@@ -37,23 +37,50 @@ FORMAT_RANGES = (
     (0x2066, 0x206F),
     (0xFEFF, 0xFEFF),
     (0xFFF9, 0xFFFB),
+    (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD),
+    (0x13430, 0x1343F),
+    (0x1BCA0, 0x1BCA3),
+    (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
 )
 JOINERS = "\u200c\u200d"
+# Letters by category that stand for nothing seen: the Hangul fillers
+# (Default_Ignorable_Code_Point in Unicode, drawn as nothing), a favourite for
+# names that look empty. Refused like format characters. U+2800 BRAILLE
+# PATTERN BLANK is kept: it is a cell of braille text, drawn with a width,
+# hiding and reordering nothing (a name of it alone looks blank, as "_" looks
+# like a line; refusing it would refuse braille with word spaces).
+FILLERS = "\u115f\u1160\u3164\uffa0"
 
 
 def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
-    """A character class body of \\u escapes."""
-    return "".join(f"\\u{a:04x}" if a == b else f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+    """A character class body: \\u escapes in the BMP, the characters themselves beyond it.
+
+    An escape for a character beyond the BMP has no spelling that ECMAScript
+    (\\u{...} with the u flag), Python (\\U0001xxxx) and Rust read alike; the
+    character itself all of them read as one character (ECMAScript with the u
+    flag, as JSON Schema validators use). In openapi.json it is written as a
+    JSON surrogate pair, which every JSON parser reads back as that character.
+    """
+
+    def one(code: int) -> str:
+        return f"\\u{code:04x}" if code <= 0xFFFF else chr(code)
+
+    return "".join(one(a) if a == b else f"{one(a)}-{one(b)}" for a, b in ranges)
 
 
 # The same rules as regular expressions, for the OpenAPI schema: clients and
 # API fuzzers learn from it exactly which strings the functions below accept
-# (a test checks that both agree). Written with \x and \u escapes only, so
-# ECMAScript, Python and Rust read them alike; no look-around, which Rust lacks.
+# (a test checks that both agree). Written with \x and \u escapes, and the
+# characters beyond the BMP as themselves (see _class_body), so ECMAScript,
+# Python and Rust read them alike; no look-around, which Rust lacks.
 _CONTROL = r"\x00-\x1f\x7f-\x9f"
 _FORMAT = _class_body(FORMAT_RANGES)
 _JOINER = r"\u200c\u200d"
-_HIDDEN = _CONTROL + _FORMAT
+_FILLER = "".join(f"\\u{ord(ch):04x}" for ch in FILLERS)
+_HIDDEN = _CONTROL + _FORMAT + _FILLER
 # What str.strip() removes: the characters for which str.isspace() is true.
 _SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # The white space that may stand inside a name: _SPACE but for the controls.
@@ -61,7 +88,12 @@ _BLANK = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # A visible character of a tag, then one that may follow a joiner.
 _TAG_CHAR = rf"[^{_HIDDEN}{_SPACE}{_JOINER},]"
 _TAG_WORD = rf"{_TAG_CHAR}(?:[{_JOINER}]{_TAG_CHAR})*"
-TAG_PATTERN = rf"^[{_SPACE}]*{_TAG_WORD}(?:[{_BLANK}]*{_TAG_WORD})*[{_SPACE}]*$"
+# The leading white space is spelled (?:[...]+|), not [...]*: schemathesis
+# folds a string's length bounds into its pattern when it can, and writes the
+# result back with Python's \U escapes for characters beyond the BMP, which
+# its own ECMAScript check of the schema then refuses ("unsupported regular
+# expression"); it leaves a pattern that opens with an alternation as it is.
+TAG_PATTERN = rf"^(?:[{_SPACE}]+|){_TAG_WORD}(?:[{_BLANK}]*{_TAG_WORD})*[{_SPACE}]*$"
 _NAME_CHAR = rf"[^{_HIDDEN}{_SPACE}{_JOINER}/\\]"
 _NAME_WORD = rf"{_NAME_CHAR}(?:[{_JOINER}]{_NAME_CHAR})*"
 # The first visible character is not a dot when it is the first character.
@@ -87,10 +119,12 @@ def _visible_at(value: str, index: int) -> bool:
 
 
 def _check_visible(value: str, what: str) -> None:
-    """Refuse format characters, and joiners that do not join two visible characters."""
+    """Refuse format characters, fillers, and joiners that do not join two visible characters."""
     for index, ch in enumerate(value):
         if ch in _FORMAT_CHARACTERS:
             raise ValueError(f"{what} must not contain the format character U+{ord(ch):04X}")
+        if ch in FILLERS:
+            raise ValueError(f"{what} must not contain the invisible filler U+{ord(ch):04X}")
         if ch in JOINERS and not (_visible_at(value, index - 1) and _visible_at(value, index + 1)):
             raise ValueError(
                 f"{what} may contain U+{ord(ch):04X} only between two visible characters"

@@ -144,3 +144,94 @@ def test_requests_the_parser_refuses_are_one_warning_line_each_without_traceback
         "Error handling request from 127.0.0.1: 400 Content-Length can't be present with"
         " Transfer-Encoding",
     ]
+
+
+def split_response(answer: bytes) -> tuple[bytes, dict[str, str], bytes]:
+    """The status line, the headers (lower-cased names) and the body of one response."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *fields = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, _, value in (f.partition(": ") for f in fields)}
+    return status.encode(), headers, body
+
+
+def exchange_until_closed(port: int, *requests: bytes) -> bytes:
+    """Send the requests on one connection, one after the other; all it got until the server
+    closed it (a socket timeout if the server never does)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        received = b""
+        for request in requests:
+            sock.sendall(request)
+            received += _read_response(sock)
+        while chunk := sock.recv(65536):
+            received += chunk
+        return received
+
+
+def test_requests_the_parser_refuses_are_answered_as_problems_quoting_nothing_sent(
+    tmp_path, database_url
+):
+    marker = "PROBE7f3a"
+    refused = {
+        "unknown method": (
+            [b"GET /images/999 HTTP/1.1\r\nHost: x\r\n\r\n"],
+            f"{marker} /images HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+            "the request's method is not a valid HTTP method",
+        ),
+        "malformed request line": (
+            [],
+            f"GET /images/{marker} HTTP/9.{marker}\r\nHost: x\r\n\r\n".encode(),
+            "the request line is not valid HTTP/1.1",
+        ),
+        "bad header": (
+            [],
+            f"GET /images HTTP/1.1\r\nHost: x\r\nX-{marker} {marker}\r\n\r\n".encode(),
+            "it is not valid HTTP/1.1",
+        ),
+        "header too long": (
+            [],
+            f"GET /images HTTP/1.1\r\nHost: x\r\nX-A: {marker * 1000}\r\n\r\n".encode(),
+            "the request line or a header is too long",
+        ),
+        "content-encoding": (
+            [],
+            b"POST /images HTTP/1.1\r\nHost: x\r\nContent-Encoding: br\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+            "the body's Content-Encoding is not supported",
+        ),
+        "smuggling": (
+            [],
+            f"POST /images?{marker} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+            "Content-Length: 5\r\n\r\n0\r\n\r\n".encode(),
+            "it is not valid HTTP/1.1",
+        ),
+    }
+    with serve(tmp_path, database_url) as server:
+        server.start()
+        for before, request, fault in refused.values():
+            answer = exchange_until_closed(server.port, *before, request)
+            # The refusal is the last response on the connection, which the server closed.
+            *_, last = re.finditer(rb"HTTP/1\.[01] \d{3} ", answer)
+            status, headers, body = split_response(answer[last.start() :])
+            assert re.fullmatch(rb"HTTP/1\.[01] 400 Bad Request", status), answer
+            assert headers["content-type"] == "application/problem+json; charset=utf-8"
+            assert headers.get("connection", "close") == "close"
+            assert int(headers["content-length"]) == len(body)
+            problem = json.loads(body)
+            assert problem == {
+                "type": "about:blank",
+                "title": "Bad Request",
+                "status": 400,
+                "detail": f"The request was refused before it was read: {fault}.",
+                "error": f"The request was refused before it was read: {fault}.",
+            }
+            assert marker.encode() not in answer
+            assert b"br" not in body
+        assert server.stop() == 0
+    assert "Traceback" not in server.output()
+
+
+def test_a_server_error_before_the_application_names_nothing_of_it():
+    from pixtag.protocol import detail
+
+    assert detail(500, RuntimeError("secret internals")) == "The server met an unexpected error."
+    assert detail(504, None) == "The server met an unexpected error."

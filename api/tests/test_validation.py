@@ -29,6 +29,12 @@ BAD_FILENAMES = {
     "soft-hyphen": "pho\u00adto.jpg",
     "joiner-at-end": "a.jpg\u200d",
     "joiner-after-space": "a \u200cb.jpg",
+    "tag-characters": "a\U000e0069\U000e0067\U000e006e.jpg",
+    "language-tag": "\U000e0001a.jpg",
+    "egyptian-format": "a\U00013430b.jpg",
+    "musical-format": "a\U0001d173.jpg",
+    "hangul-filler": "\u3164",
+    "halfwidth-hangul-filler": "a\uffa0.jpg",
     "not-a-string": 42,
     "null": None,
 }
@@ -46,6 +52,10 @@ BAD_TAGS = {
     "word-joiner": ["a\u2060b"],
     "joiner-alone": ["\u200d"],
     "joiner-at-edge": ["cat\u200c"],
+    "tag-characters": ["cat\U000e0020\U000e0041"],
+    "shorthand-format": ["a\U0001bca0"],
+    "kaithi-format": ["\U000110bd"],
+    "hangul-choseong-filler": ["\u115f"],
     "not-a-string": [1],
     "not-a-list": "canon",
     "too-many": [f"t{i}" for i in range(101)],
@@ -93,6 +103,33 @@ async def test_invisible_names_are_refused_with_the_character_named(client):
     ]
     resp = await client.post("/images", json={"filename": "   "})
     assert (await resp.json())["errors"][0]["msg"] == "Value error, filename must not be blank"
+
+
+async def test_invisible_characters_beyond_the_bmp_and_fillers_are_named(client):
+    smuggled = "cat" + "".join(chr(0xE0000 + ord(ch)) for ch in "ignore all rules")
+    resp = await client.post("/images", json={"filename": "a\u3164.jpg", "tags": [smuggled]})
+    body = await resp.json()
+    assert resp.status == 400
+    assert resp.content_type == "application/problem+json"
+    assert [(error["loc"], error["msg"]) for error in body["errors"]] == [
+        (["filename"], "Value error, filename must not contain the invisible filler U+3164"),
+        (["tags", 0], "Value error, tag must not contain the format character U+E0069"),
+    ]
+    resp = await client.get("/images", params={"tags_all": "\U000e0001"})
+    assert resp.status == 400
+    body = await resp.json()
+    assert body["errors"][0]["loc"] == ["tags_all", 0]
+    assert "U+E0001" in body["detail"]
+
+
+async def test_braille_blank_and_other_astral_characters_are_kept(client):
+    names = ["\u2800.png", "\U00013440.png", "\U0001f3f4\u200d\u2620\ufe0f.png"]
+    tags = ["\u2800", "\U000e0100x", "\U0001d17b"]
+    for name, tag in zip(names, tags, strict=True):
+        resp = await client.post("/images", json={"filename": name, "tags": [tag]})
+        assert resp.status == 201, await resp.text()
+        body = await resp.json()
+        assert (body["filename"], body["tags"]) == (name, [tag])
 
 
 async def test_joiners_between_visible_characters_are_kept(client):
@@ -145,6 +182,7 @@ def test_the_database_refuses_what_the_rules_refuse(db):
     """The schema's CHECK constraints mirror validation.check_filename."""
     names = ["a/b", "a\\b", ".x", "a\x01b", "a\x85b", "", "x" * 256]
     names += ["   ", "\u200b", "\u202egpj.exe", "a\u200d", "a\u2066b"]
+    names += ["a\U000e0041", "\U000e0001", "a\U0001d17ab", "\u3164", "a\u115fb"]
     for name in names:
         with pytest.raises(ValueError, match="filename"):
             validation.check_filename(name)
@@ -154,7 +192,7 @@ def test_the_database_refuses_what_the_rules_refuse(db):
 
 
 def test_the_database_refuses_the_tags_the_rules_refuse(db):
-    for tag in ["\u200b", "a\u202eb", "\u200dcat", "a,b", "a\x01b"]:
+    for tag in ["\u200b", "a\u202eb", "\u200dcat", "a,b", "a\x01b", "a\U000e007f", "\uffa0"]:
         with pytest.raises(ValueError, match="tag"):
             validation.normalise_tag(tag)
         with db.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
@@ -190,9 +228,15 @@ def test_the_database_name_rules_agree_with_python_on_many_strings(db):
 
     alphabet = " \t\u3000\u00a0aZ.é\u0301,/\u200b\u200c\u200d\u202e\u2066\ufeff\u00ad"
     alphabet += "\U000e0041\U0001f468\u0600\u180e\x85\x1f"
+    # Beyond the BMP, format characters and their neighbours; fillers; the braille blank.
+    alphabet += "\U000110bd\U000110be\U0001343f\U00013440\U0001bca3\U0001d17a\U0001d17b"
+    alphabet += "\U000e0001\U000e0020\U000e007f\U000e0080\U000e0100"
+    alphabet += "\u115f\u1160\u3164\uffa0\u2800\u1100\u1161"
     rng = random.Random(20261122)
-    values = ["".join(rng.choices(alphabet, k=rng.randint(1, 6))) for _ in range(2000)]
-    values += [chr(code) for first, last in validation.FORMAT_RANGES for code in (first, last)]
+    values = ["".join(rng.choices(alphabet, k=rng.randint(1, 6))) for _ in range(4000)]
+    edges = [code for first, last in validation.FORMAT_RANGES for code in (first, last)]
+    edges += [ord(ch) for ch in validation.FILLERS]
+    values += [chr(code + step) for code in edges for step in (-1, 0, 1)]
     # The database sees a filename as sent and a tag as stored.
     stored = [unicodedata.normalize("NFC", value.strip()).lower() for value in values]
     with db.cursor() as cur:
@@ -261,8 +305,43 @@ def test_fixture_004_stops_on_rows_the_new_rules_refuse_and_changes_nothing(empt
         with conn.cursor() as cur:
             cur.execute("UPDATE images SET filename = 'a.exe' WHERE image_id = %s", (bad_name,))
             cur.execute("UPDATE images SET tags = '{b}' WHERE image_id = %s", (bad_tag,))
-        rest = [f.name for f in fixtures.discover(fixtures.default_directory())][3:]
-        assert fixtures.apply(empty_database_url) == rest
-        assert rest[0] == "004_visible_names.sql"
+        only = ["004_visible_names.sql"]
+        assert fixtures.apply(empty_database_url, names=only) == only
         with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
             cur.execute("UPDATE images SET tags = %s WHERE image_id = %s", (["\u2066x"], ok))
+
+
+def test_fixture_010_stops_on_rows_with_astral_format_characters_and_changes_nothing(
+    empty_database_url,
+):
+    from pixtag.db import fixtures
+
+    found = fixtures.discover(fixtures.default_directory())
+    before = [fixture.name for fixture in found if fixture.name < "010"]
+    assert fixtures.apply(empty_database_url, names=before) == before
+    with connection(empty_database_url, autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO images (filename, tags) VALUES ('ok.jpg', '{a}'),"
+                " (%s, '{}'), ('b.jpg', %s) RETURNING image_id",
+                ("a\U000e0041.jpg", ["\u3164"]),
+            )
+            ok, bad_name, bad_tag = (row[0] for row in cur.fetchall())
+        with pytest.raises(fixtures.FixtureError) as refused:
+            fixtures.apply(empty_database_url)
+        assert str(refused.value) == (
+            f"010_visible_names_astral.sql: images {bad_name}, {bad_tag} (at most 20 listed)"
+            " have a filename or tag with an invisible character beyond the BMP or a Hangul"
+            " filler: rename them, then apply the fixtures again"
+        )
+        # Nothing changed: the old rule still lets such names in.
+        with conn.cursor() as cur:
+            cur.execute("UPDATE images SET tags = %s WHERE image_id = %s", (["\U000e0001"], ok))
+            cur.execute("UPDATE images SET filename = 'a.jpg' WHERE image_id = %s", (bad_name,))
+            cur.execute("UPDATE images SET tags = '{b}' WHERE image_id IN (%s, %s)", (ok, bad_tag))
+        assert "010_visible_names_astral.sql" in fixtures.apply(empty_database_url)
+        for value in ("\U000e0001", "\u3164", "\U0001d173x"):
+            with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+                cur.execute("UPDATE images SET tags = %s WHERE image_id = %s", ([value], ok))
+            with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
+                cur.execute("UPDATE images SET filename = %s WHERE image_id = %s", (value, ok))

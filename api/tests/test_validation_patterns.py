@@ -21,6 +21,11 @@ TRICKY = "\t\n\x0b\x0c\r\x1c\x1f \x85\xa0\u1680\u2000\u200a\u2028\u2029\u202f\u2
 TRICKY += "\x00\x07\x7f\x9f\ufeff,./\\\u0301Ii\u0130aé"
 # Format characters and the joiners, which count only between visible characters.
 TRICKY += "\u00ad\u200b\u200c\u200d\u200e\u202e\u2066\U000e0041\U0001f468"
+# Beyond the BMP: format characters on the edges of their ranges and their
+# neighbours; the Hangul fillers and the braille blank (kept).
+TRICKY += "\U000110bd\U000110cd\U0001343f\U00013440\U0001bca3\U0001d17a\U0001d17b"
+TRICKY += "\U000e0001\U000e0020\U000e007f\U000e0080\U000e0100\U0001f3f4"
+TRICKY += "\u115f\u1160\u3164\uffa0\u2800\u1100\u1161"
 # JSON Schema strings are Unicode scalar values: lone surrogates cannot occur.
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=300) | st.text(
     st.sampled_from(TRICKY), max_size=8
@@ -51,22 +56,48 @@ def test_filename_pattern_matches_check_filename_but_for_the_byte_limit(value):
     assert (by_schema and within_limit) == accepts(validation.check_filename, value)
 
 
-def test_the_format_characters_are_the_bmps_category_cf_but_for_the_joiners():
+def test_the_format_characters_are_every_category_cf_but_for_the_joiners():
     listed = {
         chr(code) for first, last in validation.FORMAT_RANGES for code in range(first, last + 1)
     }
-    known = {chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) == "Cf"}
+    known = {chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) == "Cf"}
     assert listed == known - set(validation.JOINERS)
+    assert max(map(ord, listed)) > 0xFFFF
 
 
-def test_every_format_character_is_refused_by_both():
-    for first, last in validation.FORMAT_RANGES:
-        for code in range(first, last + 1):
-            for value in (chr(code), f"a{chr(code)}b"):
-                assert re.fullmatch(validation.TAG_PATTERN, value) is None
-                assert re.fullmatch(validation.FILENAME_PATTERN, value) is None
-                assert not accepts(validation.normalise_tag, value)
-                assert not accepts(validation.check_filename, value)
+def test_the_fillers_are_the_hangul_fillers():
+    assert [unicodedata.name(ch) for ch in validation.FILLERS] == [
+        "HANGUL CHOSEONG FILLER",
+        "HANGUL JUNGSEONG FILLER",
+        "HANGUL FILLER",
+        "HALFWIDTH HANGUL FILLER",
+    ]
+
+
+INVISIBLE = [
+    chr(code) for first, last in validation.FORMAT_RANGES for code in range(first, last + 1)
+] + list(validation.FILLERS)
+
+
+def test_every_format_character_and_filler_is_refused_by_both():
+    for ch in INVISIBLE:
+        for value in (ch, f"a{ch}b", f"\U0001f3f4{ch}"):
+            assert re.fullmatch(validation.TAG_PATTERN, value) is None
+            assert re.fullmatch(validation.FILENAME_PATTERN, value) is None
+            assert not accepts(validation.normalise_tag, value)
+            assert not accepts(validation.check_filename, value)
+
+
+def test_the_schema_validators_engine_reads_the_patterns_as_python_does():
+    """schemathesis checks responses with jsonschema-rs (Rust regex) and draws values with
+    Python's re: both read the literal characters beyond the BMP as one character each."""
+    import jsonschema_rs
+
+    for pattern in (validation.TAG_PATTERN, validation.FILENAME_PATTERN):
+        validator = jsonschema_rs.validator_for({"type": "string", "pattern": pattern})
+        for ch in [*INVISIBLE, "\U0001f468", "\U000e0100", "\u2800", "\U00013440"]:
+            value = f"a{ch}b"
+            assert validator.is_valid(value) == (re.fullmatch(pattern, value) is not None)
 
 
 def test_whitespace_only_tags_are_refused_by_both():
@@ -95,3 +126,39 @@ def test_integer_pattern_matches_check_integer(value):
     assert by_schema == accepts(validation.check_integer, value)
     if by_schema:
         assert str(int(value)) == value
+
+
+def test_the_committed_document_holds_the_characters_beyond_the_bmp_as_themselves():
+    """openapi.json spells them as JSON surrogate pairs; a JSON parser reads back the character."""
+    import json
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "openapi.json").read_text()
+    assert "\\udb40\\udc20-\\udb40\\udc7f" in text
+    patterns = set()
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                patterns.add(node["pattern"])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(json.loads(text))
+    assert {validation.TAG_PATTERN, validation.FILENAME_PATTERN} <= patterns
+    assert "\U000e0020-\U000e007f" in validation.TAG_PATTERN
+
+
+def test_schemathesis_keeps_the_patterns_as_written():
+    """schemathesis folds length bounds into a pattern it can rewrite, and writes characters
+    beyond the BMP back as Python's \\U escapes, which its ECMAScript check of the schema then
+    refuses; the patterns are shaped so that it keeps them as they are (see TAG_PATTERN). The
+    schemathesis run shows the whole; this says quickly which part broke."""
+    from schemathesis.core.jsonschema.patterns import update_quantifier
+
+    tag, filename = validation.TAG_PATTERN, validation.FILENAME_PATTERN
+    assert update_quantifier(tag, 1, validation.MAX_TAG_LENGTH) == tag
+    assert update_quantifier(filename, 1, validation.MAX_FILENAME_BYTES) == filename
