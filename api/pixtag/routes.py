@@ -4,9 +4,17 @@ from aiohttp import web
 
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
+from pixtag.views.captures import (
+    CaptureBatchView,
+    CaptureCollectionView,
+    CaptureRetryView,
+    CaptureSwitchView,
+    CaptureView,
+)
 from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.images import ImageCollectionView, ImageView
 from pixtag.views.media import MediaView
+from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
 
 
 def setup_routes(app: web.Application) -> None:
@@ -19,3 +27,18 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/media/{image_id}/{name}", MediaView)
     app.router.add_view("/health/live", LiveView)
     app.router.add_view("/health/ready", ReadyView)
+    setup_capture_routes(app)
+
+
+def setup_capture_routes(app: web.Application) -> None:
+    # The fixed paths first: "switch" and "batch" are no capture ids.
+    app.router.add_view("/captures", CaptureCollectionView, name="captures")
+    app.router.add_view("/captures/batch", CaptureBatchView)
+    app.router.add_view("/captures/switch", CaptureSwitchView)
+    app.router.add_view("/captures/{capture_id}", CaptureView, name="capture")
+    app.router.add_view("/captures/{capture_id}/retry", CaptureRetryView)
+    # Seed 000's spellings.
+    app.router.add_view("/capture", SeedCaptureView)
+    app.router.add_view("/batch/capture", SeedBatchView)
+    app.router.add_view("/resources", ResourcesView)
+    app.router.add_view("/resources/{url:.+}", ResourceView)
