@@ -78,6 +78,7 @@ class Engine:
         self._running: dict[asyncio.Task[None], queries.Claimed] = {}
         self._loops: list[asyncio.Task[None]] = []
         self._heartbeat: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._loops = [
@@ -95,7 +96,11 @@ class Engine:
     async def stop(self) -> None:
         """Claim nothing more; let running jobs finish within the grace, then give the rest
         back to the queue."""
-        for task in self._loops:
+        # The dispatcher is let finish its claim (cancelled in the middle, a job claimed in
+        # PostgreSQL would wait for its lease to expire); the listener has nothing to lose.
+        self._stopping = True
+        self._wake.set()
+        for task in self._loops[1:]:
             task.cancel()
         await asyncio.gather(*self._loops, return_exceptions=True)
         running = list(self._running)
@@ -114,9 +119,9 @@ class Engine:
         self._wake.set()
 
     async def _dispatch(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
-            while len(self._running) < self.tuning.concurrency:
+            while len(self._running) < self.tuning.concurrency and not self._stopping:
                 try:
                     job = await self._claim()
                 except Exception:
