@@ -79,13 +79,14 @@ SEED_STATUSES = {
 }
 
 LIST_RESOURCES = """
-    SELECT coalesce(json_agg(capture_resource_json(c, j) ORDER BY c.capture_id), '[]')::text
+    SELECT coalesce(json_agg(page.doc ORDER BY page.capture_id), '[]')::text
     FROM (
-        SELECT c, j FROM captures AS c JOIN jobs AS j USING (job_id)
+        SELECT c.capture_id, capture_resource_json(c, j) AS doc
+        FROM captures AS c JOIN jobs AS j USING (job_id)
         WHERE %(statuses)s::text[] IS NULL OR j.status = ANY(%(statuses)s::text[])
         ORDER BY c.capture_id
         LIMIT %(limit)s
-    ) AS page(c, j)
+    ) AS page
 """
 
 RESOURCE_BY_URL = """
