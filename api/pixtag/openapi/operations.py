@@ -13,6 +13,7 @@ generated clients need one; aiohttp-pydantic emits none).
 
 from typing import Any
 
+from pixtag.captures.openapi import CAPTURE_OPERATIONS
 from pixtag.imaging import ACCEPTED
 from pixtag.models import Image, ImageCreate, Listing, Problem
 
@@ -215,3 +216,6 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "operationId": "checkReadiness",
     },
 }
+
+# Capture by URL keeps its facts beside its views.
+OPERATIONS.update(CAPTURE_OPERATIONS)

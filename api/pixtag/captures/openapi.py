@@ -1,0 +1,74 @@
+"""What the captures operations say in the OpenAPI document beyond their annotations.
+
+Merged into ``pixtag.openapi.operations.OPERATIONS`` (same format: an
+operation fragment per (method, path), a model standing for its ``$ref``).
+"""
+
+from typing import Any
+
+from pixtag.captures.models import Capture
+from pixtag.models import Problem
+
+LOCATION = {
+    "Location": {
+        "description": "The capture's URL.",
+        "schema": {"type": "string", "format": "uri-reference"},
+    }
+}
+BUSY = {
+    "503": {
+        "description": "The server is busy: no database connection came free within"
+        " PIXTAG_POOL_TIMEOUT_MS (or, for listings, PIXTAG_MAX_STREAMS are streaming).",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again.",
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {"application/problem+json": {"schema": Problem}},
+    }
+}
+BY_ID = {"capture_id": "$response.body#/capture_id"}
+LINKS = {
+    "GetCapture": {"operationId": "getCapture", "parameters": BY_ID},
+    "CancelCapture": {"operationId": "cancelCapture", "parameters": BY_ID},
+    "RetryCapture": {"operationId": "retryCapture", "parameters": BY_ID},
+}
+
+CAPTURE_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/captures"): {
+        "operationId": "createCapture",
+        "responses": {
+            "200": {"headers": LOCATION, "links": LINKS},
+            "202": {"headers": LOCATION, "links": LINKS},
+            **BUSY,
+        },
+    },
+    ("get", "/captures"): {
+        "operationId": "listCaptures",
+        "responses": {
+            "200": {
+                "content": {
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "array",
+                            "items": Capture,
+                            "description": "Newline-delimited JSON: one capture per line.",
+                        },
+                    },
+                },
+            },
+            **BUSY,
+        },
+    },
+    ("post", "/captures/batch"): {"operationId": "createCaptures", "responses": BUSY},
+    ("get", "/captures/switch"): {"operationId": "getCaptureSwitch", "responses": BUSY},
+    ("put", "/captures/switch"): {"operationId": "setCaptureSwitch", "responses": BUSY},
+    ("get", "/captures/{capture_id}"): {"operationId": "getCapture", "responses": BUSY},
+    ("delete", "/captures/{capture_id}"): {"operationId": "cancelCapture", "responses": BUSY},
+    ("post", "/captures/{capture_id}/retry"): {"operationId": "retryCapture", "responses": BUSY},
+    ("post", "/capture"): {"operationId": "seedCapture", "responses": BUSY},
+    ("post", "/batch/capture"): {"operationId": "seedBatchCapture", "responses": BUSY},
+    ("get", "/resources"): {"operationId": "seedListResources", "responses": BUSY},
+    ("get", "/resources/{url}"): {"operationId": "seedGetResource", "responses": BUSY},
+}
