@@ -68,7 +68,8 @@ async def test_cancel_a_queued_capture_and_not_a_finished_one(client, origin):
     resp = await client.delete(f"/captures/{queued['capture_id']}")
     assert resp.status == 200
     cancelled = await resp.json()
-    assert cancelled["status"] == "cancelled" and cancelled["finished_at"]
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["finished_at"]
     resp = await client.delete(f"/captures/{queued['capture_id']}")
     assert resp.status == 409
     assert resp.content_type == "application/problem+json"
@@ -87,13 +88,16 @@ async def test_retry_a_failed_capture(client, origin):
     failed = await finished(
         client, (await capture(client, f"{origin.url}/flaky/2/r.png"))["capture_id"]
     )
-    assert failed["status"] == "failed" and failed["attempts"] == 2
+    assert failed["status"] == "failed"
+    assert failed["attempts"] == 2
     assert failed["error"]["code"] == "http_503"
     resp = await client.post(f"/captures/{failed['capture_id']}/retry")
     assert resp.status == 202
     assert (await resp.json())["attempts"] == 0
     done = await finished(client, failed["capture_id"])
-    assert done["status"] == "done" and done["attempts"] == 1 and done["error"] is None
+    assert done["status"] == "done"
+    assert done["attempts"] == 1
+    assert done["error"] is None
     resp = await client.post(f"/captures/{failed['capture_id']}/retry")
     assert resp.status == 409
     assert "only a failed capture can be retried" in (await resp.json())["detail"]
@@ -126,7 +130,8 @@ async def test_invalid_capture_requests_are_400_problems(client, body):
     resp = await client.post("/captures", json=body)
     assert resp.status == 400
     problem = await resp.json()
-    assert problem["status"] == 400 and problem["errors"]
+    assert problem["status"] == 400
+    assert problem["errors"]
 
 
 async def test_batch_queues_each_distinct_url_once_in_order(client, origin):
@@ -153,7 +158,8 @@ async def test_listing_streams_captures_in_chunks_filtered_and_paged(client, ori
     for capture_id in [*ids, failing]:
         await finished(client, capture_id)
     resp = await client.get("/captures")
-    assert resp.status == 200 and resp.headers["Transfer-Encoding"] == "chunked"
+    assert resp.status == 200
+    assert resp.headers["Transfer-Encoding"] == "chunked"
     body = await resp.json()
     assert [[c["capture_id"] for c in chunk] for chunk in body[:-1]] == [ids[:2], [ids[2], failing]]
     assert body[-1] == {"totalImages": 4, "totalChunks": 2}
@@ -176,7 +182,8 @@ async def test_seed_spellings_answer_resources_from_the_same_rows(client, origin
     resp = await client.post("/capture", json={"url": url})
     assert resp.status == 201
     resource = await resp.json()
-    assert resource["url"] == url and resource["status"] in ("init", "done")
+    assert resource["url"] == url
+    assert resource["status"] in ("init", "done")
     resp = await client.post("/batch/capture", json={"urls": [url, f"{origin.url}/status/403"]})
     assert resp.status == 201
     both = await resp.json()
@@ -191,8 +198,10 @@ async def test_seed_spellings_answer_resources_from_the_same_rows(client, origin
     done = await (await client.get("/resources", params={"status": "done"})).json()
     assert [r["url"] for r in done] == [url]
     (item,) = done
-    assert item["status"] == "done" and item["downloaded"] == 1
-    assert item["mimetype"] == "image/png" and len(item["content_hash"]) == 64
+    assert item["status"] == "done"
+    assert item["downloaded"] == 1
+    assert item["mimetype"] == "image/png"
+    assert len(item["content_hash"]) == 64
     assert item["downloaded_time"] >= item["created"] > 0
     failed = await (await client.get("/resources", params={"status": "failed"})).json()
     assert [(r["url"], r["status"], r["downloaded"]) for r in failed] == [

@@ -2,6 +2,7 @@
 
 import click
 
+from pixtag.cli.captures import capture, captures
 from pixtag.cli.client import add, get, import_, ls, show
 from pixtag.cli.connect import URL_HELP
 from pixtag.cli.server import fixtures, openapi, serve
@@ -19,5 +20,5 @@ main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
 main.add_command(storage)
-for command in (add, ls, show, get, import_):
+for command in (add, ls, show, get, import_, capture, captures):
     main.add_command(command)
