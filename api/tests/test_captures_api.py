@@ -70,18 +70,34 @@ async def test_cancel_a_queued_capture_and_not_a_finished_one(client, origin):
     cancelled = await resp.json()
     assert cancelled["status"] == "cancelled"
     assert cancelled["finished_at"]
-    resp = await client.delete(f"/captures/{queued['capture_id']}")
-    assert resp.status == 409
-    assert resp.content_type == "application/problem+json"
-    assert (await resp.json())["detail"] == (
-        f"Capture <{queued['capture_id']}> is cancelled: only a queued capture can be cancelled"
-    )
+    for method in ("DELETE", "GET"):
+        resp = await client.request(method, f"/captures/{queued['capture_id']}")
+        assert resp.status == 410
+        assert resp.content_type == "application/problem+json"
+        assert (await resp.json())["detail"] == f"Capture <{queued['capture_id']}> was cancelled"
     await pause(client, True)
     # A cancelled URL may be captured again.
     again = await capture(client, f"{origin.url}/img/c.png")
     assert again["capture_id"] != queued["capture_id"]
     assert (await finished(client, again["capture_id"]))["status"] == "done"
     assert origin.hits["/img/c.png"] == 1
+
+
+async def test_a_running_capture_cannot_be_cancelled(client, origin):
+    running = await capture(client, f"{origin.url}/held/h.png")
+
+    async def started() -> bool:
+        found = await (await client.get(f"/captures/{running['capture_id']}")).json()
+        return found["status"] == "running"
+
+    await async_wait_until(started, within=15, what="the capture to start")
+    resp = await client.delete(f"/captures/{running['capture_id']}")
+    assert resp.status == 409
+    assert (await resp.json())["detail"] == (
+        f"Capture <{running['capture_id']}> is running: only a queued capture can be cancelled"
+    )
+    origin.held.set()
+    assert (await finished(client, running["capture_id"]))["status"] == "done"
 
 
 async def test_retry_a_failed_capture(client, origin):
@@ -100,7 +116,9 @@ async def test_retry_a_failed_capture(client, origin):
     assert done["error"] is None
     resp = await client.post(f"/captures/{failed['capture_id']}/retry")
     assert resp.status == 409
-    assert "only a failed capture can be retried" in (await resp.json())["detail"]
+    assert (await resp.json())["detail"] == (
+        f"Capture <{failed['capture_id']}> is done: only a failed or queued capture can be retried"
+    )
 
 
 async def test_missing_captures_are_404_problems(client):

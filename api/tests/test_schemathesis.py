@@ -32,6 +32,7 @@ HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 MAX_EXAMPLES = 100
 SEED = 20261121
 STORED = {"filename": "stored.png", "tags": ["stored"]}
+CAPTURED = {"url": "https://example.com/cat.jpg"}
 
 
 @pytest.fixture
@@ -45,13 +46,16 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
 
 
 async def store_an_image(url: str) -> None:
-    """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer."""
+    """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer; and a
+    capture of the URL it hands to GET /resources/{url}."""
     form = FormData()
     form.add_field("meta", json.dumps(STORED), content_type="application/json")
     form.add_field("image", image_bytes(), filename=STORED["filename"])
     async with ClientSession() as session, session.post(f"{url}/images", data=form) as resp:
         assert resp.status == 201, await resp.text()
         assert (await resp.json())["image_id"] == 1
+    async with ClientSession() as session, session.post(f"{url}/captures", json=CAPTURED) as resp:
+        assert resp.status == 202, await resp.text()
 
 
 def server_errors(log: Path) -> str:

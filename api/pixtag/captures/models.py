@@ -4,7 +4,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, StrictBool
 from yarl import URL
 
 from pixtag import validation
@@ -45,7 +45,9 @@ CaptureTags = Annotated[
     Field(max_length=validation.MAX_TAGS, description="Tags of the image; repeats are dropped."),
     AfterValidator(validation.unique_tags),
 ]
-Force = Annotated[bool, Field(description="Download again even when the URL was captured before.")]
+Force = Annotated[
+    StrictBool, Field(description="Download again even when the URL was captured before.")
+]
 CaptureStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 
 
@@ -107,7 +109,7 @@ class Switch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: StrictBool
 
 
 class SwitchState(BaseModel):
@@ -121,11 +123,15 @@ class SwitchState(BaseModel):
 class SeedCapture(BaseModel):
     """Seed 000: capture one URL."""
 
+    model_config = ConfigDict(extra="forbid")
+
     url: CaptureUrl
 
 
 class SeedBatch(BaseModel):
     """Seed 000: capture several URLs."""
+
+    model_config = ConfigDict(extra="forbid")
 
     urls: Annotated[list[CaptureUrl], Field(min_length=1, max_length=MAX_BATCH)]
 

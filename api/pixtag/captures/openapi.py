@@ -6,7 +6,15 @@ operation fragment per (method, path), a model standing for its ``$ref``).
 
 from typing import Any
 
-from pixtag.captures.models import Capture
+from pixtag.captures.models import (
+    Capture,
+    CaptureBatch,
+    CaptureCreate,
+    CaptureListing,
+    SeedBatch,
+    SeedCapture,
+    Switch,
+)
 from pixtag.models import Problem
 
 LOCATION = {
@@ -28,6 +36,13 @@ BUSY = {
         "content": {"application/problem+json": {"schema": Problem}},
     }
 }
+
+
+def json_body(model: type) -> dict[str, Any]:
+    """A required JSON body (the views read it themselves, to answer 415 for other types)."""
+    return {"required": True, "content": {"application/json": {"schema": model}}}
+
+
 BY_ID = {"capture_id": "$response.body#/capture_id"}
 LINKS = {
     "GetCapture": {"operationId": "getCapture", "parameters": BY_ID},
@@ -38,6 +53,7 @@ LINKS = {
 CAPTURE_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("post", "/captures"): {
         "operationId": "createCapture",
+        "requestBody": json_body(CaptureCreate),
         "responses": {
             "200": {"headers": LOCATION, "links": LINKS},
             "202": {"headers": LOCATION, "links": LINKS},
@@ -49,6 +65,7 @@ CAPTURE_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "responses": {
             "200": {
                 "content": {
+                    "application/json": {"schema": CaptureListing},
                     "application/x-ndjson": {
                         "schema": {
                             "type": "array",
@@ -61,14 +78,30 @@ CAPTURE_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             **BUSY,
         },
     },
-    ("post", "/captures/batch"): {"operationId": "createCaptures", "responses": BUSY},
+    ("post", "/captures/batch"): {
+        "operationId": "createCaptures",
+        "requestBody": json_body(CaptureBatch),
+        "responses": BUSY,
+    },
     ("get", "/captures/switch"): {"operationId": "getCaptureSwitch", "responses": BUSY},
-    ("put", "/captures/switch"): {"operationId": "setCaptureSwitch", "responses": BUSY},
+    ("put", "/captures/switch"): {
+        "operationId": "setCaptureSwitch",
+        "requestBody": json_body(Switch),
+        "responses": BUSY,
+    },
     ("get", "/captures/{capture_id}"): {"operationId": "getCapture", "responses": BUSY},
     ("delete", "/captures/{capture_id}"): {"operationId": "cancelCapture", "responses": BUSY},
     ("post", "/captures/{capture_id}/retry"): {"operationId": "retryCapture", "responses": BUSY},
-    ("post", "/capture"): {"operationId": "seedCapture", "responses": BUSY},
-    ("post", "/batch/capture"): {"operationId": "seedBatchCapture", "responses": BUSY},
+    ("post", "/capture"): {
+        "operationId": "seedCapture",
+        "requestBody": json_body(SeedCapture),
+        "responses": BUSY,
+    },
+    ("post", "/batch/capture"): {
+        "operationId": "seedBatchCapture",
+        "requestBody": json_body(SeedBatch),
+        "responses": BUSY,
+    },
     ("get", "/resources"): {"operationId": "seedListResources", "responses": BUSY},
     ("get", "/resources/{url}"): {"operationId": "seedGetResource", "responses": BUSY},
 }

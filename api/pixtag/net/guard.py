@@ -98,9 +98,10 @@ class Policy:
                 return
         plain = _unwrap(address)
         if not plain.is_global or plain.is_multicast or address.is_multicast:
-            raise Refused(
-                "refused_address", f"{host} resolves to {address}, which is not a public address"
+            where = (
+                host if host.strip("[]") == str(address) else f"{host} resolves to {address}, which"
             )
+            raise Refused("refused_address", f"{where} is not a public address")
 
 
 class CheckedResolver(AbstractResolver):

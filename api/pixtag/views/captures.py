@@ -4,7 +4,7 @@ import json
 from typing import Annotated
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409
+from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r410, r415
 from pydantic import Field
 
 from pixtag import keys
@@ -21,7 +21,7 @@ from pixtag.db.pool import cursor
 from pixtag.db.queries import captures as queries
 from pixtag.db.stream import declared_cursor
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
-from pixtag.views.base import ProblemView, json_document
+from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document, wants_ndjson
 
 CaptureId = Annotated[
@@ -36,7 +36,7 @@ def _location(request: web.Request, capture_id: int) -> str:
 class CaptureCollectionView(ProblemView):
     """Captures: images fetched from URLs by background jobs."""
 
-    async def post(self, body: CaptureCreate) -> r200[Capture] | r202[Capture] | r400[Problem]:
+    async def post(self) -> r200[Capture] | r202[Capture] | r400[Problem] | r415[Problem]:
         """
         Capture an image from a URL: queue its download.
 
@@ -52,7 +52,9 @@ class CaptureCollectionView(ProblemView):
             200: The URL was captured before: that capture.
             202: The capture is queued; ``Location`` names it.
             400: The body is not valid JSON or a field is invalid.
+            415: The body is not JSON.
         """
+        body = await read_json(self.request, CaptureCreate)
         (requested,) = await service.request(
             self.request.app,
             [body.url],
@@ -110,7 +112,7 @@ class CaptureCollectionView(ProblemView):
 class CaptureBatchView(ProblemView):
     """Many captures at once."""
 
-    async def post(self, body: CaptureBatch) -> r202[list[Capture]] | r400[Problem]:
+    async def post(self) -> r202[list[Capture]] | r400[Problem] | r415[Problem]:
         """
         Capture several URLs with the same tags, in one transaction.
 
@@ -121,7 +123,9 @@ class CaptureBatchView(ProblemView):
         Status Codes:
             202: Every URL's capture.
             400: The body is not valid JSON or a field is invalid.
+            415: The body is not JSON.
         """
+        body = await read_json(self.request, CaptureBatch)
         requested = await service.request(
             self.request.app, body.urls, tags=body.tags, force=body.force
         )
@@ -132,7 +136,9 @@ class CaptureBatchView(ProblemView):
 class CaptureView(ProblemView):
     """One capture."""
 
-    async def get(self, capture_id: CaptureId, /) -> r200[Capture] | r400[Problem] | r404[Problem]:
+    async def get(
+        self, capture_id: CaptureId, /
+    ) -> r200[Capture] | r400[Problem] | r404[Problem] | r410[Problem]:
         """
         Read one capture: its status, attempts, last error and, once done, its image.
 
@@ -141,15 +147,19 @@ class CaptureView(ProblemView):
             200: The capture.
             400: The id is not plain decimal digits in range.
             404: There is no capture with this id.
+            410: The capture was cancelled.
         """
         async with cursor(self.request.app) as cur:
             return json_document(await queries.capture_json(cur, capture_id))
 
     async def delete(
         self, capture_id: CaptureId, /
-    ) -> r200[Capture] | r400[Problem] | r404[Problem] | r409[Problem]:
+    ) -> r200[Capture] | r400[Problem] | r404[Problem] | r409[Problem] | r410[Problem]:
         """
         Cancel a capture still waiting in the queue.
+
+        A cancelled capture is gone: reading it again answers 410 (it stays in
+        listings, with status ``cancelled``), and the URL may be captured anew.
 
         Tags: captures
         Status Codes:
@@ -157,6 +167,7 @@ class CaptureView(ProblemView):
             400: The id is not plain decimal digits in range.
             404: There is no capture with this id.
             409: The capture is not queued (running or finished).
+            410: The capture was cancelled already.
         """
         async with cursor(self.request.app) as cur:
             return json_document(await queries.cancel(cur, capture_id))
@@ -167,16 +178,19 @@ class CaptureRetryView(ProblemView):
 
     async def post(
         self, capture_id: CaptureId, /
-    ) -> r202[Capture] | r400[Problem] | r404[Problem] | r409[Problem]:
+    ) -> r202[Capture] | r400[Problem] | r404[Problem] | r409[Problem] | r410[Problem]:
         """
         Queue a failed capture again, its attempts counted from zero.
 
+        A capture still queued is answered as it is (it waits already).
+
         Tags: captures
         Status Codes:
-            202: The capture, queued again.
+            202: The capture, queued (again).
             400: The id is not plain decimal digits in range.
             404: There is no capture with this id.
-            409: The capture has not failed.
+            409: The capture is running or done.
+            410: The capture was cancelled.
         """
         async with cursor(self.request.app) as cur:
             return json_document(await queries.retry(cur, capture_id), status=202)
@@ -195,7 +209,7 @@ class CaptureSwitchView(ProblemView):
         """
         return _switch(await service.switch(self.request.app))
 
-    async def put(self, body: Switch) -> r200[SwitchState] | r400[Problem]:
+    async def put(self) -> r200[SwitchState] | r400[Problem] | r415[Problem]:
         """
         Pause (``false``) or resume (``true``) the captures queue.
 
@@ -206,7 +220,9 @@ class CaptureSwitchView(ProblemView):
         Status Codes:
             200: The switch as it now is.
             400: The body is not ``{"enabled": true|false}``.
+            415: The body is not JSON.
         """
+        body = await read_json(self.request, Switch)
         return _switch(await service.switch(self.request.app, body.enabled))
 
 

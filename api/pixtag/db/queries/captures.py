@@ -57,7 +57,7 @@ REQUEST = """
 """
 
 SELECT_CAPTURE = """
-    SELECT capture_json(c, j)::text
+    SELECT capture_json(c, j)::text, j.status
     FROM captures AS c JOIN jobs AS j USING (job_id)
     WHERE c.capture_id = %(capture_id)s
 """
@@ -97,12 +97,18 @@ RESOURCE_BY_URL = """
     LIMIT 1
 """
 
+# A queued capture is left as it is: retrying it asks for what is already so.
 RETRY = """
     UPDATE jobs AS j
-    SET status = 'queued', attempts = 0, run_after = now(), error_code = NULL,
-        error_message = NULL, finished_at = NULL
+    SET status = 'queued',
+        attempts = CASE WHEN j.status = 'failed' THEN 0 ELSE j.attempts END,
+        run_after = CASE WHEN j.status = 'failed' THEN now() ELSE j.run_after END,
+        error_code = CASE WHEN j.status = 'failed' THEN NULL ELSE j.error_code END,
+        error_message = CASE WHEN j.status = 'failed' THEN NULL ELSE j.error_message END,
+        finished_at = NULL
     FROM captures AS c
-    WHERE c.capture_id = %(capture_id)s AND j.job_id = c.job_id AND j.status = 'failed'
+    WHERE c.capture_id = %(capture_id)s AND j.job_id = c.job_id
+      AND j.status IN ('failed', 'queued')
     RETURNING capture_json(c, j)::text
 """
 
@@ -154,6 +160,13 @@ class CaptureConflict(DomainError):
     status = 409
 
 
+class CaptureGone(DomainError):
+    status = 410
+
+    def __init__(self, capture_id: int) -> None:
+        super().__init__(f"Capture <{capture_id}> was cancelled")
+
+
 @dataclass(frozen=True)
 class Requested:
     url: str
@@ -200,6 +213,8 @@ async def capture_json(cur: Any, capture_id: int) -> str:
     row = await cur.fetchone()
     if row is None:
         raise CaptureNotFound(capture_id)
+    if row[1] == "cancelled":
+        raise CaptureGone(capture_id)
     return str(row[0])
 
 
@@ -235,14 +250,16 @@ async def _change(cur: Any, statement: str, capture_id: int, wanted: str, verb: 
     found = await cur.fetchone()
     if found is None:
         raise CaptureNotFound(capture_id)
+    if found[0] == "cancelled":
+        raise CaptureGone(capture_id)
     raise CaptureConflict(
         f"Capture <{capture_id}> is {found[0]}: only a {wanted} capture can be {verb}"
     )
 
 
 async def retry(cur: Any, capture_id: int) -> str:
-    """Queue a failed capture again, its attempts reset."""
-    return await _change(cur, RETRY, capture_id, "failed", "retried")
+    """Queue a failed capture again, its attempts reset (a queued one stays as it is)."""
+    return await _change(cur, RETRY, capture_id, "failed or queued", "retried")
 
 
 async def cancel(cur: Any, capture_id: int) -> str:
