@@ -50,6 +50,14 @@ def _unwrap(address: Address) -> Address:
     return address
 
 
+def _is_literal(host: str, address: Address) -> bool:
+    """Whether ``host`` is ``address`` written out (no name was resolved)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")) == address
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Policy:
     """The rules: exceptions to the global-only rule, and blocked domains."""
@@ -98,9 +106,8 @@ class Policy:
                 return
         plain = _unwrap(address)
         if not plain.is_global or plain.is_multicast or address.is_multicast:
-            where = (
-                host if host.strip("[]") == str(address) else f"{host} resolves to {address}, which"
-            )
+            literal = _is_literal(host, address)
+            where = host if literal else f"{host} resolves to {address}, which"
             raise Refused("refused_address", f"{where} is not a public address")
 
 
