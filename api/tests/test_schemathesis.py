@@ -21,7 +21,7 @@ import pytest
 from aiohttp import ClientSession, FormData
 
 from tests.helpers import image_bytes
-from tests.processes import ServeProcess
+from tests.processes import ServeProcess, pixtag_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,7 +40,10 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
     """A real ``pixtag serve`` on a free port; yields its URL and its log file."""
     log = tmp_path / "server.log"
     args = ("--data-dir", str(data_dir), "--database-url", database_url)
-    with ServeProcess(*args, log=log).start(timeout=60) as server:
+    # No capture worker: the fuzzer's URLs name hosts on the internet, which a test must not
+    # fetch (the workers are tested against a local origin in test_captures*).
+    env = pixtag_env(PIXTAG_JOBS_CONCURRENCY="0")
+    with ServeProcess(*args, log=log, env=env).start(timeout=60) as server:
         yield server.url, log
         server.stop()
 
