@@ -280,7 +280,8 @@ def test_an_interrupted_migration_is_finished_by_a_rerun_and_a_sweep(old_databas
     stray_key = keys.new_key(linked.image_id, sha256(linked.on_disk), "image/png")
     os.link(media / linked.old_path, media / stray_key)
     # Killed between the COMMIT and the removal of the old name: both names exist.
-    assert fixtures.apply(url) == ["003_storage_keys.sql", "004_visible_names.sql"]
+    # Later fixtures follow; these two are the ones under test.
+    assert fixtures.apply(url)[:2] == ["003_storage_keys.sql", "004_visible_names.sql"]
     committed_key = keys.new_key(committed.image_id, sha256(committed.on_disk), "image/png")
     os.link(media / committed.old_path, media / committed_key)
     sql(
@@ -317,7 +318,8 @@ def test_a_sweep_while_a_file_is_being_moved_to_its_key_leaves_the_file(old_data
     that names it is committed."""
     url, media = old_database_url, data_dir / "media"
     moving = legacy_image(url, media, "moving.png", noisy_png((30, 20), seed=31))
-    assert fixtures.apply(url) == ["003_storage_keys.sql", "004_visible_names.sql"]
+    # Later fixtures follow; these two are the ones under test.
+    assert fixtures.apply(url)[:2] == ["003_storage_keys.sql", "004_visible_names.sql"]
     # Hold the row, so that the migration stops between the link and its COMMIT.
     with connection(url) as holder:
         with holder.cursor() as cur:

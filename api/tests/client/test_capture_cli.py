@@ -21,6 +21,7 @@ def server(tmp_path: Path, database_url: str) -> Iterator[ServeProcess]:
         PIXTAG_CAPTURE_ALLOW="127.0.0.1/32",
         PIXTAG_JOBS_POLL_INTERVAL="0.3",
         PIXTAG_JOBS_MAX_ATTEMPTS="1",
+        PIXTAG_JOBS_CONCURRENCY="1",  # one at a time: image ids follow the captures
         PIXTAG_SWEEP_INTERVAL="0",
     )
     args = ("--data-dir", str(tmp_path / "data"), "--database-url", database_url)
