@@ -8,9 +8,11 @@ database, pool and other resources open in ``cleanup_ctx`` when it starts.
 from aiohttp import web
 
 from pixtag import compression, keys, openapi
+from pixtag.captures.context import setup as setup_captures
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.inflight import InFlight
+from pixtag.jobs.context import jobs_ctx
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
 from pixtag.storage.context import storage_ctx
@@ -25,7 +27,11 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.IN_FLIGHT] = in_flight
     app.on_response_prepare.append(compression.on_response_prepare)
+    app[keys.JOB_HANDLERS] = {}
     app.cleanup_ctx.extend([database_ctx, pool_ctx, storage_ctx, sweeper_ctx])
+    setup_captures(app)
+    # Last: the engine starts once what its handlers use is open, and stops first.
+    app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)
     openapi.setup(app)
     return app

@@ -6,8 +6,10 @@ from typing import Any
 import aiopg
 from aiohttp import web
 
+from pixtag.captures.job import Capturer
 from pixtag.db.stream import StreamSlots
 from pixtag.inflight import InFlight
+from pixtag.jobs.engine import Engine, Handler
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
 from pixtag.storage.ingest import Ingest
@@ -19,6 +21,10 @@ STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
 STORAGE = web.AppKey("storage", Storage)
 INGEST = web.AppKey("ingest", Ingest)
+# Job handlers by (queue, kind), registered while the app is built; the engine, once started.
+JOB_HANDLERS: web.AppKey[dict[tuple[str, str], Handler]] = web.AppKey("job_handlers")
+JOBS = web.AppKey("jobs", Engine)
+CAPTURER = web.AppKey("capturer", Capturer)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
 type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
 OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

@@ -5,10 +5,18 @@ from aiohttp import web
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
 from pixtag.views.bulk_tags import BulkTagsView
+from pixtag.views.captures import (
+    CaptureBatchView,
+    CaptureCollectionView,
+    CaptureRetryView,
+    CaptureSwitchView,
+    CaptureView,
+)
 from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
+from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
 from pixtag.views.tags import (
     TagAliasView,
     TagCollectionView,
@@ -34,3 +42,18 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/tags/{tag}/implications/{implied}", TagImplicationView)
     app.router.add_view("/health/live", LiveView)
     app.router.add_view("/health/ready", ReadyView)
+    setup_capture_routes(app)
+
+
+def setup_capture_routes(app: web.Application) -> None:
+    # The fixed paths first: "switch" and "batch" are no capture ids.
+    app.router.add_view("/captures", CaptureCollectionView, name="captures")
+    app.router.add_view("/captures/batch", CaptureBatchView)
+    app.router.add_view("/captures/switch", CaptureSwitchView)
+    app.router.add_view("/captures/{capture_id}", CaptureView, name="capture")
+    app.router.add_view("/captures/{capture_id}/retry", CaptureRetryView)
+    # Seed 000's spellings.
+    app.router.add_view("/capture", SeedCaptureView)
+    app.router.add_view("/batch/capture", SeedBatchView)
+    app.router.add_view("/resources", ResourcesView)
+    app.router.add_view("/resources/{url:.+}", ResourceView)

@@ -5,14 +5,18 @@ overrides of this object, and tests build their own.
 """
 
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pixtag.db import url
 
 MIN_SWEEP_GRACE = 300
+
+# A list setting from the environment: comma-separated ("10.0.0.0/8,intranet.example").
+CommaList = Annotated[tuple[str, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -61,12 +65,40 @@ class Settings(BaseSettings):
     access_log: bool = True
     # The event loop of ``pixtag serve``: uvloop's (faster sockets), or asyncio's own.
     uvloop: bool = True
+    # Jobs (captures) this process runs at once; 0: none, it only serves the API.
+    jobs_concurrency: int = Field(default=4, ge=0, le=256)
+    # Seconds between looks for due jobs when no notification came.
+    jobs_poll_interval: float = Field(default=2.0, gt=0, le=3600)
+    # Seconds a running job stays claimed without a heartbeat; then another process takes it.
+    jobs_lease: float = Field(default=30.0, ge=0.3, le=3600)
+    jobs_max_attempts: int = Field(default=5, ge=1, le=100)
+    # Retry delays: base * 2^(attempt-1), jittered, at most max (seconds).
+    jobs_backoff_base: float = Field(default=2.0, ge=0, le=3600)
+    jobs_backoff_max: float = Field(default=300.0, ge=0, le=86400)
+    # On shutdown, seconds running jobs get to finish before they are given back to the queue.
+    jobs_shutdown_grace: float = Field(default=10.0, ge=0)
+    # Captures may reach only public addresses, except these CIDRs or host names.
+    capture_allow: CommaList = ()
+    # Domains (and their subdomains) captures refuse at once.
+    capture_block_domains: CommaList = ()
+    capture_connect_timeout: float = Field(default=10.0, gt=0)
+    # Seconds a download may wait for its next bytes.
+    capture_read_timeout: float = Field(default=30.0, gt=0)
+    # Seconds a whole download may take, redirects included (a slow drip ends here).
+    capture_total_timeout: float = Field(default=120.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
         if value is not None:
             url.check(value)
+        return value
+
+    @field_validator("capture_allow", "capture_block_domains", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
     @field_validator("storage")

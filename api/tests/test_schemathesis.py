@@ -21,7 +21,7 @@ import pytest
 from aiohttp import ClientSession, FormData
 
 from tests.helpers import image_bytes
-from tests.processes import ServeProcess
+from tests.processes import ServeProcess, pixtag_env
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -40,6 +40,7 @@ EDITED = range(2, 32)
 DOOMED = range(32, 182)
 DOOMED_FILES = range(182, 332)
 DELETES = ["--include-operation-id", "deleteImage", "--include-operation-id", "deleteAttachment"]
+CAPTURED = {"url": "https://example.com/cat.jpg"}
 
 
 @pytest.fixture
@@ -47,7 +48,10 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
     """A real ``pixtag serve`` on a free port; yields its URL and its log file."""
     log = tmp_path / "server.log"
     args = ("--data-dir", str(data_dir), "--database-url", database_url)
-    with ServeProcess(*args, log=log).start(timeout=60) as server:
+    # No capture worker: the fuzzer's URLs name hosts on the internet, which a test must not
+    # fetch (the workers are tested against a local origin in test_captures*).
+    env = pixtag_env(PIXTAG_JOBS_CONCURRENCY="0")
+    with ServeProcess(*args, log=log, env=env).start(timeout=60) as server:
         yield server.url, log
         server.stop()
 
@@ -66,7 +70,7 @@ async def create(session: ClientSession, url: str, meta: dict, *, with_file: boo
 
 async def store_an_image(url: str, *, for_deletes: bool = False) -> None:
     """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer; then the
-    images its writes work on."""
+    images its writes work on, and a capture of the URL it hands to GET /resources/{url}."""
     async with ClientSession() as session:
         assert await create(session, url, STORED, with_file=True) == 1
         sets = [(EDITED, False)]
@@ -76,6 +80,8 @@ async def store_an_image(url: str, *, for_deletes: bool = False) -> None:
             for image_id in ids:
                 meta = {"filename": "doomed.png", "tags": ["doomed"]}
                 assert await create(session, url, meta, with_file=with_file) == image_id
+        async with session.post(f"{url}/captures", json=CAPTURED) as resp:
+            assert resp.status == 202, await resp.text()
 
 
 def server_errors(log: Path) -> str:

@@ -2,6 +2,7 @@
 
 import click
 
+from pixtag.cli.captures import capture, captures
 from pixtag.cli.client import add, get, import_, ls, show
 from pixtag.cli.connect import URL_HELP
 from pixtag.cli.edit import mv, rm, tag
@@ -36,5 +37,7 @@ for command in (
     unalias,
     imply,
     unimply,
+    capture,
+    captures,
 ):
     main.add_command(command)

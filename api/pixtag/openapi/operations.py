@@ -13,6 +13,7 @@ generated clients need one; aiohttp-pydantic emits none).
 
 from typing import Any
 
+from pixtag.captures.openapi import CAPTURE_OPERATIONS
 from pixtag.imaging import ACCEPTED
 from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
 from pixtag.openapi.tags import tag_operations
@@ -255,3 +256,6 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 OPERATIONS.update(tag_operations(BUSY, STREAM_BUSY))
+
+# Capture by URL keeps its facts beside its views.
+OPERATIONS.update(CAPTURE_OPERATIONS)

@@ -121,9 +121,18 @@ class Ingest:
         return (200 if old else 201), document
 
     async def create(
-        self, received: Received, *, filename: str, tags: list[str]
+        self,
+        received: Received,
+        *,
+        filename: str,
+        tags: list[str],
+        within: Callable[[Any, int], Awaitable[None]] | None = None,
     ) -> tuple[int, str]:
-        """Create a record with ``received`` as its file; return its id and JSON."""
+        """Create a record with ``received`` as its file; return its id and JSON.
+
+        ``within(cur, image_id)``, if given, runs in the recording transaction
+        after the insert: what it writes commits with the record, or nothing does.
+        """
         try:
             async with self._connection() as conn, conn.cursor() as cur:
                 image_id = await queries.reserve_image_id(cur)
@@ -133,7 +142,7 @@ class Ingest:
         key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
 
         async def record(cur: Any) -> str:
-            return await queries.insert_image_with_attachment(
+            document = await queries.insert_image_with_attachment(
                 cur,
                 image_id,
                 filename=filename,
@@ -141,6 +150,9 @@ class Ingest:
                 facts=received.facts(key),
                 media_url=self.media_url,
             )
+            if within is not None:
+                await within(cur, image_id)
+            return document
 
         return image_id, await self._store(received, key, record)
 

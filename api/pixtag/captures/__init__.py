@@ -1,0 +1,1 @@
+"""Capture by URL: images fetched from the web by jobs of the "captures" queue."""

@@ -1,0 +1,1 @@
+"""Fetching from URLs users give, without letting them reach what they should not."""
