@@ -14,6 +14,7 @@ from typing import Any
 
 import aiopg
 
+from pixtag.db.lightpool import LightPool
 from pixtag.errors import DomainError
 
 
@@ -29,6 +30,10 @@ class DatabaseBusy(DomainError):
 async def acquire(pool: aiopg.Pool, timeout_ms: int) -> Any:
     """A connection from ``pool``, or ``DatabaseBusy`` after ``timeout_ms``; the caller
     releases it."""
+    if isinstance(pool, LightPool) and pool.ready():
+        # A free connection and nobody waiting: it is handed out at once, and the
+        # timer of the bound would cost more than the acquire itself.
+        return await pool.acquire()
     try:
         async with asyncio.timeout(timeout_ms / 1000):
             return await pool.acquire()

@@ -16,7 +16,7 @@ import aiopg
 from aiohttp import web
 
 from pixtag import keys
-from pixtag.db import fixtures, url
+from pixtag.db import fixtures, lightpool, url
 from pixtag.db.acquire import connection
 from pixtag.db.embedded import EmbeddedPostgres
 from pixtag.db.stream import StreamSlots
@@ -53,7 +53,7 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    pool = await aiopg.create_pool(
+    pool = await lightpool.create_pool(
         app[keys.DATABASE_URL], minsize=1, maxsize=settings.pool_max_size
     )
     app[keys.POOL] = pool

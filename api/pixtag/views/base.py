@@ -27,7 +27,8 @@ class ProblemView(PydanticView):  # type: ignore[misc]  # aiohttp-pydantic ships
         # aiohttp-pydantic's dispatch, which would ignore unknown names; a
         # method it does not allow still answers its 405.
         method = self.request.method
-        if self.strict_query and method in self.allowed_methods:
+        # An empty query string has nothing to refuse (most requests).
+        if self.strict_query and self.request.query and method in self.allowed_methods:
             handler = getattr(type(self), method.lower())
             query.check(self.request.query, query.parameters(handler), self.repeat_hints)
         response: web.StreamResponse = await super()._iter()
