@@ -55,6 +55,7 @@ BY_FILE = {**BY_ID, "filename": "$response.body#/filename"}
 IMAGE_LINKS = {
     "GetImage": {"operationId": "getImage", "parameters": BY_ID},
     "UploadAttachment": {"operationId": "uploadAttachment", "parameters": BY_FILE},
+    "UpdateImage": {"operationId": "updateImage", "parameters": BY_ID},
 }
 FILE_LINKS = {
     "GetAttachment": {"operationId": "getAttachment", "parameters": BY_FILE},
