@@ -7,7 +7,6 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r410, r415
 from pydantic import Field
 
-from pixtag import keys
 from pixtag.captures import service
 from pixtag.captures.models import (
     Capture,
@@ -19,10 +18,9 @@ from pixtag.captures.models import (
 )
 from pixtag.db.pool import cursor
 from pixtag.db.queries import captures as queries
-from pixtag.db.stream import declared_rows
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
 from pixtag.views.base import ProblemView, json_document, read_json
-from pixtag.views.stream import stream_document, wants_ndjson
+from pixtag.views.stream import declared, stream_document
 
 CaptureId = Annotated[
     int, Field(ge=1, le=BIGINT_MAX, description="The capture's id." + DIGITS), Integer
@@ -89,24 +87,9 @@ class CaptureCollectionView(ProblemView):
             200: The captures, streamed in chunks.
             400: A parameter is invalid, unknown or repeated.
         """
-        settings = self.settings
         sql, params = queries.select_captures(status=status, after_id=after_id, limit=limit)
-        opened = declared_rows(
-            self.request.app[keys.POOL],
-            sql,
-            params,
-            chunk_size=chunk_size or settings.chunk_size,
-            idle_timeout_ms=settings.stream_idle_timeout_ms,
-            acquire_timeout_ms=settings.pool_timeout_ms,
-            slots=self.request.app[keys.STREAM_SLOTS],
-        )
-        return await stream_document(
-            self.request,
-            opened,
-            ndjson=wants_ndjson(self.request),
-            write_timeout=settings.stream_idle_timeout_ms / 1000,
-            min_rate=settings.stream_min_rate,
-        )
+        opened = declared(self.request, sql, params, chunk_size=chunk_size)
+        return await stream_document(self.request, opened)
 
 
 class CaptureBatchView(ProblemView):

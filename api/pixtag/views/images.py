@@ -30,7 +30,7 @@ from pixtag.models import (
 from pixtag.search.filters import listing_filters
 from pixtag.versions import etag
 from pixtag.views.base import ProblemView, json_document, read_json
-from pixtag.views.stream import stream_document, wants_ndjson
+from pixtag.views.stream import stream_document
 
 
 class ImageCollectionView(ProblemView):
@@ -97,13 +97,7 @@ class ImageCollectionView(ProblemView):
             acquire_timeout_ms=settings.pool_timeout_ms,
             slots=self.request.app[keys.STREAM_SLOTS],
         )
-        return await stream_document(
-            self.request,
-            opened,
-            ndjson=wants_ndjson(self.request),
-            write_timeout=settings.stream_idle_timeout_ms / 1000,
-            min_rate=settings.stream_min_rate,
-        )
+        return await stream_document(self.request, opened)
 
     # HEAD answers what GET would, headers only: it runs the query to its first
     # chunk, so an invalid filter or a failing database still show.

@@ -27,13 +27,15 @@ import json
 import logging
 import socket
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import HttpVersion11, web
 
+from pixtag import keys
 from pixtag.compression import GzipStream, accepts_gzip, vary
+from pixtag.db.stream import FirstColumn, declared_rows
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +94,19 @@ async def stream_document(
     request: web.Request,
     opened: AbstractAsyncContextManager[Chunks],
     *,
-    ndjson: bool,
-    write_timeout: float,
-    min_rate: int = 0,
     totals_name: str = "totalImages",
 ) -> web.StreamResponse:
     """Stream every chunk of the cursor as one document; see the module docstring.
 
-    A write may wait ``write_timeout`` seconds for the client, and with
-    ``min_rate`` (bytes per second) no longer than the stream has earned. ``totals_name``
-    names the row count in the closing totals of the JSON document.
+    JSON, or NDJSON when the request asks for it. A write may wait the stream's
+    idle bound for the client, and with ``PIXTAG_STREAM_MIN_RATE`` no longer than
+    the stream has earned. ``totals_name`` names the row count in the closing
+    totals of the JSON document.
     """
+    settings = request.app[keys.SETTINGS]
+    ndjson = wants_ndjson(request)
+    write_timeout = settings.stream_idle_timeout_ms / 1000
+    min_rate = settings.stream_min_rate
     resp = web.StreamResponse(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
     vary(resp, "Accept-Encoding")
@@ -175,3 +179,19 @@ def _reset_on_close(transport: asyncio.BaseTransport) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def declared(
+    request: web.Request, sql: str, params: Mapping[str, Any], *, chunk_size: int | None = None
+) -> AbstractAsyncContextManager[FirstColumn]:
+    """``sql``'s first column from a cursor, on the app's pool, slots and bounds."""
+    settings = request.app[keys.SETTINGS]
+    return declared_rows(
+        request.app[keys.POOL],
+        sql,
+        params,
+        chunk_size=chunk_size or settings.chunk_size,
+        idle_timeout_ms=settings.stream_idle_timeout_ms,
+        acquire_timeout_ms=settings.pool_timeout_ms,
+        slots=request.app[keys.STREAM_SLOTS],
+    )

@@ -8,7 +8,7 @@ from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r415
 from pixtag import keys
 from pixtag.db.pool import cursor
 from pixtag.db.queries import tags as queries
-from pixtag.db.stream import declared_rows, small_result
+from pixtag.db.stream import small_result
 from pixtag.models import Problem, Tag
 from pixtag.tags import rules
 from pixtag.tags.models import (
@@ -23,7 +23,7 @@ from pixtag.tags.models import (
     TagRenamed,
 )
 from pixtag.views.base import ProblemView, json_document, read_json
-from pixtag.views.stream import Chunks, stream_document, wants_ndjson
+from pixtag.views.stream import Chunks, declared, stream_document
 
 
 def _json(model: AliasApplied | ImplicationApplied | TagRenamed) -> web.Response:
@@ -57,23 +57,8 @@ class TagCollectionView(ProblemView):
             # An autocomplete: one chunk at most, so one statement, no cursor.
             opened = small_result(pool, sql, params, acquire_timeout_ms=settings.pool_timeout_ms)
         else:
-            opened = declared_rows(
-                pool,
-                sql,
-                params,
-                chunk_size=settings.chunk_size,
-                idle_timeout_ms=settings.stream_idle_timeout_ms,
-                acquire_timeout_ms=settings.pool_timeout_ms,
-                slots=self.request.app[keys.STREAM_SLOTS],
-            )
-        return await stream_document(
-            self.request,
-            opened,
-            ndjson=wants_ndjson(self.request),
-            write_timeout=settings.stream_idle_timeout_ms / 1000,
-            min_rate=settings.stream_min_rate,
-            totals_name="totalTags",
-        )
+            opened = declared(self.request, sql, params)
+        return await stream_document(self.request, opened, totals_name="totalTags")
 
 
 class TagView(ProblemView):
