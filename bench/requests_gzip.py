@@ -107,6 +107,8 @@ def table(results: dict[tuple[str, str], list[Transfer]], rows: int) -> list[str
 
 def level_table(sample: bytes, levels: tuple[int, ...] = (1, 3, 6, 9)) -> list[str]:
     """zlib's levels on one listing chunk, compressed and sync-flushed as the server does."""
+    if not sample:
+        return ["(no whole chunk of 1,000 images to time gzip levels on: raise --gzip-limit)"]
     lines = [
         f"| gzip level, one chunk of 1,000 images ({len(sample):,} bytes) | MB/s in"
         " | compressed size |",
