@@ -106,3 +106,8 @@ def make_image(path: Path, *, seed: int = 0, size: tuple[int, int] = (8, 6)) -> 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def added_ids(result: Result) -> list[int]:
+    """The ids ``pixtag add`` printed, one ``FILE -> ID`` line per file, in order."""
+    return [int(line.rsplit(" -> ", 1)[1].split()[0]) for line in result.stdout.splitlines()]
