@@ -12,9 +12,10 @@ import importlib
 import click
 
 from pixtag import __version__
-from pixtag.cli.connect import URL_HELP
+from pixtag.cli.urls import URL_HELP
 
-# name -> "module:attribute", in the order ``pixtag --help`` lists them.
+# name -> "module:attribute", in the order ``pixtag --help`` lists them. Commands not in
+# SERVER_COMMANDS are client commands: they must not load the server's modules (a test).
 COMMANDS = {
     "serve": "pixtag.cli.server:serve",
     "fixtures": "pixtag.cli.server:fixtures",
@@ -37,6 +38,8 @@ COMMANDS = {
     "capture": "pixtag.cli.captures:capture",
     "captures": "pixtag.cli.captures:captures",
 }
+
+SERVER_COMMANDS = frozenset({"serve", "fixtures", "openapi", "storage"})
 
 
 class LazyGroup(click.Group):

@@ -18,11 +18,9 @@ from typing import IO, Any
 
 import click
 
+from pixtag.cli.urls import DEFAULT_URL, URL_HELP
 from pixtag.client.errors import ClientError
 from pixtag.client.session import PixtagClient
-
-DEFAULT_URL = "http://localhost:8080"
-URL_HELP = f"Server base URL (env PIXTAG_URL, default {DEFAULT_URL})."
 
 
 class Failure(click.ClickException):
