@@ -20,6 +20,7 @@ from aiohttp import web
 from click.testing import CliRunner, Result
 from PIL import Image as PILImage
 
+from pixtag import imaging
 from pixtag.cli import main
 from tests.processes import sql
 
@@ -91,6 +92,9 @@ def post_record(url: str, filename: str, tags: list[str]) -> dict[str, Any]:
 def rows(database_url: str, columns: str = "filename, tags, sha256") -> list[tuple[Any, ...]]:
     """The images table as stored, in id order: the server's state, read directly."""
     return sql(database_url, f"SELECT {columns} FROM images ORDER BY image_id")
+
+
+imaging.register()  # make_image writes .heic/.heif through pillow-heif
 
 
 def make_image(path: Path, *, seed: int = 0, size: tuple[int, int] = (8, 6)) -> bytes:

@@ -209,3 +209,28 @@ def read_all(fd: int) -> bytes:
         chunks.append(chunk)
     os.close(fd)
     return b"".join(chunks)
+
+
+def test_import_and_add_take_heic_heif_and_avif_files(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    """Phone photos: import no longer skips them as "not an image", and add stores them."""
+    made = {name: make_image(tmp_path / "phone" / name, seed=i, size=(16, 12))
+            for i, name in enumerate(["IMG_1.HEIC", "IMG_2.heif", "pic.avif"])}  # fmt: skip
+    result = pixtag("import", tmp_path / "phone")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "uploaded 3, failed 0\n"
+    extra = make_image(tmp_path / "IMG_3.heic", seed=9, size=(16, 12))
+    added = pixtag("add", tmp_path / "IMG_3.heic")
+    assert added.exit_code == 0, added.output
+    types = dict(rows(database_url, "filename, content_type"))
+    assert types == {
+        "IMG_1.HEIC": "image/heic",
+        "IMG_2.heif": "image/heic",  # the bytes say HEIC whatever the name says
+        "pic.avif": "image/avif",
+        "IMG_3.heic": "image/heic",
+    }
+    assert {name: digest for name, _, digest in rows(database_url)} == {
+        **{name: sha256(data) for name, data in made.items()},
+        "IMG_3.heic": sha256(extra),
+    }
