@@ -12,7 +12,6 @@ and the others go on; losing the server stops the whole run.
 import enum
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +114,9 @@ def import_files(
             return Outcome.FAILED
         report.uploaded.append((path, image))
         return Outcome.UPLOADED
+
+    # Here, not at the top: `add` shares this module and need not load the pool.
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
     # Lists take appends from several threads at once safely; a lost server
     # (a ClientError that is not the server's answer) ends the run at once.
