@@ -148,11 +148,17 @@ class PixtagClient:
             if follow and resp.status in REDIRECTS and resp.getheader("Location"):
                 resp.read()
                 url = urllib.parse.urljoin(url, resp.getheader("Location"))
-                resp = self._exchange("GET", url, None, {**self._headers, **(headers or {})})
+                again = {**self._headers, **(headers or {})}
+                if _origin(url) != _origin(self.url):
+                    # A CDN or a presigned S3 URL: the server's credentials stay with it.
+                    again.pop("Authorization", None)
+                resp = self._exchange("GET", url, None, again)
             if resp.status >= 400:
                 raise server_error(resp)
             yield resp
         except (OSError, http.client.HTTPException) as error:
+            if isinstance(error, OSError) and error.filename:
+                raise  # a local file's failure, in the caller's block: not the connection's
             raise connection_error(self.url, url, error, connecting=False) from None
         finally:
             if not resp.isclosed():
@@ -261,6 +267,11 @@ def lines(resp: http.client.HTTPResponse) -> Iterator[bytes]:
         raise http.client.IncompleteRead(pending, resp.length)
     if pending.strip():
         yield pending
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, parts.netloc
 
 
 def _early_response(conn: http.client.HTTPConnection) -> http.client.HTTPResponse | None:
