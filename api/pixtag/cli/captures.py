@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 import click
 
-from pixtag.captures.models import Capture
 from pixtag.cli.connect import run, url_option
 from pixtag.client import captures as api
+from pixtag.client.captures import Capture
 from pixtag.client.session import PixtagClient
 
 ENDED = ("done", "failed", "cancelled")

@@ -6,6 +6,7 @@ import click
 from pixtag.cli.connect import run, url_option
 from pixtag.cli.output import table
 from pixtag.client import tags as api
+from pixtag.client.documents import compact
 
 
 @click.command()
@@ -21,7 +22,7 @@ def tags(prefix: str | None, limit: int | None, as_json: bool, url: str | None) 
     rows = run(lambda client: api.tag_counts(client, prefix, limit), url)
     if as_json:
         for row in rows:
-            click.echo(row.model_dump_json())
+            click.echo(compact(row))
         return
     if not rows:
         click.echo("no tags")

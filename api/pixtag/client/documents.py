@@ -1,21 +1,24 @@
-"""The image documents the client reads, as plain dataclasses.
+"""The documents the client reads back, as plain dataclasses checked field by field.
 
 The server's pydantic models describe what it accepts and answers; the
-client only reads images back, and importing pydantic with the models costs
-a client command more than its request does (bench/RESULTS.md). So the
-client checks the fields it uses here, keeps the document's text as sent
-(``raw``, for ``--json``) and tolerates fields it does not know.
+client only reads answers, and importing pydantic with the models costs a
+client command more than its request does (bench/RESULTS.md). So ``read``
+checks a JSON document against a dataclass's annotations (str, int, bool,
+datetime, lists, ``X | None``, nested dataclasses), ignores fields it does
+not know, and says in one line what does not fit.
 """
 
+import dataclasses
 import json
-from dataclasses import dataclass
+import types
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, get_args, get_origin, get_type_hints
 
 from pixtag.client.errors import ClientError
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Attachment:
     url: str
     content_type: str
@@ -26,51 +29,66 @@ class Attachment:
     uploaded_at: datetime
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Image:
     image_id: int
     filename: str
     tags: list[str]
     created_at: datetime
     attachment: Attachment | None
-    raw: str = "{}"
+    # The document as the server sent it, for --json.
+    raw: str = dataclasses.field(default="{}", compare=False)
 
 
-def _typed[T](document: dict[str, Any], name: str, kind: type[T]) -> T:
-    value = document[name]
+@cache
+def _hints(kind: type) -> dict[str, Any]:
+    return get_type_hints(kind)
+
+
+def _convert(kind: Any, value: Any, name: str) -> Any:
+    if get_origin(kind) is types.UnionType:
+        if value is None and types.NoneType in get_args(kind):
+            return None
+        (inner,) = (arg for arg in get_args(kind) if arg is not types.NoneType)
+        return _convert(inner, value, name)
+    if get_origin(kind) is list:
+        if not isinstance(value, list):
+            raise TypeError(f"{name} is not a list")
+        return [_convert(get_args(kind)[0], item, name) for item in value]
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise TypeError(f"{name} is not an object")
+        hints = _hints(kind)
+        return kind(
+            **{
+                field.name: _convert(hints[field.name], value[field.name], field.name)
+                for field in dataclasses.fields(kind)
+                if field.name in value or field.default is dataclasses.MISSING
+            }
+        )
+    if kind is datetime:
+        return datetime.fromisoformat(_convert(str, value, name))
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise TypeError(f"{name} is not {kind.__name__}")
     return value
 
 
-def _attachment(document: dict[str, Any]) -> Attachment:
-    return Attachment(
-        url=_typed(document, "url", str),
-        content_type=_typed(document, "content_type", str),
-        size=_typed(document, "size", int),
-        sha256=_typed(document, "sha256", str),
-        width=_typed(document, "width", int),
-        height=_typed(document, "height", int),
-        uploaded_at=datetime.fromisoformat(_typed(document, "uploaded_at", str)),
-    )
+def read[T](kind: type[T], document: str | bytes | Any) -> T:
+    """``document`` (JSON text, or already decoded) as ``kind``, or a ClientError."""
+    try:
+        value = json.loads(document) if isinstance(document, str | bytes) else document
+        return _convert(kind, value, kind.__name__)  # type: ignore[no-any-return]
+    except (ValueError, TypeError, KeyError) as error:
+        raise ClientError(f"unexpected answer from the server: {error}") from None
 
 
 def parse_image(text: str | bytes) -> Image:
-    """An image document, or a ClientError saying what the answer lacks."""
-    raw = text.decode() if isinstance(text, bytes) else text
-    try:
-        document = json.loads(raw)
-        tags = _typed(document, "tags", list)
-        if not all(isinstance(tag, str) for tag in tags):
-            raise TypeError("tags are not all strings")
-        file = document["attachment"]
-        return Image(
-            image_id=_typed(document, "image_id", int),
-            filename=_typed(document, "filename", str),
-            tags=tags,
-            created_at=datetime.fromisoformat(_typed(document, "created_at", str)),
-            attachment=None if file is None else _attachment(file),
-            raw=raw.strip(),
-        )
-    except (ValueError, TypeError, KeyError) as error:
-        raise ClientError(f"unexpected answer from the server: {error}") from None
+    """An image document, keeping its text."""
+    raw = (text.decode() if isinstance(text, bytes) else text).strip()
+    return dataclasses.replace(read(Image, raw), raw=raw)
+
+
+def compact(document: Any) -> str:
+    """A dataclass as one line of JSON, the way the server writes it."""
+    fields = dataclasses.asdict(document)
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"), default=str)

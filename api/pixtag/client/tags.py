@@ -1,19 +1,40 @@
 """The tags API for the client: counts, rename, aliases and implications."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from pixtag.client.errors import ClientError
+from pixtag.client.documents import read
 from pixtag.client.session import NDJSON, PixtagClient, lines
-from pixtag.tags.models import AliasApplied, ImplicationApplied, TagCount, TagRenamed
+
+# The answers, as pixtag.tags.models defines them for the server.
 
 
-def _parse[M: BaseModel](model: type[M], document: str | bytes) -> M:
-    try:
-        return model.model_validate_json(document)
-    except ValidationError as error:
-        raise ClientError(f"unexpected answer from the server: {error}") from None
+@dataclass(frozen=True)
+class TagCount:
+    tag: str
+    image_count: int
+
+
+@dataclass(frozen=True)
+class TagRenamed:
+    tag: str
+    to: str
+    images_updated: int
+    alias_kept: bool
+
+
+@dataclass(frozen=True)
+class AliasApplied:
+    alias: str
+    target: str
+    images_updated: int
+
+
+@dataclass(frozen=True)
+class ImplicationApplied:
+    tag: str
+    implies: str
+    images_updated: int
 
 
 def tag_counts(
@@ -27,20 +48,20 @@ def tag_counts(
         params["limit"] = str(limit)
     headers = {"Accept": NDJSON}
     with client.request("GET", "tags", params=params, headers=headers) as resp:
-        return [_parse(TagCount, line) for line in lines(resp)]
+        return [read(TagCount, line) for line in lines(resp)]
 
 
 def rename(client: PixtagClient, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
     """Rename (or merge) a tag everywhere."""
     body = {"to": to, "keep_alias": keep_alias}
     with client.request("POST", "tags", tag, "rename", json=body) as resp:
-        return _parse(TagRenamed, resp.read())
+        return read(TagRenamed, resp.read())
 
 
 def set_alias(client: PixtagClient, alias: str, target: str) -> AliasApplied:
     """Make ``alias`` stand for ``target``."""
     with client.request("PUT", "tags", alias, "alias", json={"target": target}) as resp:
-        return _parse(AliasApplied, resp.read())
+        return read(AliasApplied, resp.read())
 
 
 def delete_alias(client: PixtagClient, alias: str) -> None:
@@ -52,7 +73,7 @@ def delete_alias(client: PixtagClient, alias: str) -> None:
 def set_implication(client: PixtagClient, tag: str, implied: str) -> ImplicationApplied:
     """Make ``tag`` imply ``implied``."""
     with client.request("PUT", "tags", tag, "implications", implied) as resp:
-        return _parse(ImplicationApplied, resp.read())
+        return read(ImplicationApplied, resp.read())
 
 
 def delete_implication(client: PixtagClient, tag: str, implied: str) -> None:
