@@ -3,7 +3,11 @@
 
 VENV    := .venv
 VPY     := $(VENV)/bin/python
-STAMP   := $(VENV)/.installed
+# What is installed: the package and what serving needs (run), or that and
+# the test tools (test: pytest, mypy, ruff, schemathesis...). `make run` stays
+# small; `make test` after it still installs the test extra.
+RUN_STAMP  := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
 ARGS    ?=
 
 # A Python >= 3.12: $(PYTHON) if given, else the first candidate that really
@@ -30,31 +34,36 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(VPY)
-	$(VPY) -m pip install --quiet -e '.[test]'
-	@touch $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet -e .
+	@touch $(RUN_STAMP)
 
-run: $(STAMP)
+# The test extra includes everything serving needs: it counts as installed for run too.
+$(TEST_STAMP): pyproject.toml | $(VPY)
+	$(VPY) -m pip install --quiet -e '.[test]'
+	@touch $(RUN_STAMP) $(TEST_STAMP)
+
+run: $(RUN_STAMP)
 	$(VENV)/bin/pixtag serve $(ARGS)
 
 # Each checkout keeps its own pytest temp root, so concurrent runs from
 # different checkouts never rotate away each other's directories.
-test: $(STAMP)
+test: $(TEST_STAMP)
 	@mkdir -p .tmp
 	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/.tmp $(VPY) -m pytest $(ARGS)
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check api bench
 	$(VENV)/bin/ruff format --check api bench
 	$(VENV)/bin/mypy
 
-openapi: $(STAMP)
+openapi: $(RUN_STAMP)
 	$(VPY) -m aiohttp_pydantic.oas "pixtag.app:create_app()" -o openapi.json
 
-bench-upload: $(STAMP)
+bench-upload: $(TEST_STAMP)
 	$(VPY) bench/upload.py $(ARGS)
 
-bench-listing: $(STAMP)
+bench-listing: $(TEST_STAMP)
 	$(VPY) bench/listing.py $(ARGS)
 
 # The baseline of bench-requests: by default the commit where this branch left
@@ -62,7 +71,7 @@ bench-listing: $(STAMP)
 # It is checked out into a temporary worktree, removed again after the run.
 BASE ?= $(shell git merge-base HEAD main 2>/dev/null || echo HEAD~1)
 
-bench-requests: $(STAMP)
+bench-requests: $(TEST_STAMP)
 	@base=$$(mktemp -d)/base && \
 	trap 'git worktree remove --force "$$base"; rm -rf "$$(dirname "$$base")"' EXIT && \
 	trap 'exit 130' INT TERM && \

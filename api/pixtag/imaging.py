@@ -1,14 +1,20 @@
 """What an uploaded file is, decided from its bytes (never from the client's headers).
 
 Pillow reads only the header here (``Image.open`` is lazy), so a huge file
-costs no decoding. Only raster formats that browsers display are accepted:
+costs no decoding. Only raster formats that browsers display are accepted,
+and HEIC/HEIF (what phones shoot; renditions make them viewable anywhere):
 vector and scriptable formats (SVG, EPS, WMF) and exotic ones are refused.
+
+Pillow opens HEIF through pillow-heif's plugin, registered here at import:
+every server module that opens images with Pillow imports this one first
+(``register``), so they all read the same formats.
 """
 
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image, UnidentifiedImageError
 
 from pixtag.errors import PayloadTooLarge, UnsupportedMediaType
@@ -21,6 +27,8 @@ ACCEPTED = {
     "GIF": "image/gif",
     "WEBP": "image/webp",
     "AVIF": "image/avif",
+    # pillow-heif names both HEIF; the brand in the file tells HEIC (HEVC inside) apart.
+    "HEIF": "image/heif",
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
     "ICO": "image/vnd.microsoft.icon",
@@ -28,9 +36,20 @@ ACCEPTED = {
 # Plugins Pillow may try: MPO is produced by the JPEG plugin, not opened by name.
 _OPENERS = [name for name in ACCEPTED if name != "MPO"]
 
+HEIF_TYPES = frozenset({"image/heic", "image/heif"})
+
 REFUSED = (
-    "The file is not an image of an accepted type (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF, ICO)"
+    "The file is not an image of an accepted type"
+    " (JPEG, PNG, GIF, WebP, AVIF, HEIC, HEIF, BMP, TIFF, ICO)"
 )
+
+
+def register() -> None:
+    """Let Pillow open HEIC/HEIF (idempotent; done once at import)."""
+    pillow_heif.register_heif_opener()
+
+
+register()
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,8 @@ def identify(path: Path, max_pixels: int) -> ImageInfo:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path, formats=_OPENERS) as image:
                 content_type = ACCEPTED.get(image.format or "")
+                if content_type == "image/heif" and image.get_format_mimetype() in HEIF_TYPES:
+                    content_type = image.get_format_mimetype()
                 width, height = image.size
     except Image.DecompressionBombError:
         raise too_many from None

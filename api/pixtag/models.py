@@ -14,8 +14,7 @@ from pydantic import (
 )
 
 from pixtag import validation
-
-BIGINT_MAX = 2**63 - 1
+from pixtag.validation import BIGINT_MAX as BIGINT_MAX
 
 # Numbers in paths and queries have one spelling: plain decimal digits.
 DIGITS = " Plain decimal digits: no sign, spaces, separators or leading zeros."

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, HttpUrl, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pixtag.db import url
@@ -155,14 +155,3 @@ class Settings(BaseSettings):
     @property
     def postgres_dir(self) -> Path:
         return self.data_dir / "postgres"
-
-
-class ClientSettings(BaseSettings):
-    """Client settings: where the server the client commands talk to lives (``PIXTAG_URL``)."""
-
-    model_config = SettingsConfigDict(env_prefix="PIXTAG_", frozen=True, extra="ignore")
-
-    url: HttpUrl = Field(
-        default=HttpUrl("http://localhost:8080"),
-        description="Base URL of a running pixtag server.",
-    )

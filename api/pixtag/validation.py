@@ -8,6 +8,9 @@ are the same tag, in storage and in filters alike.
 import re
 import unicodedata
 
+# The largest id PostgreSQL's bigint holds.
+BIGINT_MAX = 2**63 - 1
+
 MAX_FILENAME_BYTES = 255
 MAX_TAG_LENGTH = 100
 MAX_TAGS = 100

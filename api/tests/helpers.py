@@ -11,7 +11,10 @@ from aiobotocore.session import get_session
 from aiohttp import FormData
 from PIL import Image
 
+from pixtag import imaging
 from tests.processes import sql
+
+imaging.register()  # Pillow writes HEIF through pillow-heif, as the server reads it
 
 SVG = (
     b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
@@ -24,6 +27,14 @@ def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (7, 5), color: str = "
     buffer = io.BytesIO()
     Image.new("RGB", size, color).save(buffer, format=fmt)
     return buffer.getvalue()
+
+
+def heif_bytes(size: tuple[int, int] = (20, 10), *, brand: bytes = b"heic") -> bytes:
+    """A real HEIF file (HEVC inside) written by pillow-heif, under ``brand``: b"heic" is what
+    phones write, b"mif1" a generic HEIF."""
+    data = image_bytes("HEIF", size)
+    assert data[8:12] == b"heic"
+    return data[:8] + brand + data[12:]
 
 
 def noisy_png(size: tuple[int, int], seed: int = 0) -> bytes:

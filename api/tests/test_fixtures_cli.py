@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from pixtag.cli import main
 from pixtag.db import fixtures
 from pixtag.manage import load_fixtures
-from tests.processes import sql
+from tests.processes import pixtag_env, sql
 
 
 def pixtag(*args: str):
@@ -189,3 +189,32 @@ def test_the_wheel_carries_the_fixtures(tmp_path):
         packaged = sorted(n for n in archive.namelist() if n.startswith("pixtag/fixtures/"))
     expected = sorted(f"pixtag/fixtures/{p.name}" for p in (root / "fixtures").glob("*.sql"))
     assert packaged == expected
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-m", "pixtag", "fixtures", "list"],
+        ["-m", "pixtag", "fixtures", "apply"],
+        ["-m", "pixtag", "fixtures", "reset", "--yes"],
+        ["-m", "pixtag", "storage", "verify"],
+        ["-m", "pixtag.manage.load_fixtures", "--list_all"],
+    ],
+)
+def test_commands_other_than_serve_never_create_a_database(args: list[str], tmp_path: Path):
+    """Run from a folder with no data/: one error line naming where it looked, nothing made."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,
+        env=pixtag_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"error: no pixtag database in {tmp_path.resolve() / 'data' / 'postgres'} (pixtag serve"
+        " creates it; give --data-dir, PIXTAG_DATA_DIR or --database-url to use another)\n"
+    )
+    assert list(tmp_path.iterdir()) == []

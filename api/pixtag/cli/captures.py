@@ -1,15 +1,14 @@
 """``pixtag capture`` and ``pixtag captures``: thin wrappers over pixtag.client.captures."""
 
-import asyncio
+import sys
+import time
 from collections.abc import Callable
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from pixtag.captures.models import Capture
 from pixtag.cli.connect import run, url_option
-from pixtag.cli.output import console
 from pixtag.client import captures as api
+from pixtag.client.captures import Capture
 from pixtag.client.session import PixtagClient
 
 ENDED = ("done", "failed", "cancelled")
@@ -27,7 +26,7 @@ def line(capture: Capture) -> str:
     return f"{capture.capture_id}  {capture.status}  {capture.url}{outcome}"
 
 
-async def wait_for(
+def wait_for(
     client: PixtagClient, captures: list[Capture], advance: Callable[[], object]
 ) -> list[Capture]:
     """Poll until every capture has ended; ``advance()`` once per capture that ends."""
@@ -36,9 +35,9 @@ async def wait_for(
         pending = [i for i, c in latest.items() if c.status not in ENDED]
         if not pending:
             return list(latest.values())
-        await asyncio.sleep(POLL)
+        time.sleep(POLL)
         for capture_id in pending:
-            latest[capture_id] = await api.read(client, capture_id)
+            latest[capture_id] = api.read(client, capture_id)
             if latest[capture_id].status in ENDED:
                 advance()
 
@@ -55,15 +54,17 @@ def capture(urls: tuple[str, ...], tags: tuple[str, ...], wait: bool, url: str |
     runs until every capture has ended; exits 1 if any failed.
     """
 
-    async def work(client: PixtagClient) -> list[Capture]:
-        requested = await api.request(client, urls, tags)
+    def work(client: PixtagClient) -> list[Capture]:
+        requested = api.request(client, urls, tags)
         if not wait:
             return requested
-        columns = (TextColumn("capturing"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, TimeElapsedColumn(), console=console(stderr=True)) as progress:
-            task = progress.add_task("capturing", total=len(requested))
-            progress.advance(task, sum(c.status in ENDED for c in requested))
-            return await wait_for(client, requested, lambda: progress.advance(task))
+        # '#' and '-' read in any terminal; not a terminal: the label only.
+        bar = click.progressbar(
+            length=len(requested), label="capturing", file=sys.stderr, show_pos=True
+        )
+        with bar:
+            bar.update(sum(c.status in ENDED for c in requested))
+            return wait_for(client, requested, lambda: bar.update(1))
 
     captures = run(work, url)
     for item in captures:
@@ -85,9 +86,9 @@ def captures(ctx: click.Context, status: str | None, url: str | None) -> None:
     if ctx.invoked_subcommand is not None:
         return
 
-    async def work(client: PixtagClient) -> int:
+    def work(client: PixtagClient) -> int:
         count = 0
-        async for item in api.listing(client, status):
+        for item in api.listing(client, status):
             click.echo(line(item))
             count += 1
         return count

@@ -1,47 +1,70 @@
 """Client commands (add, ls, show, get, import): thin wrappers over pixtag.client.
 
-Each command runs one ``PixtagClient`` session under ``asyncio.run`` (see
-``pixtag.cli.connect``); failures end it with one ``error: ...`` line and
-exit status 1. Results go to stdout, progress and errors to stderr.
+Each command runs one ``PixtagClient`` session (see ``pixtag.cli.connect``);
+a failure that ends the command is one ``error: ...`` line and exit status
+1. Commands over several files try every file, print one ``error: FILE:
+...`` line per refusal, and exit 1 at the end if any failed. Results go to
+stdout, progress and errors to stderr.
 """
 
-import asyncio
+import json
 import os
 import sys
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pixtag.cli.connect import Failure, run, url_option
-from pixtag.cli.output import console, echo_image, human_size, images_table, print_table
-from pixtag.client.errors import ClientError
-from pixtag.client.files import save, scan
-from pixtag.client.importer import import_files
+from pixtag.cli.output import echo_image, human_size, images_table
+from pixtag.client.errors import ClientError, ServerError
+from pixtag.client.files import save, scan, sha256_of
+from pixtag.client.importer import import_files, normalised
 from pixtag.client.session import PixtagClient
-from pixtag.models import BIGINT_MAX
+from pixtag.validation import BIGINT_MAX
 
 IMAGE_ID = click.IntRange(1, BIGINT_MAX)
 
 
 @click.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-t", "--tag", "tags", multiple=True, metavar="TAG", help="Tag every image.")
+@click.option("--force", is_flag=True, help="Store files the server already has once more.")
 @url_option
-def add(files: tuple[Path, ...], tags: tuple[str, ...], url: str | None) -> None:
-    """Upload files, one image each; print their ids.
+def add(files: tuple[Path, ...], tags: tuple[str, ...], force: bool, url: str | None) -> None:
+    """Upload files, one image each; print ``FILE -> ID`` for each.
 
     Each FILE is one request: the record (named after the file, with the
-    tags) and its bytes, stored together or not at all.
+    tags) and its bytes, stored together or not at all. A file whose sha256
+    the server already stores is not stored again (unless --force): its line
+    says "already stored" and the image gets the tags it lacks. Every file is
+    tried; exits 1 if any was refused.
     """
 
-    async def work(client: PixtagClient) -> None:
-        for path in files:
-            click.echo((await client.create(path, tags)).image_id)
+    def one(client: PixtagClient, path: Path) -> str:
+        if not force:
+            stored = client.find_by_sha256(sha256_of(path))
+            if stored is not None:
+                missing = [t for t in normalised(tags) if t not in stored.tags]
+                if missing:
+                    client.update(stored.image_id, {"tags_add": missing})
+                return f"{path} -> {stored.image_id} (already stored)"
+        return f"{path} -> {client.create(path, tags).image_id}"
 
-    run(work, url)
+    def work(client: PixtagClient) -> int:
+        failed = 0
+        for path in files:
+            try:
+                click.echo(one(client, path))
+            except ServerError as error:
+                click.echo(f"error: {path}: {error.detail}", err=True)
+                failed += 1
+            except OSError as error:
+                click.echo(f"error: {path}: {error.strerror or error}", err=True)
+                failed += 1
+        return failed
+
+    if run(work, url):
+        raise click.exceptions.Exit(1)
 
 
 @click.command("ls")
@@ -75,21 +98,18 @@ def ls(
     with --json.
     """
 
-    async def work(client: PixtagClient) -> None:
+    def work(client: PixtagClient) -> None:
         images = client.images(q=query, tag=tag, tags_all=tags_all, tags_any=tags_any)
         if as_json:
-            # Streamed one image per line: memory stays flat however large the listing.
+            # Streamed one image per line, as the server wrote it: memory stays flat.
             separator = "[\n"
-            async for image in images:
-                click.echo(separator + image.model_dump_json(), nl=False)
+            for image in images:
+                click.echo(separator + image.raw, nl=False)
                 separator = ",\n"
             click.echo("[]" if separator == "[\n" else "\n]")
             return
-        rows = [image async for image in images]
-        if rows:
-            print_table(images_table(rows))
-        else:
-            click.echo("no images")
+        rows = list(images)
+        click.echo(images_table(rows) if rows else "no images")
 
     run(work, url)
 
@@ -102,7 +122,7 @@ def show(image_id: int, as_json: bool, url: str | None) -> None:
     """Show one image and its file."""
     image = run(lambda client: client.image(image_id), url)
     if as_json:
-        click.echo(image.model_dump_json(indent=2))
+        click.echo(json.dumps(json.loads(image.raw), indent=2, ensure_ascii=False))
     else:
         echo_image(image)
 
@@ -124,23 +144,23 @@ def get(image_id: int, output: str | None, url: str | None) -> None:
     then saved under their name; prints where the file went.
     """
 
-    async def work(client: PixtagClient) -> Path | None:
-        image = await client.image(image_id)
+    def work(client: PixtagClient) -> Path | None:
+        image = client.image(image_id)
         file = image.attachment
         if file is None:
             raise ClientError(f"Image <{image_id}> has no file yet")
         chunks = client.download(image_id, image.filename)
         if output == "-":
             stdout = sys.stdout.buffer
-            async for chunk in chunks:
+            for chunk in chunks:
                 stdout.write(chunk)
             return None
         dest = Path(output or image.filename)
         if output and output.endswith(("/", os.sep)):
-            await asyncio.to_thread(dest.mkdir, parents=True, exist_ok=True)
-        if await asyncio.to_thread(dest.is_dir):
+            dest.mkdir(parents=True, exist_ok=True)
+        if dest.is_dir():
             dest = dest / image.filename
-        await save(chunks, dest, sha256=file.sha256)
+        save(chunks, dest, sha256=file.sha256)
         return dest
 
     dest = run(work, url)
@@ -170,12 +190,15 @@ def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) 
         paths, others = scan(directory)
     except ClientError as error:
         raise Failure(str(error)) from None
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeElapsedColumn(), console=console(stderr=True)) as progress:
-        task = progress.add_task(f"importing {directory}", total=len(paths))
+    # click's bar draws with '#' and '-' (it reads as full in any terminal, colours or
+    # not) and, when stderr is not a terminal, prints only its label: logs stay plain.
+    bar = click.progressbar(
+        length=len(paths), label=f"importing {directory}", file=sys.stderr, show_pos=True
+    )
+    with bar:
         report = run(
             lambda client: import_files(
-                client, paths, tags=tags, jobs=jobs, on_done=lambda *_: progress.advance(task)
+                client, paths, tags=tags, jobs=jobs, on_done=lambda *_: bar.update(1)
             ),
             url,
             connections=jobs,

@@ -1,23 +1,26 @@
 """How a client command reaches the server: its URL, one client session, one-line errors.
 
 The URL comes from ``--url`` after the command, else ``--url`` before it, else
-``PIXTAG_URL`` (through ClientSettings), else the default. Any failure, from
-the server (its problem+json ``detail``), on the way there, or with a local
-file, ends the command with one ``error: ...`` line on stderr and status 1.
+``PIXTAG_URL`` (click reads it for the ``--url`` before the command), else the
+default. Any failure, from the server (its problem+json ``detail``), on the
+way there, or with a local file, ends the command with one ``error: ...``
+line on stderr and status 1.
+
+The session is built here and only here (``session``), so options every
+client command shares reach it in one place. Nothing on this path imports
+the server's modules (settings, pydantic, aiohttp): a client command starts
+in a fraction of the time (bench/RESULTS.md).
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable
+import urllib.parse
+from collections.abc import Callable
 from typing import IO, Any
 
 import click
-from pydantic import ValidationError
 
+from pixtag.cli.urls import DEFAULT_URL, URL_HELP
 from pixtag.client.errors import ClientError
 from pixtag.client.session import PixtagClient
-from pixtag.settings import ClientSettings
-
-URL_HELP = "Server base URL (env PIXTAG_URL, default http://localhost:8080)."
 
 
 class Failure(click.ClickException):
@@ -32,28 +35,31 @@ def url_option[F: Callable[..., Any]](func: F) -> F:
     return click.option("--url", metavar="URL", help=URL_HELP)(func)
 
 
-def client_settings(url: str | None) -> ClientSettings:
-    """Settings from PIXTAG_URL, with ``--url`` (after or before the command) on top."""
-    url = url or click.get_current_context().find_root().params.get("url")
+def server_url(url: str | None) -> str:
+    """The base URL to use, checked: ``http(s)://host[:port][/path]``."""
+    url = url or click.get_current_context().find_root().params.get("url") or DEFAULT_URL
     try:
-        return ClientSettings(url=url) if url else ClientSettings()
-    except ValidationError as error:
-        message = error.errors(include_url=False)[0]["msg"]
-        raise Failure(f"invalid server URL {url or '(PIXTAG_URL)'}: {message}") from None
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise Failure(f"invalid server URL {url}: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Failure(f"invalid server URL {url}: give http://HOST[:PORT] or https://...")
+    if port == 0:
+        raise Failure(f"invalid server URL {url}: port 0")
+    return url
 
 
-def run[T](
-    work: Callable[[PixtagClient], Awaitable[T]], url: str | None, *, connections: int = 4
-) -> T:
+def session(url: str | None, *, connections: int = 4) -> PixtagClient:
+    """The client session of a command."""
+    return PixtagClient(server_url(url), connections=connections)
+
+
+def run[T](work: Callable[[PixtagClient], T], url: str | None, *, connections: int = 4) -> T:
     """Run ``work`` with a client session; a ClientError becomes a Failure."""
-    settings = client_settings(url)
-
-    async def session() -> T:
-        async with PixtagClient(str(settings.url), connections=connections) as client:
-            return await work(client)
-
     try:
-        return asyncio.run(session())
+        with session(url, connections=connections) as client:
+            return work(client)
     except ClientError as error:
         raise Failure(str(error)) from None
     except OSError as error:  # a local file: unreadable, unwritable, vanished

@@ -5,28 +5,28 @@ Each prints one line per image it changed; an image the server refuses
 others still go ahead, and the command then exits 1.
 """
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import click
 
 from pixtag.cli.connect import Failure, run, url_option
 from pixtag.client.errors import ServerError
 from pixtag.client.session import PixtagClient
-from pixtag.models import BIGINT_MAX
+from pixtag.validation import BIGINT_MAX
 
 IMAGE_ID = click.IntRange(1, BIGINT_MAX)
 
 
 def each_image(
-    ids: Sequence[int], act: Callable[[PixtagClient, int], Awaitable[str]], url: str | None
+    ids: Sequence[int], act: Callable[[PixtagClient, int], str], url: str | None
 ) -> None:
     """``act`` on each image in turn, printing its line; exit 1 if any was refused."""
 
-    async def work(client: PixtagClient) -> int:
+    def work(client: PixtagClient) -> int:
         failed = 0
         for image_id in ids:
             try:
-                click.echo(await act(client, image_id))
+                click.echo(act(client, image_id))
             except ServerError as error:
                 click.echo(f"error: {error.detail}", err=True)
                 failed += 1
@@ -71,8 +71,8 @@ def tag(args: tuple[str, ...], url: str | None) -> None:
     if remove:
         changes["tags_remove"] = remove
 
-    async def act(client: PixtagClient, image_id: int) -> str:
-        image = await client.update(image_id, changes)
+    def act(client: PixtagClient, image_id: int) -> str:
+        image = client.update(image_id, changes)
         return f"tagged {image_id}: {', '.join(image.tags) or '(no tags)'}"
 
     each_image(ids, act, url)
@@ -85,9 +85,9 @@ def tag(args: tuple[str, ...], url: str | None) -> None:
 def mv(image_id: int, filename: str, url: str | None) -> None:
     """Rename an image (its stored file and its URL stay as they are)."""
 
-    async def act(client: PixtagClient, image_id: int) -> str:
-        before = await client.image(image_id)
-        after = await client.update(image_id, {"filename": filename})
+    def act(client: PixtagClient, image_id: int) -> str:
+        before = client.image(image_id)
+        after = client.update(image_id, {"filename": filename})
         return f"renamed {image_id}: {before.filename} -> {after.filename}"
 
     each_image([image_id], act, url)
@@ -99,8 +99,8 @@ def mv(image_id: int, filename: str, url: str | None) -> None:
 def rm(ids: tuple[int, ...], url: str | None) -> None:
     """Delete images and their files."""
 
-    async def act(client: PixtagClient, image_id: int) -> str:
-        await client.delete(image_id)
+    def act(client: PixtagClient, image_id: int) -> str:
+        client.delete(image_id)
         return f"deleted {image_id}"
 
     each_image(ids, act, url)

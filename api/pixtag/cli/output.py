@@ -1,27 +1,19 @@
 """How the client commands show images: tables and key/value lines for people, JSON for scripts.
 
-rich wraps a table to the terminal's width; when the output is a pipe or a
-file there is no width to fit, so lines are never wrapped there and each row
-stays one line for ``grep`` and friends.
+Tables are plain aligned columns under a rule, never wrapped, so each row
+stays one line for ``grep`` and friends. They are drawn here rather than by
+rich: loading rich costs a short command a third of its run time
+(bench/RESULTS.md).
 """
 
-import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import click
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
-from pixtag.models import Image
+from pixtag.client.documents import Image
 
-
-def console(*, stderr: bool = False) -> Console:
-    """A console on stdout (or stderr): wrapped for a terminal, unbounded for a pipe."""
-    stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 100_000
-    return Console(stderr=stderr, width=width, highlight=False)
+GAP = "   "
 
 
 def human_size(size: int) -> str:
@@ -33,26 +25,40 @@ def human_size(size: int) -> str:
     return f"{size} B" if unit == 0 else f"{value:.1f} {units[unit]}"
 
 
-def images_table(images: Iterable[Image]) -> Table:
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]], right: set[int]) -> str:
+    """Columns padded to their widest cell (those in ``right`` flush right), a rule below
+    the header; no trailing spaces."""
+    lines = [list(headers), *(list(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+
+    def row(cells: list[str]) -> str:
+        padded = (
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
+        )
+        return GAP.join(padded).rstrip()
+
+    rule = "\u2500" * (sum(widths) + len(GAP) * (len(widths) - 1))
+    return "\n".join([row(lines[0]), rule, *(row(line) for line in lines[1:])])
+
+
+def images_table(images: Iterable[Image]) -> str:
     """One row per image: id, filename, tags, file size and pixels, creation time (UTC)."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("ID", justify="right")
-    table.add_column("FILENAME")
-    table.add_column("TAGS")
-    table.add_column("SIZE", justify="right")
-    table.add_column("PIXELS", justify="right")
-    table.add_column("CREATED (UTC)")
+    headers = ("ID", "FILENAME", "TAGS", "SIZE", "PIXELS", "CREATED (UTC)")
+    rows = []
     for image in images:
         file = image.attachment
-        table.add_row(
-            str(image.image_id),
-            image.filename,
-            ", ".join(image.tags),
-            human_size(file.size) if file else "-",
-            f"{file.width}x{file.height}" if file else "-",
-            f"{image.created_at:%Y-%m-%d %H:%M:%S}",
+        rows.append(
+            (
+                str(image.image_id),
+                image.filename,
+                ", ".join(image.tags),
+                human_size(file.size) if file else "-",
+                f"{file.width}x{file.height}" if file else "-",
+                f"{image.created_at:%Y-%m-%d %H:%M:%S}",
+            )
         )
-    return table
+    return table(headers, rows, right={0, 3, 4})
 
 
 def utc_text(moment: datetime) -> str:
@@ -83,15 +89,6 @@ def image_lines(image: Image) -> list[tuple[str, str]]:
         ("url", file.url),
         ("uploaded_at", utc_text(file.uploaded_at)),
     ]
-
-
-def print_table(table: Table) -> None:
-    """Print a table without the padding rich leaves at line ends and below the last row."""
-    out = console()
-    with out.capture() as captured:
-        out.print(table)
-    lines = [line.rstrip() for line in captured.get().splitlines()]
-    click.echo("\n".join(lines).strip("\n"), color=out.is_terminal)
 
 
 def echo_image(image: Image) -> None:

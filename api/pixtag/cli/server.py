@@ -1,6 +1,7 @@
 """Server-side commands: thin wrappers over pixtag.app and pixtag.db.fixtures."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -8,8 +9,9 @@ import click
 import psycopg2
 from pydantic import ValidationError
 
+from pixtag.cli.connect import Failure
+from pixtag.db import embedded
 from pixtag.db import fixtures as loader
-from pixtag.db.embedded import database_url as open_database
 from pixtag.settings import Settings
 from pixtag.storage.context import StorageError
 
@@ -57,6 +59,16 @@ def settings_error(error: ValidationError) -> str:
             name += f" ({OPTIONS[field]})"
         problems.append(f"{name}: {message}")
     return "invalid settings: " + "; ".join(problems)
+
+
+@contextmanager
+def open_database(settings: Settings) -> Iterator[str]:
+    """The database URL (the embedded server joined if it must be); never creates one."""
+    try:
+        with embedded.database_url(settings) as dsn:
+            yield dsn
+    except embedded.NoDatabase as error:
+        raise Failure(str(error)) from None
 
 
 def run[T](func: Callable[..., T], *args: Any, **kwargs: Any) -> T:

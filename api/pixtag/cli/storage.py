@@ -13,9 +13,14 @@ from pathlib import Path
 import aiopg
 import click
 
-from pixtag.cli.server import data_dir_option, database_url_option, load_settings, run
+from pixtag.cli.server import (
+    data_dir_option,
+    database_url_option,
+    load_settings,
+    open_database,
+    run,
+)
 from pixtag.db import fixtures as loader
-from pixtag.db.embedded import database_url as open_database
 from pixtag.settings import Settings
 from pixtag.storage import migrate as migration
 from pixtag.storage import sweeper, verify

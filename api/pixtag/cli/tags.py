@@ -2,12 +2,11 @@
 ``imply`` and ``unimply`` rename tags and set their rules."""
 
 import click
-from rich import box
-from rich.table import Table
 
 from pixtag.cli.connect import run, url_option
-from pixtag.cli.output import print_table
+from pixtag.cli.output import table
 from pixtag.client import tags as api
+from pixtag.client.documents import compact
 
 
 @click.command()
@@ -23,17 +22,12 @@ def tags(prefix: str | None, limit: int | None, as_json: bool, url: str | None) 
     rows = run(lambda client: api.tag_counts(client, prefix, limit), url)
     if as_json:
         for row in rows:
-            click.echo(row.model_dump_json())
+            click.echo(compact(row))
         return
     if not rows:
         click.echo("no tags")
         return
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("TAG")
-    table.add_column("IMAGES", justify="right")
-    for row in rows:
-        table.add_row(row.tag, str(row.image_count))
-    print_table(table)
+    click.echo(table(("TAG", "IMAGES"), [(r.tag, str(r.image_count)) for r in rows], right={1}))
 
 
 @click.command("rename-tag")

@@ -1,4 +1,4 @@
-"""The async client behind the ``pixtag`` client commands, importable on its own.
+"""The client behind the ``pixtag`` client commands, importable on its own.
 
 ``session.PixtagClient`` speaks the HTTP API, ``errors`` turns every failure
 into one ``ClientError`` line, ``files`` holds the local file work

@@ -1,54 +1,72 @@
 """The captures API for the client commands: request, read, list, and switch."""
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
-
-from pixtag.captures.models import Capture, SwitchState
-from pixtag.client.errors import ClientError
-from pixtag.client.session import NDJSON, PixtagClient
+from pixtag.client.documents import read as read_document
+from pixtag.client.session import NDJSON, PixtagClient, lines
 
 BATCH = 1000
-_CAPTURES = TypeAdapter(list[Capture])
+
+# The answers, as pixtag.captures.models defines them for the server.
 
 
-def _parse[M: BaseModel](model: type[M], document: bytes) -> M:
-    try:
-        return model.model_validate_json(document)
-    except ValidationError as error:
-        raise ClientError(f"unexpected answer from the server: {error}") from None
+@dataclass(frozen=True)
+class CaptureError:
+    code: str
+    message: str
 
 
-async def request(
-    client: PixtagClient, urls: Sequence[str], tags: Sequence[str] = ()
-) -> list[Capture]:
+@dataclass(frozen=True)
+class Capture:
+    capture_id: int
+    url: str
+    tags: list[str]
+    filename: str | None
+    status: str
+    attempts: int
+    error: CaptureError | None
+    image_id: int | None
+    duplicate: bool
+    size: int | None
+    content_type: str | None
+    sha256: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SwitchState:
+    enabled: bool
+    queued: int
+    running: int
+
+
+def request(client: PixtagClient, urls: Sequence[str], tags: Sequence[str] = ()) -> list[Capture]:
     """Capture every URL (in batches); the captures in the order of the URLs."""
     found: list[Capture] = []
     for start in range(0, len(urls), BATCH):
         body = {"urls": list(urls[start : start + BATCH]), "tags": list(tags)}
-        async with client.request("POST", "captures", "batch", json=body) as resp:
-            try:
-                found += _CAPTURES.validate_json(await resp.read())
-            except ValidationError as error:
-                raise ClientError(f"unexpected answer from the server: {error}") from None
+        with client.request("POST", "captures", "batch", json=body) as resp:
+            found += read_document(list[Capture], resp.read())
     return found
 
 
-async def read(client: PixtagClient, capture_id: int) -> Capture:
-    async with client.request("GET", "captures", capture_id) as resp:
-        return _parse(Capture, await resp.read())
+def read(client: PixtagClient, capture_id: int) -> Capture:
+    with client.request("GET", "captures", capture_id) as resp:
+        return read_document(Capture, resp.read())
 
 
-async def listing(client: PixtagClient, status: str | None = None) -> AsyncGenerator[Capture]:
+def listing(client: PixtagClient, status: str | None = None) -> Iterator[Capture]:
     """Every capture (with ``status``), streamed in id order."""
     params = {"status": status} if status else {}
     headers = {"Accept": NDJSON}
-    async with client.request("GET", "captures", params=params, headers=headers) as resp:
-        async for line in resp.content:
-            if line.strip():
-                yield _parse(Capture, line)
+    with client.request("GET", "captures", params=params, headers=headers) as resp:
+        for line in lines(resp):
+            yield read_document(Capture, line)
 
 
-async def switch(client: PixtagClient, enabled: bool) -> SwitchState:
-    async with client.request("PUT", "captures", "switch", json={"enabled": enabled}) as resp:
-        return _parse(SwitchState, await resp.read())
+def switch(client: PixtagClient, enabled: bool) -> SwitchState:
+    with client.request("PUT", "captures", "switch", json={"enabled": enabled}) as resp:
+        return read_document(SwitchState, resp.read())

@@ -6,10 +6,8 @@ went wrong on the way (unreachable server, a response cut short). The CLI
 prints that line; scripts using the client catch one exception type.
 """
 
+import http.client
 import json
-
-import aiohttp
-from yarl import URL
 
 
 class ClientError(Exception):
@@ -25,12 +23,12 @@ class ServerError(ClientError):
         self.detail = detail
 
 
-async def server_error(resp: aiohttp.ClientResponse) -> ServerError:
+def server_error(resp: http.client.HTTPResponse) -> ServerError:
     """The error in a response: problem+json ``detail`` (or ``error``), else the status line."""
     detail = f"HTTP {resp.status} {resp.reason or ''}".strip()
     try:
-        body = json.loads(await resp.read())
-    except (ValueError, aiohttp.ClientError):
+        body = json.loads(resp.read())
+    except (ValueError, OSError, http.client.HTTPException):
         body = None
     if isinstance(body, dict):
         text = body.get("detail") or body.get("error")
@@ -39,16 +37,16 @@ async def server_error(resp: aiohttp.ClientResponse) -> ServerError:
     return ServerError(resp.status, detail)
 
 
-def connection_error(base: URL, url: URL, error: aiohttp.ClientError) -> ClientError:
-    """A readable line for a transport failure."""
-    if isinstance(error, aiohttp.ClientConnectorError):
-        os_error = error.os_error
-        reason = (
-            "connection refused"
-            if isinstance(os_error, ConnectionRefusedError)
-            else os_error.strerror or str(os_error)
-        )
+def connection_error(base: str, url: str, error: Exception, *, connecting: bool) -> ClientError:
+    """A readable line for a transport failure (``connecting``: before any byte was sent)."""
+    if connecting and isinstance(error, OSError):
+        if isinstance(error, ConnectionRefusedError):
+            reason = "connection refused"
+        else:
+            reason = error.strerror or str(error) or type(error).__name__
         return ClientError(f"cannot reach the pixtag server at {base}: {reason}")
-    if isinstance(error, aiohttp.ClientPayloadError):
-        return ClientError(f"the response from {url} was cut short: {error}")
+    if isinstance(error, TimeoutError):
+        return ClientError(f"request to {url} timed out")
+    if isinstance(error, http.client.IncompleteRead | ConnectionResetError):
+        return ClientError(f"the response from {url} was cut short: {type(error).__name__}")
     return ClientError(f"request to {url} failed: {error or type(error).__name__}")

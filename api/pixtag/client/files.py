@@ -1,33 +1,35 @@
 """Local file work for the client: which files are images, their sha256, saving downloads.
 
-Reading and writing files runs in threads, so a folder import keeps its
-uploads flowing while files are hashed, and a download never stalls the
-connection it reads from.
+The server decides what a file is from its bytes; the client only picks
+which files of a folder to send by their extension, from a fixed list of the
+types the server accepts (``pixtag.imaging.ACCEPTED``; a test keeps the two
+in step), so a client command never loads Pillow.
 """
 
-import asyncio
 import contextlib
 import hashlib
 import os
 import secrets
-from collections.abc import AsyncIterable
-from functools import cache
+from collections.abc import Iterable
 from pathlib import Path
-
-from PIL import Image as PILImage
 
 from pixtag.client.errors import ClientError
 
 HASH_BLOCK = 1024 * 1024
 
+# Extensions of the accepted types (JPEG, PNG, GIF, WebP, AVIF, BMP, TIFF, ICO, HEIC/HEIF).
+IMAGE_EXTENSIONS = frozenset(
+    {
+        *(".jpg", ".jpeg", ".jpe", ".jfif", ".mpo", ".png", ".apng", ".gif", ".webp"),
+        *(".avif", ".avifs", ".bmp", ".dib", ".tif", ".tiff", ".ico"),
+        *(".heic", ".heics", ".heif", ".heifs", ".hif"),
+    }
+)
 
-@cache
+
 def image_extensions() -> frozenset[str]:
-    """File extensions of the formats Pillow can open (the server identifies files with it)."""
-    PILImage.init()
-    return frozenset(
-        ext.lower() for ext, fmt in PILImage.registered_extensions().items() if fmt in PILImage.OPEN
-    )
+    """File extensions taken for images (lower case, with the dot)."""
+    return IMAGE_EXTENSIONS
 
 
 def find_images(root: Path) -> list[Path]:
@@ -52,7 +54,8 @@ def scan(root: Path) -> tuple[list[Path], list[Path]]:
     return images, others
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The hex sha256 of a file's bytes, the same digest the server stores."""
     digest = hashlib.sha256()
     with path.open("rb") as file:
         while block := file.read(HASH_BLOCK):
@@ -60,12 +63,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-async def sha256_of(path: Path) -> str:
-    """The hex sha256 of a file's bytes, the same digest the server stores."""
-    return await asyncio.to_thread(_sha256, path)
-
-
-async def save(chunks: AsyncIterable[bytes], dest: Path, *, sha256: str | None = None) -> int:
+def save(chunks: Iterable[bytes], dest: Path, *, sha256: str | None = None) -> int:
     """Write a download to ``dest`` atomically and return its size.
 
     The bytes go to a temporary file beside ``dest`` and replace it only once
@@ -75,23 +73,21 @@ async def save(chunks: AsyncIterable[bytes], dest: Path, *, sha256: str | None =
     # Mode "x" creates the file with the user's umask, like any file they save.
     partial = dest.with_name(f".pixtag-{secrets.token_hex(8)}.part")
     try:
-        file = await asyncio.to_thread(partial.open, "xb")
+        file = partial.open("xb")
     except OSError as error:
         raise ClientError(f"cannot write {dest}: {error.strerror or error}") from None
     digest, size = hashlib.sha256(), 0
     try:
-        try:
-            async for chunk in chunks:
+        with file:
+            for chunk in chunks:
                 digest.update(chunk)
                 size += len(chunk)
-                await asyncio.to_thread(file.write, chunk)
-        finally:
-            await asyncio.to_thread(file.close)
+                file.write(chunk)
         if sha256 is not None and digest.hexdigest() != sha256:
             raise ClientError(f"the downloaded file does not match its sha256 {sha256}")
-        await asyncio.to_thread(os.replace, partial, dest)
+        os.replace(partial, dest)
     except BaseException:
         with contextlib.suppress(OSError):
-            await asyncio.to_thread(partial.unlink)
+            partial.unlink()
         raise
     return size

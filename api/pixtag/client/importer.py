@@ -9,17 +9,17 @@ A file the server refuses (not an image, too large, a bad name) is reported
 and the others go on; losing the server stops the whole run.
 """
 
-import asyncio
 import enum
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pixtag import validation
-from pixtag.client.errors import ClientError, ServerError
+from pixtag.client.documents import Image
+from pixtag.client.errors import ServerError
 from pixtag.client.files import sha256_of
 from pixtag.client.session import PixtagClient
-from pixtag.models import Image
 
 
 class Outcome(enum.StrEnum):
@@ -63,7 +63,7 @@ def normalised(tags: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-async def import_files(
+def import_files(
     client: PixtagClient,
     paths: Sequence[Path],
     *,
@@ -71,21 +71,33 @@ async def import_files(
     jobs: int = 4,
     on_done: Callable[[Path, Outcome], None] | None = None,
 ) -> ImportReport:
-    """Upload ``paths`` with at most ``jobs`` requests in flight; call ``on_done`` per file."""
+    """Upload ``paths`` with at most ``jobs`` requests in flight; call ``on_done`` per file.
+
+    ``on_done`` runs in the calling thread, one file at a time.
+    """
     tags = list(tags)
     wanted = normalised(tags)
     report = ImportReport()
     seen: set[str] = set()
-    pending = iter(paths)
+    claim = threading.Lock()
 
-    async def upload(path: Path) -> Outcome:
-        digest = await sha256_of(path)
-        # No await between the test and the add: two workers cannot both claim a digest.
-        if digest in seen:
+    def upload(path: Path) -> Outcome:
+        try:
+            return attempt(path)
+        except OSError as error:
+            report.failed.append((path, error.strerror or str(error)))
+            return Outcome.FAILED
+
+    def attempt(path: Path) -> Outcome:
+        digest = sha256_of(path)
+        # Under the lock, two workers cannot both claim a digest.
+        with claim:
+            first = digest not in seen
+            seen.add(digest)
+        if not first:
             report.skipped.append(path)
             return Outcome.SKIPPED
-        seen.add(digest)
-        stored = await client.find_by_sha256(digest)
+        stored = client.find_by_sha256(digest)
         if stored is not None:
             missing = [tag for tag in wanted if tag not in stored.tags]
             if not missing:
@@ -93,32 +105,31 @@ async def import_files(
                 return Outcome.SKIPPED
         try:
             if stored is not None:
-                image = await client.update(stored.image_id, {"tags_add": missing})
+                image = client.update(stored.image_id, {"tags_add": missing})
                 report.tagged.append((path, image))
                 return Outcome.TAGGED
-            image = await client.create(path, tags)
+            image = client.create(path, tags)
         except ServerError as error:
             report.failed.append((path, error.detail))
             return Outcome.FAILED
         report.uploaded.append((path, image))
         return Outcome.UPLOADED
 
-    async def worker() -> None:
-        # Workers share one iterator: each file is taken exactly once.
-        for path in pending:
-            try:
-                outcome = await upload(path)
-            except OSError as error:
-                report.failed.append((path, error.strerror or str(error)))
-                outcome = Outcome.FAILED
-            if on_done is not None:
-                on_done(path, outcome)
+    # Here, not at the top: `add` shares this module and need not load the pool.
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    try:
-        async with asyncio.TaskGroup() as group:
-            for _ in range(max(1, min(jobs, len(paths)))):
-                group.create_task(worker())
-    except* ClientError as errors:
-        raise errors.exceptions[0] from None
+    # Lists take appends from several threads at once safely; a lost server
+    # (a ClientError that is not the server's answer) ends the run at once.
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(paths)))) as pool:
+        futures = {pool.submit(upload, path): path for path in paths}
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                if on_done is not None:
+                    on_done(futures[future], outcome)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
     report.uploaded.sort(key=lambda item: item[1].image_id)
     return report

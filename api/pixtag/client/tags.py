@@ -1,22 +1,43 @@
 """The tags API for the client: counts, rename, aliases and implications."""
 
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pixtag.client.documents import read
+from pixtag.client.session import NDJSON, PixtagClient, lines
 
-from pixtag.client.errors import ClientError
-from pixtag.client.session import NDJSON, PixtagClient
-from pixtag.tags.models import AliasApplied, ImplicationApplied, TagCount, TagRenamed
-
-
-def _parse[M: BaseModel](model: type[M], document: str | bytes) -> M:
-    try:
-        return model.model_validate_json(document)
-    except ValidationError as error:
-        raise ClientError(f"unexpected answer from the server: {error}") from None
+# The answers, as pixtag.tags.models defines them for the server.
 
 
-async def tag_counts(
+@dataclass(frozen=True)
+class TagCount:
+    tag: str
+    image_count: int
+
+
+@dataclass(frozen=True)
+class TagRenamed:
+    tag: str
+    to: str
+    images_updated: int
+    alias_kept: bool
+
+
+@dataclass(frozen=True)
+class AliasApplied:
+    alias: str
+    target: str
+    images_updated: int
+
+
+@dataclass(frozen=True)
+class ImplicationApplied:
+    tag: str
+    implies: str
+    images_updated: int
+
+
+def tag_counts(
     client: PixtagClient, prefix: str | None = None, limit: int | None = None
 ) -> list[TagCount]:
     """The tags with their counts, most used first (those starting with ``prefix``)."""
@@ -26,36 +47,36 @@ async def tag_counts(
     if limit is not None:
         params["limit"] = str(limit)
     headers = {"Accept": NDJSON}
-    async with client.request("GET", "tags", params=params, headers=headers) as resp:
-        return [_parse(TagCount, line) async for line in resp.content if line.strip()]
+    with client.request("GET", "tags", params=params, headers=headers) as resp:
+        return [read(TagCount, line) for line in lines(resp)]
 
 
-async def rename(client: PixtagClient, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
+def rename(client: PixtagClient, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
     """Rename (or merge) a tag everywhere."""
     body = {"to": to, "keep_alias": keep_alias}
-    async with client.request("POST", "tags", tag, "rename", json=body) as resp:
-        return _parse(TagRenamed, await resp.read())
+    with client.request("POST", "tags", tag, "rename", json=body) as resp:
+        return read(TagRenamed, resp.read())
 
 
-async def set_alias(client: PixtagClient, alias: str, target: str) -> AliasApplied:
+def set_alias(client: PixtagClient, alias: str, target: str) -> AliasApplied:
     """Make ``alias`` stand for ``target``."""
-    async with client.request("PUT", "tags", alias, "alias", json={"target": target}) as resp:
-        return _parse(AliasApplied, await resp.read())
+    with client.request("PUT", "tags", alias, "alias", json={"target": target}) as resp:
+        return read(AliasApplied, resp.read())
 
 
-async def delete_alias(client: PixtagClient, alias: str) -> None:
+def delete_alias(client: PixtagClient, alias: str) -> None:
     """Remove an alias."""
-    async with client.request("DELETE", "tags", alias, "alias"):
-        pass
+    with client.request("DELETE", "tags", alias, "alias") as resp:
+        resp.read()
 
 
-async def set_implication(client: PixtagClient, tag: str, implied: str) -> ImplicationApplied:
+def set_implication(client: PixtagClient, tag: str, implied: str) -> ImplicationApplied:
     """Make ``tag`` imply ``implied``."""
-    async with client.request("PUT", "tags", tag, "implications", implied) as resp:
-        return _parse(ImplicationApplied, await resp.read())
+    with client.request("PUT", "tags", tag, "implications", implied) as resp:
+        return read(ImplicationApplied, resp.read())
 
 
-async def delete_implication(client: PixtagClient, tag: str, implied: str) -> None:
+def delete_implication(client: PixtagClient, tag: str, implied: str) -> None:
     """Remove an implication."""
-    async with client.request("DELETE", "tags", tag, "implications", implied):
-        pass
+    with client.request("DELETE", "tags", tag, "implications", implied) as resp:
+        resp.read()

@@ -31,6 +31,10 @@ from pixtag.settings import Settings
 HOLDERS_FILE = ".handle_pids.json"
 
 
+class NoDatabase(Exception):
+    """No embedded cluster where one was looked for."""
+
+
 @dataclass
 class EmbeddedPostgres:
     """A handle on a running embedded server."""
@@ -103,10 +107,22 @@ def _running(pid: int) -> bool:
 
 @contextmanager
 def database_url(settings: Settings) -> Iterator[str]:
-    """Yield the URL of the configured database, running the embedded one if needed."""
+    """Yield the URL of the configured database, running the embedded one if needed.
+
+    Only ``pixtag serve`` creates an embedded cluster (through the pool): a
+    command run from the wrong folder must not quietly make an empty one
+    there and report everything missing, so with no cluster this raises
+    NoDatabase naming where it looked.
+    """
     if settings.database_url:
         yield settings.database_url
         return
+    where = settings.postgres_dir.expanduser().resolve()
+    if not (where / "PG_VERSION").is_file():
+        raise NoDatabase(
+            f"no pixtag database in {where} (pixtag serve creates it; "
+            "give --data-dir, PIXTAG_DATA_DIR or --database-url to use another)"
+        )
     server = EmbeddedPostgres.start(settings.postgres_dir)
     try:
         yield server.uri()

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from pixtag.db import fixtures as loader
-from pixtag.db.embedded import database_url
+from pixtag.db.embedded import NoDatabase, database_url
 from pixtag.settings import Settings
 
 
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for name in loader.apply(dsn, names=args.apply_all):
                     print(f"applied  {name}")
-    except loader.FixtureError as error:
+    except (loader.FixtureError, NoDatabase) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

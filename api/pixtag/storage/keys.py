@@ -19,6 +19,8 @@ EXTENSIONS = {
     "image/gif": "gif",
     "image/webp": "webp",
     "image/avif": "avif",
+    "image/heic": "heic",
+    "image/heif": "heif",
     "image/bmp": "bmp",
     "image/tiff": "tif",
     "image/vnd.microsoft.icon": "ico",

@@ -20,6 +20,7 @@ from aiohttp import web
 from click.testing import CliRunner, Result
 from PIL import Image as PILImage
 
+from pixtag import imaging
 from pixtag.cli import main
 from tests.processes import sql
 
@@ -93,6 +94,9 @@ def rows(database_url: str, columns: str = "filename, tags, sha256") -> list[tup
     return sql(database_url, f"SELECT {columns} FROM images ORDER BY image_id")
 
 
+imaging.register()  # make_image writes .heic/.heif through pillow-heif
+
+
 def make_image(path: Path, *, seed: int = 0, size: tuple[int, int] = (8, 6)) -> bytes:
     """Write a small real image (format from the suffix), distinct per seed; return its bytes."""
     image = PILImage.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
@@ -106,3 +110,8 @@ def make_image(path: Path, *, seed: int = 0, size: tuple[int, int] = (8, 6)) -> 
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def added_ids(result: Result) -> list[int]:
+    """The ids ``pixtag add`` printed, one ``FILE -> ID`` line per file, in order."""
+    return [int(line.rsplit(" -> ", 1)[1].split()[0]) for line in result.stdout.splitlines()]

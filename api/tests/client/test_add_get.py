@@ -5,7 +5,15 @@ from pathlib import Path
 
 from pixtag.app import create_app
 from pixtag.settings import Settings
-from tests.client.support import LiveServer, Pixtag, make_image, post_record, rows, sha256
+from tests.client.support import (
+    LiveServer,
+    Pixtag,
+    added_ids,
+    make_image,
+    post_record,
+    rows,
+    sha256,
+)
 
 
 def test_add_prints_one_id_per_file_and_stores_each_file(
@@ -15,7 +23,11 @@ def test_add_prints_one_id_per_file_and_stores_each_file(
     jpeg = make_image(tmp_path / "two.jpg", seed=2)
     result = pixtag("add", tmp_path / "one.png", tmp_path / "two.jpg", "-t", "Cat", "-t", "sun")
     assert result.exit_code == 0, result.output
-    ids = [int(line) for line in result.stdout.splitlines()]
+    ids = added_ids(result)
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'one.png'} -> {ids[0]}",
+        f"{tmp_path / 'two.jpg'} -> {ids[1]}",
+    ]
     assert len(ids) == 2
     assert ids[0] < ids[1]
     assert rows(database_url) == [
@@ -30,7 +42,7 @@ def test_add_prints_one_id_per_file_and_stores_each_file(
 
 def test_show_describes_the_stored_file(pixtag: Pixtag, tmp_path: Path, database_url: str):
     data = make_image(tmp_path / "pic.png", seed=3, size=(20, 10))
-    image_id = pixtag("add", tmp_path / "pic.png").stdout.strip()
+    image_id = added_ids(pixtag("add", tmp_path / "pic.png"))[0]
     result = pixtag("show", image_id)
     assert result.exit_code == 0, result.output
     fields = dict(line.split(None, 1) for line in result.stdout.splitlines())
@@ -63,7 +75,7 @@ def test_add_invalid_tag_is_a_400_error_line(pixtag: Pixtag, tmp_path: Path, dat
 
 def test_get_downloads_the_file_byte_for_byte(pixtag: Pixtag, tmp_path: Path):
     data = make_image(tmp_path / "src" / "photo.jpg", seed=4)
-    image_id = pixtag("add", tmp_path / "src" / "photo.jpg").stdout.strip()
+    image_id = added_ids(pixtag("add", tmp_path / "src" / "photo.jpg"))[0]
     out = tmp_path / "copy.jpg"
     result = pixtag("get", image_id, "-o", out)
     assert result.exit_code == 0, result.output
@@ -74,7 +86,7 @@ def test_get_downloads_the_file_byte_for_byte(pixtag: Pixtag, tmp_path: Path):
 
 def test_get_into_a_folder_uses_the_image_filename(pixtag: Pixtag, tmp_path: Path):
     data = make_image(tmp_path / "src" / "фото 1.png", seed=5)
-    image_id = pixtag("add", tmp_path / "src" / "фото 1.png").stdout.strip()
+    image_id = added_ids(pixtag("add", tmp_path / "src" / "фото 1.png"))[0]
     (tmp_path / "out").mkdir()
     result = pixtag("get", image_id, "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
@@ -83,7 +95,7 @@ def test_get_into_a_folder_uses_the_image_filename(pixtag: Pixtag, tmp_path: Pat
 
 def test_get_to_stdout_writes_only_the_bytes(pixtag: Pixtag, tmp_path: Path):
     data = make_image(tmp_path / "s.png", seed=6)
-    image_id = pixtag("add", tmp_path / "s.png").stdout.strip()
+    image_id = added_ids(pixtag("add", tmp_path / "s.png"))[0]
     result = pixtag("get", image_id, "-o", "-")
     assert result.exit_code == 0, result.output
     assert result.stdout_bytes == data
@@ -107,7 +119,7 @@ def test_get_missing_image_says_not_found(pixtag: Pixtag, tmp_path: Path):
 
 def test_get_into_a_new_folder_ending_in_a_slash_creates_it(pixtag: Pixtag, tmp_path: Path):
     data = make_image(tmp_path / "n.png", seed=7)
-    image_id = pixtag("add", tmp_path / "n.png").stdout.strip()
+    image_id = added_ids(pixtag("add", tmp_path / "n.png"))[0]
     result = pixtag("get", image_id, "-o", f"{tmp_path / 'new' / 'dir'}/")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "new" / "dir" / "n.png").read_bytes() == data
@@ -115,7 +127,7 @@ def test_get_into_a_new_folder_ending_in_a_slash_creates_it(pixtag: Pixtag, tmp_
 
 def test_get_to_an_unwritable_place_is_one_error_line(pixtag: Pixtag, tmp_path: Path):
     make_image(tmp_path / "u.png", seed=8)
-    image_id = pixtag("add", tmp_path / "u.png").stdout.strip()
+    image_id = added_ids(pixtag("add", tmp_path / "u.png"))[0]
     result = pixtag("get", image_id, "-o", tmp_path / "missing" / "u.png")
     assert result.exit_code == 1
     target = tmp_path / "missing" / "u.png"
@@ -138,3 +150,46 @@ def test_add_too_large_file_is_a_413_error_line(
     assert "larger than" in result.stderr
     assert result.stderr.count("\n") == 1
     assert rows(database_url) == []
+
+
+def test_add_tries_every_file_names_each_refusal_and_exits_1(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    a = make_image(tmp_path / "a.jpg", seed=11)
+    (tmp_path / "notes.txt").write_text("not an image")
+    b = make_image(tmp_path / "b.png", seed=12)
+    result = pixtag("add", tmp_path / "a.jpg", tmp_path / "notes.txt", tmp_path / "missing.png",
+                    tmp_path / "b.png")  # fmt: skip
+    assert result.exit_code == 1
+    ids = added_ids(result)
+    assert result.stdout.splitlines() == [
+        f"{tmp_path / 'a.jpg'} -> {ids[0]}",
+        f"{tmp_path / 'b.png'} -> {ids[1]}",
+    ]
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'notes.txt'}: The file is not an image of an accepted type"
+        " (JPEG, PNG, GIF, WebP, AVIF, HEIC, HEIF, BMP, TIFF, ICO)",
+        f"error: {tmp_path / 'missing.png'}: No such file or directory",
+    ]
+    assert rows(database_url) == [("a.jpg", [], sha256(a)), ("b.png", [], sha256(b))]
+
+
+def test_add_reports_a_file_already_stored_and_stores_it_again_only_with_force(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    data = make_image(tmp_path / "cat.png", seed=13)
+    (first,) = added_ids(pixtag("add", tmp_path / "cat.png"))
+    make_image(tmp_path / "copy" / "same.png", seed=13)
+    again = pixtag("add", tmp_path / "copy" / "same.png", "-t", "pets")
+    assert again.exit_code == 0, again.output
+    assert again.stdout == f"{tmp_path / 'copy' / 'same.png'} -> {first} (already stored)\n"
+    assert rows(database_url) == [("cat.png", ["pets"], sha256(data))]
+    forced = pixtag("add", tmp_path / "cat.png", "--force")
+    assert forced.exit_code == 0, forced.output
+    (second,) = added_ids(forced)
+    assert second != first
+    assert forced.stdout == f"{tmp_path / 'cat.png'} -> {second}\n"
+    assert rows(database_url) == [
+        ("cat.png", ["pets"], sha256(data)),
+        ("cat.png", [], sha256(data)),
+    ]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from tests.client.support import Pixtag, make_image, rows
+from tests.client.support import Pixtag, added_ids, make_image, rows
 from tests.processes import sql
 
 
@@ -11,7 +11,7 @@ def add(pixtag: Pixtag, tmp_path: Path, name: str, *tags: str) -> int:
     args = [arg for tag in tags for arg in ("-t", tag)]
     result = pixtag("add", tmp_path / name, *args)
     assert result.exit_code == 0, result.output
-    return int(result.stdout)
+    return added_ids(result)[0]
 
 
 def test_tag_adds_and_removes_on_every_image(pixtag: Pixtag, tmp_path: Path, database_url: str):

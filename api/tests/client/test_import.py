@@ -2,6 +2,8 @@
 
 import asyncio
 import os
+import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +37,8 @@ def test_import_uploads_every_image_in_the_folder_with_the_tags(
     result = pixtag("import", tmp_path / "photos", "-t", "Trip", "-t", "2026")
     assert result.exit_code == 0, result.output
     assert result.stdout == "uploaded 5, skipped 1 (not an image), failed 0\n"
-    assert "5/5" in result.stderr
+    # Not a terminal: the bar's label once, no redraws, no escape codes.
+    assert result.stderr == f"importing {tmp_path / 'photos'}\n"
     stored = rows(database_url)
     assert sorted(stored) == sorted((n, ["trip", "2026"], sha256(d)) for n, d in images.items())
 
@@ -163,3 +166,71 @@ def test_console_script_imports_with_pixtag_url_from_the_environment(
     assert done.returncode == 0, done.stderr
     assert done.stdout == "uploaded 3, skipped 1 (not an image), failed 0\n"
     assert len(rows(database_url)) == 3
+
+
+def test_import_on_a_terminal_draws_a_bar_that_reads_full_at_the_end(
+    live_url: str, tmp_path: Path, database_url: str
+):
+    """In a pty the bar is '#' characters, full at n/n: not colour alone (16-colour terminals)."""
+    folder(tmp_path / "photos", count=4)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXTAG_")}
+    env.update(PIXTAG_URL=live_url, TERM="xterm-16color", COLUMNS="100")
+    primary, secondary = pty.openpty()
+    done = subprocess.run(
+        [PIXTAG_SCRIPT, "import", str(tmp_path / "photos")],
+        env=env,
+        stdin=secondary,
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        timeout=60,
+    )
+    os.close(secondary)
+    # click hides the cursor while it draws: the only escape codes it may send.
+    drawn = read_all(primary).decode().replace("\x1b[?25l", "").replace("\x1b[?25h", "")
+    assert done.returncode == 0
+    assert done.stdout == b"uploaded 4, skipped 1 (not an image), failed 0\n"
+    final = drawn.replace("\r", "\n").split("\n")
+    last = [line for line in final if line.strip()][-1]
+    assert re.fullmatch(r"importing \S+/photos\s+\[#{8,}\]\s+4/4.*", last.strip()), drawn
+    assert "\x1b" not in drawn
+    assert len(rows(database_url)) == 4
+
+
+def read_all(fd: int) -> bytes:
+    """Everything a pty's primary side holds once the other side has closed."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the other side is closed and all was read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def test_import_and_add_take_heic_heif_and_avif_files(
+    pixtag: Pixtag, tmp_path: Path, database_url: str
+):
+    """Phone photos: import no longer skips them as "not an image", and add stores them."""
+    made = {name: make_image(tmp_path / "phone" / name, seed=i, size=(16, 12))
+            for i, name in enumerate(["IMG_1.HEIC", "IMG_2.heif", "pic.avif"])}  # fmt: skip
+    result = pixtag("import", tmp_path / "phone")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "uploaded 3, failed 0\n"
+    extra = make_image(tmp_path / "IMG_3.heic", seed=9, size=(16, 12))
+    added = pixtag("add", tmp_path / "IMG_3.heic")
+    assert added.exit_code == 0, added.output
+    types = dict(rows(database_url, "filename, content_type"))
+    assert types == {
+        "IMG_1.HEIC": "image/heic",
+        "IMG_2.heif": "image/heic",  # the bytes say HEIC whatever the name says
+        "pic.avif": "image/avif",
+        "IMG_3.heic": "image/heic",
+    }
+    assert {name: digest for name, _, digest in rows(database_url)} == {
+        **{name: sha256(data) for name, data in made.items()},
+        "IMG_3.heic": sha256(extra),
+    }

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pixtag.cli.output import human_size, image_lines, utc_text
-from pixtag.models import Attachment, Image
+from pixtag.client.documents import Attachment, Image
 
 
 @pytest.mark.parametrize(

@@ -9,13 +9,14 @@ from pixtag.app import create_app
 from pixtag.client.errors import ClientError, ServerError
 from pixtag.client.session import PixtagClient
 from pixtag.settings import Settings
+from tests.client.support import LiveServer
 from tests.listing_support import backends, bulk_insert
-from tests.processes import async_wait_until, sql
+from tests.processes import sql, wait_until
 
 BULK = 8000  # enough that the stream outgrows the socket buffers
 
 
-async def kill_streaming_backend(database_url: str) -> None:
+def kill_streaming_backend(database_url: str) -> None:
     """Terminate the PostgreSQL backend that feeds a listing in progress."""
     streaming: list[int] = []
 
@@ -27,34 +28,36 @@ async def kill_streaming_backend(database_url: str) -> None:
         ]
         return bool(streaming)
 
-    await async_wait_until(listing_in_progress, within=30, what="a listing in progress")
+    wait_until(listing_in_progress, within=30, what="a listing in progress")
     sql(database_url, "SELECT pg_terminate_backend(%s)", (streaming[0],))
 
 
-async def read_all_killing_the_backend(client: PixtagClient, database_url: str) -> int:
+def read_all_killing_the_backend(client: PixtagClient, database_url: str) -> int:
     seen = 0
-    async for _image in client.images():
+    for _image in client.images():
         seen += 1
         if seen == 1:
-            await kill_streaming_backend(database_url)
+            kill_streaming_backend(database_url)
     return seen
 
 
-async def test_a_listing_cut_short_raises_instead_of_ending_quietly(
-    aiohttp_server, settings: Settings, database_url: str
+def test_a_listing_cut_short_raises_instead_of_ending_quietly(
+    settings: Settings, database_url: str
 ):
     bulk_insert(database_url, BULK)
-    server = await aiohttp_server(create_app(settings.model_copy(update={"chunk_size": 50})))
-    async with PixtagClient(server.make_url("/")) as client:
-        with pytest.raises(ClientError, match="was cut short"):
-            await read_all_killing_the_backend(client, database_url)
+    server = LiveServer(create_app(settings.model_copy(update={"chunk_size": 50})))
+    server.start()
+    try:
+        with PixtagClient(server.url) as client, pytest.raises(ClientError, match="was cut short"):
+            read_all_killing_the_backend(client, database_url)
+    finally:
+        server.stop()
 
 
-async def test_find_by_sha256_returns_none_for_an_unknown_digest(aiohttp_server, settings):
-    server = await aiohttp_server(create_app(settings))
-    async with PixtagClient(server.make_url("/")) as client:
-        assert await client.find_by_sha256("0" * 64) is None
+def test_find_by_sha256_returns_none_for_an_unknown_digest(live_url: str):
+    with PixtagClient(live_url) as client:
+        assert client.find_by_sha256("0" * 64) is None
         with pytest.raises(ServerError) as caught:
-            await client.find_by_sha256("not-hex")
+            client.find_by_sha256("not-hex")
     assert caught.value.status == 400
     assert "sha256" in caught.value.detail
