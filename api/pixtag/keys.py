@@ -6,6 +6,8 @@ from typing import Any
 import aiopg
 from aiohttp import web
 
+from pixtag.auth.authenticator import Authenticator
+from pixtag.auth.signing import MediaSigner
 from pixtag.captures.job import Capturer
 from pixtag.db.stream import StreamSlots
 from pixtag.inflight import InFlight
@@ -25,6 +27,9 @@ INGEST = web.AppKey("ingest", Ingest)
 JOB_HANDLERS: web.AppKey[dict[tuple[str, str], Handler]] = web.AppKey("job_handlers")
 JOBS = web.AppKey("jobs", Engine)
 CAPTURER = web.AppKey("capturer", Capturer)
+AUTH = web.AppKey("auth", Authenticator)
+# Signs media URLs (share links always; every media URL when media is behind auth).
+MEDIA_SIGNER = web.AppKey("media_signer", MediaSigner)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
 type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
 OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

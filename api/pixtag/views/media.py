@@ -13,11 +13,13 @@ download. The paths of a deleted image answer 410 here; where nginx serves
 """
 
 import asyncio
+from typing import ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r410, r412, r416
 
 from pixtag import keys, media
+from pixtag.auth import media as media_access
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import NotFound
@@ -37,6 +39,9 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 class MediaView(ProblemView):
     """Stored files."""
+
+    # Public: it checks signed URLs itself when media is behind auth (pixtag.auth.media).
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
 
     # The query string is ignored, as nginx and CDNs serving /media ignore it,
     # so that a link with a cache-busting query works wherever it is served.
@@ -109,6 +114,8 @@ class MediaView(ProblemView):
         return await self.serve(image_id, name)
 
     async def serve(self, image_id: int, name: str) -> web.StreamResponse:
+        if self.settings.media_signed:
+            await media_access.check(self.request)
         storage = self.request.app[keys.STORAGE]
         if not isinstance(storage, LocalStorage):
             raise NotFound("Files are served from S3 storage: follow the attachment's redirect")
@@ -120,7 +127,9 @@ class MediaView(ProblemView):
         if requested != current.key:
             if name == current.filename:
                 # A link from before storage keys: the file now lives under its key.
-                location = f"{storage.media_url}/{current.key}"
+                location = await storage.url(
+                    current.key, filename=current.filename, content_type=current.content_type
+                )
                 return web.Response(status=302, headers={"Location": location})
             raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
         path = storage.path(current.key)
