@@ -4,16 +4,19 @@ import click
 
 from pixtag.cli.captures import capture, captures
 from pixtag.cli.client import add, get, import_, ls, show
-from pixtag.cli.connect import URL_HELP
+from pixtag.cli.connect import URL_HELP, token_option
 from pixtag.cli.edit import mv, rm, tag
 from pixtag.cli.server import fixtures, openapi, serve
+from pixtag.cli.share import share
 from pixtag.cli.storage import storage
 from pixtag.cli.tags import alias, imply, rename, tags, unalias, unimply
+from pixtag.cli.tokens import tokens_group
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="pixtag")
 @click.option("--url", metavar="URL", help=f"For the client commands. {URL_HELP}")
+@token_option
 def main(url: str | None) -> None:
     """pixtag: store images and their tags."""
 
@@ -22,6 +25,7 @@ main.add_command(serve)
 main.add_command(fixtures)
 main.add_command(openapi)
 main.add_command(storage)
+main.add_command(tokens_group)
 for command in (
     add,
     ls,
@@ -39,5 +43,6 @@ for command in (
     unimply,
     capture,
     captures,
+    share,
 ):
     main.add_command(command)

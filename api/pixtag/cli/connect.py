@@ -18,6 +18,9 @@ from pixtag.client.session import PixtagClient
 from pixtag.settings import ClientSettings
 
 URL_HELP = "Server base URL (env PIXTAG_URL, default http://localhost:8080)."
+BEARER_HELP = "API token, sent as Authorization: Bearer (env PIXTAG_TOKEN)."
+# Where --token is kept in the click context.
+BEARER_META = "pixtag.bearer"
 
 
 class Failure(click.ClickException):
@@ -28,15 +31,32 @@ class Failure(click.ClickException):
 
 
 def url_option[F: Callable[..., Any]](func: F) -> F:
-    """``--url`` on a command; it overrides the one given before the command name."""
-    return click.option("--url", metavar="URL", help=URL_HELP)(func)
+    """``--url`` and ``--token`` on a command; they override those given before its name."""
+    return click.option("--url", metavar="URL", help=URL_HELP)(token_option(func))
+
+
+def _keep_token(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    # The innermost given wins: the command's options are processed after the group's.
+    if value:
+        ctx.meta[BEARER_META] = value
+
+
+def token_option[F: Callable[..., Any]](func: F) -> F:
+    """``--token`` (kept in the context, not passed to the command)."""
+    return click.option(
+        "--token", metavar="TOKEN", help=BEARER_HELP, expose_value=False, callback=_keep_token
+    )(func)
 
 
 def client_settings(url: str | None) -> ClientSettings:
     """Settings from PIXTAG_URL, with ``--url`` (after or before the command) on top."""
-    url = url or click.get_current_context().find_root().params.get("url")
+    ctx = click.get_current_context()
+    url = url or ctx.find_root().params.get("url")
+    overrides: dict[str, Any] = {"url": url} if url else {}
+    if ctx.meta.get(BEARER_META):
+        overrides["token"] = ctx.meta[BEARER_META]
     try:
-        return ClientSettings(url=url) if url else ClientSettings()
+        return ClientSettings(**overrides)
     except ValidationError as error:
         message = error.errors(include_url=False)[0]["msg"]
         raise Failure(f"invalid server URL {url or '(PIXTAG_URL)'}: {message}") from None
@@ -49,7 +69,8 @@ def run[T](
     settings = client_settings(url)
 
     async def session() -> T:
-        async with PixtagClient(str(settings.url), connections=connections) as client:
+        token = settings.token.get_secret_value() if settings.token else None
+        async with PixtagClient(str(settings.url), connections=connections, token=token) as client:
             return await work(client)
 
     try:

@@ -34,9 +34,11 @@ def parse_image(document: str | bytes) -> Image:
 class PixtagClient:
     """One HTTP session against one pixtag server; use as ``async with``."""
 
-    def __init__(self, url: str | URL, *, connections: int = 8) -> None:
+    def __init__(self, url: str | URL, *, connections: int = 8, token: str | None = None) -> None:
         self.url = URL(str(url))
         self._connections = connections
+        # aiohttp drops it on a redirect to another origin (an S3 presigned URL).
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -46,6 +48,7 @@ class PixtagClient:
             # server or one that never accepts is an error, not a hang.
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=15, sock_read=120),
             raise_for_status=False,
+            headers=self._headers,
         )
         return self
 
