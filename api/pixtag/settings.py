@@ -5,6 +5,7 @@ overrides of this object, and tests build their own.
 """
 
 import ipaddress
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -116,6 +117,15 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("bootstrap_token")
+    @classmethod
+    def _bootstrap_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"pxt_[A-Za-z0-9_-]{43}", value.get_secret_value()
+        ):
+            raise ValueError("must be pxt_ and 43 urlsafe characters (see .env.example)")
         return value
 
     @field_validator("storage")

@@ -257,6 +257,9 @@ async def test_nginx_serves_signed_urls_and_refuses_tampered_and_expired_ones(
         assert gone.status == 410
         assert gone.content_type == "application/problem+json"
         # The same signature checked by pixtag's own /media (no nginx in the way).
-        assert MediaSigner(SECRET, 300).verify(
-            f"/media/{key}", *[dict(URL(location).query)[k] for k in ("md5", "expires")]
-        ).value == "valid"
+        assert (
+            MediaSigner(SECRET, 300)
+            .verify(f"/media/{key}", *[dict(URL(location).query)[k] for k in ("md5", "expires")])
+            .value
+            == "valid"
+        )

@@ -39,7 +39,9 @@ async def store(client, token: str) -> dict:
 
 
 async def redirect(client, image: dict, token: str) -> str:
-    resp = await client.get(image["attachment"]["url"], headers=bearer(token), allow_redirects=False)
+    resp = await client.get(
+        image["attachment"]["url"], headers=bearer(token), allow_redirects=False
+    )
     assert resp.status == 302
     return resp.headers["Location"]
 

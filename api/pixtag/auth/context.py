@@ -31,9 +31,7 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
             secret = await queries.secret(cur, SIGNING_KEY, signing.new_secret())
         bootstrap = settings.bootstrap_token
         if bootstrap is not None:
-            token = bootstrap.get_secret_value()
-            if not tokens.well_formed(token):
-                raise ValueError("PIXTAG_BOOTSTRAP_TOKEN is not a token (pxt_ and 43 characters)")
+            token = bootstrap.get_secret_value()  # its form is checked by Settings
             if await queries.bootstrap(cur, hint=tokens.hint(token), hash=tokens.digest(token)):
                 log.info("bootstrap admin token stored")
     app[keys.MEDIA_SIGNER] = signing.MediaSigner(secret, settings.media_url_ttl)
