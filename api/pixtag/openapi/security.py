@@ -40,19 +40,21 @@ REFUSALS = {
 PATTERN = re.compile(r"\{(\w+):[^}]+\}")
 
 
-def scopes(app: web.Application) -> dict[tuple[str, str], str]:
-    """(method, document path) -> the scope each route declares."""
-    table: dict[tuple[str, str], str] = {}
+def scopes(app: web.Application) -> dict[tuple[str, str], tuple[str, bool]]:
+    """(method, document path) -> the scope each route declares, and whether a public
+    route takes a Bearer token too (``bearer_accepted``: /media with signed URLs)."""
+    table: dict[tuple[str, str], tuple[str, bool]] = {}
     for route in app.router.routes():
         access = declared(route)
         resource = route.resource
         if access is None or resource is None:
             continue
         path = PATTERN.sub(r"{\1}", resource.canonical)
+        bearer = bool(getattr(route.handler, "bearer_accepted", False))
         for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
             scope = scope_for(access, method)
             if scope is not None:
-                table[(method.lower(), path)] = scope
+                table[(method.lower(), path)] = (scope, bearer)
     return table
 
 
@@ -61,11 +63,13 @@ def secure(spec: dict[str, Any], app: web.Application) -> dict[str, Any]:
     table = scopes(app)
     spec.setdefault("components", {})["securitySchemes"] = SCHEMES
     for method, path, operation in operations(spec):
-        scope = table.get((method, path))
-        if scope is None:
+        found = table.get((method, path))
+        if found is None:
             raise LookupError(f"{method.upper()} {path} declares no access")
+        scope, bearer = found
         if scope == "public":
-            operation["security"] = []
+            # Anonymous; or, where a token is taken too, either.
+            operation["security"] = [{}, {SCHEME: []}] if bearer else []
             continue
         operation["security"] = [{SCHEME: []}]
         operation["x-scope"] = scope

@@ -1,16 +1,17 @@
 """/auth/me and /tokens: who the request is, and the API tokens (admin)."""
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r400, r401, r403, r404, r415
+from pydantic import Field
 
 from pixtag import keys
 from pixtag.auth import tokens
 from pixtag.auth.models import Me, TokenCreate, TokenCreated, TokenInfo
 from pixtag.db.pool import cursor
 from pixtag.db.queries import tokens as queries
-from pixtag.models import Problem
+from pixtag.models import BIGINT_MAX, DIGITS, Integer, Problem
 from pixtag.views.base import ProblemView, json_document, read_json
 
 
@@ -108,7 +109,11 @@ class TokenCollectionView(ProblemView):
         return json_document(body)
 
 
-TokenId = int
+TokenId = Annotated[
+    int,
+    Field(ge=1, le=BIGINT_MAX, description="The token's id." + DIGITS),
+    Integer,
+]
 
 
 class TokenView(ProblemView):

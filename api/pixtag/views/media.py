@@ -16,7 +16,18 @@ import asyncio
 from typing import ClassVar
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r410, r412, r416
+from aiohttp_pydantic.oas.typing import (
+    r200,
+    r206,
+    r302,
+    r304,
+    r400,
+    r403,
+    r404,
+    r410,
+    r412,
+    r416,
+)
 
 from pixtag import keys, media
 from pixtag.auth import media as media_access
@@ -40,8 +51,10 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 class MediaView(ProblemView):
     """Stored files."""
 
-    # Public: it checks signed URLs itself when media is behind auth (pixtag.auth.media).
+    # Public: it checks signed URLs itself when media is behind auth (pixtag.auth.media),
+    # and takes a Bearer token instead (the document says both).
     access: ClassVar[dict[str, str]] = {"GET": "public"}
+    bearer_accepted: ClassVar[bool] = True
 
     # The query string is ignored, as nginx and CDNs serving /media ignore it,
     # so that a link with a cache-busting query works wherever it is served.
@@ -55,6 +68,7 @@ class MediaView(ProblemView):
         | r302[None]
         | r304[None]
         | r400[Problem]
+        | r403[Problem]
         | r404[Problem]
         | r410[Problem]
         | r412[Problem]
@@ -71,7 +85,10 @@ class MediaView(ProblemView):
         else If-Modified-Since, gives 304. ``Range`` is one byte range; the
         whole file (200) is sent instead when the unit is not ``bytes``, when
         several ranges are asked for, or when ``If-Range`` is not this file's
-        strong ETag or exact Last-Modified date. The query string is ignored.
+        strong ETag or exact Last-Modified date. The query string is ignored, but
+        for ``md5`` and ``expires`` when media is behind auth (auth on, no anonymous
+        reads): then only URLs the API signed are served, until they expire, or
+        requests with a Bearer token.
 
         Tags: attachments
         Status Codes:
@@ -80,8 +97,10 @@ class MediaView(ProblemView):
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified (If-None-Match / If-Modified-Since).
             400: The id is not plain decimal digits between 1 and 2^63-1.
+            403: Media is behind auth and the URL's signature (md5, expires) is missing or
+                wrong, with no Bearer token instead.
             404: No such file.
-            410: The image was deleted.
+            410: The image was deleted, or the signed URL has expired.
             412: If-Match or If-Unmodified-Since does not hold.
             416: The byte range is malformed or starts past the end (``bytes=-0`` too).
         """
@@ -94,6 +113,7 @@ class MediaView(ProblemView):
         | r302[None]
         | r304[None]
         | r400[Problem]
+        | r403[Problem]
         | r404[Problem]
         | r410[Problem]
         | r412[Problem]
@@ -107,8 +127,10 @@ class MediaView(ProblemView):
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified.
             400: The id is not plain decimal digits between 1 and 2^63-1.
+            403: Media is behind auth and the URL's signature (md5, expires) is missing or
+                wrong, with no Bearer token instead.
             404: No such file.
-            410: The image was deleted.
+            410: The image was deleted, or the signed URL has expired.
             412: If-Match or If-Unmodified-Since does not hold.
         """
         return await self.serve(image_id, name)
