@@ -114,7 +114,7 @@ async def schemathesis(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "PIXTAG_TEST_TOKEN": TOKEN},
     )
     report = result.stdout + result.stderr
