@@ -254,3 +254,20 @@ async def test_no_cors_headers_by_default(client):
     resp = await client.get("/images", headers={"Origin": "https://app.example"})
     assert resp.status == 200
     assert not any(name.startswith("Access-Control-") for name in resp.headers)
+
+
+async def test_the_spec_declares_the_bearer_scheme_and_each_operations_security(auth_client):
+    page = await auth_client.get("/oas")
+    assert page.status == 200
+    assert "persistAuthorization: true" in await page.text()
+    spec = await (await auth_client.get("/oas/spec")).json()
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    paths = spec["paths"]
+    assert paths["/images"]["post"]["security"] == [{"bearerAuth": []}]
+    assert paths["/images"]["post"]["x-scope"] == "write"
+    assert "401" in paths["/images"]["post"]["responses"]
+    assert "403" in paths["/images"]["post"]["responses"]
+    assert paths["/tokens"]["get"]["x-scope"] == "admin"
+    assert paths["/health/live"]["get"]["security"] == []
+    assert paths["/s/{token}"]["get"]["security"] == []
+    assert paths["/media/{image_id}/{name}"]["get"]["security"] == [{}, {"bearerAuth": []}]
