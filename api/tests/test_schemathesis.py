@@ -114,6 +114,7 @@ async def schemathesis(
         cwd=cwd,
         capture_output=True,
         text=True,
+        # On two CPUs shared with other work the run has taken 520 s.
         timeout=900,
         env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "PIXTAG_TEST_TOKEN": TOKEN},
     )

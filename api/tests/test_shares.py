@@ -137,7 +137,8 @@ async def test_a_deleted_images_share_is_gone_and_unknown_tokens_are_404(stored)
 
 
 async def test_share_bodies_are_validated(stored):
-    for body in ({"max_downloads": 0}, {"expires_in": -5}, {"password": ""}, {"other": 1}):
+    bodies = ({"max_downloads": 0}, {"expires_in": -5}, {"expires_in": True}, {"password": ""})
+    for body in (*bodies, {"other": 1}, {"max_downloads": "2"}):
         resp = await stored.post("/images/1/shares", json=body)
         assert resp.status == 400, body
         assert resp.content_type == "application/problem+json"

@@ -23,7 +23,8 @@ class Me(BaseModel):
 class TokenCreate(BaseModel):
     """A new API token."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: true is not a lifetime of 1 s.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, Field(min_length=1, max_length=100, examples=["laptop"])]
     scope: Scope
@@ -52,7 +53,8 @@ class TokenCreated(TokenInfo):
 class ShareCreate(BaseModel):
     """A new share link for an image's file."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: true is not one download, nor "60" a lifetime.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
     expires_in: Lifetime | None = Field(default=None, description="Seconds until it expires.")
