@@ -62,7 +62,8 @@ HEREDOC = re.compile(r"<<-?\s*'?([A-Za-z_]+)'?")
 README_URL = "http://localhost:8080"
 END = "@@readme-command-end@@"
 # The whole session, under load included; it takes a few seconds.
-SESSION_TIMEOUT = 90.0
+# (On two CPUs shared with other test runs it has taken over 90 s.)
+SESSION_TIMEOUT = 240.0
 
 
 @dataclass
