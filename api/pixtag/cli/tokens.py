@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiopg
 import click
 
 from pixtag.auth import tokens
@@ -25,6 +24,8 @@ def on_database[T](
     work: Callable[[Any], Awaitable[T]], data_dir: Path | None, database_url: str | None
 ) -> T:
     """Run ``work`` with a cursor on the configured database (autocommit)."""
+    import aiopg  # server-side only: not loaded for the client commands
+
     settings = load_settings(data_dir=data_dir, database_url=database_url)
 
     async def session(dsn: str) -> T:
