@@ -8,6 +8,10 @@ database, pool and other resources open in ``cleanup_ctx`` when it starts.
 from aiohttp import web
 
 from pixtag import compression, keys, openapi
+from pixtag.auth import cors
+from pixtag.auth.authenticator import Authenticator
+from pixtag.auth.context import auth_ctx
+from pixtag.auth.middleware import auth_middleware
 from pixtag.captures.context import setup as setup_captures
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
@@ -24,11 +28,21 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings()
     in_flight = InFlight()  # outermost: it sees every request, for a graceful shutdown
     app = web.Application(middlewares=[in_flight.middleware, problem_middleware])
+    if settings.cors_origins:
+        app.middlewares.insert(1, cors.setup(app, settings.cors_origins))
+    # Only when on: a server with auth off pays nothing for it per request.
+    if settings.auth_enabled:
+        app.middlewares.append(auth_middleware)
     app[keys.SETTINGS] = settings
+    app[keys.AUTH] = Authenticator(
+        enabled=settings.auth_enabled,
+        anonymous_read=settings.anonymous_read,
+        cache_ttl=settings.auth_cache_ttl,
+    )
     app[keys.IN_FLIGHT] = in_flight
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
-    app.cleanup_ctx.extend([database_ctx, pool_ctx, storage_ctx, sweeper_ctx])
+    app.cleanup_ctx.extend([database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx])
     setup_captures(app)
     # Last: the engine starts once what its handlers use is open, and stops first.
     app.cleanup_ctx.append(jobs_ctx)

@@ -100,6 +100,42 @@ class Conflict(DomainError):
     status = 409
 
 
+REALM = 'Bearer realm="pixtag"'
+
+
+class Unauthorized(DomainError):
+    """No credentials, or bad ones (RFC 6750: ``error="invalid_token"`` when one was sent)."""
+
+    status = 401
+
+    def __init__(self, detail: str, *, invalid_token: bool = False) -> None:
+        challenge = REALM + (', error="invalid_token"' if invalid_token else "")
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(DomainError):
+    """A valid token without the scope the route needs (RFC 6750: ``insufficient_scope``)."""
+
+    status = 403
+
+    def __init__(self, detail: str, *, scope: str) -> None:
+        challenge = f'{REALM}, error="insufficient_scope", scope="{scope}"'
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class AccessDenied(DomainError):
+    """Refused whoever asks (a media URL without a valid signature)."""
+
+    status = 403
+
+
+class TooManyRequests(DomainError):
+    status = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 # SQLSTATE of the database's own refusals that a client can fix (fixture 007:
 # the tag rules would give an image more than 100 tags).
 CLIENT_SQLSTATES = {"PX001": 400}

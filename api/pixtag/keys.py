@@ -1,11 +1,12 @@
 """Typed keys for everything the application keeps in its state."""
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiopg
 from aiohttp import web
 
+from pixtag.auth.signing import MediaSigner
 from pixtag.captures.job import Capturer
 from pixtag.db.stream import StreamSlots
 from pixtag.inflight import InFlight
@@ -13,6 +14,9 @@ from pixtag.jobs.engine import Engine, Handler
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
 from pixtag.storage.ingest import Ingest
+
+if TYPE_CHECKING:  # it reads the pool through this module
+    from pixtag.auth.authenticator import Authenticator
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE_URL = web.AppKey("database_url", str)
@@ -25,6 +29,9 @@ INGEST = web.AppKey("ingest", Ingest)
 JOB_HANDLERS: web.AppKey[dict[tuple[str, str], Handler]] = web.AppKey("job_handlers")
 JOBS = web.AppKey("jobs", Engine)
 CAPTURER = web.AppKey("capturer", Capturer)
+AUTH: web.AppKey["Authenticator"] = web.AppKey("auth")
+# Signs media URLs (share links always; every media URL when media is behind auth).
+MEDIA_SIGNER = web.AppKey("media_signer", MediaSigner)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
 type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
 OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

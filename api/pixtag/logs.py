@@ -15,6 +15,7 @@ error keeps its traceback.
 """
 
 import logging
+import re
 from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
@@ -24,6 +25,10 @@ from aiohttp.web import BaseRequest, StreamResponse
 ACCESS_LOGGER = "pixtag.access"
 ACCESS_FORMAT = '%s "%s %s" %d %d %.1fms'
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Secrets a request line may carry: a share's password, a signed URL's signature, a share
+# link's token. The log keeps the shape of the request without them.
+SECRET_QUERY = re.compile(r"(?<=[?&])(password|md5)=[^&]*", re.IGNORECASE)
+SHARE_PATH = re.compile(r"^/s/[^/?]+")
 # Long enough for the parser's reason, short enough that a client cannot write much.
 REASON_LIMIT = 160
 
@@ -56,7 +61,7 @@ class AccessLog(AbstractAccessLogger):
         args = (
             request.remote,
             request.method,
-            request.raw_path,
+            redacted(request.raw_path),
             status,
             response.body_length,
             time * 1000,
@@ -83,6 +88,15 @@ class ServerLog(logging.LoggerAdapter[logging.Logger]):
             self.warning("%s: %d %s", str(msg) % args, refused.code, reason(refused))
             return
         super().exception(msg, *args, **kwargs)
+
+
+def redacted(raw_path: str) -> str:
+    """The request target without secrets (checked cheaply: most paths have none)."""
+    if "=" in raw_path:
+        raw_path = SECRET_QUERY.sub(r"\1=***", raw_path)
+    if raw_path.startswith("/s/"):
+        raw_path = SHARE_PATH.sub("/s/***", raw_path)
+    return raw_path
 
 
 def reason(error: HttpProcessingError) -> str:

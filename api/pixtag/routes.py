@@ -4,6 +4,7 @@ from aiohttp import web
 
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
+from pixtag.views.auth import AuthMeView, TokenCollectionView, TokenView
 from pixtag.views.bulk_tags import BulkTagsView
 from pixtag.views.captures import (
     CaptureBatchView,
@@ -17,6 +18,7 @@ from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
 from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
+from pixtag.views.shares import ImageSharesView, ShareLinkView, ShareView
 from pixtag.views.tags import (
     TagAliasView,
     TagCollectionView,
@@ -43,6 +45,16 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/health/live", LiveView)
     app.router.add_view("/health/ready", ReadyView)
     setup_capture_routes(app)
+    setup_access_routes(app)
+
+
+def setup_access_routes(app: web.Application) -> None:
+    app.router.add_view("/auth/me", AuthMeView)
+    app.router.add_view("/tokens", TokenCollectionView)
+    app.router.add_view("/tokens/{token_id}", TokenView, name="token")
+    app.router.add_view("/images/{image_id}/shares", ImageSharesView)
+    app.router.add_view("/shares/{token}", ShareView)
+    app.router.add_view("/s/{token}", ShareLinkView, name="share_link")
 
 
 def setup_capture_routes(app: web.Application) -> None:

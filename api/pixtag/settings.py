@@ -4,8 +4,10 @@ Nothing else in pixtag reads ``os.environ``; the CLI turns its options into
 overrides of this object, and tests build their own.
 """
 
+import ipaddress
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -29,7 +31,8 @@ class Settings(BaseSettings):
         description="PostgreSQL URL; when unset an embedded server runs in <data_dir>/postgres.",
     )
     data_dir: Path = Path("./data")
-    host: str = "0.0.0.0"  # noqa: S104 - a server is meant to be reachable
+    # Loopback by default: a server reachable from elsewhere is a choice (and turns auth on).
+    host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     chunk_size: int = Field(default=1000, ge=1, le=10_000)
     max_upload_size: int = Field(default=50 * 1024 * 1024, ge=1)
@@ -86,6 +89,21 @@ class Settings(BaseSettings):
     capture_read_timeout: float = Field(default=30.0, gt=0)
     # Seconds a whole download may take, redirects included (a slow drip ends here).
     capture_total_timeout: float = Field(default=120.0, gt=0)
+    # Bearer tokens required: "on", "off", or unset: off only on a loopback address.
+    auth: Literal["on", "off"] | None = None
+    # With auth on, reads (GET, HEAD) without a token; media URLs then stay unsigned.
+    anonymous_read: bool = False
+    # Seconds a looked-up token is trusted before it is read again: a revocation
+    # reaches every process within this bound.
+    auth_cache_ttl: float = Field(default=10.0, ge=0, le=300)
+    # An admin token named "bootstrap" stored (hashed) at start if absent (docker-compose).
+    bootstrap_token: SecretStr | None = None
+    # Key of the signed media URLs; unset: one made once and kept in the database.
+    secret_key: SecretStr | None = None
+    # Seconds a signed media URL (and, with auth, an S3 presigned one) stays valid.
+    media_url_ttl: int = Field(default=300, ge=1, le=7 * 24 * 3600)
+    # Browser origins allowed to call the API (CORS): "https://app.example,https://x.example".
+    cors_origins: CommaList = ()
 
     @field_validator("database_url")
     @classmethod
@@ -94,11 +112,20 @@ class Settings(BaseSettings):
             url.check(value)
         return value
 
-    @field_validator("capture_allow", "capture_block_domains", mode="before")
+    @field_validator("capture_allow", "capture_block_domains", "cors_origins", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(item.strip() for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("bootstrap_token")
+    @classmethod
+    def _bootstrap_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"pxt_[A-Za-z0-9_-]{43}", value.get_secret_value()
+        ):
+            raise ValueError("must be pxt_ and 43 urlsafe characters (see .env.example)")
         return value
 
     @field_validator("storage")
@@ -131,6 +158,28 @@ class Settings(BaseSettings):
                 f" ({self.pool_max_size}): each stream holds a pooled connection"
             )
         return self
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the server listens on a loopback address only."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def auth_enabled(self) -> bool:
+        """Whether requests need a token: PIXTAG_AUTH, else on unless listening on loopback."""
+        if self.auth is not None:
+            return self.auth == "on"
+        return not self.loopback
+
+    @property
+    def media_signed(self) -> bool:
+        """Whether media URLs are signed and expire (auth on, no anonymous reads)."""
+        return self.auth_enabled and not self.anonymous_read
 
     @property
     def stream_limit(self) -> int:

@@ -120,8 +120,11 @@ class ServeProcess:
     clean shutdown never stands in the way of the next one.
     """
 
-    def __init__(self, *args: str, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, *args: str, log: Path, env: dict[str, str] | None = None, host: str = "127.0.0.1"
+    ) -> None:
         self.args = args
+        self.host = host
         self.env = env if env is not None else pixtag_env()
         self.log = log
         self.port = 0
@@ -130,7 +133,7 @@ class ServeProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -144,7 +147,7 @@ class ServeProcess:
         self._log_file.write(f"--- pixtag serve on port {self.port}\n")
         self._log_file.flush()
         self.proc = subprocess.Popen(
-            [*PIXTAG, "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
+            [*PIXTAG, "serve", "--host", self.host, "--port", str(self.port), *self.args],
             env=self.env,
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
@@ -166,7 +169,7 @@ class ServeProcess:
 
     def answers(self) -> bool:
         """Whether the server answers HTTP at all (any status will do)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=5)
         try:
             conn.request("GET", "/images/0")
             return conn.getresponse().status > 0

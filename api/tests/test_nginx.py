@@ -9,13 +9,17 @@ import asyncio
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 import aiohttp
 import pytest
+from pydantic import SecretStr
 from yarl import URL
 
 from pixtag.app import create_app
+from pixtag.auth.signing import MediaSigner
+from tests.auth_support import bearer, make_token
 from tests.helpers import create_form, file_key, form, image_bytes
 from tests.processes import async_wait_until, free_port
 
@@ -37,9 +41,27 @@ def render(template: str, values: dict[str, str]) -> str:
     return rendered
 
 
+SECRET = "nginx-test-secret-0123456789abcdef"
+
+
 @pytest.fixture
-async def nginx(aiohttp_server, settings, tmp_path):
+def media_signed() -> bool:
+    """Whether media is behind auth (tests of signed URLs override it)."""
+    return False
+
+
+@pytest.fixture
+def served_settings(settings, media_signed):
+    """The settings of the server behind nginx: auth and a shared secret when signed."""
+    if not media_signed:
+        return settings
+    return settings.model_copy(update={"auth": "on", "secret_key": SecretStr(SECRET)})
+
+
+@pytest.fixture
+async def nginx(aiohttp_server, served_settings, media_signed, tmp_path):
     """nginx on a free local port in front of a real pixtag server; yields its base URL."""
+    settings = served_settings
     server = await aiohttp_server(create_app(settings))
     port = free_port()
     conf_dir = tmp_path / "nginx"
@@ -50,6 +72,8 @@ async def nginx(aiohttp_server, settings, tmp_path):
             "NGINX_PORT": f"127.0.0.1:{port}",
             "API_UPSTREAM": f"127.0.0.1:{server.port}",
             "MEDIA_ROOT": str(settings.media_dir),
+            "MEDIA_SIGNED": "on" if media_signed else "off",
+            "PIXTAG_SECRET_KEY": SECRET,
         },
     )
     (conf_dir / "site.conf").write_text(site)
@@ -201,3 +225,41 @@ async def test_nginx_keeps_temp_files_symlinks_and_escapes_private(nginx, settin
             assert secret not in body, path
             if resp.status == 404:
                 assert resp.content_type == "application/problem+json", path
+
+
+@pytest.mark.parametrize("media_signed", [True])
+async def test_nginx_serves_signed_urls_and_refuses_tampered_and_expired_ones(
+    nginx, served_settings, database_url
+):
+    _, token = make_token(database_url, "write")
+    async with aiohttp.ClientSession(nginx, headers=bearer(token)) as api:
+        created = await api.post("/images", data=create_form({"filename": "a.png"}, image_bytes()))
+        assert created.status == 201
+        image = await created.json()
+        redirect = await api.get(image["attachment"]["url"], allow_redirects=False)
+        assert redirect.status == 302
+        location = redirect.headers["Location"]
+    key = file_key(served_settings, image["image_id"])
+    assert location.startswith(f"/media/{key}?md5=")
+    async with aiohttp.ClientSession(nginx) as http:  # no token: a browser, an <img> tag
+        resp = await http.get(location)
+        assert resp.status == 200
+        assert resp.headers["Server"] == "nginx"
+        assert await resp.read() == image_bytes()
+
+        for url in (f"/media/{key}", location.replace("md5=", "md5=x"), location + "0"):
+            refused = await http.get(url)
+            assert refused.status == 403, url
+            assert refused.content_type == "application/problem+json"
+            assert "signature" in (await refused.json())["detail"]
+        expired = MediaSigner(SECRET, 300).sign(f"/media/{key}", now=time.time() - 600)
+        gone = await http.get(expired)
+        assert gone.status == 410
+        assert gone.content_type == "application/problem+json"
+        # The same signature checked by pixtag's own /media (no nginx in the way).
+        assert (
+            MediaSigner(SECRET, 300)
+            .verify(f"/media/{key}", *[dict(URL(location).query)[k] for k in ("md5", "expires")])
+            .value
+            == "valid"
+        )

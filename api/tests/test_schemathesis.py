@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession, FormData
 
+from pixtag.auth import tokens
 from tests.helpers import image_bytes
-from tests.processes import ServeProcess, pixtag_env
+from tests.processes import ServeProcess, pixtag_env, sql
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -41,6 +42,10 @@ DOOMED = range(32, 182)
 DOOMED_FILES = range(182, 332)
 DELETES = ["--include-operation-id", "deleteImage", "--include-operation-id", "deleteAttachment"]
 CAPTURED = {"url": "https://example.com/cat.jpg"}
+# The run's admin token (schemathesis.toml sends it as the bearer scheme). Its id is far
+# from those the run's own POST /tokens makes, so DELETE /tokens/{id} never revokes it.
+TOKEN = tokens.new_token()
+TOKEN_ID = 4_611_686_018_427_387_904
 
 
 @pytest.fixture
@@ -49,8 +54,15 @@ def live_server(database_url: str, data_dir: Path, tmp_path: Path) -> Iterator[t
     log = tmp_path / "server.log"
     args = ("--data-dir", str(data_dir), "--database-url", database_url)
     # No capture worker: the fuzzer's URLs name hosts on the internet, which a test must not
-    # fetch (the workers are tested against a local origin in test_captures*).
-    env = pixtag_env(PIXTAG_JOBS_CONCURRENCY="0")
+    # fetch (the workers are tested against a local origin in test_captures*). Auth on, as
+    # a deployment has it: every operation is run with an admin token, and without one.
+    env = pixtag_env(PIXTAG_JOBS_CONCURRENCY="0", PIXTAG_AUTH="on")
+    sql(
+        database_url,
+        "INSERT INTO api_tokens (token_id, name, scope, hint, hash) OVERRIDING SYSTEM VALUE"
+        " VALUES (%s, 'schemathesis', 'admin', %s, %s)",
+        (TOKEN_ID, tokens.hint(TOKEN), tokens.digest(TOKEN)),
+    )
     with ServeProcess(*args, log=log, env=env).start(timeout=60) as server:
         yield server.url, log
         server.stop()
@@ -71,7 +83,7 @@ async def create(session: ClientSession, url: str, meta: dict, *, with_file: boo
 async def store_an_image(url: str, *, for_deletes: bool = False) -> None:
     """Image 1 with a file, whose id and name schemathesis.toml hands to the fuzzer; then the
     images its writes work on, and a capture of the URL it hands to GET /resources/{url}."""
-    async with ClientSession() as session:
+    async with ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as session:
         assert await create(session, url, STORED, with_file=True) == 1
         sets = [(EDITED, False)]
         if for_deletes:
@@ -102,8 +114,9 @@ async def schemathesis(
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=300,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
+        # On two CPUs shared with other work the run has taken 520 s.
+        timeout=900,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS), "PIXTAG_TEST_TOKEN": TOKEN},
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, f"{report}\n--- server errors ---\n{server_errors(log)}"

@@ -12,7 +12,7 @@ import importlib
 import click
 
 from pixtag import __version__
-from pixtag.cli.urls import URL_HELP
+from pixtag.cli.urls import URL_HELP, token_option
 
 # name -> "module:attribute", in the order ``pixtag --help`` lists them. Commands not in
 # SERVER_COMMANDS are client commands: they must not load the server's modules (a test).
@@ -37,9 +37,11 @@ COMMANDS = {
     "unimply": "pixtag.cli.tags:unimply",
     "capture": "pixtag.cli.captures:capture",
     "captures": "pixtag.cli.captures:captures",
+    "share": "pixtag.cli.share:share",
+    "tokens": "pixtag.cli.tokens:tokens_group",
 }
 
-SERVER_COMMANDS = frozenset({"serve", "fixtures", "openapi", "storage"})
+SERVER_COMMANDS = frozenset({"serve", "fixtures", "openapi", "storage", "tokens"})
 
 
 class LazyGroup(click.Group):
@@ -71,5 +73,6 @@ class LazyGroup(click.Group):
 @click.option(
     "--url", metavar="URL", envvar="PIXTAG_URL", help=f"For the client commands. {URL_HELP}"
 )
+@token_option
 def main(url: str | None) -> None:
     """pixtag: store images and their tags."""

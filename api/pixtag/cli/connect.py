@@ -2,9 +2,10 @@
 
 The URL comes from ``--url`` after the command, else ``--url`` before it, else
 ``PIXTAG_URL`` (click reads it for the ``--url`` before the command), else the
-default. Any failure, from the server (its problem+json ``detail``), on the
-way there, or with a local file, ends the command with one ``error: ...``
-line on stderr and status 1.
+default; the token likewise from ``--token`` or ``PIXTAG_TOKEN``. Any
+failure, from the server (its problem+json ``detail``), on the way there, or
+with a local file, ends the command with one ``error: ...`` line on stderr
+and status 1.
 
 The session is built here and only here (``session``), so options every
 client command shares reach it in one place. Nothing on this path imports
@@ -18,7 +19,7 @@ from typing import IO, Any
 
 import click
 
-from pixtag.cli.urls import DEFAULT_URL, URL_HELP
+from pixtag.cli.urls import BEARER_META, DEFAULT_URL, URL_HELP, token_option
 from pixtag.client.errors import ClientError
 from pixtag.client.session import PixtagClient
 
@@ -31,8 +32,8 @@ class Failure(click.ClickException):
 
 
 def url_option[F: Callable[..., Any]](func: F) -> F:
-    """``--url`` on a command; it overrides the one given before the command name."""
-    return click.option("--url", metavar="URL", help=URL_HELP)(func)
+    """``--url`` and ``--token`` on a command; they override those given before its name."""
+    return click.option("--url", metavar="URL", help=URL_HELP)(token_option(func))
 
 
 def server_url(url: str | None) -> str:
@@ -52,7 +53,8 @@ def server_url(url: str | None) -> str:
 
 def session(url: str | None, *, connections: int = 4) -> PixtagClient:
     """The client session of a command."""
-    return PixtagClient(server_url(url), connections=connections)
+    token = click.get_current_context().meta.get(BEARER_META)
+    return PixtagClient(server_url(url), connections=connections, token=token)
 
 
 def run[T](work: Callable[[PixtagClient], T], url: str | None, *, connections: int = 4) -> T:

@@ -80,7 +80,11 @@ def run[T](func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 @click.command()
-@click.option("--host", help="Interface to listen on (env PIXTAG_HOST, default 0.0.0.0).")
+@click.option(
+    "--host",
+    help="Interface to listen on (env PIXTAG_HOST, default 127.0.0.1; another address turns"
+    " auth on unless PIXTAG_AUTH=off).",
+)
 @click.option("--port", type=int, help="Port to listen on (env PIXTAG_PORT, default 8080).")
 @data_dir_option
 @database_url_option

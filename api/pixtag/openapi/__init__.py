@@ -23,6 +23,7 @@ from aiohttp_pydantic.oas.view import generate_oas
 from pixtag import keys
 from pixtag.openapi import ui
 from pixtag.openapi.document import finish
+from pixtag.openapi.security import secure
 
 __all__ = ["generate", "render", "setup"]
 
@@ -43,7 +44,7 @@ def render(spec: dict[str, Any]) -> str:
 
 def setup(app: web.Application, url_prefix: str = "/oas") -> None:
     """Declare the finishing step; serve Swagger UI and the live spec under ``url_prefix``."""
-    app[keys.OPENAPI_FINISH] = finish
+    app[keys.OPENAPI_FINISH] = lambda spec: secure(finish(spec), app)
     # Rebinding is idempotent (always the same function) and only adds the
     # finishing step apps declare; see the module docstring.
     cmd.generate_oas = generate

@@ -13,6 +13,7 @@ generated clients need one; aiohttp-pydantic emits none).
 
 from typing import Any
 
+from pixtag.auth.openapi import ACCESS_OPERATIONS
 from pixtag.captures.openapi import CAPTURE_OPERATIONS
 from pixtag.imaging import ACCEPTED
 from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
@@ -260,3 +261,6 @@ OPERATIONS.update(tag_operations(BUSY, STREAM_BUSY))
 
 # Capture by URL keeps its facts beside its views.
 OPERATIONS.update(CAPTURE_OPERATIONS)
+
+# Access control keeps its facts beside its views.
+OPERATIONS.update(ACCESS_OPERATIONS)

@@ -14,6 +14,8 @@ from typing import Any
 from aiohttp import web
 from swagger_ui_bundle import swagger_ui_path
 
+from pixtag.auth import access
+
 ASSETS = Path(str(swagger_ui_path))
 
 PAGE = """<!DOCTYPE html>
@@ -38,6 +40,7 @@ PAGE = """<!DOCTYPE html>
           presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
           plugins: [SwaggerUIBundle.plugins.DownloadUrl],
           layout: "StandaloneLayout",
+          persistAuthorization: true,
         }});
       }};
     </script>
@@ -73,4 +76,6 @@ def setup(app: web.Application, url_prefix: str, *, spec: Callable[[], dict[str,
     oas_app.router.add_get("", index, name="index")
     oas_app.router.add_get("/spec", live_spec, name="spec")
     oas_app.router.add_static("/assets", ASSETS, name="assets")
+    for resource in oas_app.router.resources():
+        access.declare(resource, "public")  # the docs are no secret
     app.add_subapp(url_prefix, oas_app)

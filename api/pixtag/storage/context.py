@@ -8,6 +8,7 @@ import aiopg
 from aiohttp import web
 
 from pixtag import keys as app_keys
+from pixtag.auth.signing import MediaSigner
 from pixtag.settings import Settings
 from pixtag.storage import migrate
 from pixtag.storage.backend import Storage
@@ -21,10 +22,14 @@ class StorageError(Exception):
     """The configured storage cannot be used; the message says why, in one line."""
 
 
-async def open_storage(settings: Settings) -> Storage:
-    """The backend ``PIXTAG_STORAGE`` names, ready for use."""
+async def open_storage(settings: Settings, signer: MediaSigner | None = None) -> Storage:
+    """The backend ``PIXTAG_STORAGE`` names, ready for use.
+
+    With ``signer`` (media behind auth) local URLs are signed, and S3's presigned
+    URLs live ``PIXTAG_MEDIA_URL_TTL`` seconds instead of ``PIXTAG_S3_PRESIGN_EXPIRES``.
+    """
     if settings.storage == "local":
-        local = LocalStorage(settings.media_dir, settings.media_url)
+        local = LocalStorage(settings.media_dir, settings.media_url, signer)
         await asyncio.to_thread(local.spool_dir.mkdir, parents=True, exist_ok=True)
         return local
     from pixtag.storage.s3 import S3Storage, StorageUnavailable  # only for S3 users
@@ -38,7 +43,7 @@ async def open_storage(settings: Settings) -> Storage:
             region=settings.s3_region,
             access_key_id=settings.s3_access_key_id,
             secret_access_key=secret.get_secret_value() if secret else None,
-            presign_expires=settings.s3_presign_expires,
+            presign_expires=signer.ttl if signer is not None else settings.s3_presign_expires,
             spool_dir=settings.data_dir / "incoming",
         )
     except StorageUnavailable as error:
@@ -49,7 +54,8 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the storage, move files stored before keys, and offer the ingest path."""
     settings = app[app_keys.SETTINGS]
     pool = app[app_keys.POOL]
-    storage = await open_storage(settings)
+    signer = app[app_keys.MEDIA_SIGNER] if settings.media_signed else None
+    storage = await open_storage(settings, signer)
     try:
         log.info("storing files in %s", storage.description)
         await upgrade(pool, storage, settings)

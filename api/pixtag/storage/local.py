@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pixtag.auth.signing import MediaSigner
 from pixtag.storage import spool
 from pixtag.storage.backend import StoredObject
 
@@ -24,10 +25,20 @@ READ_SIZE = 256 * 1024
 
 @dataclass(frozen=True)
 class LocalStorage:
-    """Files in a directory on this machine, served by ``/media`` (or nginx) under a URL prefix."""
+    """Files in a directory on this machine, served by ``/media`` (or nginx) under a URL prefix.
+
+    With a ``signer`` (auth on, no anonymous reads) every URL is signed and
+    expires, so the image JSON names the attachment's redirect instead of a
+    permanent URL (``media_url`` is None, as with S3).
+    """
 
     root: Path
-    media_url: str
+    prefix: str
+    signer: MediaSigner | None = None
+
+    @property
+    def media_url(self) -> str | None:
+        return None if self.signer is not None else self.prefix
 
     @property
     def description(self) -> str:
@@ -70,7 +81,8 @@ class LocalStorage:
         await asyncio.to_thread(self.path(key).unlink, missing_ok=True)
 
     async def url(self, key: str, *, filename: str, content_type: str) -> str:
-        return f"{self.media_url}/{key}"
+        url = f"{self.prefix}/{key}"
+        return url if self.signer is None else self.signer.sign(url)
 
     async def objects(self) -> AsyncIterator[StoredObject]:
         for found in await asyncio.to_thread(self._scan):

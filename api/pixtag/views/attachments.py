@@ -1,5 +1,7 @@
 """/images/{image_id}/attachment/{filename}: upload an image's file, and find it."""
 
+from typing import ClassVar
+
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import (
     r200,
@@ -27,6 +29,8 @@ from pixtag.views.base import ProblemView, json_document
 
 class AttachmentView(ProblemView):
     """The file of one image; ``{filename}`` is the image's filename."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write", "DELETE": "write"}
 
     async def post(
         self, image_id: ImageId, filename: str, /

@@ -1,6 +1,7 @@
 """/images/tags: add and remove tags on many images at once."""
 
 import json
+from typing import ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r400, r409, r415, r503
@@ -12,6 +13,8 @@ from pixtag.views.base import ProblemView, read_json
 
 class BulkTagsView(ProblemView):
     """Tags of many images."""
+
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
 
     async def post(
         self,

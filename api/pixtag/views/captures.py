@@ -1,7 +1,7 @@
 """/captures: capture images by URL, follow the captures, retry, cancel, pause the queue."""
 
 import json
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r410, r415
@@ -33,6 +33,8 @@ def _location(request: web.Request, capture_id: int) -> str:
 
 class CaptureCollectionView(ProblemView):
     """Captures: images fetched from URLs by background jobs."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     async def post(self) -> r200[Capture] | r202[Capture] | r400[Problem] | r415[Problem]:
         """
@@ -95,6 +97,8 @@ class CaptureCollectionView(ProblemView):
 class CaptureBatchView(ProblemView):
     """Many captures at once."""
 
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
+
     async def post(self) -> r202[list[Capture]] | r400[Problem] | r415[Problem]:
         """
         Capture several URLs with the same tags, in one transaction.
@@ -118,6 +122,8 @@ class CaptureBatchView(ProblemView):
 
 class CaptureView(ProblemView):
     """One capture."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "DELETE": "write"}
 
     async def get(
         self, capture_id: CaptureId, /
@@ -159,6 +165,8 @@ class CaptureView(ProblemView):
 class CaptureRetryView(ProblemView):
     """Trying a failed capture again."""
 
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
+
     async def post(
         self, capture_id: CaptureId, /
     ) -> r202[Capture] | r400[Problem] | r404[Problem] | r409[Problem] | r410[Problem]:
@@ -181,6 +189,8 @@ class CaptureRetryView(ProblemView):
 
 class CaptureSwitchView(ProblemView):
     """Whether captures are dispatched (seed 001's "enabled")."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "PUT": "admin"}
 
     async def get(self) -> r200[SwitchState]:
         """

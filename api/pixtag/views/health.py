@@ -7,6 +7,7 @@ within ``READY_TIMEOUT`` seconds), so traffic goes elsewhere until it can.
 
 import asyncio
 import logging
+from typing import ClassVar
 
 import psycopg2
 from aiohttp_pydantic.oas.typing import r200, r503
@@ -26,6 +27,8 @@ READY_TIMEOUT = 3.0
 class LiveView(ProblemView):
     """Liveness."""
 
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
+
     async def get(self) -> r200[Liveness]:
         """
         Say that the process is up; it checks nothing else.
@@ -39,6 +42,8 @@ class LiveView(ProblemView):
 
 class ReadyView(ProblemView):
     """Readiness."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
 
     async def get(self) -> r200[Readiness] | r503[Problem]:
         """

@@ -6,6 +6,8 @@ PATCH and DELETE honour ``If-Match`` with it. Edits go through
 remove the file).
 """
 
+from typing import ClassVar
+
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r410, r412, r415
 
@@ -22,6 +24,8 @@ from pixtag.views.base import ProblemView, json_document, read_json
 
 class ImageView(ProblemView):
     """One image: read, edit, delete. ``ETag`` is the row's version (``"v3"``)."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "PATCH": "write", "DELETE": "write"}
 
     async def get(
         self, image_id: ImageId, /

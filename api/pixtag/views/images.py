@@ -1,6 +1,7 @@
 """/images: create image records, and list them."""
 
 from types import MappingProxyType
+from typing import ClassVar
 
 from aiohttp_pydantic.oas.typing import (
     r200,
@@ -35,6 +36,8 @@ from pixtag.views.stream import stream_document
 
 class ImageCollectionView(ProblemView):
     """The collection of images."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
 
     repeat_hints = MappingProxyType(
         {"tag": "to find images having all of several tags, repeat tags_all instead"}

@@ -13,11 +13,24 @@ download. The paths of a deleted image answer 410 here; where nginx serves
 """
 
 import asyncio
+from typing import ClassVar
 
 from aiohttp import web
-from aiohttp_pydantic.oas.typing import r200, r206, r302, r304, r400, r404, r410, r412, r416
+from aiohttp_pydantic.oas.typing import (
+    r200,
+    r206,
+    r302,
+    r304,
+    r400,
+    r403,
+    r404,
+    r410,
+    r412,
+    r416,
+)
 
 from pixtag import keys, media
+from pixtag.auth import media as media_access
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import NotFound
@@ -38,6 +51,11 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 class MediaView(ProblemView):
     """Stored files."""
 
+    # Public: it checks signed URLs itself when media is behind auth (pixtag.auth.media),
+    # and takes a Bearer token instead (the document says both).
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
+    bearer_accepted: ClassVar[bool] = True
+
     # The query string is ignored, as nginx and CDNs serving /media ignore it,
     # so that a link with a cache-busting query works wherever it is served.
     strict_query = False
@@ -50,6 +68,7 @@ class MediaView(ProblemView):
         | r302[None]
         | r304[None]
         | r400[Problem]
+        | r403[Problem]
         | r404[Problem]
         | r410[Problem]
         | r412[Problem]
@@ -66,7 +85,10 @@ class MediaView(ProblemView):
         else If-Modified-Since, gives 304. ``Range`` is one byte range; the
         whole file (200) is sent instead when the unit is not ``bytes``, when
         several ranges are asked for, or when ``If-Range`` is not this file's
-        strong ETag or exact Last-Modified date. The query string is ignored.
+        strong ETag or exact Last-Modified date. The query string is ignored, but
+        for ``md5`` and ``expires`` when media is behind auth (auth on, no anonymous
+        reads): then only URLs the API signed are served, until they expire, or
+        requests with a Bearer token.
 
         Tags: attachments
         Status Codes:
@@ -75,8 +97,10 @@ class MediaView(ProblemView):
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified (If-None-Match / If-Modified-Since).
             400: The id is not plain decimal digits between 1 and 2^63-1.
+            403: Media is behind auth and the URL's signature (md5, expires) is missing or
+                wrong, with no Bearer token instead.
             404: No such file.
-            410: The image was deleted.
+            410: The image was deleted, or the signed URL has expired.
             412: If-Match or If-Unmodified-Since does not hold.
             416: The byte range is malformed or starts past the end (``bytes=-0`` too).
         """
@@ -89,6 +113,7 @@ class MediaView(ProblemView):
         | r302[None]
         | r304[None]
         | r400[Problem]
+        | r403[Problem]
         | r404[Problem]
         | r410[Problem]
         | r412[Problem]
@@ -102,13 +127,17 @@ class MediaView(ProblemView):
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified.
             400: The id is not plain decimal digits between 1 and 2^63-1.
+            403: Media is behind auth and the URL's signature (md5, expires) is missing or
+                wrong, with no Bearer token instead.
             404: No such file.
-            410: The image was deleted.
+            410: The image was deleted, or the signed URL has expired.
             412: If-Match or If-Unmodified-Since does not hold.
         """
         return await self.serve(image_id, name)
 
     async def serve(self, image_id: int, name: str) -> web.StreamResponse:
+        if self.settings.media_signed:
+            await media_access.check(self.request)
         storage = self.request.app[keys.STORAGE]
         if not isinstance(storage, LocalStorage):
             raise NotFound("Files are served from S3 storage: follow the attachment's redirect")
@@ -120,7 +149,9 @@ class MediaView(ProblemView):
         if requested != current.key:
             if name == current.filename:
                 # A link from before storage keys: the file now lives under its key.
-                location = f"{storage.media_url}/{current.key}"
+                location = await storage.url(
+                    current.key, filename=current.filename, content_type=current.content_type
+                )
                 return web.Response(status=302, headers={"Location": location})
             raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
         path = storage.path(current.key)

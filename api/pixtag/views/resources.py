@@ -4,7 +4,7 @@ They answer from the same rows as /captures, in the seed's shapes (a
 Resource; 201 for a request), so clients of that system keep working.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r415
 from pydantic import Field
@@ -39,6 +39,8 @@ async def _resources(view: ProblemView, urls: list[str]) -> list[str]:
 class SeedCaptureView(ProblemView):
     """Seed 000: capture one URL."""
 
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
+
     async def post(self) -> r201[Resource] | r400[Problem] | r415[Problem]:
         """
         Capture a URL (an alias of POST /captures, answered as the seed did).
@@ -56,6 +58,8 @@ class SeedCaptureView(ProblemView):
 
 class SeedBatchView(ProblemView):
     """Seed 000: capture several URLs."""
+
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
 
     async def post(self) -> r201[list[Resource]] | r400[Problem] | r415[Problem]:
         """
@@ -75,6 +79,8 @@ class SeedBatchView(ProblemView):
 class ResourcesView(ProblemView):
     """Seed 000: captures by status."""
 
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
+
     async def get(
         self, status: Literal["done", "ongoing", "failed"] | None = None, limit: SeedLimit = 1000
     ) -> r200[list[Resource]] | r400[Problem]:
@@ -93,6 +99,8 @@ class ResourcesView(ProblemView):
 
 class ResourceView(ProblemView):
     """Seed 000: a capture by its URL."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
 
     async def get(self, url: ResourceUrl, /) -> r200[Resource] | r400[Problem] | r404[Problem]:
         """

@@ -1,6 +1,7 @@
 """/tags: counts and autocomplete, one tag, rename, aliases and implications."""
 
 from contextlib import AbstractAsyncContextManager
+from typing import ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r415
@@ -33,6 +34,8 @@ def _json(model: AliasApplied | ImplicationApplied | TagRenamed) -> web.Response
 class TagCollectionView(ProblemView):
     """Every tag with its image count."""
 
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
+
     async def get(
         self, prefix: Prefix | None = None, limit: TagLimit | None = None
     ) -> r200[list[TagCount]] | r400[Problem]:
@@ -64,6 +67,8 @@ class TagCollectionView(ProblemView):
 class TagView(ProblemView):
     """One tag."""
 
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
+
     async def get(self, tag: Tag, /) -> r200[TagInfo] | r400[Problem] | r404[Problem]:
         """
         Read one tag: its image count, the tag it is an alias of, its aliases and implications.
@@ -80,6 +85,8 @@ class TagView(ProblemView):
 
 class TagRenameView(ProblemView):
     """Renaming a tag."""
+
+    access: ClassVar[dict[str, str]] = {"POST": "admin"}
 
     async def post(
         self, tag: Tag, /
@@ -110,6 +117,8 @@ class TagRenameView(ProblemView):
 
 class TagAliasView(ProblemView):
     """The alias rule of a tag: writing or asking for it means its target."""
+
+    access: ClassVar[dict[str, str]] = {"PUT": "admin", "DELETE": "admin"}
 
     async def put(
         self, tag: Tag, /
@@ -149,6 +158,8 @@ class TagAliasView(ProblemView):
 
 class TagImplicationView(ProblemView):
     """One implication: an image given the tag is also given the implied tag."""
+
+    access: ClassVar[dict[str, str]] = {"PUT": "admin", "DELETE": "admin"}
 
     async def put(
         self, tag: Tag, implied: Tag, /

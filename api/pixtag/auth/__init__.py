@@ -1,0 +1,1 @@
+"""Access control: API tokens and scopes, signed media URLs, share links, CORS."""

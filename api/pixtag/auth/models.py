@@ -1,0 +1,74 @@
+"""Request bodies and responses of the access-control routes: who am I, tokens, shares."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scope = Literal["read", "write", "admin"]
+# At most a year, in seconds.
+Lifetime = Annotated[int, Field(ge=1, le=366 * 24 * 3600)]
+
+
+class Me(BaseModel):
+    """What the server makes of the request's credentials (GET /auth/me)."""
+
+    auth_required: bool = Field(description="Whether the server asks for tokens at all.")
+    authenticated: bool = Field(description="Whether the request carried a valid token.")
+    scope: Scope | None = Field(description="What the request may do; admin when auth is off.")
+    anonymous_read: bool = Field(description="Whether reads need no token.")
+    name: str | None = Field(description="The token's name.")
+    expires_at: str | None = Field(description="When the token expires (UTC, ISO 8601).")
+
+
+class TokenCreate(BaseModel):
+    """A new API token."""
+
+    # Strict: true is not a lifetime of 1 s.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=100, examples=["laptop"])]
+    scope: Scope
+    expires_in: Lifetime | None = Field(default=None, description="Seconds until it expires.")
+
+
+class TokenInfo(BaseModel):
+    """An API token as listed: never the token itself, only its first characters."""
+
+    token_id: int
+    name: str
+    scope: Scope
+    hint: str = Field(description="The token's first characters, to tell tokens apart.")
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class TokenCreated(TokenInfo):
+    """A token just made: ``token`` is shown this once."""
+
+    token: str = Field(description="Send as Authorization: Bearer <token>. Shown only now.")
+
+
+class ShareCreate(BaseModel):
+    """A new share link for an image's file."""
+
+    # Strict: true is not one download, nor "60" a lifetime.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    expires_in: Lifetime | None = Field(default=None, description="Seconds until it expires.")
+    max_downloads: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+
+
+class Share(BaseModel):
+    """A share link: ``url`` (``/s/{token}``) leads to the file without an API token."""
+
+    token: str
+    url: str
+    image_id: int
+    expires_at: str | None
+    max_downloads: int | None
+    downloads: int
+    has_password: bool
+    created_at: str

@@ -1,0 +1,41 @@
+"""Share links for the client."""
+
+import dataclasses
+from typing import Any
+
+from pixtag.client.documents import read as read_document
+from pixtag.client.session import PixtagClient
+
+
+@dataclasses.dataclass(frozen=True)
+class Share:
+    """A share link: ``url`` (``/s/{token}``) leads to the file without an API token."""
+
+    token: str
+    url: str
+    image_id: int
+    expires_at: str | None
+    max_downloads: int | None
+    downloads: int
+    has_password: bool
+    created_at: str
+
+
+def create_share(
+    client: PixtagClient,
+    image_id: int,
+    *,
+    password: str | None = None,
+    expires_in: int | None = None,
+    max_downloads: int | None = None,
+) -> Share:
+    """Make a share link for an image's file."""
+    body: dict[str, Any] = {}
+    if password is not None:
+        body["password"] = password
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    if max_downloads is not None:
+        body["max_downloads"] = max_downloads
+    with client.request("POST", "images", image_id, "shares", json=body) as resp:
+        return read_document(Share, resp.read())
