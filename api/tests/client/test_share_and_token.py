@@ -29,7 +29,7 @@ def test_client_commands_send_the_token_from_the_option_or_the_environment(
     assert "A token is needed" in refused.output
     added = pixtag("add", tmp_path / "a.png", "--token", token)
     assert added.exit_code == 0, added.output
-    assert added.output.strip() == "1"
+    assert added.output.strip() == f"{tmp_path / 'a.png'} -> 1"
     shown = pixtag("show", "1", env={"PIXTAG_TOKEN": token})
     assert shown.exit_code == 0, shown.output
     assert "a.png" in shown.output
