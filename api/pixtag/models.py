@@ -240,6 +240,10 @@ class Image(BaseModel):
     tags: list[str]
     created_at: datetime
     attachment: Attachment | None
+    renditions: dict[str, str] = Field(
+        description="URLs of the renditions ready for the current file, by preset"
+        " (``thumb``, ``preview``); ``{}`` when none is ready yet."
+    )
 
 
 class Problem(BaseModel):

@@ -1,0 +1,41 @@
+"""Wiring renditions into the application: the builder, its thread pool, and the job handlers.
+
+``setup`` registers the handlers of the ``renditions`` queue while the app is
+built; ``renditions_ctx`` opens the thread pool renditions are rendered on
+(``PIXTAG_RENDITION_WORKERS`` threads, so a batch of thumbnails never takes
+more than that from the request path) and closes it after the job engine
+stopped.
+"""
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from pixtag import keys
+from pixtag.renditions import jobs
+from pixtag.renditions.builder import Builder
+
+
+def setup(app: web.Application) -> None:
+    handlers = app[keys.JOB_HANDLERS]
+    handlers[(jobs.QUEUE, jobs.STORED)] = lambda job: jobs.stored(app[keys.RENDITIONS], job)
+    handlers[(jobs.QUEUE, jobs.REBUILD)] = lambda job: jobs.rebuild(app[keys.RENDITIONS], job)
+    app.cleanup_ctx.append(renditions_ctx)
+
+
+async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    executor = ThreadPoolExecutor(settings.rendition_workers, thread_name_prefix="rendition")
+    app[keys.RENDITIONS] = Builder(
+        ingest=app[keys.INGEST],
+        dsn=app[keys.DATABASE_URL],
+        presets={preset.name: preset for preset in settings.presets},
+        eager=settings.rendition_eager,
+        executor=executor,
+        workers=settings.rendition_workers,
+    )
+    try:
+        yield
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
