@@ -17,6 +17,7 @@ from pixtag.captures.openapi import CAPTURE_OPERATIONS
 from pixtag.imaging import ACCEPTED
 from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
 from pixtag.openapi.tags import tag_operations
+from pixtag.renditions.openapi import RENDITION_OPERATIONS
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -260,3 +261,4 @@ OPERATIONS.update(tag_operations(BUSY, STREAM_BUSY))
 
 # Capture by URL keeps its facts beside its views.
 OPERATIONS.update(CAPTURE_OPERATIONS)
+OPERATIONS.update(RENDITION_OPERATIONS)
