@@ -113,6 +113,29 @@ async def test_exif_orientation_is_applied_and_gps_and_exif_are_stripped(client)
     assert "xmp" not in thumb.info
 
 
+@pytest.mark.parametrize(("fmt", "filename"), [("JPEG", "p.jpg"), ("BMP", "p.bmp")])
+async def test_libvips_and_pillow_paths_both_apply_the_orientation(client, fmt, filename):
+    # JPEG is rendered by libvips, BMP (which the bundled libvips cannot read) by Pillow.
+    source = PILImage.new("RGB", (300, 100), "white")
+    source.paste((255, 0, 0), (0, 0, 150, 100))
+    exif = source.getexif()
+    exif[0x0112] = 8  # rotate 90 degrees counter-clockwise to display
+    buffer = io.BytesIO()
+    source.save(buffer, format=fmt, exif=exif)
+    image = await create(client, buffer.getvalue(), filename)
+    _, data, _ = await fetch_rendition(client, image["image_id"], "small")
+    small = PILImage.open(io.BytesIO(data)).convert("RGB")
+    if fmt == "BMP":
+        # BMP carries no EXIF: nothing to turn, the Pillow path still renders it.
+        assert small.size == (64, 21)
+        assert small.getpixel((5, 10))[1] < 60
+    else:
+        assert small.size == (21, 64)
+        # Turned counter-clockwise, the red left half is now at the bottom.
+        assert small.getpixel((10, 58))[1] < 60
+        assert min(small.getpixel((10, 5))) > 200
+
+
 async def test_an_animation_gives_its_first_frame(client):
     frames = [PILImage.new("RGB", (100, 100), color) for color in ("red", "blue", "green")]
     buffer = io.BytesIO()

@@ -145,7 +145,8 @@ class Builder:
     async def _build(self, image_id: int, preset: Preset, source: queries.Source) -> Ready:
         assert source.key is not None
         assert source.sha256 is not None
-        rendered = await self._render(source.key, preset)
+        assert source.content_type is not None
+        rendered = await self._render(source.key, source.content_type, preset)
         storage = self.ingest.storage
         spooled = await spool.receive(_once(rendered.data), storage.spool_dir, len(rendered.data))
         key = keys.new_key(image_id, spooled.sha256, rendered.content_type)
@@ -183,15 +184,18 @@ class Builder:
             await self.ingest.remove(previous)
         return Ready(key, rendered.content_type, source.filename)
 
-    async def _render(self, key: str, preset: Preset) -> Rendered:
+    async def _render(self, key: str, content_type: str, preset: Preset) -> Rendered:
         storage = self.ingest.storage
         loop = asyncio.get_running_loop()
         try:
             if isinstance(storage, LocalStorage):
-                return await loop.run_in_executor(self.executor, render, storage.path(key), preset)
+                path = storage.path(key)
+                return await loop.run_in_executor(self.executor, render, path, preset, content_type)
             spooled = await spool.receive(storage.read(key), storage.spool_dir, 1 << 62)
             try:
-                return await loop.run_in_executor(self.executor, render, spooled.path, preset)
+                return await loop.run_in_executor(
+                    self.executor, render, spooled.path, preset, content_type
+                )
             finally:
                 await spooled.discard()
         except FileNotFoundError:

@@ -1,12 +1,14 @@
-"""Rendering one rendition with Pillow: synchronous, run in a worker thread.
+"""Rendering one rendition: synchronous, run in a worker thread.
 
-What every rendition gets: the EXIF orientation applied (a phone's portrait
-photo stands upright), no metadata (EXIF with its GPS position, XMP,
-comments: only the colour profile is kept), the first frame of an animation,
-and transparency where the format keeps it (WebP, PNG; JPEG gets a white
-background). A JPEG source is decoded at a reduced scale (``Image.draft``):
-a 24-megapixel photo is read at 1/8 of its size for a thumbnail, which is
-what makes Pillow as fast as libvips here (bench/RESULTS.md, "Renditions").
+libvips renders the types it reads well (``pixtag.renditions.vips``: faster,
+and lighter on memory); Pillow the others (BMP, ICO, AVIF), or every type
+where pyvips cannot be loaded. What every rendition gets, either way: the
+EXIF orientation applied (a phone's portrait photo stands upright), no
+metadata (EXIF with its GPS position, XMP, comments: only the colour
+profile is kept), the first frame of an animation, and transparency where
+the format keeps it (WebP, PNG; JPEG gets a white background). With Pillow
+a JPEG is decoded at a reduced scale (``Image.draft``): a 24-megapixel
+photo is read at 1/8 of its size for a thumbnail.
 """
 
 import io
@@ -17,6 +19,11 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from pixtag.renditions.presets import Preset
+
+try:
+    from pixtag.renditions import vips
+except (ImportError, OSError):  # no libvips for this platform: Pillow renders everything
+    vips = None  # type: ignore[assignment]
 
 QUALITY = {"webp": 80, "jpeg": 82}
 
@@ -33,8 +40,21 @@ class Rendered:
     height: int
 
 
-def render(source: Path, preset: Preset) -> Rendered:
-    """The rendition of the image in ``source`` for ``preset``."""
+def render(source: Path, preset: Preset, content_type: str) -> Rendered:
+    """The rendition of the image in ``source`` (of ``content_type``) for ``preset``."""
+    if vips is not None and content_type in vips.TYPES:
+        try:
+            data, width, height = vips.render(source, preset)
+        except vips.Error as error:
+            if not source.exists():
+                raise FileNotFoundError(source) from None  # removed (a replacement)
+            raise Unrenderable(f"the stored file could not be decoded: {error}") from None
+        return Rendered(data, preset.content_type, width, height)
+    return render_with_pillow(source, preset)
+
+
+def render_with_pillow(source: Path, preset: Preset) -> Rendered:
+    """The rendition of ``source`` made by Pillow."""
     try:
         with warnings.catch_warnings():
             # The ingest admitted the file under PIXTAG_MAX_IMAGE_PIXELS already.
