@@ -5,9 +5,9 @@ batch of thumbnails built by a server while it answers point reads.
     .venv/bin/python bench/renditions.py batch [--images 200] [--rounds 2] [--duration 10]
 
 ``libs``: the same inputs (two 24-megapixel JPEGs, two 4000x3000 PNGs) are
-made into a 320x320 WebP thumbnail by Pillow (pixtag's own
-``pixtag.renditions.render``, JPEG draft decoding) and by pyvips
-(``thumbnail``, shrink-on-load), each image in a fresh subprocess so that
+made into a 320x320 WebP thumbnail by Pillow (pixtag's
+``render_with_pillow``, JPEG draft decoding) and by libvips (pixtag's
+``pixtag.renditions.vips``: ``thumbnail``, shrink-on-load), each image in a fresh subprocess so that
 its peak RSS is its own; the libraries take turns, ``--rounds`` times, and
 medians are reported. Then the preview (1600x1600) encoded as WebP and as
 JPEG: time and bytes.
@@ -18,7 +18,6 @@ images (``GET /images/{id}``, 4 connections) for ``--duration`` seconds
 while nothing else runs, then while ``POST /renditions/rebuild`` builds a
 thumbnail of every image; taking turns, ``--rounds`` times. Reported:
 requests/s, p50 and p99 of the point reads, and thumbnails per second.
-pyvips is a benchmark-only dependency (``pip install pyvips pyvips-binary``).
 """
 
 import argparse
@@ -79,22 +78,21 @@ def peak_rss_mb() -> float:
 
 def one(library: str, path: str) -> None:
     """In a subprocess: one thumbnail; print seconds and peak RSS (MB) before and after."""
+    from pixtag.renditions.presets import Preset
+
+    preset = Preset("thumb", THUMB, "webp")
     if library == "pillow":
-        from pixtag.renditions.presets import Preset
-        from pixtag.renditions.render import render
+        from pixtag.renditions.render import render_with_pillow
 
-        preset = Preset("thumb", THUMB, "webp")
         before = peak_rss_mb()
         start = time.perf_counter()
-        data = render(Path(path), preset).data
+        data = render_with_pillow(Path(path), preset).data
     else:
-        import pyvips
+        from pixtag.renditions import vips
 
         before = peak_rss_mb()
         start = time.perf_counter()
-        image = pyvips.Image.thumbnail(path, THUMB, height=THUMB, size="down")
-        image = image.autorot() if hasattr(image, "autorot") else image
-        data = image.write_to_buffer(".webp[Q=80,strip]")
+        data, _, _ = vips.render(Path(path), preset)
     seconds = time.perf_counter() - start
     peak = peak_rss_mb()
     print(
