@@ -300,6 +300,103 @@ def _latency(text: str, percentile: str) -> float:
     raise ValueError(value)
 
 
+# image_json as fixture 003 left it (its composite type without renditions): the "before".
+BEFORE = """
+CREATE TYPE image_doc_before AS (
+    image_id bigint, filename text, tags text[], created_at text, attachment attachment_doc
+);
+CREATE FUNCTION image_json_before(i images, media_url text) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT row_to_json(ROW(
+        i.image_id, i.filename, i.tags, utc_iso(i.created_at),
+        CASE WHEN i.content_type IS NULL THEN NULL ELSE ROW(
+            CASE WHEN media_url IS NOT NULL AND i.storage_key IS NOT NULL
+                 THEN media_url || '/' || i.storage_key
+                 ELSE coalesce(media_url || '/' || i.image_id,
+                               '/images/' || i.image_id || '/attachment')
+                      || '/' || i.filename END,
+            i.content_type, i.size, i.sha256, i.width, i.height, utc_iso(i.uploaded_at)
+        )::attachment_doc END
+    )::image_doc_before)
+$$;
+"""
+
+
+def point_sql(rows: int, calls: int, rounds: int) -> None:
+    """Database time of one image's JSON, before and after the renditions field."""
+    import random
+
+    import psycopg2
+
+    from pixtag.db import fixtures
+    from pixtag.db.embedded import EmbeddedPostgres
+
+    with tempfile.TemporaryDirectory() as tmp:
+        postgres = EmbeddedPostgres.start(Path(tmp) / "pg")
+        try:
+            dsn = postgres.uri()
+            fixtures.apply(dsn)
+            conn = psycopg2.connect(dsn)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(
+                    "INSERT INTO images (filename, tags, content_type, size, sha256, width, height,"
+                    " storage_key, uploaded_at)"
+                    " SELECT 'p' || n || '.jpg', ARRAY['t' || n % 100], 'image/jpeg', 1000,"
+                    " md5(n::text) || md5(n::text), 3000, 2000,"
+                    " n || '/' || substr(md5(n::text), 1, 16) || '-'"
+                    " || substr(md5(n::text), 17, 16)"
+                    " || '.jpg', now() FROM generate_series(1, %s) AS n",
+                    (rows,),
+                )
+                # Every image has its thumbnail; half of them their preview too.
+                cur.execute(
+                    "INSERT INTO renditions (image_id, preset, source_sha256, storage_key,"
+                    " content_type, size, sha256, width, height)"
+                    " SELECT i.image_id, p.preset, i.sha256, i.image_id || '/' ||"
+                    " substr(md5(p.preset || i.image_id), 1, 16) || '-' ||"
+                    " substr(md5(i.image_id || p.preset), 1, 16) || '.webp', 'image/webp', 100,"
+                    " i.sha256, 320, 213"
+                    " FROM images AS i, (VALUES ('thumb'), ('preview')) AS p(preset)"
+                    " WHERE p.preset = 'thumb' OR i.image_id % 2 = 0"
+                )
+                cur.execute("DELETE FROM jobs")
+                cur.execute("VACUUM ANALYZE")
+                cur.execute(BEFORE)
+                timings: dict[str, list[float]] = {"before": [], "after": []}
+                scans: dict[str, list[float]] = {"before": [], "after": []}
+                ids = [random.randint(1, rows) for _ in range(calls)]
+                for r in range(rounds):
+                    order = ["before", "after"] if r % 2 == 0 else ["after", "before"]
+                    for label in order:
+                        function = "image_json_before" if label == "before" else "image_json"
+                        statement = (
+                            f"SELECT {function}(i, '/media')::text FROM images AS i"
+                            " WHERE image_id = %s"
+                        )
+                        start = time.perf_counter()
+                        for image_id in ids:
+                            cur.execute(statement, (image_id,))
+                            cur.fetchone()
+                        timings[label].append((time.perf_counter() - start) / calls * 1e6)
+                        # The whole collection rendered, as a listing does (database time only).
+                        start = time.perf_counter()
+                        cur.execute(
+                            f"SELECT sum(length({function}(i, '/media')::text)) FROM images AS i"
+                        )
+                        scans[label].append((time.perf_counter() - start) * 1000)
+                print(f"load average: {os.getloadavg()}")
+                print(
+                    f"| image_json, one row of {rows} | median us per query (client round trip) |"
+                )
+                print("|---|---:|")
+                for label, runs in timings.items():
+                    print(f"| {label} | {statistics.median(runs):.0f} |")
+            conn.close()
+        finally:
+            postgres.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -311,11 +408,17 @@ def main() -> None:
     b.add_argument("--images", type=int, default=200)
     b.add_argument("--rounds", type=int, default=2)
     b.add_argument("--duration", type=int, default=10)
+    q = sub.add_parser("pointsql")
+    q.add_argument("--rows", type=int, default=20000)
+    q.add_argument("--calls", type=int, default=5000)
+    q.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
     if args.command == "one":
         one(args.library, args.path)
     elif args.command == "libs":
         libs(args.rounds)
+    elif args.command == "pointsql":
+        point_sql(args.rows, args.calls, args.rounds)
     else:
         batch(args.images, args.rounds, args.duration)
 
