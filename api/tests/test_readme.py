@@ -291,13 +291,9 @@ def test_readme_console_blocks_run_as_one_session_and_print_what_they_show(
     work.mkdir()
     make_files(work)
     data_dir = tmp_path / "data"
-    # No thumbnail built behind the session's back: what an image's JSON shows
-    # would depend on timing (the README says so where renditions appear).
-    settings = {
-        "PIXTAG_DATABASE_URL": database_url,
-        "PIXTAG_DATA_DIR": str(data_dir),
-        "PIXTAG_RENDITION_EAGER": "",
-    }
+    # pixtag_env queues no thumbnail behind the session's back: what an image's
+    # JSON shows would depend on timing (the README says so where renditions appear).
+    settings = {"PIXTAG_DATABASE_URL": database_url, "PIXTAG_DATA_DIR": str(data_dir)}
     with ServeProcess(log=tmp_path / "serve.log", env=pixtag_env(**settings)) as server:
         server.start()
         env = pixtag_env(**settings, PIXTAG_URL=server.url)

@@ -20,6 +20,7 @@ def serve(tmp_path: Path, database_url: str, name: str, **extra: str) -> ServePr
         PIXTAG_JOBS_LEASE="2",
         PIXTAG_SWEEP_INTERVAL="0",
         PIXTAG_SWEEP_GRACE="0",
+        PIXTAG_RENDITION_EAGER="thumb",
         **extra,
     )
     args = ("--data-dir", str(tmp_path / "data"), "--database-url", database_url)

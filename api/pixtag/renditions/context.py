@@ -7,6 +7,9 @@ more than that from the request path) and closes it after the job engine
 stopped.
 """
 
+import contextlib
+import os
+import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,9 +27,22 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(renditions_ctx)
 
 
+# Rendering threads yield the CPU to the event loop: a batch of thumbnails may take
+# longer, point reads keep their latency (bench/RESULTS.md, "Renditions").
+NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Run this worker thread (and the threads it starts) at a lower priority."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: as it is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+
+
 async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    executor = ThreadPoolExecutor(settings.rendition_workers, thread_name_prefix="rendition")
+    executor = ThreadPoolExecutor(
+        settings.rendition_workers, thread_name_prefix="rendition", initializer=_lower_priority
+    )
     app[keys.RENDITIONS] = Builder(
         ingest=app[keys.INGEST],
         dsn=app[keys.DATABASE_URL],

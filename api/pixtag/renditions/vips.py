@@ -17,6 +17,8 @@ from pixtag.renditions.presets import Preset
 
 pyvips.cache_set_max(0)
 pyvips.cache_set_max_mem(0)
+# One libvips thread per rendering thread: PIXTAG_RENDITION_WORKERS bounds the CPU it takes.
+pyvips.concurrency_set(1)
 
 # What the bundled libvips reads well (BMP and ICO need ImageMagick, which it lacks: Pillow's).
 TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"})
