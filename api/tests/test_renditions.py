@@ -328,3 +328,32 @@ async def test_a_rebuild_builds_the_missing_renditions_and_reports_progress(clie
         [k for (k,) in sql(settings.database_url, "SELECT storage_key FROM images")]
         + [k for (k,) in sql(settings.database_url, "SELECT storage_key FROM renditions")]
     )
+
+
+async def test_absurd_sides_and_decompression_bombs_are_413_at_ingest_and_never_rendered(
+    client, settings
+):
+    from tests.test_attachments import png_header
+
+    # 1 x 40,000: few pixels (under the pixel bound), a side no renderer should meet.
+    resp = await client.post(
+        "/images",
+        data=aiohttp.FormData(
+            [
+                ("meta", json.dumps({"filename": "strip.png", "tags": []})),
+                ("image", io.BytesIO(png_header(1, 40_000))),
+            ]
+        ),
+    )
+    body = await problem(resp, 413)
+    assert body["detail"] == "The image is 1x40000 pixels: a side is longer than 30000 pixels"
+    image = await new_image(client, "bomb.png")
+    resp = await client.post(
+        f"/images/{image['image_id']}/attachment/bomb.png", data=form(png_header(40_000, 40_000))
+    )
+    body = await problem(resp, 413)
+    assert body["detail"] == f"The image has more than {settings.max_image_pixels} pixels"
+    assert await stored_files(settings) == {}
+    assert sql(settings.database_url, "SELECT count(*) FROM jobs") == [(0,)]
+    body = await problem(await client.get(f"/images/{image['image_id']}/renditions/thumb"), 404)
+    assert body["detail"] == f"Image <{image['image_id']}> has no file yet"
