@@ -19,7 +19,7 @@ REBUILD = "rebuild"
 
 
 async def stored(builder: Builder, job: Claimed) -> dict[str, Any]:
-    """Build the eager presets of a file just stored (fixtures/013_renditions.sql queues it)."""
+    """Build the eager presets of a file just stored (the ingest queues it with the record)."""
     return await _build(builder, int(job.payload["image_id"]), list(builder.eager), force=False)
 
 

@@ -86,6 +86,8 @@ class Ingest:
     transaction_timeout_ms: int = 30_000
     # How long a request waits for a pooled connection (then 503).
     acquire_timeout_ms: int = 5_000
+    # A stored file queues a job for its eager renditions (PIXTAG_RENDITION_EAGER), if any.
+    queue_renditions: bool = False
 
     @property
     def media_url(self) -> str | None:
@@ -114,8 +116,11 @@ class Ingest:
             if current.filename != filename:
                 raise WrongFilename(image_id, filename, current.filename)
             replaced.append(current.key)
-            # Renditions of other bytes go with the old file (new ones are queued by a trigger).
-            stale[:] = await renditions.forget(cur, image_id, keep=received.spooled.sha256)
+            # Renditions of other bytes go with the old file; the new file's are queued.
+            sha256 = received.spooled.sha256
+            stale[:] = await renditions.forget(cur, image_id, keep=sha256)
+            if self.queue_renditions:
+                await renditions.queue_stored(cur, image_id, sha256)
             return await queries.record_attachment(
                 cur, image_id, received.facts(key), media_url=self.media_url
             )
@@ -157,6 +162,8 @@ class Ingest:
                 facts=received.facts(key),
                 media_url=self.media_url,
             )
+            if self.queue_renditions:
+                await renditions.queue_stored(cur, image_id, received.spooled.sha256)
             if within is not None:
                 await within(cur, image_id)
             return document

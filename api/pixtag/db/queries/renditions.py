@@ -52,6 +52,14 @@ FORGET = """
     RETURNING storage_key
 """
 
+# A stored or replaced file's eager renditions (the thumbnail): one job, which reads the
+# presets from the settings and builds for the file the image has when it runs.
+QUEUE_STORED = """
+    INSERT INTO jobs (queue, kind, payload)
+    VALUES ('renditions', 'stored',
+            jsonb_build_object('image_id', %(image_id)s::bigint, 'sha256', %(sha256)s::text))
+"""
+
 SELECT_BY_KEY = """
     SELECT r.content_type, r.preset, i.filename
     FROM renditions AS r JOIN images AS i USING (image_id)
@@ -138,6 +146,11 @@ async def forget(cur: Any, image_id: int, *, keep: str | None = None) -> list[st
     changed or went); return their keys."""
     await cur.execute(FORGET, {"image_id": image_id, "keep": keep})
     return [row[0] for row in await cur.fetchall()]
+
+
+async def queue_stored(cur: Any, image_id: int, sha256: str) -> None:
+    """In the transaction that records a file: queue its eager renditions."""
+    await cur.execute(QUEUE_STORED, {"image_id": image_id, "sha256": sha256})
 
 
 async def by_key(cur: Any, key: str) -> tuple[str, str, str] | None:
