@@ -241,8 +241,9 @@ class Image(BaseModel):
     created_at: datetime
     attachment: Attachment | None
     renditions: dict[str, str] = Field(
+        default_factory=dict,
         description="URLs of the renditions ready for the current file, by preset"
-        " (``thumb``, ``preview``); ``{}`` when none is ready yet."
+        " (``thumb``, ``preview``); ``{}`` when none is ready yet.",
     )
 
 

@@ -7,6 +7,7 @@ more than that from the request path) and closes it after the job engine
 stopped.
 """
 
+import asyncio
 import contextlib
 import os
 import threading
@@ -54,4 +55,5 @@ async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        # Off the loop: a rendition being rendered is let finish.
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
