@@ -11,19 +11,27 @@ a JPEG is decoded at a reduced scale (``Image.draft``): a 24-megapixel
 photo is read at 1/8 of its size for a thumbnail.
 """
 
+import functools
 import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from PIL import Image, ImageOps
 
 from pixtag.renditions.presets import Preset
 
-try:
-    from pixtag.renditions import vips
-except (ImportError, OSError):  # no libvips for this platform: Pillow renders everything
-    vips = None  # type: ignore[assignment]
+
+@functools.cache
+def _vips() -> ModuleType | None:
+    """libvips, loaded on the first rendition (not by every import of the app: the CLI's)."""
+    try:
+        from pixtag.renditions import vips
+    except (ImportError, OSError):  # no libvips for this platform: Pillow renders everything
+        return None
+    return vips
+
 
 QUALITY = {"webp": 80, "jpeg": 82}
 
@@ -42,6 +50,7 @@ class Rendered:
 
 def render(source: Path, preset: Preset, content_type: str) -> Rendered:
     """The rendition of the image in ``source`` (of ``content_type``) for ``preset``."""
+    vips = _vips()
     if vips is not None and content_type in vips.TYPES:
         try:
             data, width, height = vips.render(source, preset)
