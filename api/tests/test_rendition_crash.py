@@ -82,7 +82,8 @@ def test_thumbnails_of_a_killed_server_are_built_after_a_restart_and_nothing_is_
         victim.kill()
         victim.wait()
     left = job_statuses(database_url)
-    assert left.get("running") == 2, left
+    # Killed in the middle: some built, some under way (claimed, their leases running out).
+    assert left.get("running", 0) >= 1, left
     assert left.get("done", 0) < IMAGES, left
     with serve(tmp_path, database_url, "heir", PIXTAG_JOBS_CONCURRENCY="2") as heir:
         heir.start()
