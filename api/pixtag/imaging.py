@@ -59,12 +59,13 @@ class ImageInfo:
     height: int
 
 
-def identify(path: Path, max_pixels: int) -> ImageInfo:
+def identify(path: Path, max_pixels: int, max_side: int | None = None) -> ImageInfo:
     """Identify the image in ``path`` from its header.
 
     Raise UnsupportedMediaType when it is not an accepted image, and
     PayloadTooLarge when it has more than ``max_pixels`` pixels (a
-    decompression bomb: small on disk, huge once decoded).
+    decompression bomb: small on disk, huge once decoded) or a side longer
+    than ``max_side`` pixels (an absurd strip that no resizer handles sanely).
     """
     too_many = PayloadTooLarge(f"The image has more than {max_pixels} pixels")
     try:
@@ -84,4 +85,8 @@ def identify(path: Path, max_pixels: int) -> ImageInfo:
         raise UnsupportedMediaType(REFUSED)
     if width * height > max_pixels:
         raise too_many
+    if max_side is not None and max(width, height) > max_side:
+        raise PayloadTooLarge(
+            f"The image is {width}x{height} pixels: a side is longer than {max_side} pixels"
+        )
     return ImageInfo(content_type, width, height)

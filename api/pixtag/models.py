@@ -239,6 +239,11 @@ class Image(BaseModel):
     tags: list[str]
     created_at: datetime
     attachment: Attachment | None
+    renditions: dict[str, str] = Field(
+        default_factory=dict,
+        description="URLs of the renditions ready for the current file, by preset"
+        " (``thumb``, ``preview``); ``{}`` when none is ready yet.",
+    )
 
 
 class Problem(BaseModel):

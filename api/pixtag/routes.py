@@ -17,6 +17,7 @@ from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
+from pixtag.views.renditions import RebuildCollectionView, RebuildView, RenditionView
 from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
 from pixtag.views.shares import ImageSharesView, ShareLinkView, ShareView
 from pixtag.views.tags import (
@@ -36,6 +37,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view(
         "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler
     )
+    app.router.add_view("/images/{image_id}/renditions/{preset}", RenditionView)
+    app.router.add_view("/renditions/rebuild", RebuildCollectionView)
+    app.router.add_view("/renditions/rebuild/{rebuild_id}", RebuildView, name="rendition_rebuild")
     app.router.add_view("/media/{image_id}/{name}", MediaView)
     app.router.add_view("/tags", TagCollectionView)
     app.router.add_view("/tags/{tag}", TagView)

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pixtag.db import url
+from pixtag.renditions.presets import Preset, parse
 
 MIN_SWEEP_GRACE = 300
 
@@ -46,6 +47,15 @@ class Settings(BaseSettings):
     # How long a presigned URL (the attachment's redirect with S3) stays valid.
     s3_presign_expires: int = Field(default=3600, ge=1, le=7 * 24 * 3600)
     max_image_pixels: int = Field(default=89_478_485, ge=1)
+    # Widest or tallest image accepted (pixels): a 1x90000000 strip passes the pixel bound
+    # yet no viewer or resizer handles it sanely.
+    max_image_side: int = Field(default=30_000, ge=1)
+    # Renditions, NAME:SIZE:FORMAT each (fits SIZExSIZE; webp, jpeg or png).
+    rendition_presets: CommaList = ("thumb:320:webp", "preview:1600:webp")
+    # The presets built as soon as a file is stored (a job); the others on first request.
+    rendition_eager: CommaList = ("thumb",)
+    # Renditions this process builds at once (threads off the event loop).
+    rendition_workers: int = Field(default=2, ge=1, le=64)
     # The sweeper removes files no record names once they are this old.
     sweep_grace: int = Field(default=3600, ge=0)
     # Seconds between sweeps after the one at start-up; 0: only at start-up.
@@ -112,7 +122,14 @@ class Settings(BaseSettings):
             url.check(value)
         return value
 
-    @field_validator("capture_allow", "capture_block_domains", "cors_origins", mode="before")
+    @field_validator(
+        "capture_allow",
+        "capture_block_domains",
+        "rendition_presets",
+        "rendition_eager",
+        "cors_origins",
+        mode="before",
+    )
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
@@ -137,6 +154,25 @@ class Settings(BaseSettings):
         if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
             raise ValueError("must be 'local' or 's3://bucket[/prefix]'")
         return value
+
+    @field_validator("rendition_presets")
+    @classmethod
+    def _presets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _eager_presets_exist(self) -> "Settings":
+        names = {preset.name for preset in self.presets}
+        unknown = [name for name in self.rendition_eager if name not in names]
+        if unknown:
+            raise ValueError(f"rendition_eager names unknown presets: {', '.join(unknown)}")
+        return self
+
+    @property
+    def presets(self) -> tuple[Preset, ...]:
+        """The rendition presets, parsed."""
+        return parse(self.rendition_presets)
 
     @model_validator(mode="after")
     def _grace_outlasts_an_upload(self) -> "Settings":

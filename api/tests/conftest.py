@@ -97,9 +97,15 @@ def settings(
             "s3_access_key_id": s3.access_key_id,
             "s3_secret_access_key": s3.secret_access_key,
         }
-    # No periodic sweep: a test sweeps when it means to.
+    # No periodic sweep, no thumbnail queued by a store: a test sweeps, and
+    # builds renditions, when it means to (an image's JSON then stays as it was read).
     return Settings(
-        database_url=database_url, data_dir=data_dir, chunk_size=1000, sweep_interval=0, **backend
+        database_url=database_url,
+        data_dir=data_dir,
+        chunk_size=1000,
+        sweep_interval=0,
+        rendition_eager=(),
+        **backend,
     )
 
 

@@ -62,8 +62,13 @@ def sql(database_url: str, statement: str, params: tuple | dict = ()) -> list[tu
 
 
 def pixtag_env(**settings: str) -> dict[str, str]:
-    """This environment without any ``PIXTAG_*`` of the caller's, plus ``settings``."""
+    """This environment without any ``PIXTAG_*`` of the caller's, plus ``settings``.
+
+    No thumbnail is queued by a store unless the test asks
+    (``PIXTAG_RENDITION_EAGER``): its jobs and files stay the ones it made.
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXTAG_")}
+    env["PIXTAG_RENDITION_EAGER"] = ""
     env.update(settings)
     return env
 

@@ -6,6 +6,7 @@ saying why, where nginx is not installed (``.ci/run`` installs it).
 """
 
 import asyncio
+import io
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from PIL import Image as PILImage
 from pydantic import SecretStr
 from yarl import URL
 
@@ -21,7 +23,7 @@ from pixtag.app import create_app
 from pixtag.auth.signing import MediaSigner
 from tests.auth_support import bearer, make_token
 from tests.helpers import create_form, file_key, form, image_bytes
-from tests.processes import async_wait_until, free_port
+from tests.processes import async_wait_until, free_port, sql
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "nginx" / "default.conf.template"
@@ -263,3 +265,28 @@ async def test_nginx_serves_signed_urls_and_refuses_tampered_and_expired_ones(
             .value
             == "valid"
         )
+
+
+async def test_a_rendition_redirect_lands_on_nginx_serving_it_from_disk(nginx, settings):
+    async with aiohttp.ClientSession(nginx) as http:
+        created = await http.post(
+            "/images", data=create_form({"filename": "wide.png"}, image_bytes("PNG", (640, 320)))
+        )
+        image_id = (await created.json())["image_id"]
+        redirect = await http.get(f"/images/{image_id}/renditions/thumb", allow_redirects=False)
+        assert redirect.status == 302
+        location = redirect.headers["Location"]
+        (key,) = sql(
+            settings.database_url,
+            "SELECT storage_key FROM renditions WHERE image_id = %s AND preset = 'thumb'",
+            (image_id,),
+        )[0]
+        assert location == f"/media/{key}"
+        resp = await http.get(location)
+        assert resp.status == 200
+        assert resp.headers["Server"] == "nginx"  # from disk, not by the API
+        assert resp.headers["Content-Type"] == "image/webp"
+        assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        data = await resp.read()
+        assert data == (settings.media_dir / key).read_bytes()
+        assert PILImage.open(io.BytesIO(data)).size == (320, 160)

@@ -301,6 +301,8 @@ def test_readme_console_blocks_run_as_one_session_and_print_what_they_show(
     work.mkdir()
     make_files(work)
     data_dir = tmp_path / "data"
+    # pixtag_env queues no thumbnail behind the session's back: what an image's
+    # JSON shows would depend on timing (the README says so where renditions appear).
     settings = {"PIXTAG_DATABASE_URL": database_url, "PIXTAG_DATA_DIR": str(data_dir)}
     with ServeProcess(log=tmp_path / "serve.log", env=pixtag_env(**settings)) as server:
         server.start()

@@ -39,6 +39,7 @@ COMMANDS = {
     "captures": "pixtag.cli.captures:captures",
     "share": "pixtag.cli.share:share",
     "tokens": "pixtag.cli.tokens:tokens_group",
+    "renditions": "pixtag.cli.renditions:renditions",
 }
 
 SERVER_COMMANDS = frozenset({"serve", "fixtures", "openapi", "storage", "tokens"})

@@ -63,8 +63,9 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         app[app_keys.INGEST] = Ingest(
             pool,
             storage,
-            Limits(settings.max_upload_size, settings.max_image_pixels),
+            Limits(settings.max_upload_size, settings.max_image_pixels, settings.max_image_side),
             acquire_timeout_ms=settings.pool_timeout_ms,
+            queue_renditions=bool(settings.rendition_eager),
         )
         yield
     finally:

@@ -29,6 +29,7 @@ import aiopg
 from pixtag import imaging
 from pixtag.db.acquire import connection
 from pixtag.db.queries import attachments as queries
+from pixtag.db.queries import renditions
 from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, WrongFilename
 from pixtag.storage import keys, spool
@@ -52,10 +53,11 @@ class OutcomeUnknown(DomainError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What the ingest accepts: bytes per file, pixels per image."""
+    """What the ingest accepts: bytes per file, pixels per image, pixels per side."""
 
     max_size: int
     max_pixels: int
+    max_side: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class Ingest:
     transaction_timeout_ms: int = 30_000
     # How long a request waits for a pooled connection (then 503).
     acquire_timeout_ms: int = 5_000
+    # A stored file queues a job for its eager renditions (PIXTAG_RENDITION_EAGER), if any.
+    queue_renditions: bool = False
 
     @property
     def media_url(self) -> str | None:
@@ -93,7 +97,9 @@ class Ingest:
         """Spool ``source`` and identify it; the caller then attaches, creates or discards it."""
         spooled = await spool.receive(source, self.storage.spool_dir, self.limits.max_size)
         try:
-            info = await asyncio.to_thread(imaging.identify, spooled.path, self.limits.max_pixels)
+            info = await asyncio.to_thread(
+                imaging.identify, spooled.path, self.limits.max_pixels, self.limits.max_side
+            )
         except BaseException:
             await spooled.discard()
             raise
@@ -103,12 +109,18 @@ class Ingest:
         """Make ``received`` the file of an existing image; return 201 (first file) or 200 and
         the image JSON."""
         replaced: list[str | None] = []
+        stale: list[str] = []
 
         async def record(cur: Any) -> str:
             current = await queries.image_file(cur, image_id, lock=True)
             if current.filename != filename:
                 raise WrongFilename(image_id, filename, current.filename)
             replaced.append(current.key)
+            # Renditions of other bytes go with the old file; the new file's are queued.
+            sha256 = received.spooled.sha256
+            stale[:] = await renditions.forget(cur, image_id, keep=sha256)
+            if self.queue_renditions:
+                await renditions.queue_stored(cur, image_id, sha256)
             return await queries.record_attachment(
                 cur, image_id, received.facts(key), media_url=self.media_url
             )
@@ -116,8 +128,8 @@ class Ingest:
         key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
         document = await self._store(received, key, record)
         old = replaced[-1] if replaced else None
-        if old is not None:
-            await self.remove(old)
+        for gone in ([old] if old is not None else []) + stale:
+            await self.remove(gone)
         return (200 if old else 201), document
 
     async def create(
@@ -150,6 +162,8 @@ class Ingest:
                 facts=received.facts(key),
                 media_url=self.media_url,
             )
+            if self.queue_renditions:
+                await renditions.queue_stored(cur, image_id, received.spooled.sha256)
             if within is not None:
                 await within(cur, image_id)
             return document

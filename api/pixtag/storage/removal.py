@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pixtag.db.queries import edits as queries
+from pixtag.db.queries import renditions
 from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, NotFound, WrongFilename
 from pixtag.storage.ingest import Ingest
@@ -39,11 +40,12 @@ class RemovalOutcomeUnknown(DomainError):
 async def delete_image(ingest: Ingest, image_id: int, versions: list[int] | None) -> None:
     """Delete an image (leaving its tombstone), then its file."""
 
-    async def work(cur: Any) -> str | None:
+    async def work(cur: Any) -> list[str]:
         locked = await queries.lock_image(cur, image_id)
         check_version(versions, locked.version)
+        gone = await renditions.forget(cur, image_id)
         await queries.delete_image(cur, image_id)
-        return locked.key
+        return _keys(locked.key, gone)
 
     await _commit_then_remove(ingest, work, f"deleting image {image_id}")
 
@@ -54,31 +56,37 @@ async def delete_file(
     """Forget an image's file, then remove it; return the row's new version."""
     forgotten: list[int] = []
 
-    async def work(cur: Any) -> str | None:
+    async def work(cur: Any) -> list[str]:
         locked = await queries.lock_image(cur, image_id)
         if filename != locked.filename:
             raise WrongFilename(image_id, filename, locked.filename)
         if locked.key is None:
             raise NotFound(f"Image <{image_id}> has no file")
         check_version(versions, locked.version)
+        gone = await renditions.forget(cur, image_id)
         forgotten.append(await queries.forget_file(cur, image_id))
-        return locked.key
+        return _keys(locked.key, gone)
 
     await _commit_then_remove(ingest, work, f"deleting the file of image {image_id}")
     return forgotten[-1]
 
 
+def _keys(key: str | None, derived: list[str]) -> list[str]:
+    """The image's file and its renditions' files."""
+    return ([key] if key is not None else []) + derived
+
+
 async def _commit_then_remove(
-    ingest: Ingest, work: Callable[[Any], Awaitable[str | None]], what: str
+    ingest: Ingest, work: Callable[[Any], Awaitable[list[str]]], what: str
 ) -> None:
-    """Commit ``work`` (which returns the key its change stops naming), then remove the key."""
+    """Commit ``work`` (which returns the keys its change stops naming), then remove them."""
     transaction = Transaction(
         ingest.pool,
         timeout_ms=ingest.transaction_timeout_ms,
         acquire_timeout_ms=ingest.acquire_timeout_ms,
     )
     try:
-        key = await transaction.run(work)
+        gone = await transaction.run(work)
     except BaseException as error:
         if transaction.outcome is not Outcome.UNKNOWN:
             raise
@@ -86,5 +94,5 @@ async def _commit_then_remove(
         if not isinstance(error, Exception):
             raise  # cancelled: nobody is waiting for an answer
         raise RemovalOutcomeUnknown() from error
-    if key is not None:
+    for key in gone:
         await ingest.remove(key)

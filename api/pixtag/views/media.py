@@ -33,8 +33,10 @@ from pixtag import keys, media
 from pixtag.auth import media as media_access
 from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
+from pixtag.db.queries import renditions
 from pixtag.errors import NotFound
 from pixtag.models import ImageId, Problem
+from pixtag.storage import keys as keys_
 from pixtag.storage.disposition import content_disposition
 from pixtag.storage.local import LocalStorage
 from pixtag.views.base import ProblemView
@@ -75,7 +77,8 @@ class MediaView(ProblemView):
         | r416[Problem]
     ):
         """
-        The bytes of a stored file, by its key ``{image_id}/{name}``.
+        The bytes of a stored file, by its key ``{image_id}/{name}``: an image's file or
+        one of its renditions.
 
         Cached forever (``Cache-Control: immutable``): a key never changes;
         ``Content-Disposition`` carries the image's filename.
@@ -146,6 +149,7 @@ class MediaView(ProblemView):
         requested = f"{image_id}/{name}"
         if current.key is None or current.content_type is None:
             raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
+        content_type, download, legacy = current.content_type, current.filename, current.legacy
         if requested != current.key:
             if name == current.filename:
                 # A link from before storage keys: the file now lives under its key.
@@ -153,18 +157,33 @@ class MediaView(ProblemView):
                     current.key, filename=current.filename, content_type=current.content_type
                 )
                 return web.Response(status=302, headers={"Location": location})
-            raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
-        path = storage.path(current.key)
+            rendition = await self._rendition(requested)
+            if rendition is None:
+                raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
+            content_type, download, legacy = *rendition, False
+        path = storage.path(requested)
         st = await asyncio.to_thread(media.served_file, storage.root, path)
-        cache = {} if current.legacy else {"Cache-Control": IMMUTABLE}
+        cache = {} if legacy else {"Cache-Control": IMMUTABLE}
         validators = Validators.of(st)
         decision = decide(self.request, validators)
         if decision.status == 304:
             return web.Response(status=304, headers={**validators.headers, **cache})
         headers = {
-            "Content-Type": current.content_type,
-            "Content-Disposition": content_disposition(current.filename),
+            "Content-Type": content_type,
+            "Content-Disposition": content_disposition(download),
             **MEDIA_HEADERS,
             **cache,
         }
         return DecidedFileResponse(path, decision, headers=headers)
+
+    async def _rendition(self, key: str) -> tuple[str, str] | None:
+        """The type and download name of the rendition stored under ``key``, if one is."""
+        if not keys_.is_key_name(key.partition("/")[2]):
+            return None
+        async with cursor(self.request.app) as cur:
+            found = await renditions.by_key(cur, key)
+        if found is None:
+            return None
+        content_type, preset, filename = found
+        stem = filename.rsplit(".", 1)[0] or "image"
+        return content_type, f"{stem}.{preset}.{keys_.EXTENSIONS[content_type]}"

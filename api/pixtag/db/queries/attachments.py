@@ -55,13 +55,14 @@ SELECT_BY_KEY = """
     WHERE storage_key = %(key)s
 """
 
-# Of these stored keys, the ones no row names (rows from before keys
-# included). Both lookups go through an index: the key's, and the primary
-# key for the folder of a file stored before keys.
+# Of these stored keys, the ones no row names (rows from before keys and
+# renditions included). Every lookup goes through an index: the keys', and
+# the primary key for the folder of a file stored before keys.
 UNREFERENCED = """
     SELECT k.key
     FROM unnest(%(keys)s::text[]) AS k(key)
     WHERE NOT EXISTS (SELECT 1 FROM images AS i WHERE i.storage_key = k.key)
+      AND NOT EXISTS (SELECT 1 FROM renditions AS r WHERE r.storage_key = k.key)
       AND NOT EXISTS (
           SELECT 1 FROM images AS i
           WHERE i.image_id = CASE WHEN k.key ~ '^[0-9]{1,18}/'
@@ -153,7 +154,7 @@ async def image_by_key(cur: Any, key: str, *, media_url: str | None) -> str | No
 
 
 async def unreferenced(cur: Any, keys: list[str]) -> list[str]:
-    """Those of ``keys`` that no image names."""
+    """Those of ``keys`` that no image nor rendition names."""
     await cur.execute(UNREFERENCED, {"keys": keys})
     return [row[0] for row in await cur.fetchall()]
 

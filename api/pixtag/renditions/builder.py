@@ -1,0 +1,216 @@
+"""Building renditions: once per image, preset and file, even with many servers asking at once.
+
+Two layers keep a rendition from being built twice. In a process, callers
+asking for the same one share one build (a future). Across processes, the
+build holds a PostgreSQL advisory lock named by image, preset and source
+sha256, on a connection of its own (closed at the end, so a crash or a
+cancellation never leaves the lock held), and looks again once it has the
+lock: the second server finds the first one's rendition.
+
+A build follows the storage rule of ``pixtag.storage.ingest``: the new file
+goes under a new key, the row is switched in one transaction, and the key it
+replaced is removed after the commit (an unknown outcome removes nothing; the
+sweeper, which knows rendition keys, cleans up). Decoding and encoding run
+on a bounded thread pool, never on the event loop.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiopg
+
+from pixtag.db.acquire import connection
+from pixtag.db.queries import renditions as queries
+from pixtag.db.transaction import Outcome, Transaction
+from pixtag.errors import DomainError, NotFound
+from pixtag.renditions.presets import Preset
+from pixtag.renditions.render import Rendered, Unrenderable, render
+from pixtag.storage import keys, spool
+from pixtag.storage.ingest import Ingest
+from pixtag.storage.local import LocalStorage
+
+log = logging.getLogger(__name__)
+
+# A file replaced while its rendition was built: build again for the new file, a few times.
+MAX_STALE = 3
+
+
+class UnknownPreset(NotFound):
+    def __init__(self, name: str, presets: list[str]) -> None:
+        super().__init__(f"There is no rendition preset {name!r}; presets: {', '.join(presets)}")
+
+
+class RenditionFailed(DomainError):
+    """The stored file could not be rendered."""
+
+    status = 422
+
+
+class Stale(Exception):
+    """The image's file changed while its rendition was built."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """A rendition that is recorded and stored."""
+
+    key: str
+    content_type: str
+    filename: str
+
+
+@dataclass
+class Builder:
+    """Finds or builds renditions for this process."""
+
+    ingest: Ingest
+    dsn: str
+    presets: dict[str, Preset]
+    eager: tuple[str, ...]
+    executor: Executor
+    workers: int
+    _flights: dict[tuple[int, str, bool], "asyncio.Future[Ready]"] = field(default_factory=dict)
+    _slots: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._slots = asyncio.Semaphore(self.workers)
+
+    def preset(self, name: str) -> Preset:
+        """The preset ``name``; UnknownPreset (404) if none."""
+        try:
+            return self.presets[name]
+        except KeyError:
+            raise UnknownPreset(name, list(self.presets)) from None
+
+    async def url(self, image_id: int, name: str) -> str:
+        """Where the rendition is fetched (the redirect's Location), built first if missing."""
+        ready = await self.ensure(image_id, self.preset(name))
+        stem = ready.filename.rsplit(".", 1)[0] or "image"
+        ext = keys.EXTENSIONS[ready.content_type]
+        return await self.ingest.storage.url(
+            ready.key, filename=f"{stem}.{name}.{ext}", content_type=ready.content_type
+        )
+
+    async def ensure(self, image_id: int, preset: Preset, *, force: bool = False) -> Ready:
+        """The rendition of the image's current file, built if missing (or again, ``force``)."""
+        flight_key = (image_id, preset.name, force)
+        flight = self._flights.get(flight_key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._ensure(image_id, preset, force))
+            self._flights[flight_key] = flight
+            flight.add_done_callback(lambda done: self._landed(flight_key, done))
+        # Shielded: a caller that goes away does not cancel the others' build.
+        return await asyncio.shield(flight)
+
+    def _landed(self, flight_key: tuple[int, str, bool], done: "asyncio.Future[Ready]") -> None:
+        self._flights.pop(flight_key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have gone
+
+    async def _ensure(self, image_id: int, preset: Preset, force: bool) -> Ready:
+        for _ in range(MAX_STALE):
+            pool, wait_ms = self.ingest.pool, self.ingest.acquire_timeout_ms
+            async with connection(pool, wait_ms) as conn, conn.cursor() as cur:
+                source = await queries.source(cur, image_id, preset.name)
+            ready = _ready(image_id, source)
+            if ready is not None and not force:
+                return ready
+            try:
+                return await self._locked_build(image_id, preset, source, force)
+            except Stale:
+                continue
+        raise RenditionFailed(f"Image <{image_id}>'s file kept changing; try again")
+
+    async def _locked_build(
+        self, image_id: int, preset: Preset, source: queries.Source, force: bool
+    ) -> Ready:
+        assert source.sha256 is not None  # _ready checked there is a file
+        name = queries.lock_name(image_id, preset.name, source.sha256)
+        async with self._slots, aiopg.connect(self.dsn) as conn, conn.cursor() as cur:
+            await queries.lock(cur, name)
+            if not force:
+                again = await queries.source(cur, image_id, preset.name)
+                if again.sha256 != source.sha256:
+                    raise Stale()
+                ready = _ready(image_id, again)
+                if ready is not None:
+                    return ready  # built by another server while this one waited
+            return await self._build(image_id, preset, source)
+            # The lock goes with the connection.
+
+    async def _build(self, image_id: int, preset: Preset, source: queries.Source) -> Ready:
+        assert source.key is not None
+        assert source.sha256 is not None
+        assert source.content_type is not None
+        rendered = await self._render(source.key, source.content_type, preset)
+        storage = self.ingest.storage
+        spooled = await spool.receive(_once(rendered.data), storage.spool_dir, len(rendered.data))
+        key = keys.new_key(image_id, spooled.sha256, rendered.content_type)
+        try:
+            await storage.put(spooled.path, key, rendered.content_type)
+        finally:
+            await spooled.discard()
+        built = queries.Built(
+            key,
+            rendered.content_type,
+            spooled.size,
+            spooled.sha256,
+            rendered.width,
+            rendered.height,
+        )
+
+        async def work(cur: Any) -> tuple[bool, str | None]:
+            return await queries.record(cur, image_id, preset.name, source.sha256 or "", built)
+
+        transaction = Transaction(
+            self.ingest.pool,
+            timeout_ms=self.ingest.transaction_timeout_ms,
+            acquire_timeout_ms=self.ingest.acquire_timeout_ms,
+        )
+        try:
+            recorded, previous = await transaction.run(work)
+        except BaseException:
+            if transaction.outcome is not Outcome.UNKNOWN:
+                await self.ingest.remove(key)
+            raise
+        if not recorded:
+            await self.ingest.remove(key)
+            raise Stale()
+        if previous is not None:
+            await self.ingest.remove(previous)
+        return Ready(key, rendered.content_type, source.filename)
+
+    async def _render(self, key: str, content_type: str, preset: Preset) -> Rendered:
+        storage = self.ingest.storage
+        loop = asyncio.get_running_loop()
+        try:
+            if isinstance(storage, LocalStorage):
+                path = storage.path(key)
+                return await loop.run_in_executor(self.executor, render, path, preset, content_type)
+            spooled = await spool.receive(storage.read(key), storage.spool_dir, 1 << 62)
+            try:
+                return await loop.run_in_executor(
+                    self.executor, render, spooled.path, preset, content_type
+                )
+            finally:
+                await spooled.discard()
+        except FileNotFoundError:
+            raise Stale() from None  # replaced, and its file removed, meanwhile
+        except Unrenderable as error:
+            raise RenditionFailed(f"The image's file could not be rendered: {error}") from None
+
+
+def _ready(image_id: int, source: queries.Source) -> Ready | None:
+    if source.key is None or source.sha256 is None:
+        raise NotFound(f"Image <{image_id}> has no file yet")
+    if source.rendition_key is None or source.rendition_type is None:
+        return None
+    return Ready(source.rendition_key, source.rendition_type, source.filename)
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -1,0 +1,59 @@
+"""Wiring renditions into the application: the builder, its thread pool, and the job handlers.
+
+``setup`` registers the handlers of the ``renditions`` queue while the app is
+built; ``renditions_ctx`` opens the thread pool renditions are rendered on
+(``PIXTAG_RENDITION_WORKERS`` threads, so a batch of thumbnails never takes
+more than that from the request path) and closes it after the job engine
+stopped.
+"""
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+from aiohttp import web
+
+from pixtag import keys
+from pixtag.renditions import jobs
+from pixtag.renditions.builder import Builder
+
+
+def setup(app: web.Application) -> None:
+    handlers = app[keys.JOB_HANDLERS]
+    handlers[(jobs.QUEUE, jobs.STORED)] = lambda job: jobs.stored(app[keys.RENDITIONS], job)
+    handlers[(jobs.QUEUE, jobs.REBUILD)] = lambda job: jobs.rebuild(app[keys.RENDITIONS], job)
+    app.cleanup_ctx.append(renditions_ctx)
+
+
+# Rendering threads yield the CPU to the event loop: a batch of thumbnails may take
+# longer, point reads keep their latency (bench/RESULTS.md, "Renditions").
+NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Run this worker thread (and the threads it starts) at a lower priority."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: as it is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
+
+
+async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    executor = ThreadPoolExecutor(
+        settings.rendition_workers, thread_name_prefix="rendition", initializer=_lower_priority
+    )
+    app[keys.RENDITIONS] = Builder(
+        ingest=app[keys.INGEST],
+        dsn=app[keys.DATABASE_URL],
+        presets={preset.name: preset for preset in settings.presets},
+        eager=settings.rendition_eager,
+        executor=executor,
+        workers=settings.rendition_workers,
+    )
+    try:
+        yield
+    finally:
+        # Off the loop: a rendition being rendered is let finish.
+        await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
