@@ -13,6 +13,7 @@ from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.inflight import InFlight
 from pixtag.jobs.context import jobs_ctx
+from pixtag.processing.context import setup as setup_processing
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
 from pixtag.storage.context import storage_ctx
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.JOB_HANDLERS] = {}
     app.cleanup_ctx.extend([database_ctx, pool_ctx, storage_ctx, sweeper_ctx])
     setup_captures(app)
+    setup_processing(app)
     # Last: the engine starts once what its handlers use is open, and stops first.
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)

@@ -10,6 +10,7 @@ from pixtag.captures.job import Capturer
 from pixtag.db.stream import StreamSlots
 from pixtag.inflight import InFlight
 from pixtag.jobs.engine import Engine, Handler
+from pixtag.processing.job import Processor
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
 from pixtag.storage.ingest import Ingest
@@ -25,6 +26,7 @@ INGEST = web.AppKey("ingest", Ingest)
 JOB_HANDLERS: web.AppKey[dict[tuple[str, str], Handler]] = web.AppKey("job_handlers")
 JOBS = web.AppKey("jobs", Engine)
 CAPTURER = web.AppKey("capturer", Capturer)
+PROCESSOR = web.AppKey("processor", Processor)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
 type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
 OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

@@ -16,7 +16,17 @@ from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
+from pixtag.views.processing import (
+    ProcessingCollectionView,
+    ProcessingRestartView,
+    ProcessingTaskView,
+)
 from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
+from pixtag.views.seed_processing import (
+    SeedProcessingCollectionView,
+    SeedProcessingRestartView,
+    SeedProcessingTaskView,
+)
 from pixtag.views.tags import (
     TagAliasView,
     TagCollectionView,
@@ -43,6 +53,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/health/live", LiveView)
     app.router.add_view("/health/ready", ReadyView)
     setup_capture_routes(app)
+    setup_processing_routes(app)
 
 
 def setup_capture_routes(app: web.Application) -> None:
@@ -57,3 +68,14 @@ def setup_capture_routes(app: web.Application) -> None:
     app.router.add_view("/batch/capture", SeedBatchView)
     app.router.add_view("/resources", ResourcesView)
     app.router.add_view("/resources/{url:.+}", ResourceView)
+
+
+def setup_processing_routes(app: web.Application) -> None:
+    app.router.add_view("/processing", ProcessingCollectionView, name="processing")
+    app.router.add_view("/processing/{task_id}", ProcessingTaskView, name="processing_task")
+    app.router.add_view("/processing/{task_id}/restart", ProcessingRestartView)
+    # Seed 003's spellings; its clients write the collection with a trailing slash.
+    for collection in ("/api/image-processing", "/api/image-processing/"):
+        app.router.add_view(collection, SeedProcessingCollectionView)
+    app.router.add_view("/api/image-processing/{task_id}", SeedProcessingTaskView)
+    app.router.add_view("/api/image-processing/{task_id}/restart", SeedProcessingRestartView)

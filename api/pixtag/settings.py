@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     capture_read_timeout: float = Field(default=30.0, gt=0)
     # Seconds a whole download may take, redirects included (a slow drip ends here).
     capture_total_timeout: float = Field(default=120.0, gt=0)
+    # Threads this process decodes and processes images in (processing tasks); the
+    # tasks beyond them wait their turn.
+    processing_threads: int = Field(default=2, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,7 @@ from pixtag.captures.openapi import CAPTURE_OPERATIONS
 from pixtag.imaging import ACCEPTED
 from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
 from pixtag.openapi.tags import tag_operations
+from pixtag.processing.openapi import PROCESSING_OPERATIONS
 
 
 def header(description: str, **schema: Any) -> dict[str, Any]:
@@ -260,3 +261,6 @@ OPERATIONS.update(tag_operations(BUSY, STREAM_BUSY))
 
 # Capture by URL keeps its facts beside its views.
 OPERATIONS.update(CAPTURE_OPERATIONS)
+
+# Image processing too.
+OPERATIONS.update(PROCESSING_OPERATIONS)
