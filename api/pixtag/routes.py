@@ -26,6 +26,7 @@ from pixtag.views.seed_processing import (
     SeedProcessingCollectionView,
     SeedProcessingRestartView,
     SeedProcessingTaskView,
+    seed_processing_slash,
 )
 from pixtag.views.tags import (
     TagAliasView,
@@ -74,8 +75,11 @@ def setup_processing_routes(app: web.Application) -> None:
     app.router.add_view("/processing", ProcessingCollectionView, name="processing")
     app.router.add_view("/processing/{task_id}", ProcessingTaskView, name="processing_task")
     app.router.add_view("/processing/{task_id}/restart", ProcessingRestartView)
-    # Seed 003's spellings; its clients write the collection with a trailing slash.
-    for collection in ("/api/image-processing", "/api/image-processing/"):
-        app.router.add_view(collection, SeedProcessingCollectionView)
+    # Seed 003's spellings; its clients write the collection with a trailing slash, which
+    # answers the same without a second entry in the OpenAPI document.
+    app.router.add_view("/api/image-processing", SeedProcessingCollectionView)
+    app.router.add_route(
+        "*", "/api/image-processing/", seed_processing_slash
+    )  # access: as the view
     app.router.add_view("/api/image-processing/{task_id}", SeedProcessingTaskView)
     app.router.add_view("/api/image-processing/{task_id}/restart", SeedProcessingRestartView)

@@ -6,6 +6,7 @@ from pixtag.cli.captures import capture, captures
 from pixtag.cli.client import add, get, import_, ls, show
 from pixtag.cli.connect import URL_HELP
 from pixtag.cli.edit import mv, rm, tag
+from pixtag.cli.processing import process
 from pixtag.cli.server import fixtures, openapi, serve
 from pixtag.cli.storage import storage
 from pixtag.cli.tags import alias, imply, rename, tags, unalias, unimply
@@ -39,5 +40,6 @@ for command in (
     unimply,
     capture,
     captures,
+    process,
 ):
     main.add_command(command)

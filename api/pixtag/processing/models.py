@@ -42,8 +42,9 @@ SourceIds = Annotated[
 ]
 
 
+# Strict: a JSON true is no 1, as the schema says (integers and numbers only).
 class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ResizeParams(_Params):
@@ -128,13 +129,13 @@ class _Crop(BaseModel):
 
 
 class _ImageIds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     image_ids: SourceIds
 
 
 class _FileIds(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     file_ids: SourceIds
 
@@ -253,12 +254,12 @@ class ProcessingTask(BaseModel):
     finished_at: datetime | None
 
 
-class ListingTotals(BaseModel):
+class TaskListingTotals(BaseModel):
     """The last element of the listing: how many tasks came before it, in how many chunks."""
 
     totalTasks: int = Field(ge=0)
     totalChunks: int = Field(ge=0)
 
 
-class ProcessingListing(RootModel[list[list[ProcessingTask] | ListingTotals]]):
+class ProcessingListing(RootModel[list[list[ProcessingTask] | TaskListingTotals]]):
     """GET /processing: the envelope of GET /images, one array per chunk, then the totals."""

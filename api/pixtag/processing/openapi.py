@@ -59,12 +59,6 @@ PROCESSING_OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "requestBody": json_body(SeedProcessingCreate),
         "responses": BUSY,
     },
-    ("get", SEED + "/"): {"operationId": "seedListProcessingTasksSlash", "responses": BUSY},
-    ("post", SEED + "/"): {
-        "operationId": "seedCreateProcessingTasksSlash",
-        "requestBody": json_body(SeedProcessingCreate),
-        "responses": BUSY,
-    },
     ("get", SEED + "/{task_id}"): {"operationId": "seedGetProcessingTask", "responses": BUSY},
     ("post", SEED + "/{task_id}/restart"): {
         "operationId": "seedRestartProcessingTask",

@@ -6,6 +6,7 @@ They answer from the same rows as /processing, in the seed's shapes: ids in
 
 from typing import Annotated, ClassVar
 
+from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r415
 from pydantic import Field
 
@@ -99,3 +100,10 @@ class SeedProcessingRestartView(ProblemView):
         """
         async with cursor(self.request.app) as cur:
             return json_document(await queries.restart(cur, task_id))
+
+
+async def seed_processing_slash(request: web.Request) -> web.StreamResponse:
+    """``/api/image-processing/``, the seed's own spelling: the collection's view answers it
+    (access: GET read, POST write, as the view declares)."""
+    response: web.StreamResponse = await SeedProcessingCollectionView(request)
+    return response

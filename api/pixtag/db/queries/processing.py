@@ -45,7 +45,7 @@ CREATE = """
         RETURNING j
     ), new_tasks AS (
         INSERT INTO processing_tasks AS t (source_id, algorithm, params, job_id)
-        SELECT ((nj.j).payload ->> 'source_id')::bigint, %(algorithm)s, %(params)s::jsonb,
+        SELECT ((nj.j).payload ->> 'source_id')::bigint, %(algorithm)s, %(params)s::json,
                (nj.j).job_id
         FROM new_jobs AS nj
         ORDER BY (nj.j).job_id
@@ -183,7 +183,7 @@ async def create(
         "queue": QUEUE,
         "kind": KIND,
         "algorithm": algorithm,
-        "params": json.dumps(params),
+        "params": json.dumps(params, separators=(",", ":")),
         "max_attempts": max_attempts,
     }
     await cur.execute(CREATE, query)
