@@ -128,3 +128,18 @@ async def test_a_batch_makes_one_task_per_distinct_image_in_order(client):
     assert [t["source_id"] for t in tasks] == [b["image_id"], a["image_id"]]
     sizes = [(await result_image(client, t))[1].size for t in tasks]
     assert sizes == [(6, 6), (6, 3)]
+
+
+async def test_a_result_over_the_pixel_limit_fails_the_task_before_it_is_computed(
+    aiohttp_client, settings
+):
+    small = settings.model_copy(update={"max_image_pixels": 1000})
+    client = await aiohttp_client(create_app(small))
+    source = await store(client, halves())  # 800 pixels: within the limit
+    (task_id,) = await process(client, [source["image_id"]], "resize", {"width": 50, "height": 50})
+    task = await ended(client, task_id)
+    assert task["status"] == "error"
+    assert task["error"] == {
+        "code": "too_large",
+        "message": "the result (50x50) would have more than 1000 pixels",
+    }
