@@ -17,6 +17,7 @@ from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.inflight import InFlight
 from pixtag.jobs.context import jobs_ctx
+from pixtag.processing.context import setup as setup_processing
 from pixtag.renditions.context import setup as setup_renditions
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.extend([database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx])
     setup_captures(app)
     setup_renditions(app)
+    setup_processing(app)
     # Last: the engine starts once what its handlers use is open, and stops first.
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)

@@ -11,6 +11,7 @@ from pixtag.captures.job import Capturer
 from pixtag.db.stream import StreamSlots
 from pixtag.inflight import InFlight
 from pixtag.jobs.engine import Engine, Handler
+from pixtag.processing.job import Processor
 from pixtag.renditions.builder import Builder
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
@@ -34,6 +35,7 @@ AUTH: web.AppKey["Authenticator"] = web.AppKey("auth")
 # Signs media URLs (share links always; every media URL when media is behind auth).
 MEDIA_SIGNER = web.AppKey("media_signer", MediaSigner)
 RENDITIONS = web.AppKey("renditions", Builder)
+PROCESSOR = web.AppKey("processor", Processor)
 # The step that completes the OpenAPI document aiohttp-pydantic generates.
 type OpenAPIFinish = Callable[[dict[str, Any]], dict[str, Any]]
 OPENAPI_FINISH: web.AppKey[OpenAPIFinish] = web.AppKey("openapi_finish")

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from pixtag.auth import access
 from pixtag.uploads import expect_handler
 from pixtag.views.attachments import AttachmentView
 from pixtag.views.auth import AuthMeView, TokenCollectionView, TokenView
@@ -17,8 +18,19 @@ from pixtag.views.health import LiveView, ReadyView
 from pixtag.views.image import ImageView
 from pixtag.views.images import ImageCollectionView
 from pixtag.views.media import MediaView
+from pixtag.views.processing import (
+    ProcessingCollectionView,
+    ProcessingRestartView,
+    ProcessingTaskView,
+)
 from pixtag.views.renditions import RebuildCollectionView, RebuildView, RenditionView
 from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
+from pixtag.views.seed_processing import (
+    SeedProcessingCollectionView,
+    SeedProcessingRestartView,
+    SeedProcessingTaskView,
+    seed_processing_slash,
+)
 from pixtag.views.shares import ImageSharesView, ShareLinkView, ShareView
 from pixtag.views.tags import (
     TagAliasView,
@@ -50,6 +62,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/health/ready", ReadyView)
     setup_capture_routes(app)
     setup_access_routes(app)
+    setup_processing_routes(app)
 
 
 def setup_access_routes(app: web.Application) -> None:
@@ -73,3 +86,16 @@ def setup_capture_routes(app: web.Application) -> None:
     app.router.add_view("/batch/capture", SeedBatchView)
     app.router.add_view("/resources", ResourcesView)
     app.router.add_view("/resources/{url:.+}", ResourceView)
+
+
+def setup_processing_routes(app: web.Application) -> None:
+    app.router.add_view("/processing", ProcessingCollectionView, name="processing")
+    app.router.add_view("/processing/{task_id}", ProcessingTaskView, name="processing_task")
+    app.router.add_view("/processing/{task_id}/restart", ProcessingRestartView)
+    # Seed 003's spellings; its clients write the collection with a trailing slash, which
+    # answers the same without a second entry in the OpenAPI document.
+    app.router.add_view("/api/image-processing", SeedProcessingCollectionView)
+    slash = app.router.add_route("*", "/api/image-processing/", seed_processing_slash)
+    access.declare(slash, SeedProcessingCollectionView.access)
+    app.router.add_view("/api/image-processing/{task_id}", SeedProcessingTaskView)
+    app.router.add_view("/api/image-processing/{task_id}/restart", SeedProcessingRestartView)

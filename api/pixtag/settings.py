@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     media_url_ttl: int = Field(default=300, ge=1, le=7 * 24 * 3600)
     # Browser origins allowed to call the API (CORS): "https://app.example,https://x.example".
     cors_origins: CommaList = ()
+    # Threads this process decodes and processes images in (processing tasks); the
+    # tasks beyond them wait their turn.
+    processing_threads: int = Field(default=2, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod

@@ -40,6 +40,7 @@ COMMANDS = {
     "share": "pixtag.cli.share:share",
     "tokens": "pixtag.cli.tokens:tokens_group",
     "renditions": "pixtag.cli.renditions:renditions",
+    "process": "pixtag.cli.processing:process",
 }
 
 SERVER_COMMANDS = frozenset({"serve", "fixtures", "openapi", "storage", "tokens"})

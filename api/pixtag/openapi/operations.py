@@ -18,6 +18,7 @@ from pixtag.captures.openapi import CAPTURE_OPERATIONS
 from pixtag.imaging import ACCEPTED
 from pixtag.models import BulkTags, Image, ImageCreate, ImagePatch, Listing, Problem
 from pixtag.openapi.tags import tag_operations
+from pixtag.processing.openapi import PROCESSING_OPERATIONS
 from pixtag.renditions.openapi import RENDITION_OPERATIONS
 
 
@@ -266,3 +267,5 @@ OPERATIONS.update(CAPTURE_OPERATIONS)
 # Access control keeps its facts beside its views.
 OPERATIONS.update(ACCESS_OPERATIONS)
 OPERATIONS.update(RENDITION_OPERATIONS)
+# Image processing too.
+OPERATIONS.update(PROCESSING_OPERATIONS)

@@ -1,0 +1,37 @@
+"""Wiring processing into the application: the job handler and its worker threads.
+
+``setup`` registers the handler while the app is built; ``processing_ctx``
+opens the bounded thread pool Pillow works in (``PIXTAG_PROCESSING_THREADS``)
+when the app starts, and shuts it down after the job engine stopped
+(``jobs_ctx`` comes after it), so no task is left without its threads.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiohttp import web
+
+from pixtag import keys
+from pixtag.db.queries import processing as queries
+from pixtag.db.queries.jobs import Claimed
+from pixtag.processing.job import Processor
+
+
+def setup(app: web.Application) -> None:
+    async def handler(job: Claimed) -> Any:
+        return await app[keys.PROCESSOR](job)
+
+    app[keys.JOB_HANDLERS][(queries.QUEUE, queries.KIND)] = handler
+    app.cleanup_ctx.append(processing_ctx)
+
+
+async def processing_ctx(app: web.Application) -> AsyncIterator[None]:
+    threads = app[keys.SETTINGS].processing_threads
+    executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pixtag-processing")
+    app[keys.PROCESSOR] = Processor(app[keys.POOL], app[keys.INGEST], executor)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(executor.shutdown, wait=True)
