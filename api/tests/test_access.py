@@ -28,6 +28,9 @@ SAMPLES = {
     "url": "http%3A%2F%2Fexample.com%2Fx",
     "token_id": "999999",
     "token": "nosuchshare",
+    "preset": "thumb",
+    "rebuild_id": "999999",
+    "task_id": "999999",
 }
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 CHALLENGE = 'Bearer realm="pixtag"'
