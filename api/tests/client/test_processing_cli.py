@@ -7,7 +7,7 @@ from tests.client.support import Pixtag, make_image
 
 def add(pixtag: Pixtag, tmp_path: Path, name: str) -> int:
     make_image(tmp_path / name, size=(8, 6))
-    result = pixtag("add", tmp_path / name, "-t", "cli")
+    result = pixtag("add", tmp_path / name, "-t", "cli", "--force")
     assert result.exit_code == 0, result.output
     return int(result.stdout.rsplit("-> ", 1)[1])
 
