@@ -7,7 +7,7 @@ database, pool and other resources open in ``cleanup_ctx`` when it starts.
 
 from aiohttp import web
 
-from pixtag import compression, keys, openapi
+from pixtag import compression, gallery, keys, openapi
 from pixtag.captures.context import setup as setup_captures
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
@@ -34,4 +34,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)
     openapi.setup(app)
+    gallery.setup(app)
     return app
