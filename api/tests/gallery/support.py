@@ -53,10 +53,6 @@ def upload(live: ServeProcess, filename: str, data: bytes, tags: list[str]) -> d
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def route_exists(live: ServeProcess, method: str, path: str) -> bool:
-    """Whether the live server has a route there: anything but 404 (and 405 from a catch-all)."""
-    status, _, _ = call(live, method, path)
-    return status != 404
 
 
 def tag_word() -> str:
