@@ -18,17 +18,20 @@ def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
     }
 
 
+# access: public
 async def home(request: web.Request) -> web.StreamResponse:
     """``/``: the gallery."""
     raise web.HTTPFound("/gallery")
 
 
+# access: public
 @aiohttp_jinja2.template("grid.html")
 async def grid(request: web.Request) -> dict[str, Any]:
     """The grid of thumbnails, with search, upload, capture and bulk tagging."""
     return _context(request, "grid")
 
 
+# access: public
 @aiohttp_jinja2.template("image.html")
 async def image(request: web.Request) -> dict[str, Any]:
     """One image's page; the image itself is read by the page's script."""

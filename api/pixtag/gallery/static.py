@@ -39,6 +39,7 @@ def url(request: web.Request, name: str) -> str:
     return str(router["static"].url_for(version=version(), name=name))
 
 
+# access: public
 async def serve(request: web.Request) -> web.StreamResponse:
     """One static file; long-cached when asked for under the current version."""
     path = files().get(request.match_info["name"])

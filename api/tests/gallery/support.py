@@ -53,8 +53,6 @@ def upload(live: ServeProcess, filename: str, data: bytes, tags: list[str]) -> d
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-
-
 def tag_word() -> str:
     """A tag no other test uses."""
     return f"t{uuid.uuid4().hex[:8]}"

@@ -332,3 +332,31 @@ def test_a_refused_token_is_said_so_and_not_kept(page: Any, live: ServeProcess) 
     expect(page.locator("#sign-in")).to_be_visible()
     expect(page.locator("#sign-in-error")).not_to_be_empty()
     assert page.evaluate("sessionStorage.getItem('pixtag.token')") is None
+
+
+@pytest.mark.skipif(
+    app_has_route("/auth/me"),
+    reason="with access control a made-up token is refused: the sign-in test covers tokens",
+)
+def test_with_a_token_thumbnails_are_fetched_with_it_into_object_urls(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    upload(live, f"{word}.png", picture(word), [word])
+    sent: list[str | None] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.headers.get("authorization"))
+            if "/attachment/" in request.url or "/renditions/" in request.url
+            else None
+        ),
+    )
+    page.goto("/gallery")
+    page.evaluate("sessionStorage.setItem('pixtag.token', 'a-token')")
+    page.goto(f"/gallery?q={word}")
+    img = tile(page, f"{word}.png").locator("img")
+    expect(img).to_have_attribute("src", re.compile(r"^blob:"))
+    loaded(img)
+    assert sent
+    assert set(sent) == {"Bearer a-token"}
