@@ -14,6 +14,8 @@ def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
         "css": static.url(request, "gallery.css"),
         "script": static.url(request, f"{page}.js"),
         "grid_url": str(request.app.router["grid"].url_for()),
+        # The modules every page imports, fetched beside the page's own instead of after it.
+        "preload": [static.url(request, name) for name in ("api.js", "chrome.js")],
         **extra,
     }
 

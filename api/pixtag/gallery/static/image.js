@@ -203,14 +203,16 @@ function setUpKeys() {
 }
 
 async function main() {
-  const me = await start();
+  const who = start();
+  const loading = load();
   $("search").addEventListener("submit", (event) => {
     event.preventDefault();
     location.href = `${grid}?q=${encodeURIComponent($("q").value.trim())}`;
   });
   setUpKeys();
+  const me = await who;
   if (!readable(me)) return notice("Sign in to see this image.");
-  const image = await load();
+  const image = await loading;
   if (!image) return;
   const writable = canWrite(me);
   render(image, writable);
