@@ -5,6 +5,7 @@ auto-waiting ``expect``, never sleeps. Share links and sign-in need the
 access-control routes: those tests run as soon as the application has them.
 """
 
+import base64
 import io
 import os
 import re
@@ -360,3 +361,56 @@ def test_with_a_token_thumbnails_are_fetched_with_it_into_object_urls(
     loaded(img)
     assert sent
     assert set(sent) == {"Bearer a-token"}
+
+
+DROP = """
+    ([files]) => {
+      const transfer = new DataTransfer();
+      for (const [name, type, base64] of files) {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name, { type }));
+      }
+      document.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true }));
+      document.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    }
+"""
+
+
+def test_dropped_files_upload_each_on_its_own_and_a_refusal_says_why(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    good, bad = f"{word}.png", f"{word}.txt"
+    page.goto("/gallery")
+    expect(page.locator("#bulk")).to_be_visible()
+    files = [
+        [good, "image/png", base64.b64encode(picture(word)).decode()],
+        [bad, "image/png", base64.b64encode(b"not an image at all").decode()],
+    ]
+    page.evaluate(DROP, [files])
+    expect(page.locator("#transfers li.done", has_text=good)).to_be_visible()
+    refused = page.locator("#transfers li.failed", has_text=bad)
+    expect(refused.locator(".status")).to_have_text(re.compile(r"^refused: .+"))
+    expect(page.locator("#drop")).to_be_hidden()
+    expect(tile(page, good)).to_be_visible()
+    expect(tile(page, bad)).to_have_count(0)
+    status, _, listing = call(live, "GET", "/images?q=sort:-id&limit=5")
+    assert good in [image["filename"] for image in listing[0]]
+    assert bad not in [image["filename"] for image in listing[0]]
+
+
+@pytest.mark.skipif(
+    app_has_route("/images/{image_id}/shares"), reason="share links exist: the share test runs"
+)
+def test_without_share_links_on_the_server_the_page_says_they_are_unavailable(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [word])
+    page.goto(f"/gallery/images/{image['image_id']}")
+    page.click("#share summary")
+    page.click("#share-form button[type=submit]")
+    expect(page.locator("#share-message")).to_have_text(
+        "Share links are unavailable on this server."
+    )
+    expect(page.locator("#share-result")).to_be_hidden()
