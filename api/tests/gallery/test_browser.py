@@ -395,6 +395,7 @@ def test_dropped_files_upload_each_on_its_own_and_a_refusal_says_why(
     expect(tile(page, good)).to_be_visible()
     expect(tile(page, bad)).to_have_count(0)
     status, _, listing = call(live, "GET", "/images?q=sort:-id&limit=5")
+    assert status == 200
     assert good in [image["filename"] for image in listing[0]]
     assert bad not in [image["filename"] for image in listing[0]]
 
