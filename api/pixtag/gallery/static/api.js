@@ -38,10 +38,10 @@ export async function api(method, path, { json, headers = {} } = {}) {
 export async function whoAmI() {
   const answer = await api("GET", "/auth/me");
   if (answer.status === 404) {
-    return { auth_required: false, authenticated: false, scope: "admin", anonymous_read: true, name: null, present: false };
+    return { auth_required: false, authenticated: false, scope: "admin", anonymous_read: true, name: null };
   }
-  if (answer.ok) return { ...answer.body, present: true };
-  return { error: answer.message, status: answer.status, auth_required: true, authenticated: false, scope: null, anonymous_read: false, present: true };
+  if (answer.ok) return answer.body;
+  return { error: answer.message, status: answer.status, auth_required: true, authenticated: false, scope: null, anonymous_read: false };
 }
 
 export function canWrite(me) {

@@ -99,17 +99,15 @@ async function edit(patch) {
   return true;
 }
 
+// With a token the file is fetched with it (a plain link cannot send headers), then saved.
 async function download() {
-  const file = state.image.attachment;
   const path = `/images/${id}/attachment/${encodeURIComponent(state.image.filename)}`;
-  if (!token()) return;
   const response = await fetch(path, { headers: authHeaders() });
   if (!response.ok) return say(`The file cannot be downloaded (${response.status}).`);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(await response.blob());
-  link.download = state.image.filename || `image-${id}`;
+  link.download = state.image.filename;
   link.click();
-  return file;
 }
 
 function setUpDownload() {
