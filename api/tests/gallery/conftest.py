@@ -9,27 +9,13 @@ server: the gallery must work with no network beyond it.
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.gallery.browser import ARGS, CHROMIUM, DESKTOP, Watch, open_context
 from tests.origin import Origin, run_origin
 from tests.processes import ServeProcess, pixtag_env, sql
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
 
 
 def chromium_or_skip() -> None:
@@ -76,29 +62,6 @@ def browser(live: ServeProcess) -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
         chromium.close()
-
-
-@dataclass
-class Watch:
-    """What a page did that it must not: requests elsewhere, uncaught errors, dialogs."""
-
-    elsewhere: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-
-def open_context(browser: Any, live: ServeProcess, watch: Watch, viewport: dict[str, int]) -> Any:
-    context = browser.new_context(viewport=viewport, base_url=live.url)
-
-    def route(route: Any) -> None:
-        if route.request.url.startswith(live.url + "/"):
-            route.continue_()
-        else:
-            watch.elsewhere.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", route)
-    return context
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from pixtag.app import create_app
 from pixtag.settings import Settings
-from tests.gallery.conftest import DESKTOP, PHONE, Watch, open_context
+from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
 from tests.gallery.support import call, tag_word, upload
 from tests.origin import Origin, picture
 from tests.processes import ServeProcess
