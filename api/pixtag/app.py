@@ -7,7 +7,7 @@ database, pool and other resources open in ``cleanup_ctx`` when it starts.
 
 from aiohttp import web
 
-from pixtag import compression, keys, openapi
+from pixtag import compression, gallery, keys, openapi
 from pixtag.auth import cors
 from pixtag.auth.authenticator import Authenticator
 from pixtag.auth.context import auth_ctx
@@ -52,4 +52,5 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)
     openapi.setup(app)
+    gallery.setup(app)
     return app

@@ -1,0 +1,37 @@
+"""The gallery's pages: the grid and one image, rendered from templates."""
+
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from pixtag.gallery import static
+
+
+def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "page": page,
+        "css": static.url(request, "gallery.css"),
+        "script": static.url(request, f"{page}.js"),
+        "grid_url": str(request.app.router["grid"].url_for()),
+        # The modules every page imports, fetched beside the page's own instead of after it.
+        "preload": [static.url(request, name) for name in ("api.js", "chrome.js")],
+        **extra,
+    }
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    """``/``: the gallery."""
+    raise web.HTTPFound("/gallery")
+
+
+@aiohttp_jinja2.template("grid.html")
+async def grid(request: web.Request) -> dict[str, Any]:
+    """The grid of thumbnails, with search, upload, capture and bulk tagging."""
+    return _context(request, "grid")
+
+
+@aiohttp_jinja2.template("image.html")
+async def image(request: web.Request) -> dict[str, Any]:
+    """One image's page; the image itself is read by the page's script."""
+    return _context(request, "image", image_id=int(request.match_info["image_id"]))

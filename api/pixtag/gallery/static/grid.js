@@ -1,0 +1,289 @@
+// The grid: keyset-paged infinite scroll, selection and bulk tagging, upload and capture.
+import { api, authHeaders, canWrite, renditionUrls, showImage, unpack } from "./api.js";
+import { $, autocomplete, notice, readable, start, term } from "./chrome.js";
+
+const PAGE = 60;
+const state = { q: "", sort: "-id", after: null, done: false, loading: false, generation: 0, selected: new Set(), last: null };
+
+function query() {
+  const q = state.q.trim();
+  return /(^|\s)sort:/.test(q) ? q : `${q} sort:${state.sort}`.trim();
+}
+
+function tile(image) {
+  const item = document.createElement("li");
+  item.className = "tile";
+  item.dataset.id = image.image_id;
+  const link = document.createElement("a");
+  link.href = `${document.body.dataset.grid}/images/${image.image_id}`;
+  link.className = "thumb";
+  const urls = renditionUrls(image, "thumb");
+  if (urls.length) {
+    const img = document.createElement("img");
+    img.alt = image.filename;
+    img.width = 160;
+    img.height = 160;
+    link.append(img);
+    showImage(img, urls);
+  } else {
+    link.classList.add("no-file");
+    link.textContent = "no file";
+  }
+  const name = document.createElement("span");
+  name.className = "name";
+  name.textContent = image.filename;
+  const tags = document.createElement("span");
+  tags.className = "tile-tags";
+  for (const tag of image.tags) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "tag";
+    button.textContent = tag;
+    button.addEventListener("click", () => search(term(tag)));
+    tags.append(button);
+  }
+  const pick = document.createElement("input");
+  pick.type = "checkbox";
+  pick.className = "pick write-only";
+  pick.setAttribute("aria-label", `Select ${image.filename}`);
+  pick.addEventListener("click", (event) => select(item, event.shiftKey));
+  item.append(pick, link, name, tags);
+  link.addEventListener("click", remember);
+  return item;
+}
+
+// The image page's arrow keys walk the ids the grid has shown.
+function remember() {
+  const ids = [...$("grid").children].map((item) => Number(item.dataset.id));
+  sessionStorage.setItem("pixtag.ids", JSON.stringify(ids));
+  sessionStorage.setItem("pixtag.back", location.pathname + location.search);
+}
+
+function select(item, range) {
+  const tiles = [...$("grid").children];
+  const on = item.querySelector(".pick").checked;
+  let chosen = [item];
+  if (range && state.last && state.last.isConnected) {
+    const [a, b] = [tiles.indexOf(state.last), tiles.indexOf(item)].sort((x, y) => x - y);
+    chosen = tiles.slice(a, b + 1);
+  }
+  for (const one of chosen) mark(one, on);
+  state.last = item;
+  showBulk();
+}
+
+function mark(item, on) {
+  item.querySelector(".pick").checked = on;
+  item.classList.toggle("selected", on);
+  if (on) state.selected.add(Number(item.dataset.id));
+  else state.selected.delete(Number(item.dataset.id));
+}
+
+function showBulk() {
+  const n = state.selected.size;
+  $("selected-count").textContent = n ? `${n} selected` : "No selection";
+}
+
+async function more() {
+  if (state.loading || state.done) return;
+  state.loading = true;
+  const generation = state.generation;
+  let path = `/images?q=${encodeURIComponent(query())}&limit=${PAGE}`;
+  if (state.after) path += `&after=${encodeURIComponent(state.after)}`;
+  const answer = await api("GET", path);
+  if (generation !== state.generation) return;
+  state.loading = false;
+  if (!answer.ok) {
+    state.done = true;
+    notice(answer.message, true);
+    return;
+  }
+  const { items, totals } = unpack(answer.body);
+  const first = !$("grid").children.length && items.length;
+  $("grid").append(...items.map(tile));
+  // When the grid first shows something (bench/gallery.py reads it).
+  if (first && !performance.getEntriesByName("pixtag:grid").length) performance.mark("pixtag:grid");
+  state.after = totals.after || null;
+  state.done = !state.after;
+  $("empty").hidden = $("grid").children.length > 0;
+  $("count").textContent = `${$("grid").children.length}${state.done ? "" : "+"} shown`;
+  const sentinel = $("more").getBoundingClientRect();
+  if (!state.done && sentinel.top < window.innerHeight * 2) more();
+}
+
+function reload() {
+  state.generation += 1;
+  Object.assign(state, { after: null, done: false, loading: false, last: null });
+  state.selected.clear();
+  showBulk();
+  $("grid").replaceChildren();
+  notice("");
+  more();
+}
+
+function search(q) {
+  state.q = q;
+  $("q").value = q;
+  const url = new URL(location.href);
+  if (q) url.searchParams.set("q", q);
+  else url.searchParams.delete("q");
+  history.replaceState(null, "", url);
+  reload();
+}
+
+async function bulk(action) {
+  const tags = $("bulk-tags").value.split(/\s+/).filter(Boolean);
+  if (!tags.length) return notice("Type the tags to add or remove first.", true);
+  const body = { add: action === "add" ? tags : [], remove: action === "remove" ? tags : [] };
+  if ($("bulk-all").checked) body.query = query();
+  else if (state.selected.size) body.ids = [...state.selected];
+  else return notice("Select images first, or tick \u201cthe whole search\u201d.", true);
+  const answer = await api("POST", "/images/tags", { json: body });
+  if (!answer.ok) return notice(`Bulk tagging failed: ${answer.message}`, true);
+  const n = answer.body.changed;
+  reload();
+  notice(`${n} image${n === 1 ? "" : "s"} changed.`);
+}
+
+function transfer(name) {
+  const item = document.createElement("li");
+  const label = document.createElement("span");
+  label.textContent = name;
+  const progress = document.createElement("progress");
+  progress.max = 1;
+  progress.value = 0;
+  const status = document.createElement("span");
+  status.className = "status";
+  item.append(label, progress, status);
+  $("transfers").prepend(item);
+  return {
+    progress,
+    set(text, kind = "") {
+      status.textContent = text;
+      item.className = kind;
+    },
+  };
+}
+
+// One multipart create per file, through XMLHttpRequest for its upload progress.
+function upload(file) {
+  const row = transfer(file.name);
+  row.set("uploading");
+  const form = new FormData();
+  form.append("meta", new Blob([JSON.stringify({ filename: file.name, tags: [] })], { type: "application/json" }));
+  form.append("image", file, file.name);
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/images");
+    for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) row.progress.value = event.loaded / event.total;
+    });
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch (error) {
+        // not JSON: the status says it
+      }
+      if (xhr.status === 201) {
+        row.progress.value = 1;
+        row.set(`done: image ${body.image_id}`, "done");
+      } else {
+        row.set(`refused: ${(body && (body.detail || body.error)) || xhr.status}`, "failed");
+      }
+      resolve(xhr.status === 201);
+    });
+    xhr.addEventListener("error", () => {
+      row.set("failed: the server cannot be reached", "failed");
+      resolve(false);
+    });
+    xhr.send(form);
+  });
+}
+
+async function uploadAll(files) {
+  const results = await Promise.all([...files].map(upload));
+  if (results.some(Boolean)) reload();
+}
+
+async function capture(url) {
+  const row = transfer(url);
+  const answer = await api("POST", "/captures", { json: { url } });
+  if (!answer.ok) return row.set(`refused: ${answer.message}`, "failed");
+  let capture = answer.body;
+  while (capture.status === "queued" || capture.status === "running") {
+    row.set(capture.status);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const polled = await api("GET", `/captures/${capture.capture_id}`);
+    if (!polled.ok) return row.set(`failed: ${polled.message}`, "failed");
+    capture = polled.body;
+  }
+  if (capture.status === "done") {
+    row.progress.value = 1;
+    row.set(`done: image ${capture.image_id}${capture.duplicate ? " (already stored)" : ""}`, "done");
+    reload();
+  } else {
+    row.set(`${capture.status}: ${capture.error ? capture.error.message : ""}`, "failed");
+  }
+}
+
+function setUpWriting() {
+  $("bulk").hidden = false;
+  showBulk();
+  autocomplete($("bulk-tags"), document.createElement("ul"));
+  $("bulk-add").addEventListener("click", () => bulk("add"));
+  $("bulk-remove").addEventListener("click", () => bulk("remove"));
+  $("select-all").addEventListener("click", () => [...$("grid").children].forEach((item) => mark(item, true)) || showBulk());
+  $("select-none").addEventListener("click", () => [...$("grid").children].forEach((item) => mark(item, false)) || showBulk());
+  $("files").addEventListener("change", (event) => uploadAll(event.target.files));
+  $("capture").addEventListener("submit", (event) => {
+    event.preventDefault();
+    capture($("capture-url").value.trim());
+    $("capture-url").value = "";
+  });
+  const drop = $("drop");
+  document.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.hidden = false;
+  });
+  document.addEventListener("dragleave", (event) => {
+    if (!event.relatedTarget) drop.hidden = true;
+  });
+  document.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.hidden = true;
+    if (event.dataTransfer.files.length) uploadAll(event.dataTransfer.files);
+  });
+}
+
+async function main() {
+  // The first page is asked for at once, beside /auth/me: the token (if any) is known already.
+  const who = start();
+  const params = new URLSearchParams(location.search);
+  state.q = params.get("q") || "";
+  state.sort = params.get("sort") === "id" ? "id" : "-id";
+  $("q").value = state.q;
+  $("sort").value = state.sort;
+  $("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    search($("q").value.trim());
+  });
+  $("sort").addEventListener("change", () => {
+    state.sort = $("sort").value;
+    reload();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && state.selected.size) {
+      [...$("grid").children].forEach((item) => mark(item, false));
+      showBulk();
+    }
+  });
+  more();
+  const me = await who;
+  if (canWrite(me)) setUpWriting();
+  if (!readable(me)) return notice("Sign in to see the images.");
+  new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && more(), { rootMargin: "800px" }).observe($("more"));
+}
+
+main();

@@ -1,0 +1,223 @@
+// One image: preview, facts, tags edited in place (If-Match), rename, delete, download, share.
+import { api, authHeaders, canWrite, renditionUrls, showImage, token } from "./api.js";
+import { $, autocomplete, notice, readable, start, term } from "./chrome.js";
+
+const id = Number($("image").dataset.imageId);
+const grid = document.body.dataset.grid;
+const state = { image: null, etag: null };
+
+function say(text) {
+  $("message").textContent = text;
+}
+
+function fact(name, value) {
+  if (value === null || value === undefined) return [];
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  dd.textContent = value;
+  return [dt, dd];
+}
+
+function size(bytes) {
+  const units = ["bytes", "KB", "MB", "GB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit ? `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)` : `${bytes} bytes`;
+}
+
+function render(image, writable) {
+  state.image = image;
+  document.title = `pixtag: ${image.filename}`;
+  $("filename").textContent = image.filename;
+  const file = image.attachment;
+  $("facts").replaceChildren(
+    ...fact("Id", String(image.image_id)),
+    ...fact("Created", image.created_at),
+    ...(file
+      ? [
+          ...fact("Type", file.content_type),
+          ...fact("Size", size(file.size)),
+          ...fact("Dimensions", file.width ? `${file.width} \u00d7 ${file.height}` : null),
+          ...fact("SHA-256", file.sha256),
+          ...fact("Uploaded", file.uploaded_at),
+        ]
+      : fact("File", "none uploaded")),
+  );
+  $("tags").replaceChildren(
+    ...image.tags.map((tag) => {
+      const item = document.createElement("li");
+      item.className = "tag";
+      const link = document.createElement("a");
+      link.href = `${grid}?q=${encodeURIComponent(term(tag))}`;
+      link.textContent = tag;
+      item.append(link);
+      if (writable) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "remove";
+        remove.textContent = "\u00d7";
+        remove.setAttribute("aria-label", `Remove tag ${tag}`);
+        remove.addEventListener("click", () => edit({ tags_remove: [tag] }));
+        item.append(remove);
+      }
+      return item;
+    }),
+  );
+  $("download").hidden = !file;
+}
+
+async function load() {
+  const answer = await api("GET", `/images/${id}`);
+  if (!answer.ok) {
+    $("image").classList.add("missing");
+    notice(answer.message, true);
+    return null;
+  }
+  state.etag = answer.headers.get("ETag");
+  return answer.body;
+}
+
+// A PATCH made only if nobody changed the image since it was read (If-Match).
+async function edit(patch) {
+  say("");
+  const answer = await api("PATCH", `/images/${id}`, { json: patch, headers: state.etag ? { "If-Match": state.etag } : {} });
+  if (answer.status === 412) {
+    say("This image was changed elsewhere since you opened it; nothing was saved. Reload the page to see the change, then edit again.");
+    return false;
+  }
+  if (!answer.ok) {
+    say(answer.message);
+    return false;
+  }
+  state.etag = answer.headers.get("ETag");
+  render(answer.body, true);
+  return true;
+}
+
+// With a token the file is fetched with it (a plain link cannot send headers), then saved.
+async function download() {
+  const path = `/images/${id}/attachment/${encodeURIComponent(state.image.filename)}`;
+  const response = await fetch(path, { headers: authHeaders() });
+  if (!response.ok) return say(`The file cannot be downloaded (${response.status}).`);
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = state.image.filename;
+  link.click();
+}
+
+function setUpDownload() {
+  const link = $("download");
+  link.href = `/images/${id}/attachment/${encodeURIComponent(state.image.filename)}`;
+  link.setAttribute("download", state.image.filename);
+  link.addEventListener("click", (event) => {
+    if (!token()) return;
+    event.preventDefault();
+    download();
+  });
+}
+
+function setUpEditing() {
+  autocomplete($("tag-input"), $("tag-suggestions"));
+  $("tag-add").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const tags = $("tag-input").value.split(/\s+/).filter(Boolean);
+    if (tags.length && (await edit({ tags_add: tags }))) $("tag-input").value = "";
+  });
+  $("rename-open").addEventListener("click", () => {
+    $("new-name").value = state.image.filename;
+    $("rename").hidden = false;
+    $("new-name").focus();
+  });
+  $("rename-cancel").addEventListener("click", () => ($("rename").hidden = true));
+  $("rename").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (await edit({ filename: $("new-name").value.trim() })) {
+      $("rename").hidden = true;
+      setUpDownload();
+    }
+  });
+  $("delete").addEventListener("click", () => $("confirm-delete").showModal());
+  $("confirm-delete").addEventListener("close", async () => {
+    if ($("confirm-delete").returnValue !== "delete") return;
+    const answer = await api("DELETE", `/images/${id}`, { headers: state.etag ? { "If-Match": state.etag } : {} });
+    if (answer.status === 412) return say("This image was changed elsewhere since you opened it; it was not deleted. Reload the page first.");
+    if (!answer.ok) return say(answer.message);
+    location.href = sessionStorage.getItem("pixtag.back") || grid;
+  });
+  $("share-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = {};
+    if ($("share-password").value) body.password = $("share-password").value;
+    if ($("share-expiry").value) body.expires_in = Number($("share-expiry").value);
+    if ($("share-once").checked) body.max_downloads = 1;
+    const answer = await api("POST", `/images/${id}/shares`, { json: body });
+    if (answer.status === 404 || answer.status === 405) {
+      $("share-message").textContent = "Share links are unavailable on this server.";
+      return;
+    }
+    if (!answer.ok) {
+      $("share-message").textContent = answer.message;
+      return;
+    }
+    $("share-url").value = new URL(answer.body.url, location.origin).href;
+    $("share-result").hidden = false;
+    const facts = [answer.body.has_password && "password", answer.body.expires_at && `expires ${answer.body.expires_at}`, answer.body.max_downloads && `${answer.body.max_downloads} download(s)`];
+    $("share-message").textContent = `Link created${facts.some(Boolean) ? `: ${facts.filter(Boolean).join(", ")}` : ""}.`;
+  });
+  $("share-copy").addEventListener("click", async () => {
+    $("share-url").select();
+    try {
+      await navigator.clipboard.writeText($("share-url").value);
+      $("share-message").textContent = "Copied.";
+    } catch (error) {
+      $("share-message").textContent = "Select the link and copy it (the clipboard is not available).";
+    }
+  });
+}
+
+// The arrow keys walk the ids the grid showed last; Escape goes back to it.
+function setUpKeys() {
+  const ids = JSON.parse(sessionStorage.getItem("pixtag.ids") || "[]");
+  const back = sessionStorage.getItem("pixtag.back") || grid;
+  $("back").href = back;
+  const at = ids.indexOf(id);
+  const neighbour = { ArrowLeft: at > 0 ? ids[at - 1] : null, ArrowRight: at >= 0 && at < ids.length - 1 ? ids[at + 1] : null };
+  for (const [key, link] of [["ArrowLeft", "prev"], ["ArrowRight", "next"]]) {
+    if (neighbour[key]) {
+      $(link).href = `${grid}/images/${neighbour[key]}`;
+      $(link).hidden = false;
+    }
+  }
+  document.addEventListener("keydown", (event) => {
+    if (/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName) || document.querySelector("dialog[open]")) return;
+    if (neighbour[event.key]) location.href = `${grid}/images/${neighbour[event.key]}`;
+    else if (event.key === "Escape") location.href = back;
+  });
+}
+
+async function main() {
+  const who = start();
+  const loading = load();
+  $("search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.href = `${grid}?q=${encodeURIComponent($("q").value.trim())}`;
+  });
+  setUpKeys();
+  const me = await who;
+  if (!readable(me)) return notice("Sign in to see this image.");
+  const image = await loading;
+  if (!image) return;
+  const writable = canWrite(me);
+  render(image, writable);
+  setUpDownload();
+  showImage($("preview"), renditionUrls(image, "preview"));
+  $("preview").alt = image.filename;
+  if (writable) setUpEditing();
+}
+
+main();

@@ -1,0 +1,417 @@
+"""The gallery in a real browser (headless Chromium), against a live ``pixtag serve``.
+
+Each test states a user's path through the pages; assertions are Playwright's
+auto-waiting ``expect``, never sleeps. Share links and sign-in need the
+access-control routes: those tests run as soon as the application has them.
+"""
+
+import base64
+import io
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from pixtag.app import create_app
+from pixtag.settings import Settings
+from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
+from tests.gallery.support import call, tag_word, upload
+from tests.origin import Origin, picture
+from tests.processes import ServeProcess
+
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+SCREENSHOTS = os.environ.get("PIXTAG_GALLERY_SCREENSHOTS") == "1"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def app_has_route(path: str) -> bool:
+    """Whether the application routes ``path`` (a route template, e.g. ``/auth/me``)."""
+
+    def walk(router: Any, prefix: str) -> bool:
+        for resource in router.resources():
+            sub = getattr(resource, "_app", None)
+            if sub is not None and walk(sub.router, prefix + resource.canonical):
+                return True
+            if prefix + resource.canonical == path:
+                return True
+        return False
+
+    return walk(create_app(Settings()).router, "")
+
+
+needs_access_control = pytest.mark.skipif(
+    not app_has_route("/auth/me"), reason="no /auth/me: access control is not part of this server"
+)
+needs_shares = pytest.mark.skipif(
+    not app_has_route("/images/{image_id}/shares"),
+    reason="no /images/{image_id}/shares: share links are not part of this server",
+)
+
+
+def tiles(page: Any) -> Any:
+    return page.locator("#grid > li")
+
+
+def tile(page: Any, filename: str) -> Any:
+    return tiles(page).filter(
+        has=page.locator(".name", has_text=re.compile(f"^{re.escape(filename)}$"))
+    )
+
+
+def loaded(img: Any) -> None:
+    """The image shows a picture (a rendition, or the original when there is none)."""
+    expect(img).to_have_js_property("complete", True)
+    expect(img).not_to_have_js_property("naturalWidth", 0)
+
+
+def search(page: Any, q: str) -> None:
+    page.fill("#q", q)
+    page.press("#q", "Enter")
+
+
+def test_upload_two_files_filter_by_tag_and_negated_tag_and_bulk_tag_a_selection(
+    page: Any, live: ServeProcess
+) -> None:
+    a, b, word = f"{tag_word()}-a.png", f"{tag_word()}-b.png", tag_word()
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/gallery$"))
+    page.set_input_files(
+        "#files",
+        [
+            {"name": a, "mimeType": "image/png", "buffer": picture(a)},
+            {"name": b, "mimeType": "image/png", "buffer": picture(b)},
+        ],
+    )
+    expect(page.locator("#transfers .done")).to_have_count(2)
+    expect(tile(page, a)).to_be_visible()
+    expect(tile(page, b)).to_be_visible()
+    loaded(tile(page, a).locator("img"))
+    loaded(tile(page, b).locator("img"))
+    expect(page.locator("#drop")).to_be_hidden()
+
+    # Click one, shift-click the other: both selected; tag them, then only a.
+    tile(page, a).locator(".pick").click()
+    tile(page, b).locator(".pick").click(modifiers=["Shift"])
+    expect(page.locator("#selected-count")).to_have_text(re.compile(r"^\d+ selected$"))
+    expect(tile(page, a)).to_have_class(re.compile("selected"))
+    expect(tile(page, b)).to_have_class(re.compile("selected"))
+    page.fill("#bulk-tags", f"{word}-both")
+    page.click("#bulk-add")
+    expect(page.locator("#notice")).to_have_text(re.compile(r"image.? changed"))
+    expect(tile(page, a).locator(".tag", has_text=f"{word}-both")).to_be_visible()
+    tile(page, a).locator(".pick").click()
+    page.fill("#bulk-tags", word)
+    page.click("#bulk-add")
+    expect(page.locator("#notice")).to_have_text("1 image changed.")
+
+    # Autocomplete while typing a negated tag: the suggestion shows its count.
+    page.fill("#q", f"{word}-both -{word[:5]}")
+    page.locator("#q").dispatch_event("input")
+    suggestion = page.locator("#suggestions li", has_text=re.compile(f"^{word}1$"))
+    expect(suggestion).to_be_visible()
+    suggestion.dispatch_event("mousedown")
+    expect(page.locator("#q")).to_have_value(f"{word}-both -{word} ")
+    page.press("#q", "Enter")
+    expect(tiles(page)).to_have_count(1)
+    expect(tile(page, b)).to_be_visible()
+
+    search(page, word)
+    expect(tiles(page)).to_have_count(1)
+    expect(tile(page, a)).to_be_visible()
+    expect(page).to_have_url(re.compile(f"q={word}"))
+
+    # Clicking a tag on a tile filters by it.
+    search(page, "")
+    tile(page, b).locator(".tag", has_text=f"{word}-both").click()
+    expect(page.locator("#q")).to_have_value(f"{word}-both")
+    expect(tiles(page)).to_have_count(2)
+
+    # The bulk bar on the whole search: remove the shared tag from both.
+    page.fill("#bulk-tags", f"{word}-both")
+    page.check("#bulk-all")
+    page.click("#bulk-remove")
+    expect(page.locator("#notice")).to_have_text("2 images changed.")
+    expect(tiles(page)).to_have_count(0)
+    expect(page.locator("#empty")).to_be_visible()
+
+
+def test_image_page_edits_tags_in_place_and_says_when_someone_else_changed_it(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [f"{word}-keep", f"{word}-drop"])
+    page.goto(f"/gallery/images/{image['image_id']}")
+    expect(page.locator("#filename")).to_have_text(f"{word}.png")
+    expect(page.locator("#facts")).to_contain_text("image/png")
+    expect(page.locator("#facts")).to_contain_text(image["attachment"]["sha256"])
+    loaded(page.locator("#preview"))
+    expect(page.locator("#download")).to_have_attribute(
+        "href", f"/images/{image['image_id']}/attachment/{word}.png"
+    )
+
+    page.fill("#tag-input", f"{word}-new")
+    page.press("#tag-input", "Enter")
+    expect(page.locator("#tags li", has_text=f"{word}-new")).to_be_visible()
+    page.click(f"[aria-label='Remove tag {word}-drop']")
+    expect(page.locator("#tags li")).to_have_count(2)
+    _, _, stored = call(live, "GET", f"/images/{image['image_id']}")
+    assert stored["tags"] == [f"{word}-keep", f"{word}-new"]
+
+    # Someone else edits it meanwhile: the page's next edit is refused, and says why.
+    status, _, _ = call(live, "PATCH", f"/images/{image['image_id']}", {"tags_add": ["other"]})
+    assert status == 200
+    page.fill("#tag-input", f"{word}-late")
+    page.press("#tag-input", "Enter")
+    expect(page.locator("#message")).to_contain_text("changed elsewhere")
+    _, _, stored = call(live, "GET", f"/images/{image['image_id']}")
+    assert f"{word}-late" not in stored["tags"]
+
+    page.reload()
+    page.click("#rename-open")
+    page.fill("#new-name", f"{word}-renamed.png")
+    page.press("#new-name", "Enter")
+    expect(page.locator("#filename")).to_have_text(f"{word}-renamed.png")
+    expect(page.locator("#download")).to_have_attribute(
+        "href", f"/images/{image['image_id']}/attachment/{word}-renamed.png"
+    )
+
+
+def test_arrows_walk_the_grid_escape_returns_and_delete_asks_first(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    first = upload(live, f"{word}-1.png", picture(f"{word}-1"), [word])
+    second = upload(live, f"{word}-2.png", picture(f"{word}-2"), [word])
+    page.goto(f"/gallery?q={word}")
+    expect(tiles(page)).to_have_count(2)
+    page.keyboard.press("/")
+    expect(page.locator("#q")).to_be_focused()
+    page.keyboard.press("Escape")
+    tile(page, f"{word}-2.png").locator("a.thumb").click()
+    expect(page.locator("#filename")).to_have_text(f"{word}-2.png")
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(re.compile(f"/gallery/images/{first['image_id']}$"))
+    expect(page.locator("#filename")).to_have_text(f"{word}-1.png")
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(re.compile(f"/gallery/images/{second['image_id']}$"))
+
+    page.click("#delete")
+    expect(page.locator("#confirm-delete")).to_be_visible()
+    page.click("#confirm-delete button[value=cancel]")
+    assert call(live, "GET", f"/images/{second['image_id']}")[0] == 200
+    page.click("#delete")
+    page.click("#confirm-delete-yes")
+    expect(page).to_have_url(re.compile(f"/gallery\\?q={word}$"))
+    expect(tiles(page)).to_have_count(1)
+    assert call(live, "GET", f"/images/{second['image_id']}")[0] == 410
+    page.keyboard.press("Escape")
+
+
+def test_capture_by_url_shows_its_status_until_done(
+    page: Any, live: ServeProcess, origin: Origin
+) -> None:
+    name = f"{tag_word()}.png"
+    page.goto("/gallery")
+    page.fill("#capture-url", f"{origin.url}/img/{name}")
+    page.press("#capture-url", "Enter")
+    row = page.locator("#transfers li", has_text=name)
+    expect(row).to_have_class("done", timeout=30_000)
+    expect(row.locator(".status")).to_have_text(re.compile(r"^done: image \d+$"))
+    expect(tile(page, name)).to_be_visible()
+    page.fill("#capture-url", f"{origin.url}/status/404")
+    page.press("#capture-url", "Enter")
+    failed = page.locator("#transfers li", has_text="/status/404")
+    expect(failed).to_have_class("failed", timeout=30_000)
+    expect(failed.locator(".status")).to_contain_text("failed")
+
+
+def test_markup_in_tags_and_filenames_is_shown_as_text_and_never_runs(
+    page: Any, live: ServeProcess, watch: Watch
+) -> None:
+    status, _, image = call(live, "POST", "/images", {"filename": XSS, "tags": [XSS]})
+    assert status == 201
+    page.goto(f"/gallery?q={call_quote(XSS)}")
+    expect(tile(page, XSS)).to_be_visible()
+    expect(tile(page, XSS).locator(".tag")).to_have_text(XSS)
+    page.goto(f"/gallery/images/{image['image_id']}")
+    expect(page.locator("#filename")).to_have_text(XSS)
+    expect(page.locator("#tags li a")).to_have_text(XSS)
+    assert page.locator("#filename img, #grid img[src='x'], #tags img").count() == 0
+    assert watch.dialogs == []
+
+
+def call_quote(tag: str) -> str:
+    from urllib.parse import quote
+
+    return quote(f'"{tag}"')
+
+
+def test_the_grid_renders_on_a_phone_and_on_a_desktop(browser: Any, live: ServeProcess) -> None:
+    word = tag_word()
+    for n in range(3):
+        upload(live, f"{word}-{n}.png", picture(f"{word}-{n}"), [word, "screenshot"])
+    for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        watch = Watch()
+        context = open_context(browser, live, watch, viewport)
+        page = context.new_page()
+        page.goto(f"/gallery?q={word}")
+        expect(tiles(page)).to_have_count(3)
+        for shown in tiles(page).all():
+            expect(shown).to_be_in_viewport()
+            box = shown.bounding_box()
+            assert box is not None
+            assert box["x"] + box["width"] <= viewport["width"]
+        context.close()
+        assert watch.elsewhere == [], name
+
+
+def landscape(colour: tuple[int, int, int]) -> bytes:
+    """A 480x320 picture: a sky over a ground of ``colour``."""
+    image = Image.new("RGB", (480, 320), (150, 190, 230))
+    image.paste(colour, (0, 190, 480, 320))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_screenshots_of_the_grid_and_an_image_page(browser: Any, live: ServeProcess) -> None:
+    """With PIXTAG_GALLERY_SCREENSHOTS=1 this writes the README's pictures; else they exist."""
+    if not SCREENSHOTS:
+        assert (DOCS / "gallery-grid.png").stat().st_size > 0
+        assert (DOCS / "gallery-image.png").stat().st_size > 0
+        return
+    names = {
+        "harbour": (30, 90, 160),
+        "forest": (30, 110, 50),
+        "desert": (210, 160, 80),
+        "glacier": (170, 210, 235),
+        "meadow": (120, 180, 60),
+        "canyon": (170, 80, 40),
+    }
+    ids = [
+        upload(live, f"{name}.png", landscape(colour), [name, "landscape"])["image_id"]
+        for name, colour in names.items()
+    ]
+    context = open_context(browser, live, Watch(), DESKTOP)
+    page = context.new_page()
+    page.goto("/gallery?q=landscape")
+    expect(tiles(page)).to_have_count(len(names))
+    for shown in tiles(page).all():
+        loaded(shown.locator("img"))
+    page.screenshot(path=DOCS / "gallery-grid.png")
+    page.goto(f"/gallery/images/{ids[0]}")
+    loaded(page.locator("#preview"))
+    page.screenshot(path=DOCS / "gallery-image.png")
+    context.close()
+
+
+@needs_shares
+def test_a_share_link_is_created_copied_and_opens(page: Any, live: ServeProcess) -> None:
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [word])
+    page.goto(f"/gallery/images/{image['image_id']}")
+    page.click("#share summary")
+    page.check("#share-once")
+    page.click("#share-form button[type=submit]")
+    expect(page.locator("#share-url")).to_have_value(re.compile(r"/s/[^/]+$"))
+    expect(page.locator("#share-message")).to_contain_text("1 download")
+    url = page.locator("#share-url").input_value()
+    response = page.request.get(url)
+    assert response.status == 200
+    assert response.body() == picture(word)
+
+
+@needs_access_control
+def test_a_refused_token_is_said_so_and_not_kept(page: Any, live: ServeProcess) -> None:
+    page.goto("/gallery")
+    page.evaluate("sessionStorage.setItem('pixtag.token', 'not-a-token')")
+    page.reload()
+    expect(page.locator("#sign-in")).to_be_visible()
+    expect(page.locator("#sign-in-error")).not_to_be_empty()
+    assert page.evaluate("sessionStorage.getItem('pixtag.token')") is None
+
+
+@pytest.mark.skipif(
+    app_has_route("/auth/me"),
+    reason="with access control a made-up token is refused: the sign-in test covers tokens",
+)
+def test_with_a_token_thumbnails_are_fetched_with_it_into_object_urls(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    upload(live, f"{word}.png", picture(word), [word])
+    sent: list[str | None] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(request.headers.get("authorization"))
+            if "/attachment/" in request.url or "/renditions/" in request.url
+            else None
+        ),
+    )
+    page.goto("/gallery")
+    page.evaluate("sessionStorage.setItem('pixtag.token', 'a-token')")
+    page.goto(f"/gallery?q={word}")
+    img = tile(page, f"{word}.png").locator("img")
+    expect(img).to_have_attribute("src", re.compile(r"^blob:"))
+    loaded(img)
+    assert sent
+    assert set(sent) == {"Bearer a-token"}
+
+
+DROP = """
+    ([files]) => {
+      const transfer = new DataTransfer();
+      for (const [name, type, base64] of files) {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], name, { type }));
+      }
+      document.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true }));
+      document.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true }));
+    }
+"""
+
+
+def test_dropped_files_upload_each_on_its_own_and_a_refusal_says_why(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    good, bad = f"{word}.png", f"{word}.txt"
+    page.goto("/gallery")
+    expect(page.locator("#bulk")).to_be_visible()
+    files = [
+        [good, "image/png", base64.b64encode(picture(word)).decode()],
+        [bad, "image/png", base64.b64encode(b"not an image at all").decode()],
+    ]
+    page.evaluate(DROP, [files])
+    expect(page.locator("#transfers li.done", has_text=good)).to_be_visible()
+    refused = page.locator("#transfers li.failed", has_text=bad)
+    expect(refused.locator(".status")).to_have_text(re.compile(r"^refused: .+"))
+    expect(page.locator("#drop")).to_be_hidden()
+    expect(tile(page, good)).to_be_visible()
+    expect(tile(page, bad)).to_have_count(0)
+    status, _, listing = call(live, "GET", "/images?q=sort:-id&limit=5")
+    assert status == 200
+    assert good in [image["filename"] for image in listing[0]]
+    assert bad not in [image["filename"] for image in listing[0]]
+
+
+@pytest.mark.skipif(
+    app_has_route("/images/{image_id}/shares"), reason="share links exist: the share test runs"
+)
+def test_without_share_links_on_the_server_the_page_says_they_are_unavailable(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [word])
+    page.goto(f"/gallery/images/{image['image_id']}")
+    page.click("#share summary")
+    page.click("#share-form button[type=submit]")
+    expect(page.locator("#share-message")).to_have_text(
+        "Share links are unavailable on this server."
+    )
+    expect(page.locator("#share-result")).to_be_hidden()
