@@ -29,6 +29,7 @@ SAMPLES = {
     "token_id": "999999",
     "token": "nosuchshare",
     "preset": "thumb",
+    "version": "0",
     "rebuild_id": "999999",
     "task_id": "999999",
 }

@@ -34,8 +34,17 @@ def origin() -> Iterator[Origin]:
 
 
 @pytest.fixture(scope="module")
+def server_env() -> dict[str, str]:
+    """What the module's server runs with, beyond the tests' defaults (a module may add)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def live(
-    tmp_path_factory: pytest.TempPathFactory, pg_server: Any, template_db: str
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_server: Any,
+    template_db: str,
+    server_env: dict[str, str],
 ) -> Iterator[ServeProcess]:
     """One server for the module's tests, on a database of its own."""
     chromium_or_skip()
@@ -46,6 +55,7 @@ def live(
         PIXTAG_CAPTURE_ALLOW="127.0.0.1/32",
         PIXTAG_JOBS_POLL_INTERVAL="0.2",
         PIXTAG_SWEEP_INTERVAL="0",
+        **server_env,
     )
     args = ("--data-dir", str(tmp / "data"), "--database-url", pg_server.uri(name))
     with ServeProcess(*args, log=tmp / "serve.log", env=env) as server:

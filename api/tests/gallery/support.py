@@ -32,7 +32,9 @@ def call(
         return error.code, dict(error.headers), json.loads(raw) if raw else None
 
 
-def upload(live: ServeProcess, filename: str, data: bytes, tags: list[str]) -> dict[str, Any]:
+def upload(
+    live: ServeProcess, filename: str, data: bytes, tags: list[str], token: str | None = None
+) -> dict[str, Any]:
     """Create an image with its file in one multipart request; the image JSON."""
     boundary = uuid.uuid4().hex
     meta = json.dumps({"filename": filename, "tags": tags}).encode()
@@ -48,6 +50,8 @@ def upload(live: ServeProcess, filename: str, data: bytes, tags: list[str]) -> d
     )
     request = urllib.request.Request(live.url + "/images", data=body, method="POST")
     request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
+    if token is not None:
+        request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=30) as response:
         assert response.status == 201
         return json.loads(response.read())  # type: ignore[no-any-return]

@@ -12,12 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from pixtag.app import create_app
-from pixtag.settings import Settings
 from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
 from tests.gallery.support import call, tag_word, upload
 from tests.origin import Origin, picture
@@ -26,30 +23,6 @@ from tests.processes import ServeProcess
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 SCREENSHOTS = os.environ.get("PIXTAG_GALLERY_SCREENSHOTS") == "1"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def app_has_route(path: str) -> bool:
-    """Whether the application routes ``path`` (a route template, e.g. ``/auth/me``)."""
-
-    def walk(router: Any, prefix: str) -> bool:
-        for resource in router.resources():
-            sub = getattr(resource, "_app", None)
-            if sub is not None and walk(sub.router, prefix + resource.canonical):
-                return True
-            if prefix + resource.canonical == path:
-                return True
-        return False
-
-    return walk(create_app(Settings()).router, "")
-
-
-needs_access_control = pytest.mark.skipif(
-    not app_has_route("/auth/me"), reason="no /auth/me: access control is not part of this server"
-)
-needs_shares = pytest.mark.skipif(
-    not app_has_route("/images/{image_id}/shares"),
-    reason="no /images/{image_id}/shares: share links are not part of this server",
-)
 
 
 def tiles(page: Any) -> Any:
@@ -309,7 +282,6 @@ def test_screenshots_of_the_grid_and_an_image_page(browser: Any, live: ServeProc
     context.close()
 
 
-@needs_shares
 def test_a_share_link_is_created_copied_and_opens(page: Any, live: ServeProcess) -> None:
     word = tag_word()
     image = upload(live, f"{word}.png", picture(word), [word])
@@ -323,44 +295,6 @@ def test_a_share_link_is_created_copied_and_opens(page: Any, live: ServeProcess)
     response = page.request.get(url)
     assert response.status == 200
     assert response.body() == picture(word)
-
-
-@needs_access_control
-def test_a_refused_token_is_said_so_and_not_kept(page: Any, live: ServeProcess) -> None:
-    page.goto("/gallery")
-    page.evaluate("sessionStorage.setItem('pixtag.token', 'not-a-token')")
-    page.reload()
-    expect(page.locator("#sign-in")).to_be_visible()
-    expect(page.locator("#sign-in-error")).not_to_be_empty()
-    assert page.evaluate("sessionStorage.getItem('pixtag.token')") is None
-
-
-@pytest.mark.skipif(
-    app_has_route("/auth/me"),
-    reason="with access control a made-up token is refused: the sign-in test covers tokens",
-)
-def test_with_a_token_thumbnails_are_fetched_with_it_into_object_urls(
-    page: Any, live: ServeProcess
-) -> None:
-    word = tag_word()
-    upload(live, f"{word}.png", picture(word), [word])
-    sent: list[str | None] = []
-    page.on(
-        "request",
-        lambda request: (
-            sent.append(request.headers.get("authorization"))
-            if "/attachment/" in request.url or "/renditions/" in request.url
-            else None
-        ),
-    )
-    page.goto("/gallery")
-    page.evaluate("sessionStorage.setItem('pixtag.token', 'a-token')")
-    page.goto(f"/gallery?q={word}")
-    img = tile(page, f"{word}.png").locator("img")
-    expect(img).to_have_attribute("src", re.compile(r"^blob:"))
-    loaded(img)
-    assert sent
-    assert set(sent) == {"Bearer a-token"}
 
 
 DROP = """
@@ -398,20 +332,3 @@ def test_dropped_files_upload_each_on_its_own_and_a_refusal_says_why(
     assert status == 200
     assert good in [image["filename"] for image in listing[0]]
     assert bad not in [image["filename"] for image in listing[0]]
-
-
-@pytest.mark.skipif(
-    app_has_route("/images/{image_id}/shares"), reason="share links exist: the share test runs"
-)
-def test_without_share_links_on_the_server_the_page_says_they_are_unavailable(
-    page: Any, live: ServeProcess
-) -> None:
-    word = tag_word()
-    image = upload(live, f"{word}.png", picture(word), [word])
-    page.goto(f"/gallery/images/{image['image_id']}")
-    page.click("#share summary")
-    page.click("#share-form button[type=submit]")
-    expect(page.locator("#share-message")).to_have_text(
-        "Share links are unavailable on this server."
-    )
-    expect(page.locator("#share-result")).to_be_hidden()
