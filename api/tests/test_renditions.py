@@ -85,6 +85,36 @@ async def test_a_thumbnail_is_built_on_first_request_and_redirected_to_on_both_b
     assert stored[key] == data
 
 
+async def test_a_built_rendition_shows_in_the_listing_and_keeps_the_image_version(client, settings):
+    image = await create(client, image_bytes("PNG", (640, 480), "teal"), "kept.png")
+    before = await client.get(f"/images/{image['image_id']}")
+    etag = before.headers["ETag"]
+    location, _, _ = await fetch_rendition(client, image["image_id"])
+    await fetch_rendition(client, image["image_id"], "preview")
+    after = await client.get(f"/images/{image['image_id']}")
+    assert after.headers["ETag"] == etag  # a finished thumbnail fails no If-Match
+    rendered = (await after.json())["renditions"]
+    assert rendered["thumb"] == location
+    assert sorted(rendered) == ["preview", "thumb"]
+    listing = json.loads(await (await client.get("/images")).text())
+    listed = [row for chunk in listing if isinstance(chunk, list) for row in chunk]
+    assert [row["renditions"] for row in listed if row["image_id"] == image["image_id"]] == [
+        rendered
+    ]
+    patched = await client.patch(
+        f"/images/{image['image_id']}", json={"tags_add": ["x"]}, headers={"If-Match": etag}
+    )
+    assert patched.status == 200, await patched.text()
+    assert (await patched.json())["renditions"] == rendered
+    # A new file: no renditions of the old one are named.
+    replaced = await client.post(
+        f"/images/{image['image_id']}/attachment/kept.png",
+        data=form(image_bytes("PNG", (320, 200), "olive")),
+    )
+    assert replaced.status in (200, 201), await replaced.text()
+    assert (await replaced.json())["renditions"] == {}
+
+
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
