@@ -11,6 +11,7 @@ from pixtag.captures.job import Capturer
 from pixtag.db.stream import StreamSlots
 from pixtag.inflight import InFlight
 from pixtag.jobs.engine import Engine, Handler
+from pixtag.pacing import Pacer
 from pixtag.processing.job import Processor
 from pixtag.renditions.builder import Builder
 from pixtag.settings import Settings
@@ -25,6 +26,8 @@ DATABASE_URL = web.AppKey("database_url", str)
 POOL = web.AppKey("pool", aiopg.Pool)
 STREAM_SLOTS = web.AppKey("stream_slots", StreamSlots)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
+# Background image work yields to requests through it.
+PACER = web.AppKey("pacer", Pacer)
 STORAGE = web.AppKey("storage", Storage)
 INGEST = web.AppKey("ingest", Ingest)
 # Job handlers by (queue, kind), registered while the app is built; the engine, once started.

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     rendition_eager: CommaList = ("thumb",)
     # Renditions this process builds at once (threads off the event loop).
     rendition_workers: int = Field(default=2, ge=1, le=64)
+    # While requests are being answered, background image work (thumbnails of stored files,
+    # rebuilds, processing tasks) takes at most this share of the time; 1: never held back.
+    background_share: float = Field(default=0.1, gt=0, le=1)
     # The sweeper removes files no record names once they are this old.
     sweep_grace: int = Field(default=3600, ge=0)
     # Seconds between sweeps after the one at start-up; 0: only at start-up.

@@ -30,7 +30,7 @@ def setup(app: web.Application) -> None:
 async def processing_ctx(app: web.Application) -> AsyncIterator[None]:
     threads = app[keys.SETTINGS].processing_threads
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pixtag-processing")
-    app[keys.PROCESSOR] = Processor(app[keys.POOL], app[keys.INGEST], executor)
+    app[keys.PROCESSOR] = Processor(app[keys.POOL], app[keys.INGEST], executor, app[keys.PACER])
     try:
         yield
     finally:

@@ -24,6 +24,7 @@ from pixtag.db.queries import jobs
 from pixtag.db.queries import processing as queries
 from pixtag.errors import ImageGone, ImageNotFound, PayloadTooLarge
 from pixtag.jobs.errors import ClaimLost, Permanent
+from pixtag.pacing import Pacer
 from pixtag.processing.operations import Output, process
 from pixtag.storage import spool
 from pixtag.storage.ingest import Ingest
@@ -63,6 +64,7 @@ class Processor:
     pool: aiopg.Pool
     ingest: Ingest
     executor: Executor
+    pacer: Pacer
 
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
         async with self.pool.acquire() as conn, conn.cursor() as cur:
@@ -109,8 +111,14 @@ class Processor:
             raise Permanent("too_large", error.detail) from None
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self.executor, process, spooled.path, task.algorithm, task.params, limits.max_pixels
-            )
+            async with self.pacer.turn():
+                return await loop.run_in_executor(
+                    self.executor,
+                    process,
+                    spooled.path,
+                    task.algorithm,
+                    task.params,
+                    limits.max_pixels,
+                )
         finally:
             await spooled.discard()

@@ -27,6 +27,7 @@ from pixtag.db.acquire import connection
 from pixtag.db.queries import renditions as queries
 from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, NotFound
+from pixtag.pacing import Pacer
 from pixtag.renditions.presets import Preset
 from pixtag.renditions.render import Rendered, Unrenderable, render
 from pixtag.storage import keys, spool
@@ -73,6 +74,7 @@ class Builder:
     eager: tuple[str, ...]
     executor: Executor
     workers: int
+    pacer: Pacer
     _flights: dict[tuple[int, str, bool], "asyncio.Future[Ready]"] = field(default_factory=dict)
     _slots: asyncio.Semaphore = field(init=False)
 
@@ -105,6 +107,11 @@ class Builder:
             flight.add_done_callback(lambda done: self._landed(flight_key, done))
         # Shielded: a caller that goes away does not cancel the others' build.
         return await asyncio.shield(flight)
+
+    async def in_background(self, image_id: int, preset: Preset, *, force: bool = False) -> Ready:
+        """``ensure`` for a job: it waits its turn while requests are being answered."""
+        async with self.pacer.turn():
+            return await self.ensure(image_id, preset, force=force)
 
     def _landed(self, flight_key: tuple[int, str, bool], done: "asyncio.Future[Ready]") -> None:
         self._flights.pop(flight_key, None)

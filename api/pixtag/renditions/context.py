@@ -51,6 +51,7 @@ async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
         eager=settings.rendition_eager,
         executor=executor,
         workers=settings.rendition_workers,
+        pacer=app[keys.PACER],
     )
     try:
         yield

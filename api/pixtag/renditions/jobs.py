@@ -39,7 +39,7 @@ async def _build(
         if preset is None:
             continue  # removed from the settings since the job was queued
         try:
-            await builder.ensure(image_id, preset, force=force)
+            await builder.in_background(image_id, preset, force=force)
         except (NotFound, Gone) as error:
             return {"image_id": image_id, "built": built, "skipped": error.detail}
         except RenditionFailed as error:
