@@ -149,7 +149,7 @@ def preview_formats(path: Path, rounds: int) -> None:
         print(f"| {fmt} | {statistics.median(times) * 1000:.0f} | {size} |")
 
 
-def batch(images: int, rounds: int, duration: int) -> None:
+def batch(images: int, rounds: int, duration: int, share: str | None) -> None:
     import requests_wrk
     from requests_servers import free_port
 
@@ -170,6 +170,8 @@ def batch(images: int, rounds: int, duration: int) -> None:
                 PIXTAG_ACCESS_LOG="false",
                 PIXTAG_SWEEP_INTERVAL="0",
             )
+            if share is not None:
+                env["PIXTAG_BACKGROUND_SHARE"] = share
             args = [sys.executable, "-m", "pixtag", "serve", "--host", "127.0.0.1"]
             args += ["--port", str(port), "--data-dir", str(work / "data"), "--database-url", dsn]
             log = (work / "serve.log").open("w")
@@ -186,9 +188,18 @@ def batch(images: int, rounds: int, duration: int) -> None:
                 for r in range(rounds):
                     for loaded in [False, True] if r % 2 == 0 else [True, False]:
                         rows.append(measure(base, images, duration, loaded, requests_wrk))
+                        row = rows[-1]
+                        print(
+                            f"  {'batch' if loaded else 'idle'}: {row['rps']:.0f} req/s,"
+                            f" p99 {row['p99']:.2f} ms, load {os.getloadavg()[0]:.1f}",
+                            flush=True,
+                        )
                 print(f"load average: {os.getloadavg()}")
-                print("| while | req/s | p50 ms | p99 ms | thumbnails/s |")
-                print("|---|---:|---:|---:|---:|")
+                print(f"PIXTAG_BACKGROUND_SHARE: {share or 'default'}")
+                print(
+                    "| while | req/s | p50 ms | p99 ms | thumbnails/s during reads | whole batch |"
+                )
+                print("|---|---:|---:|---:|---:|---:|")
                 for loaded in (False, True):
                     mine = [row for row in rows if row["loaded"] == loaded]
                     rate = statistics.median(row["rps"] for row in mine)
@@ -196,8 +207,11 @@ def batch(images: int, rounds: int, duration: int) -> None:
                     p99 = statistics.median(row["p99"] for row in mine)
                     thumbs = [row["thumbs_per_s"] for row in mine if row["thumbs_per_s"]]
                     per_s = f"{statistics.median(thumbs):.1f}" if thumbs else "-"
+                    during = [row["during"] for row in mine if row["during"] is not None]
+                    while_reads = f"{statistics.median(during):.1f}" if during else "-"
                     label = f"{images} thumbnails built" if loaded else "idle"
-                    print(f"| {label} | {rate:.0f} | {p50:.2f} | {p99:.2f} | {per_s} |")
+                    figures = f"{rate:.0f} | {p50:.2f} | {p99:.2f} | {while_reads} | {per_s}"
+                    print(f"| {label} | {figures} |")
             finally:
                 server.terminate()
                 server.wait(timeout=60)
@@ -263,14 +277,16 @@ def measure(base: str, images: int, duration: int, loaded: bool, requests_wrk) -
     ).stdout
     script.unlink()
     assert "unexpected_status 0" in out, out
-    thumbs_per_s = None
+    thumbs_per_s = during = None
     if progress is not None:
+        with urllib.request.urlopen(progress, timeout=60) as resp:
+            during = json.loads(resp.read())["done"] / duration
         while True:
             with urllib.request.urlopen(progress, timeout=60) as resp:
                 body = json.loads(resp.read())
             if body["finished"]:
                 break
-            time.sleep(0.2)
+            time.sleep(1.0)  # seldom: each look is a request, and requests hold the batch back
         assert body["done"] == images, body
         thumbs_per_s = images / (time.perf_counter() - started)
         if time.perf_counter() - started > duration * 1.5:
@@ -281,6 +297,7 @@ def measure(base: str, images: int, duration: int, loaded: bool, requests_wrk) -
         "p50": _latency(out, "50%"),
         "p99": _latency(out, "99%"),
         "thumbs_per_s": thumbs_per_s,
+        "during": during,
     }
 
 
@@ -422,6 +439,7 @@ def main() -> None:
     b.add_argument("--images", type=int, default=200)
     b.add_argument("--rounds", type=int, default=2)
     b.add_argument("--duration", type=int, default=10)
+    b.add_argument("--share", help="PIXTAG_BACKGROUND_SHARE for the server (default: its own)")
     q = sub.add_parser("pointsql")
     q.add_argument("--rows", type=int, default=20000)
     q.add_argument("--calls", type=int, default=5000)
@@ -434,7 +452,7 @@ def main() -> None:
     elif args.command == "pointsql":
         point_sql(args.rows, args.calls, args.rounds)
     else:
-        batch(args.images, args.rounds, args.duration)
+        batch(args.images, args.rounds, args.duration, args.share)
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from pixtag.captures.context import setup as setup_captures
 from pixtag.db.pool import database_ctx, pool_ctx
 from pixtag.errors import problem_middleware
 from pixtag.inflight import InFlight
-from pixtag.pacing import Pacer
 from pixtag.jobs.context import jobs_ctx
+from pixtag.pacing import Pacer
 from pixtag.processing.context import setup as setup_processing
 from pixtag.renditions.context import setup as setup_renditions
 from pixtag.routes import setup_routes
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         cache_ttl=settings.auth_cache_ttl,
     )
     app[keys.IN_FLIGHT] = in_flight
-    app[keys.PACER] = Pacer(in_flight, settings.background_share)
+    app[keys.PACER] = Pacer(settings.background_share)
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
     app.cleanup_ctx.extend([database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx])

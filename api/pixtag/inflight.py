@@ -11,8 +11,6 @@ class InFlight:
 
     def __init__(self) -> None:
         self.count = 0
-        # Requests started so far: background work looks whether requests keep coming.
-        self.started = 0
         # Set once shutdown began: each response then closes its connection.
         self.draining = False
         self._idle = asyncio.Event()
@@ -25,7 +23,6 @@ class InFlight:
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         self.count += 1
-        self.started += 1
         self._idle.clear()
         try:
             response = await handler(request)

@@ -2,55 +2,71 @@
 
 Thumbnails built by jobs, rebuilds and processing tasks compete with
 requests for the same CPUs, and lowering their threads' priority is not
-enough on a small machine: a batch of 200 thumbnails took point reads to
-half their rate (bench/RESULTS.md, "Renditions"). So while the server
-answers requests, each piece of background work is followed by a pause
-that keeps it to ``share`` of the time: work that took d seconds holds the
-next piece back for d * (1 - share) / share. As soon as no request has
-started since the last look, the pause ends and background work goes at
-full speed. A rendition a client is waiting for is not background work and
-is never held back.
+enough on a small machine: libvips does the pixel work on threads of its
+own, and a batch of 200 thumbnails took point reads to half their rate
+(bench/RESULTS.md, "Renditions"). So while the server is busy answering
+requests, each piece of background work is followed by a pause that keeps
+it to ``share`` of the time: work that took d seconds holds the next piece
+back for d * (1 - share) / share. Busy means the event loop, which does
+every request's work in this process, spent at least ``BUSY`` of the time
+since the last look working; a trickle of requests (a health probe, one
+person browsing) does not make it so. As soon as the loop is quieter, the
+pause ends and background work goes at full speed. A rendition a client is
+waiting for is not background work and is never held back.
 """
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 
-from pixtag.inflight import InFlight
-
-# How often a held-back piece looks whether requests are still coming.
+# How often a held-back piece looks whether the server is still busy.
 LOOK_EVERY = 0.05
+# A look this many spans old is started again.
+STALE = 4
+# The event loop working this share of the time: requests are being answered.
+BUSY = 0.2
 
 
 class Pacer:
-    """Paces this process's background work against its requests (``InFlight``)."""
+    """Paces this process's background work against the requests its event loop answers.
 
-    def __init__(self, in_flight: InFlight, share: float) -> None:
+    Used from the event loop's thread only: its CPU time is the loop's.
+    """
+
+    def __init__(self, share: float) -> None:
         if not 0 < share <= 1:
             raise ValueError(f"share must be in (0, 1], not {share}")
-        self.in_flight = in_flight
         self.pause_per_second = (1 - share) / share
         self._free_at = 0.0
-        self._seen = in_flight.started
-        self._busy_at = -LOOK_EVERY
+        self._looked_at = time.monotonic()
+        self._loop_cpu = time.thread_time()
+        self._busy = False
 
-    def busy(self, now: float) -> bool:
-        """Whether a request is being handled, or one started within the last look's span."""
-        started = self.in_flight.started
-        if self.in_flight.count or started != self._seen:
-            self._seen = started
-            self._busy_at = now
-        return now - self._busy_at < LOOK_EVERY
+    def busy(self) -> bool:
+        """Whether the event loop worked at least ``BUSY`` of the time since the last look.
+
+        A look older than a few spans says nothing of now: a new one starts, and the
+        server counts as busy until it is done (one span later).
+        """
+        now = time.monotonic()
+        span = now - self._looked_at
+        if span > STALE * LOOK_EVERY:
+            self._looked_at, self._loop_cpu, self._busy = now, time.thread_time(), True
+        elif span >= LOOK_EVERY:
+            cpu = time.thread_time()
+            self._busy = (cpu - self._loop_cpu) / span >= BUSY
+            self._looked_at, self._loop_cpu = now, cpu
+        return self._busy
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Wait for background work's turn, then time the work done inside."""
-        loop = asyncio.get_running_loop()
-        while (wait := self._free_at - loop.time()) > 0 and self.busy(loop.time()):
-            await asyncio.sleep(min(wait, LOOK_EVERY))
-        start = loop.time()
+        while (wait := self._free_at - time.monotonic()) > 0 and self.busy():  # noqa: ASYNC110
+            await asyncio.sleep(min(wait, LOOK_EVERY))  # the loop's CPU time has no event
+        start = time.monotonic()
         try:
             yield
         finally:
-            now = loop.time()
+            now = time.monotonic()
             self._free_at = max(self._free_at, now) + (now - start) * self.pause_per_second
