@@ -18,7 +18,7 @@ waiting for is not background work and is never held back.
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 # How often a held-back piece looks whether the server is still busy.
 LOOK_EVERY = 0.05
@@ -59,14 +59,28 @@ class Pacer:
             self._looked_at, self._loop_cpu = now, cpu
         return self._busy
 
-    @contextlib.asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        """Wait for background work's turn, then time the work done inside."""
+    async def wait(self) -> None:
+        """Return when background work may go on: the pause is over, or the server is not busy."""
         while (wait := self._free_at - time.monotonic()) > 0 and self.busy():  # noqa: ASYNC110
             await asyncio.sleep(min(wait, LOOK_EVERY))  # the loop's CPU time has no event
+
+    def spent(self, seconds: float) -> None:
+        """Background work took ``seconds``: the pause after it grows by its share."""
+        now = time.monotonic()
+        self._free_at = max(self._free_at, now) + seconds * self.pause_per_second
+
+    @contextlib.contextmanager
+    def timed(self) -> Iterator[None]:
+        """Count the block as background work done."""
         start = time.monotonic()
         try:
             yield
         finally:
-            now = time.monotonic()
-            self._free_at = max(self._free_at, now) + (now - start) * self.pause_per_second
+            self.spent(time.monotonic() - start)
+
+    @contextlib.asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for background work's turn, then count the block as its work."""
+        await self.wait()
+        with self.timed():
+            yield

@@ -15,6 +15,7 @@ on a bounded thread pool, never on the event loop.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
@@ -97,28 +98,33 @@ class Builder:
             ready.key, filename=f"{stem}.{name}.{ext}", content_type=ready.content_type
         )
 
-    async def ensure(self, image_id: int, preset: Preset, *, force: bool = False) -> Ready:
-        """The rendition of the image's current file, built if missing (or again, ``force``)."""
+    async def ensure(
+        self, image_id: int, preset: Preset, *, force: bool = False, background: bool = False
+    ) -> Ready:
+        """The rendition of the image's current file, built if missing (or again, ``force``);
+        ``background``: the rendering, if this call starts it, is paced background work."""
         flight_key = (image_id, preset.name, force)
         flight = self._flights.get(flight_key)
         if flight is None:
-            flight = asyncio.ensure_future(self._ensure(image_id, preset, force))
+            flight = asyncio.ensure_future(self._ensure(image_id, preset, force, background))
             self._flights[flight_key] = flight
             flight.add_done_callback(lambda done: self._landed(flight_key, done))
         # Shielded: a caller that goes away does not cancel the others' build.
         return await asyncio.shield(flight)
 
     async def in_background(self, image_id: int, preset: Preset, *, force: bool = False) -> Ready:
-        """``ensure`` for a job: it waits its turn while requests are being answered."""
-        async with self.pacer.turn():
-            return await self.ensure(image_id, preset, force=force)
+        """``ensure`` for a job: it waits its turn while requests are being answered, and its
+        rendering counts as background work. (A client asking for the same rendition
+        meanwhile builds it at once; the job then finds it built.)"""
+        await self.pacer.wait()
+        return await self.ensure(image_id, preset, force=force, background=True)
 
     def _landed(self, flight_key: tuple[int, str, bool], done: "asyncio.Future[Ready]") -> None:
         self._flights.pop(flight_key, None)
         if not done.cancelled():
             done.exception()  # retrieved: every caller may have gone
 
-    async def _ensure(self, image_id: int, preset: Preset, force: bool) -> Ready:
+    async def _ensure(self, image_id: int, preset: Preset, force: bool, background: bool) -> Ready:
         for _ in range(MAX_STALE):
             pool, wait_ms = self.ingest.pool, self.ingest.acquire_timeout_ms
             async with connection(pool, wait_ms) as conn, conn.cursor() as cur:
@@ -127,13 +133,13 @@ class Builder:
             if ready is not None and not force:
                 return ready
             try:
-                return await self._locked_build(image_id, preset, source, force)
+                return await self._locked_build(image_id, preset, source, force, background)
             except Stale:
                 continue
         raise RenditionFailed(f"Image <{image_id}>'s file kept changing; try again")
 
     async def _locked_build(
-        self, image_id: int, preset: Preset, source: queries.Source, force: bool
+        self, image_id: int, preset: Preset, source: queries.Source, force: bool, background: bool
     ) -> Ready:
         assert source.sha256 is not None  # _ready checked there is a file
         name = queries.lock_name(image_id, preset.name, source.sha256)
@@ -146,14 +152,17 @@ class Builder:
                 ready = _ready(image_id, again)
                 if ready is not None:
                     return ready  # built by another server while this one waited
-            return await self._build(image_id, preset, source)
+            return await self._build(image_id, preset, source, background)
             # The lock goes with the connection.
 
-    async def _build(self, image_id: int, preset: Preset, source: queries.Source) -> Ready:
+    async def _build(
+        self, image_id: int, preset: Preset, source: queries.Source, background: bool
+    ) -> Ready:
         assert source.key is not None
         assert source.sha256 is not None
         assert source.content_type is not None
-        rendered = await self._render(source.key, source.content_type, preset)
+        with self.pacer.timed() if background else contextlib.nullcontext():
+            rendered = await self._render(source.key, source.content_type, preset)
         storage = self.ingest.storage
         spooled = await spool.receive(_once(rendered.data), storage.spool_dir, len(rendered.data))
         key = keys.new_key(image_id, spooled.sha256, rendered.content_type)
