@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.PACER] = Pacer(settings.background_share)
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
+    app[keys.JOB_LIMITS] = {}
     app.cleanup_ctx.extend([database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx])
     setup_captures(app)
     setup_renditions(app)

@@ -32,6 +32,8 @@ STORAGE = web.AppKey("storage", Storage)
 INGEST = web.AppKey("ingest", Ingest)
 # Job handlers by (queue, kind), registered while the app is built; the engine, once started.
 JOB_HANDLERS: web.AppKey[dict[tuple[str, str], Handler]] = web.AppKey("job_handlers")
+# At most this many running jobs of a queue in a process, registered with the handlers.
+JOB_LIMITS: web.AppKey[dict[str, int]] = web.AppKey("job_limits")
 JOBS = web.AppKey("jobs", Engine)
 CAPTURER = web.AppKey("capturer", Capturer)
 AUTH: web.AppKey["Authenticator"] = web.AppKey("auth")

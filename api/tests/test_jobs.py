@@ -263,3 +263,35 @@ async def test_stopping_gives_unfinished_jobs_back_as_never_attempted(pool, data
     await engine.stop()
     found = job(database_url, job_id)
     assert (found["status"], found["attempts"], found["token"]) == ("queued", 0, None)
+
+
+async def test_queue_limit_leaves_the_other_queues_their_slots(pool, database_url):
+    release = asyncio.Event()
+    running: list[int] = []
+
+    async def blocked(claimed: queries.Claimed) -> None:
+        running.append(claimed.job_id)
+        await release.wait()
+
+    async def quick(claimed: queries.Claimed) -> dict[str, bool]:
+        return {"ran": True}
+
+    handlers = {"blocked": blocked, "quick": quick}
+    engine = Engine(pool, database_url, handlers, QUEUES, tuning(), {"test": 1})
+    engine.start()
+    try:
+        held = [await enqueue(pool, "blocked") for _ in range(3)]
+        await until_status(database_url, held[0], "running")
+        other = await enqueue(pool, "quick", queue="other")
+        # One job of the limited queue runs; the other queue's job gets a slot and finishes.
+        await until_status(database_url, other, "done")
+        assert job(database_url, other)["result"] == {"ran": True}
+        assert running == [held[0]]
+        assert [job(database_url, n)["status"] for n in held] == ["running", "queued", "queued"]
+        release.set()
+        for job_id in held:
+            await until_status(database_url, job_id, "done")
+        assert running == held  # one after another, in order
+    finally:
+        release.set()
+        await engine.stop()

@@ -44,6 +44,7 @@ async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
         {kind: handler for (_, kind), handler in handlers.items()},
         queues,
         tuning(settings),
+        app[keys.JOB_LIMITS],
     )
     app[keys.JOBS] = engine
     engine.start()

@@ -1,6 +1,9 @@
 """The worker: claims due jobs, runs them, and records how each ended.
 
-Each process runs one ``Engine`` with up to ``concurrency`` jobs at a time.
+Each process runs one ``Engine`` with up to ``concurrency`` jobs at a time,
+and at most ``limits[queue]`` of a queue's (image work holds its jobs while
+it yields to requests, ``pixtag.pacing``: it must not take every slot from
+the other queues).
 It wakes when PostgreSQL notifies ``pixtag_jobs`` (a job was queued, a queue
 resumed) and also every ``poll_interval`` seconds, so a notification lost
 with a connection, or a retry that became due, is picked up anyway. A
@@ -14,6 +17,7 @@ given back as if never started (the process is shutting down).
 """
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -67,12 +71,14 @@ class Engine:
         handlers: Mapping[str, Handler],
         queues: list[str],
         tuning: Tuning,
+        limits: Mapping[str, int] | None = None,
     ) -> None:
         self.pool = pool
         self.dsn = dsn
         self.handlers = handlers
         self.queues = queues
         self.tuning = tuning
+        self.limits = dict(limits or {})
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
         self._wake = asyncio.Event()
         self._running: dict[asyncio.Task[None], queries.Claimed] = {}
@@ -140,11 +146,23 @@ class Engine:
         self._running.pop(task, None)
         self._wake.set()  # a slot came free
 
+    def _open_queues(self) -> list[str]:
+        """The queues with a free slot: below their limit."""
+        running = collections.Counter(job.queue for job in self._running.values())
+        return [
+            queue
+            for queue in self.queues
+            if running[queue] < self.limits.get(queue, self.tuning.concurrency)
+        ]
+
     async def _claim(self) -> queries.Claimed | None:
+        queues = self._open_queues()
+        if not queues:
+            return None
         async with self.pool.acquire() as conn, conn.cursor() as cur:
             return await queries.claim(
                 cur,
-                self.queues,
+                queues,
                 token=secrets.token_hex(16),
                 worker=self.worker,
                 lease=self.tuning.lease,

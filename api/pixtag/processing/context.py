@@ -24,6 +24,8 @@ def setup(app: web.Application) -> None:
         return await app[keys.PROCESSOR](job)
 
     app[keys.JOB_HANDLERS][(queries.QUEUE, queries.KIND)] = handler
+    # No more tasks than processing threads: the others' queues keep their slots.
+    app[keys.JOB_LIMITS][queries.QUEUE] = app[keys.SETTINGS].processing_threads
     app.cleanup_ctx.append(processing_ctx)
 
 

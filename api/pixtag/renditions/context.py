@@ -25,6 +25,8 @@ def setup(app: web.Application) -> None:
     handlers = app[keys.JOB_HANDLERS]
     handlers[(jobs.QUEUE, jobs.STORED)] = lambda job: jobs.stored(app[keys.RENDITIONS], job)
     handlers[(jobs.QUEUE, jobs.REBUILD)] = lambda job: jobs.rebuild(app[keys.RENDITIONS], job)
+    # No more jobs than rendering threads: the others' queues keep their slots.
+    app[keys.JOB_LIMITS][jobs.QUEUE] = app[keys.SETTINGS].rendition_workers
     app.cleanup_ctx.append(renditions_ctx)
 
 
