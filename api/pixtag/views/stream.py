@@ -58,6 +58,13 @@ class Chunks(Protocol):
     def trailer(self) -> dict[str, str]: ...
 
 
+class _Stream(web.StreamResponse):
+    """A streamed response whose headers go out with its first bytes, in one send: its first
+    rows are in hand when it is prepared (aiohttp buffers a plain ``Response``'s alike)."""
+
+    _send_headers_immediately = False
+
+
 class TooSlow(Exception):
     """The client did not read the stream fast enough (or at all)."""
 
@@ -124,7 +131,7 @@ async def stream_document(
     ndjson = wants_ndjson(request)
     write_timeout = settings.stream_idle_timeout_ms / 1000
     min_rate = settings.stream_min_rate
-    resp = web.StreamResponse(headers={"Vary": "Accept"})
+    resp = _Stream(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
     vary(resp, "Accept-Encoding")
     gzip = GzipStream() if accepts_gzip(request) else None
@@ -148,7 +155,8 @@ async def stream_document(
             deadline = min(deadline, started + RATE_GRACE + sent / min_rate)
         try:
             async with asyncio.timeout_at(deadline):
-                await resp.write(data)
+                # The last bytes go out with the chunked body's end, in one send.
+                await (resp.write_eof(data) if last else resp.write(data))
         except TimeoutError:
             elapsed = loop.time() - started
             raise TooSlow(f"{sent - len(data):.0f} bytes taken in {elapsed:.1f} s") from None
@@ -170,8 +178,7 @@ async def stream_document(
                 rows = await anext(chunk_iter, [])
             trailer = listing.trailer()
             end = b"" if ndjson else json_end(total, listing.chunk_size, trailer, totals_name)
-            if end or gzip is not None:
-                await write(end, last=True)
+            await write(end, last=True)
     except Exception as error:
         if not resp.prepared:
             raise
