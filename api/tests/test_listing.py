@@ -9,6 +9,7 @@ from tests.helpers import create_form, image_bytes, sha256
 from tests.processes import sql
 
 from .listing_support import (
+    bulk_insert,
     chunks_of,
     create_catalogue,
     flat,
@@ -55,6 +56,32 @@ async def test_chunk_size_splits_the_stream_and_counts_chunks(client):
     assert [len(chunk) for chunk in chunks] == [3, 3, 1]
     assert totals == {"totalImages": 7, "totalChunks": 3}
     assert flat(body) == created
+
+
+@pytest.mark.parametrize("count", [15, 16, 17, 20, 21, 40, 45])
+async def test_chunks_keep_their_size_when_the_first_rows_are_fetched_ahead(
+    client, database_url, count
+):
+    # The first FETCH asks for LEAD_ROWS (16) rows, the next for the rest of the first chunk:
+    # the document still has chunks of chunk_size, whatever the count around those bounds.
+    bulk_insert(database_url, count, tags_per_image=2)
+    for accept in ("application/json", "application/x-ndjson"):
+        resp = await client.get("/images", params={"chunk_size": "20"}, headers={"Accept": accept})
+        assert resp.status == 200
+        if accept == "application/x-ndjson":
+            images = ndjson_lines(await resp.text())
+            assert [image["filename"] for image in images] == [
+                f"bulk_{n}.jpg" for n in range(1, count + 1)
+            ]
+            continue
+        body = await resp.json()
+        chunks, totals = chunks_of(body)
+        sizes = [20] * (count // 20) + ([count % 20] if count % 20 else [])
+        assert [len(chunk) for chunk in chunks] == sizes
+        assert totals == {"totalImages": count, "totalChunks": len(sizes)}
+        assert [image["filename"] for image in flat(body)] == [
+            f"bulk_{n}.jpg" for n in range(1, count + 1)
+        ]
 
 
 async def test_chunk_size_defaults_to_the_setting(aiohttp_client, settings):

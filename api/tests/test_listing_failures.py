@@ -195,3 +195,27 @@ async def test_stream_transaction_commits_and_returns_the_connection(database_ur
     finally:
         pool.close()
         await pool.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("rows", "pieces"),
+    [
+        (12, [[1, 2], [3, 4, 5], [6, 7, 8, 9, 10], [11, 12]]),
+        (10, [[1, 2], [3, 4, 5], [6, 7, 8, 9, 10]]),
+        (2, [[1, 2]]),
+        (1, [[1]]),
+        (0, []),
+    ],
+)
+async def test_first_fetch_leads_with_a_few_rows_then_fills_the_chunk(database_url, rows, pieces):
+    pool = await aiopg.create_pool(database_url, minsize=1, maxsize=1)
+    try:
+        query = "SELECT n::text FROM generate_series(1, %(n)s) AS n"
+        async with stream_transaction(pool, idle_timeout_ms=1000, acquire_timeout_ms=1000) as tx:
+            cursor = await tx.declare(query, {"n": rows}, chunk_size=5, lead=2)
+            read = [[int(row[0]) for row in piece] async for piece in cursor]
+        assert read == pieces
+        assert pool.size == pool.freesize == 1
+    finally:
+        pool.close()
+        await pool.wait_closed()

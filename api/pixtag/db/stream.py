@@ -14,6 +14,14 @@ resolves tags and chooses a plan) sends it with ``query`` first.
 While the caller works on one chunk (writes it to a socket), the next one is
 already being fetched (``read_ahead``): PostgreSQL renders it meanwhile.
 
+The first ``FETCH`` asks for a few rows only (``LEAD_ROWS``), the next one
+for the rest of the first chunk: PostgreSQL renders rows as they are
+fetched (the JSON is computed above the sort), so the client has its first
+rows without waiting for a whole chunk to be rendered (bench/RESULTS.md,
+"Per-request"). A chunk may so come in pieces; whoever writes the rows
+groups them into chunks of ``chunk_size`` again. A ``FETCH`` that returns
+fewer rows than it asked for was the last: no further round trip asks.
+
 Rows arrive as ``bytes`` (the text typecaster is swapped for psycopg2's
 bytes one on this cursor only), so JSON rendered by PostgreSQL goes to the
 socket without a decode/encode round trip.
@@ -50,6 +58,8 @@ from pixtag.errors import DomainError
 log = logging.getLogger(__name__)
 
 CURSOR_NAME = "pixtag_stream"
+# Rows of the first FETCH: enough for the first bytes, few enough to come at once.
+LEAD_ROWS = 16
 
 
 class StreamsBusy(DomainError):
@@ -84,19 +94,32 @@ class StreamSlots:
 
 
 class ChunkCursor:
-    """A declared cursor as an async iterator of chunks of rows (tuples of ``bytes``)."""
+    """A declared cursor as an async iterator of pieces of chunks of rows (tuples of
+    ``bytes``): the lead, the rest of the first chunk, then whole chunks."""
 
-    def __init__(self, cur: Any, first: list[tuple[Any, ...]], chunk_size: int, read_ahead: bool):
+    def __init__(
+        self,
+        cur: Any,
+        first: list[tuple[Any, ...]],
+        *,
+        asked: int,
+        chunk_size: int,
+        read_ahead: bool,
+    ):
         self._cur = cur
-        self._fetch = f"FETCH {int(chunk_size)} FROM {CURSOR_NAME}"
+        self.chunk_size = chunk_size
         self._pending: list[tuple[Any, ...]] | None = first
+        self._last = len(first) < asked  # the first FETCH ended the result
+        self._next = chunk_size - asked or chunk_size  # the rest of the first chunk
         self._read_ahead = read_ahead
         self._ahead: asyncio.Future[list[tuple[Any, ...]]] | None = None
         self._done = False
 
     async def _fetch_chunk(self) -> list[tuple[Any, ...]]:
-        await self._cur.execute(self._fetch)
+        asked, self._next = self._next, self.chunk_size
+        await self._cur.execute(f"FETCH {int(asked)} FROM {CURSOR_NAME}")
         rows: list[tuple[Any, ...]] = await self._cur.fetchall()
+        self._last = len(rows) < asked
         return rows
 
     def __aiter__(self) -> "ChunkCursor":
@@ -115,7 +138,9 @@ class ChunkCursor:
         if not rows:
             self._done = True
             raise StopAsyncIteration
-        if self._read_ahead:
+        if self._last:
+            self._done = True  # fewer rows than asked for: nothing is left to fetch
+        elif self._read_ahead:
             self._ahead = asyncio.ensure_future(self._fetch_chunk())
         return rows
 
@@ -168,19 +193,23 @@ class StreamTransaction:
         chunk_size: int,
         settings: Mapping[str, str] | None = None,
         read_ahead: bool = True,
+        lead: int = LEAD_ROWS,
     ) -> ChunkCursor:
         """Declare ``sql`` as a NO SCROLL cursor under ``settings`` (``SET LOCAL``), in the
-        same round trip as its first FETCH."""
+        same round trip as its first FETCH (of ``lead`` rows)."""
         bound = dict(params)
         statement = self._opening(bound)
         for index, (name, value) in enumerate((settings or {}).items()):
             bound[f"_setting_{index}"], bound[f"_value_{index}"] = name, value
             statement += f"SELECT set_config(%(_setting_{index})s, %(_value_{index})s, true); "
         statement += f"DECLARE {CURSOR_NAME} NO SCROLL CURSOR FOR {sql}; "
-        statement += f"FETCH {int(chunk_size)} FROM {CURSOR_NAME}"
+        asked = max(1, min(lead, chunk_size))
+        statement += f"FETCH {int(asked)} FROM {CURSOR_NAME}"
         await self._cur.execute(statement, bound)
         first = await self._cur.fetchall()
-        self.cursor = ChunkCursor(self._cur, first, chunk_size, read_ahead)
+        self.cursor = ChunkCursor(
+            self._cur, first, asked=asked, chunk_size=chunk_size, read_ahead=read_ahead
+        )
         return self.cursor
 
     async def commit(self) -> None:
@@ -247,6 +276,7 @@ class FirstColumn:
 
     def __init__(self, cursor: ChunkCursor) -> None:
         self._cursor = cursor
+        self.chunk_size = cursor.chunk_size
 
     def __aiter__(self) -> "FirstColumn":
         return self
@@ -281,6 +311,7 @@ class OneChunk:
 
     def __init__(self, rows: list[bytes]) -> None:
         self._rows: list[bytes] | None = rows
+        self.chunk_size = max(len(rows), 1)
 
     def __aiter__(self) -> "OneChunk":
         return self

@@ -48,11 +48,21 @@ THREAD_COMPRESS_SIZE = 64 * 1024
 
 
 class Chunks(Protocol):
-    """Chunks of rendered images, then what the closing totals add."""
+    """Rendered images in pieces, then what the closing totals add; the document groups
+    them into chunks of ``chunk_size``."""
+
+    chunk_size: int
 
     def __aiter__(self) -> AsyncIterator[list[bytes]]: ...
 
     def trailer(self) -> dict[str, str]: ...
+
+
+class _Stream(web.StreamResponse):
+    """A streamed response whose headers go out with its first bytes, in one send: its first
+    rows are in hand when it is prepared (aiohttp buffers a plain ``Response``'s alike)."""
+
+    _send_headers_immediately = False
 
 
 class TooSlow(Exception):
@@ -77,16 +87,30 @@ def wants_ndjson(request: web.Request) -> bool:
     return quality[NDJSON] > 0 and quality[NDJSON] >= quality[JSON]
 
 
-def _json_chunk(rows: list[bytes], index: int) -> bytes:
-    return (b"[[" if index == 0 else b",[") + b",".join(rows) + b"]"
+def json_piece(rows: list[bytes], written: int, chunk_size: int) -> bytes:
+    """The document's bytes for ``rows``, after ``written`` rows: an inner array opens every
+    ``chunk_size`` rows and closes once full (the last one, if short, by ``json_end``)."""
+    parts = []
+    start = 0
+    while start < len(rows):
+        at = written + start
+        room = chunk_size - at % chunk_size
+        part = rows if start == 0 and room >= len(rows) else rows[start : start + room]
+        opening = (b"[[" if at == 0 else b",[") if at % chunk_size == 0 else b","
+        parts.append(opening + b",".join(part) + (b"]" if len(part) == room else b""))
+        start += len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
-def _json_end(total: int, chunks: int, trailer: dict[str, str], totals_name: str) -> bytes:
+def json_end(total: int, chunk_size: int, trailer: dict[str, str], totals_name: str) -> bytes:
+    """The closing totals, after ``total`` rows (closing a chunk left short)."""
+    chunks = -(-total // chunk_size)
     totals = json.dumps({totals_name: total, "totalChunks": chunks, **trailer}).encode()
-    return (b"[" if chunks == 0 else b",") + totals + b"]"
+    opening = b"[" if total == 0 else b"]," if total % chunk_size else b","
+    return opening + totals + b"]"
 
 
-def _ndjson_chunk(rows: list[bytes], index: int) -> bytes:
+def _ndjson_piece(rows: list[bytes], written: int, chunk_size: int) -> bytes:
     return b"\n".join(rows) + b"\n"
 
 
@@ -107,13 +131,13 @@ async def stream_document(
     ndjson = wants_ndjson(request)
     write_timeout = settings.stream_idle_timeout_ms / 1000
     min_rate = settings.stream_min_rate
-    resp = web.StreamResponse(headers={"Vary": "Accept"})
+    resp = _Stream(headers={"Vary": "Accept"})
     resp.content_type = NDJSON if ndjson else JSON
     vary(resp, "Accept-Encoding")
     gzip = GzipStream() if accepts_gzip(request) else None
     if gzip is not None:
         resp.headers["Content-Encoding"] = "gzip"
-    render = _ndjson_chunk if ndjson else _json_chunk
+    render = _ndjson_piece if ndjson else json_piece
     loop = asyncio.get_running_loop()
     started = sent = 0.0
 
@@ -131,7 +155,8 @@ async def stream_document(
             deadline = min(deadline, started + RATE_GRACE + sent / min_rate)
         try:
             async with asyncio.timeout_at(deadline):
-                await resp.write(data)
+                # The last bytes go out with the chunked body's end, in one send.
+                await (resp.write_eof(data) if last else resp.write(data))
         except TimeoutError:
             elapsed = loop.time() - started
             raise TooSlow(f"{sent - len(data):.0f} bytes taken in {elapsed:.1f} s") from None
@@ -146,15 +171,14 @@ async def stream_document(
                 resp.enable_chunked_encoding()  # else the end of the body is the close
             await resp.prepare(request)
             started = loop.time()
-            total = chunks = 0
+            total = 0
             while rows:
-                await write(render(rows, chunks))
+                await write(render(rows, total, listing.chunk_size))
                 total += len(rows)
-                chunks += 1
                 rows = await anext(chunk_iter, [])
-            end = b"" if ndjson else _json_end(total, chunks, listing.trailer(), totals_name)
-            if end or gzip is not None:
-                await write(end, last=True)
+            trailer = listing.trailer()
+            end = b"" if ndjson else json_end(total, listing.chunk_size, trailer, totals_name)
+            await write(end, last=True)
     except Exception as error:
         if not resp.prepared:
             raise

@@ -176,6 +176,7 @@ class Listing:
 
     def __init__(self, cursor: ChunkCursor, filters: ListingFilters) -> None:
         self._cursor = cursor
+        self.chunk_size = cursor.chunk_size
         self._filters = filters
         self._count = 0
         self._last: tuple[Any, ...] | None = None
