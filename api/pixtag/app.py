@@ -23,6 +23,7 @@ from pixtag.routes import setup_routes
 from pixtag.settings import Settings
 from pixtag.storage.context import storage_ctx
 from pixtag.storage.sweeper import sweeper_ctx
+from pixtag.tags.folding import folding_ctx
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -44,7 +45,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[keys.IN_FLIGHT] = in_flight
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
-    app.cleanup_ctx.extend([database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx])
+    app.cleanup_ctx.extend(
+        [database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx, folding_ctx]
+    )
     setup_captures(app)
     setup_renditions(app)
     setup_processing(app)
