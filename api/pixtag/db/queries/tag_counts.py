@@ -5,12 +5,17 @@ updating ``tags`` (fixture 016): no writer holds a count row's lock until
 its commit. A tag's exact count is ``tags.image_count`` plus the sum of its
 pending changes; a tag whose exact count is zero is hidden.
 
-The most used tags matching a prefix stay one index walk: with D the number
-of distinct tags with changes pending that match the prefix, the top
-``limit + D`` by folded count, together with those pending tags, hold the
-top ``limit`` by exact count. Any tag left out has no pending change (its
-exact count is its folded count) and comes after at least ``limit`` kept
-tags that have none either, in the same order.
+The most used tags matching a prefix stay one short index walk. With N the
+number of tags matching the prefix whose pending changes sum below zero,
+the top ``2 * limit + N`` by folded count hold at least ``limit`` tags
+whose count cannot have fallen; any tag left out that has no pending
+increase has an exact count no higher than its folded one, so it comes
+after those ``limit`` (ties go by name, the same way). A tag left out with
+a pending increase has a folded count no higher than the last of the top,
+so it is a candidate only if its increase can lift it from there to the
+``limit``-th count: under a stream of creates nearly every pending tag is
+an increase, far from the top, and this leaves them out without looking
+each one up (the extra ``limit`` rows of the top widen that gap).
 """
 
 from typing import Any
@@ -25,15 +30,29 @@ EXACT_TOP = """
         SELECT tag, sum(change)::bigint AS change FROM tag_count_changes
         WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
         GROUP BY tag
+    ), top AS (
+        SELECT tag, image_count FROM tags
+        WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
+        ORDER BY image_count DESC, tag COLLATE "C"
+        LIMIT 2 * {limit}::bigint + (SELECT count(*) FROM pending WHERE change < 0)
+    ), bar AS (
+        -- floor: the limit-th folded count of the top tags that cannot have fallen
+        -- (NULL: every increase is a candidate); ceiling: the highest folded count
+        -- of a tag left out of the top (0 when none has a row).
+        SELECT
+            CASE WHEN {limit}::bigint IS NOT NULL THEN (
+                SELECT t.image_count FROM top AS t LEFT JOIN pending AS p ON p.tag = t.tag
+                WHERE coalesce(p.change, 0) >= 0
+                ORDER BY t.image_count DESC OFFSET {limit}::bigint - 1 LIMIT 1
+            ) END AS floor,
+            CASE WHEN (SELECT count(*) FROM top)
+                      < 2 * {limit}::bigint + (SELECT count(*) FROM pending WHERE change < 0)
+                THEN 0 ELSE greatest((SELECT min(image_count) FROM top), 0) END AS ceiling
     ), candidates AS (
-        SELECT tag FROM (
-            SELECT tag FROM tags
-            WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
-            ORDER BY image_count DESC, tag COLLATE "C"
-            LIMIT {limit}::bigint + (SELECT count(*) FROM pending)
-        ) AS top
+        SELECT tag FROM top
         UNION
-        SELECT tag FROM pending
+        SELECT p.tag FROM pending AS p, bar
+        WHERE p.change > 0 AND (bar.floor IS NULL OR p.change + bar.ceiling >= bar.floor)
     )
     SELECT c.tag, coalesce(t.image_count, 0) + coalesce(p.change, 0) AS image_count
     FROM candidates AS c
