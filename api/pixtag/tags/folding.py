@@ -12,6 +12,11 @@ transaction. Processes folding at once take disjoint batches (``SKIP
 LOCKED`` in ``fold_tag_counts``). A fold that fails changes nothing (its
 changes stay pending until a fold of them commits): it is logged and tried
 again at the next interval.
+
+The change table is a queue: every change is deleted a moment after it was
+written. Autovacuum visits it once a minute at most, so the folder vacuums
+it itself every ``VACUUM_EVERY`` changes it has folded; its dead rows would
+otherwise slow the readers' scans of the pending changes.
 """
 
 import asyncio
@@ -30,6 +35,7 @@ from pixtag.db.queries import tag_counts
 log = logging.getLogger(__name__)
 
 BATCH = 10_000
+VACUUM_EVERY = 50_000
 
 
 async def fold_pending(pool: aiopg.Pool, *, batch: int = BATCH, timeout_ms: int = 5_000) -> int:
@@ -59,9 +65,14 @@ async def folding_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _fold_forever(pool: aiopg.Pool, interval: float) -> None:
+    since_vacuum = 0
     while True:
         try:
-            await fold_pending(pool)
+            since_vacuum += await fold_pending(pool)
+            if since_vacuum >= VACUUM_EVERY:
+                async with connection(pool, 5_000) as conn, conn.cursor() as cur:
+                    await tag_counts.vacuum(cur)
+                since_vacuum = 0
         except Exception:
             log.warning("tag count fold failed; retrying at the next interval", exc_info=True)
         # Jittered, so that processes started together do not fold together.

@@ -71,6 +71,9 @@ EXACT_COUNT = """
 
 FOLD = "SELECT fold_tag_counts(%(max_rows)s)"
 
+# Outside a transaction (autocommit); a table another vacuum holds is skipped.
+VACUUM = "VACUUM (SKIP_LOCKED) tag_count_changes"
+
 
 def exact_top(pattern: str, limit: str) -> str:
     """``EXACT_TOP`` with the names of its bound pattern and limit (``%(name)s`` each)."""
@@ -87,3 +90,8 @@ async def fold(cur: Any, max_rows: int) -> int:
     await cur.execute(FOLD, {"max_rows": max_rows})
     (folded,) = await cur.fetchone()
     return int(folded)
+
+
+async def vacuum(cur: Any) -> None:
+    """Reclaim the change rows folds have deleted (a queue's dead rows)."""
+    await cur.execute(VACUUM)
