@@ -30,35 +30,50 @@ EXACT_TOP = """
         SELECT tag, sum(change)::bigint AS change FROM tag_count_changes
         WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
         GROUP BY tag
+    ), falling AS (
+        SELECT count(*) AS n FROM pending WHERE change < 0
     ), top AS (
-        SELECT tag, image_count FROM tags
-        WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
-        ORDER BY image_count DESC, tag COLLATE "C"
-        LIMIT 2 * {limit}::bigint + (SELECT count(*) FROM pending WHERE change < 0)
+        -- Two branches, one run: with no count falling (the common case) the
+        -- limit is a constant, and PostgreSQL picks the walk that suits it.
+        SELECT * FROM (
+            SELECT tag, image_count FROM tags
+            WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
+            ORDER BY image_count DESC, tag COLLATE "C"
+            LIMIT 2 * {limit}::bigint
+        ) AS steady WHERE (SELECT n FROM falling) = 0
+        UNION ALL
+        SELECT * FROM (
+            SELECT tag, image_count FROM tags
+            WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
+            ORDER BY image_count DESC, tag COLLATE "C"
+            LIMIT 2 * {limit}::bigint + (SELECT n FROM falling)
+        ) AS widened WHERE (SELECT n FROM falling) > 0
     ), bar AS (
         -- floor: the limit-th folded count of the top tags that cannot have fallen
         -- (NULL: every increase is a candidate); ceiling: the highest folded count
         -- of a tag left out of the top (0 when none has a row).
         SELECT
             CASE WHEN {limit}::bigint IS NOT NULL THEN (
-                SELECT t.image_count FROM top AS t LEFT JOIN pending AS p ON p.tag = t.tag
-                WHERE coalesce(p.change, 0) >= 0
+                SELECT t.image_count FROM top AS t
+                WHERE NOT EXISTS (SELECT FROM pending AS p WHERE p.tag = t.tag AND p.change < 0)
                 ORDER BY t.image_count DESC OFFSET {limit}::bigint - 1 LIMIT 1
             ) END AS floor,
-            CASE WHEN (SELECT count(*) FROM top)
-                      < 2 * {limit}::bigint + (SELECT count(*) FROM pending WHERE change < 0)
-                THEN 0 ELSE greatest((SELECT min(image_count) FROM top), 0) END AS ceiling
+            CASE WHEN count(*) < 2 * {limit}::bigint + (SELECT n FROM falling) THEN 0
+                ELSE greatest(min(image_count), 0) END AS ceiling
+        FROM top
     ), candidates AS (
-        SELECT tag FROM top
-        UNION
-        SELECT p.tag FROM pending AS p, bar
-        WHERE p.change > 0 AND (bar.floor IS NULL OR p.change + bar.ceiling >= bar.floor)
+        SELECT tag, image_count AS folded FROM top
+        UNION ALL
+        SELECT p.tag, coalesce((SELECT t.image_count FROM tags AS t WHERE t.tag = p.tag), 0)
+        FROM pending AS p, bar
+        WHERE p.change > 0
+          AND (bar.floor IS NULL OR p.change + bar.ceiling >= bar.floor)
+          AND NOT EXISTS (SELECT FROM top WHERE top.tag = p.tag)
     )
-    SELECT c.tag, coalesce(t.image_count, 0) + coalesce(p.change, 0) AS image_count
+    SELECT c.tag, c.folded + coalesce(p.change, 0) AS image_count
     FROM candidates AS c
-    LEFT JOIN tags AS t ON t.tag = c.tag
     LEFT JOIN pending AS p ON p.tag = c.tag
-    WHERE coalesce(t.image_count, 0) + coalesce(p.change, 0) > 0
+    WHERE c.folded + coalesce(p.change, 0) > 0
     ORDER BY 2 DESC, c.tag COLLATE "C"
     LIMIT {limit}::bigint
 """
