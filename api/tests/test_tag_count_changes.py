@@ -91,6 +91,25 @@ async def test_pending_changes_give_exact_counts_order_and_limit(client, databas
     assert await counts(client, prefix="ca", limit="2") == [("cap", 4), ("car", 2)]
 
 
+async def test_a_pending_increase_lifts_a_tag_from_far_below_the_limit(client, database_url):
+    for n, count in enumerate([5, 4, 3, 2, 1], start=1):
+        insert(database_url, [f"a{n}"], count)
+    fold(database_url)
+    insert(database_url, ["a5"], 10)  # 1 -> 11: from last to first
+    insert(database_url, ["a4"])  # 2 -> 3: not enough to matter for limit 1 or 2
+    assert await counts(client, prefix="a", limit="1") == [("a5", 11)]
+    assert await counts(client, prefix="a", limit="2") == [("a5", 11), ("a1", 5)]
+    ids = sql(database_url, "SELECT image_id FROM images WHERE tags = '{a1}' LIMIT 3")
+    sql(database_url, "DELETE FROM images WHERE image_id = ANY (%s)", ([i for (i,) in ids],))
+    # a1: 5 -> 2, below a2 (4), a3 (3) and a4 (3, the pending one, after a3 by name).
+    assert await counts(client, prefix="a", limit="2") == [("a5", 11), ("a2", 4)]
+    assert await counts(client, prefix="a", limit="3") == [("a5", 11), ("a2", 4), ("a3", 3)]
+    assert await counts(client, prefix="a", limit="5") == [
+        ("a5", 11), ("a2", 4), ("a3", 3), ("a4", 3), ("a1", 2)
+    ]  # fmt: skip
+    assert folded(database_url) == [("a1", 5), ("a2", 4), ("a3", 3), ("a4", 2), ("a5", 1)]
+
+
 async def test_prefix_expansion_takes_the_most_used_by_exact_count(client, database_url):
     # 101 tags starting with p, one image each, folded; then p100 gains an image
     # (pending): the 100 most used are p100 and p000..p098, so p099 is left out.
@@ -201,3 +220,30 @@ async def test_the_folder_vacuums_the_change_table_it_empties(client, database_u
         await tag_counts.vacuum(cur)  # on a pooled connection: outside any transaction
     assert sql(database_url, "SELECT pg_relation_size('tag_count_changes')") == [(0,)]
     assert folded(database_url) == [("sea", 5000), ("sky", 5000), ("sun", 5000)]
+
+
+async def test_autocomplete_matches_the_images_whatever_is_pending(client, database_url):
+    rng = random.Random(3)
+    tags = [f"z{n:02}" for n in range(30)]
+    for _ in range(60):
+        insert(database_url, rng.sample(tags, rng.randint(1, 3)), rng.randint(1, 6))
+    for round_ in range(25):
+        # Mostly folded, then a few changes pending: rises and falls near the top.
+        if rng.random() < 0.7:
+            fold(database_url)
+        else:
+            sql(database_url, "SELECT fold_tag_counts(%s)", (rng.randint(1, 20),))
+        for _ in range(rng.randint(0, 4)):
+            insert(database_url, rng.sample(tags, rng.randint(1, 3)), rng.randint(1, 8))
+        sql(
+            database_url,
+            "DELETE FROM images WHERE image_id IN"
+            " (SELECT image_id FROM images ORDER BY random() LIMIT %s)",
+            (rng.randint(0, 40),),
+        )
+        truth = ground_truth(database_url)
+        for prefix in ("z", "z0", "z1", "z2"):
+            matching = [item for item in truth if item[0].startswith(prefix)]
+            for limit in (1, 2, 3, 5, 8):
+                got = await counts(client, prefix=prefix, limit=str(limit))
+                assert got == matching[:limit], (round_, prefix, limit)
