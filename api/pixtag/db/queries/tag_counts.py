@@ -48,33 +48,42 @@ EXACT_TOP = """
             ORDER BY image_count DESC, tag COLLATE "C"
             LIMIT 2 * {limit}::bigint + (SELECT n FROM falling)
         ) AS widened WHERE (SELECT n FROM falling) > 0
+    ), top_exact AS (
+        -- Pending changes of the top tags by index look-ups, not by a join with
+        -- ``pending``: the change table is a queue, its statistics often "empty".
+        SELECT t.tag, t.image_count AS folded,
+            coalesce((SELECT sum(x.change) FROM tag_count_changes AS x WHERE x.tag = t.tag), 0)
+                ::bigint AS change
+        FROM top AS t
     ), bar AS (
         -- floor: the limit-th folded count of the top tags that cannot have fallen
         -- (NULL: every increase is a candidate); ceiling: the highest folded count
         -- of a tag left out of the top (0 when none has a row).
         SELECT
             CASE WHEN {limit}::bigint IS NOT NULL THEN (
-                SELECT t.image_count FROM top AS t
-                WHERE NOT EXISTS (SELECT FROM pending AS p WHERE p.tag = t.tag AND p.change < 0)
-                ORDER BY t.image_count DESC OFFSET {limit}::bigint - 1 LIMIT 1
+                SELECT folded FROM top_exact WHERE change >= 0
+                ORDER BY folded DESC OFFSET {limit}::bigint - 1 LIMIT 1
             ) END AS floor,
             CASE WHEN count(*) < 2 * {limit}::bigint + (SELECT n FROM falling) THEN 0
-                ELSE greatest(min(image_count), 0) END AS ceiling
-        FROM top
+                ELSE greatest(min(folded), 0) END AS ceiling
+        FROM top_exact
     ), candidates AS (
-        SELECT tag, image_count AS folded FROM top
+        SELECT tag, folded, change FROM top_exact
         UNION ALL
-        SELECT p.tag, coalesce((SELECT t.image_count FROM tags AS t WHERE t.tag = p.tag), 0)
-        FROM pending AS p, bar
-        WHERE p.change > 0
-          AND (bar.floor IS NULL OR p.change + bar.ceiling >= bar.floor)
-          AND NOT EXISTS (SELECT FROM top WHERE top.tag = p.tag)
+        SELECT r.tag, coalesce((SELECT t.image_count FROM tags AS t WHERE t.tag = r.tag), 0),
+            r.change
+        FROM (
+            SELECT p.tag, p.change FROM pending AS p, bar
+            WHERE p.change > 0
+              AND (bar.floor IS NULL OR p.change + bar.ceiling >= bar.floor)
+              AND NOT EXISTS (SELECT FROM top WHERE top.tag = p.tag)
+            OFFSET 0  -- filtered first, then looked up
+        ) AS r
     )
-    SELECT c.tag, c.folded + coalesce(p.change, 0) AS image_count
-    FROM candidates AS c
-    LEFT JOIN pending AS p ON p.tag = c.tag
-    WHERE c.folded + coalesce(p.change, 0) > 0
-    ORDER BY 2 DESC, c.tag COLLATE "C"
+    SELECT tag, folded + change AS image_count
+    FROM candidates
+    WHERE folded + change > 0
+    ORDER BY 2 DESC, tag COLLATE "C"
     LIMIT {limit}::bigint
 """
 
