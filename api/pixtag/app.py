@@ -24,6 +24,7 @@ from pixtag.routes import setup_routes
 from pixtag.settings import Settings
 from pixtag.storage.context import storage_ctx
 from pixtag.storage.sweeper import sweeper_ctx
+from pixtag.tags.folding import folding_ctx
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
     app[keys.JOB_LIMITS] = {}
-    app.cleanup_ctx.extend([database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx])
+    app.cleanup_ctx.extend(
+        [database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx, folding_ctx]
+    )
     setup_captures(app)
     setup_renditions(app)
     setup_processing(app)

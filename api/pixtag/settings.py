@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     sweep_grace: int = Field(default=3600, ge=0)
     # Seconds between sweeps after the one at start-up; 0: only at start-up.
     sweep_interval: int = Field(default=3600, ge=0)
+    # Seconds between folds of the pending tag count changes into the counts
+    # (pixtag.tags.folding); 0: never (the counts read stay exact either way).
+    tag_count_fold_interval: float = Field(default=1.0, ge=0, le=3600)
     pool_max_size: int = Field(default=10, ge=1)
     # How long a request waits for a pooled connection before answering 503.
     pool_timeout_ms: int = Field(default=5_000, ge=1)

@@ -99,11 +99,13 @@ def settings(
         }
     # No periodic sweep, no thumbnail queued by a store: a test sweeps, and
     # builds renditions, when it means to (an image's JSON then stays as it was read).
+    # No fold of tag counts either: the counts read must be exact with changes pending.
     return Settings(
         database_url=database_url,
         data_dir=data_dir,
         chunk_size=1000,
         sweep_interval=0,
+        tag_count_fold_interval=0,
         rendition_eager=(),
         **backend,
     )

@@ -94,7 +94,7 @@ async def test_listing_and_tag_counts_forget_a_deleted_image(client, settings):
     listing = await (await client.get("/images")).json()
     assert [image["filename"] for image in listing[0]] == ["two.png"]
     assert listing[-1] == {"totalImages": 1, "totalChunks": 1}
-    counts = sql(settings.database_url, "SELECT tag, image_count FROM tags ORDER BY tag")
+    counts = sql(settings.database_url, "SELECT tag, image_count FROM tag_counts ORDER BY tag")
     assert counts == [("a", 1)]
 
 

@@ -73,7 +73,7 @@ async def test_tag_counts_follow_edits(client, settings):
     one = await new_image(client, filename="1.png", tags=("a", "b"))
     await new_image(client, filename="2.png", tags=("a",))
     await client.patch(f"/images/{one['image_id']}", json={"tags_add": ["c"], "tags_remove": ["a"]})
-    counts = sql(settings.database_url, "SELECT tag, image_count FROM tags ORDER BY tag")
+    counts = sql(settings.database_url, "SELECT tag, image_count FROM tag_counts ORDER BY tag")
     assert counts == [("a", 1), ("b", 1), ("c", 1)]
 
 

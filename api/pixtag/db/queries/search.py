@@ -3,7 +3,7 @@
 Resolution is one statement for the whole tree, run in the transaction that
 then lists or changes the images: each tag through ``tag_aliases`` (asking
 for an alias means its target), each prefix to its ``PREFIX_CAP`` most used
-tags (``tags``, by ``image_count``), and with them every tag's exact image
+tags (by exact count, ``tag_counts``), and with them every tag's exact image
 count and the table's size. Prefix patterns are bound per prefix, so
 PostgreSQL sees each one as a constant and walks ``tags_prefix`` for it.
 
@@ -20,22 +20,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixtag.db.queries import tag_counts
 from pixtag.search import terms as t
 
 PREFIX_CAP = 100
 
-RESOLVE_TAGS = """
-    SELECT 'tag', a.tag, coalesce(al.target, a.tag), coalesce(n.image_count, 0)
-    FROM unnest(%(tags)s::text[]) AS a(tag)
-    LEFT JOIN tag_aliases AS al ON al.alias = a.tag
-    LEFT JOIN tags AS n ON n.tag = coalesce(al.target, a.tag)
-"""
-RESOLVE_PREFIX = """
-    SELECT 'prefix', %(prefix_{n})s::text, p.tag, p.image_count FROM (
-        SELECT tag, image_count FROM tags WHERE tag LIKE %(like_{n})s
-        ORDER BY image_count DESC, tag LIMIT %(prefix_cap)s
+RESOLVE_TAGS = f"""
+    SELECT 'tag', a.tag, a.target, {tag_counts.exact_count("a.target")}
+    FROM (
+        SELECT a.tag, coalesce(al.target, a.tag) AS target
+        FROM unnest(%(tags)s::text[]) AS a(tag)
+        LEFT JOIN tag_aliases AS al ON al.alias = a.tag
+    ) AS a
+"""  # noqa: S608 - constant fragments; values bound
+RESOLVE_PREFIX = f"""
+    SELECT 'prefix', %(prefix_{{n}})s::text, p.tag, p.image_count FROM (
+        {tag_counts.exact_top("%(like_{n})s", "%(prefix_cap)s")}
     ) AS p
-"""
+"""  # noqa: S608 - constant fragments; values bound
 COUNT_IMAGES = """
     SELECT 'images', NULL, NULL, greatest(reltuples, 0)::bigint
     FROM pg_class WHERE oid = 'images'::regclass

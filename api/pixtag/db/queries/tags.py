@@ -1,6 +1,7 @@
 """Tags: counts, autocomplete, one tag's rules, and the statements that change the rules.
 
-The counts live in ``tags`` (kept by triggers on images, fixture 005); the
+The counts live in ``tags`` and ``tag_count_changes`` (kept by triggers on
+images, fixtures 005 and 016; read exact through ``tag_counts``); the
 rules in ``tag_aliases`` and ``tag_implications``, applied to every written
 row by a trigger (fixture 007). Changing a rule is one short transaction
 here; bringing the images already stored in line is ``apply_batch``, run
@@ -9,6 +10,7 @@ again and again by ``pixtag.tagrules`` until nothing is left.
 
 from typing import Any
 
+from pixtag.db.queries import tag_counts
 from pixtag.errors import Conflict, NotFound
 
 # Rule changes take this lock first, so two of them never check for a cycle
@@ -16,20 +18,14 @@ from pixtag.errors import Conflict, NotFound
 LOCK_RULES = "SELECT pg_advisory_xact_lock(hashtext('pixtag tag rules'))"
 
 # row_to_json: compact, like the images' JSON. A plain subquery scan keeps its order.
-SELECT_TAGS = """
-    SELECT row_to_json(r)::text FROM (
-        SELECT t.tag, t.image_count
-        FROM tags AS t
-        WHERE (%(pattern)s::text IS NULL OR t.tag LIKE %(pattern)s::text)
-        ORDER BY t.image_count DESC, t.tag COLLATE "C"
-        LIMIT %(limit)s::bigint
-    ) AS r
-"""
+SELECT_TAGS = f"""
+    SELECT row_to_json(r)::text FROM ({tag_counts.exact_top("%(pattern)s", "%(limit)s")}) AS r
+"""  # noqa: S608 - constant fragments; values bound
 
-SELECT_TAG = """
+SELECT_TAG = f"""
     SELECT row_to_json(r)::text FROM (
         SELECT %(tag)s::text AS tag,
-            coalesce((SELECT image_count FROM tags WHERE tag = %(tag)s), 0) AS image_count,
+            {tag_counts.exact_count("%(tag)s")} AS image_count,
             (SELECT target FROM tag_aliases WHERE alias = %(tag)s) AS alias_of,
             ARRAY(SELECT alias FROM tag_aliases WHERE target = %(tag)s
                   ORDER BY alias COLLATE "C") AS aliases,
@@ -37,11 +33,11 @@ SELECT_TAG = """
                   ORDER BY implies COLLATE "C") AS implies,
             ARRAY(SELECT tag FROM tag_implications WHERE implies = %(tag)s
                   ORDER BY tag COLLATE "C") AS implied_by
-        WHERE EXISTS (SELECT 1 FROM tags WHERE tag = %(tag)s)
-           OR EXISTS (SELECT 1 FROM tag_aliases WHERE alias = %(tag)s OR target = %(tag)s)
-           OR EXISTS (SELECT 1 FROM tag_implications WHERE tag = %(tag)s OR implies = %(tag)s)
     ) AS r
-"""
+    WHERE r.image_count > 0
+       OR EXISTS (SELECT 1 FROM tag_aliases WHERE alias = %(tag)s OR target = %(tag)s)
+       OR EXISTS (SELECT 1 FROM tag_implications WHERE tag = %(tag)s OR implies = %(tag)s)
+"""  # noqa: S608 - constant fragments; values bound
 
 RESOLVE = "SELECT resolve_tag_aliases(%(all)s::text[]), resolve_tag_aliases(%(any)s::text[])"
 

@@ -1,0 +1,79 @@
+"""The fold: pending tag count changes moved into ``tags``, in the background.
+
+Writers append count changes instead of updating the count rows (fixture
+016), so creates sharing a common tag never wait for each other's commit.
+Readers add the pending changes to the folded counts, so the counts are
+exact whether or not a fold has run; folding keeps the pending changes few,
+so that adding them stays cheap.
+
+Every server process folds every ``PIXTAG_TAG_COUNT_FOLD_INTERVAL`` seconds
+(0: never), in batches of ``BATCH`` changes, each batch its own short
+transaction. Processes folding at once take disjoint batches (``SKIP
+LOCKED`` in ``fold_tag_counts``). A fold that fails changes nothing (its
+changes stay pending until a fold of them commits): it is logged and tried
+again at the next interval.
+
+The change table is a queue: every change is deleted a moment after it was
+written. Autovacuum visits it once a minute at most, so the folder vacuums
+it itself every ``VACUUM_EVERY`` changes it has folded; its dead rows would
+otherwise slow the readers' scans of the pending changes.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator
+
+import aiopg
+from aiohttp import web
+
+from pixtag import keys
+from pixtag.db.acquire import connection
+from pixtag.db.queries import tag_counts
+
+log = logging.getLogger(__name__)
+
+BATCH = 10_000
+VACUUM_EVERY = 50_000
+
+
+async def fold_pending(pool: aiopg.Pool, *, batch: int = BATCH, timeout_ms: int = 5_000) -> int:
+    """Fold the pending count changes, batch after batch, until a batch is short; how many."""
+    total = 0
+    async with connection(pool, timeout_ms) as conn, conn.cursor() as cur:
+        while True:
+            folded = await tag_counts.fold(cur, batch)  # autocommit: one transaction each
+            total += folded
+            if folded < batch:
+                return total
+
+
+async def folding_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Fold in the background every ``tag_count_fold_interval`` seconds (0: never)."""
+    interval = app[keys.SETTINGS].tag_count_fold_interval
+    task = None
+    if interval > 0:
+        task = asyncio.create_task(_fold_forever(app[keys.POOL], interval))
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def _fold_forever(pool: aiopg.Pool, interval: float) -> None:
+    since_vacuum = 0
+    while True:
+        try:
+            since_vacuum += await fold_pending(pool)
+            if since_vacuum >= VACUUM_EVERY:
+                async with connection(pool, 5_000) as conn, conn.cursor() as cur:
+                    await tag_counts.vacuum(cur)
+                since_vacuum = 0
+        except Exception:
+            log.warning("tag count fold failed; retrying at the next interval", exc_info=True)
+        # Jittered, so that processes started together do not fold together.
+        await asyncio.sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311
