@@ -13,7 +13,6 @@ processes may sweep the same storage at once (removing twice is harmless).
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 import aiopg
 from aiohttp import web
 
+from pixtag import background
 from pixtag import keys as app_keys
 from pixtag.db.queries import attachments as queries
 from pixtag.storage import spool
@@ -79,19 +79,13 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     pool, storage = app[app_keys.POOL], app[app_keys.STORAGE]
     report = await sweep(pool, storage, grace=settings.sweep_grace)
     log.info("storage swept at start: removed %s", report)
-    task = None
-    if settings.sweep_interval > 0:
-        task = asyncio.create_task(
-            _sweep_forever(pool, storage, settings.sweep_interval, settings.sweep_grace)
-        )
-    try:
+    interval = settings.sweep_interval
+    async with background.running(
+        _sweep_forever(pool, storage, interval, settings.sweep_grace) if interval > 0 else None
+    ):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            log.info("periodic storage sweeps stopped")
+    if interval > 0:
+        log.info("periodic storage sweeps stopped")
 
 
 async def _sweep_forever(pool: aiopg.Pool, storage: Storage, interval: float, grace: float) -> None:

@@ -20,7 +20,6 @@ otherwise slow the readers' scans of the pending changes.
 """
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import AsyncIterator
@@ -28,7 +27,7 @@ from collections.abc import AsyncIterator
 import aiopg
 from aiohttp import web
 
-from pixtag import keys
+from pixtag import background, keys
 from pixtag.db.acquire import connection
 from pixtag.db.queries import tag_counts
 
@@ -52,16 +51,10 @@ async def fold_pending(pool: aiopg.Pool, *, batch: int = BATCH, timeout_ms: int 
 async def folding_ctx(app: web.Application) -> AsyncIterator[None]:
     """Fold in the background every ``tag_count_fold_interval`` seconds (0: never)."""
     interval = app[keys.SETTINGS].tag_count_fold_interval
-    task = None
-    if interval > 0:
-        task = asyncio.create_task(_fold_forever(app[keys.POOL], interval))
-    try:
+    async with background.running(
+        _fold_forever(app[keys.POOL], interval) if interval > 0 else None
+    ):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 async def _fold_forever(pool: aiopg.Pool, interval: float) -> None:
