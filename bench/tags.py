@@ -44,8 +44,8 @@ from pixtag.db.embedded import EmbeddedPostgres  # noqa: E402
 COUNT_TRIGGER = "images_count_inserted_tags"
 RECOUNT = """
     BEGIN;
-    LOCK TABLE tags, tag_count_changes IN EXCLUSIVE MODE;
-    DELETE FROM tag_count_changes;
+    LOCK TABLE tags, tag_count_batches IN EXCLUSIVE MODE;
+    DELETE FROM tag_count_batches;
     DELETE FROM tags;
     INSERT INTO tags SELECT tag, count(*) FROM images, unnest(tags) AS tag GROUP BY tag;
     COMMIT
@@ -186,7 +186,7 @@ def main() -> None:
             execute(dsn, "ALTER TABLE images ENABLE TRIGGER images_apply_tag_rules")
             execute(dsn, "SELECT fold_tag_counts(1000000)")  # the seed's changes, before serving
             execute(dsn, "VACUUM ANALYZE tags")
-            execute(dsn, "VACUUM ANALYZE tag_count_changes")
+            execute(dsn, "VACUUM ANALYZE tag_count_batches")
             seeded = time.perf_counter() - started
             ((tags, t1),) = execute(
                 dsn, "SELECT count(*), (SELECT image_count FROM tags WHERE tag = 't1') FROM tags"

@@ -213,12 +213,12 @@ async def test_the_server_folds_in_the_background(aiohttp_client, settings, data
 
 async def test_the_folder_vacuums_the_change_table_it_empties(client, database_url):
     insert(database_url, ["sea", "sky", "sun"], 5000)
-    assert int(sql(database_url, "SELECT pg_relation_size('tag_count_changes')")[0][0]) > 0
+    assert int(sql(database_url, "SELECT pg_relation_size('tag_count_batches')")[0][0]) > 0
     pool = client.app[keys.POOL]
-    assert await fold_pending(pool, batch=2) == 3
+    assert await fold_pending(pool, batch=2) == 1  # one statement: one batch of three tags
     async with pool.acquire() as conn, conn.cursor() as cur:
         await tag_counts.vacuum(cur)  # on a pooled connection: outside any transaction
-    assert sql(database_url, "SELECT pg_relation_size('tag_count_changes')") == [(0,)]
+    assert sql(database_url, "SELECT pg_relation_size('tag_count_batches')") == [(0,)]
     assert folded(database_url) == [("sea", 5000), ("sky", 5000), ("sun", 5000)]
 
 

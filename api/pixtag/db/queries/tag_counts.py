@@ -1,9 +1,13 @@
 """Exact tag counts, read as the folded count plus the pending changes, and the fold.
 
-The count triggers append changes to ``tag_count_changes`` instead of
-updating ``tags`` (fixture 016): no writer holds a count row's lock until
-its commit. A tag's exact count is ``tags.image_count`` plus the sum of its
-pending changes; a tag whose exact count is zero is hidden.
+The count triggers append changes to ``tag_count_batches`` instead of
+updating ``tags`` (fixtures 016, 017: one row per statement and change, with
+the array of the tags it changes; the view ``tag_count_changes`` has a row
+per tag): no writer holds a count row's lock until its commit. A tag's exact
+count is ``tags.image_count`` plus the sum of its pending changes; a tag
+whose exact count is zero is hidden. The pending rows are few (the fold
+empties them every second) and have no index by tag: a reader sums them
+once, into a map it looks tags up in.
 
 The most used tags matching a prefix stay one short index walk. With N the
 number of tags matching the prefix whose pending changes sum below zero,
@@ -30,6 +34,8 @@ EXACT_TOP = """
         SELECT tag, sum(change)::bigint AS change FROM tag_count_changes
         WHERE ({pattern}::text IS NULL OR tag LIKE {pattern}::text)
         GROUP BY tag
+    ), pending_map AS (
+        SELECT coalesce(jsonb_object_agg(tag, change), '{}'::jsonb) AS m FROM pending
     ), falling AS (
         SELECT count(*) AS n FROM pending WHERE change < 0
     ), top AS (
@@ -49,11 +55,11 @@ EXACT_TOP = """
             LIMIT 2 * {limit}::bigint + (SELECT n FROM falling)
         ) AS widened WHERE (SELECT n FROM falling) > 0
     ), top_exact AS (
-        -- Pending changes of the top tags by index look-ups, not by a join with
-        -- ``pending``: the change table is a queue, its statistics often "empty".
+        -- Pending changes of the top tags looked up in the map, not by a join with
+        -- ``pending``: the change table is a queue, its statistics often "empty", and
+        -- a join planned for that is quadratic.
         SELECT t.tag, t.image_count AS folded,
-            coalesce((SELECT sum(x.change) FROM tag_count_changes AS x WHERE x.tag = t.tag), 0)
-                ::bigint AS change
+            coalesce((SELECT (m ->> t.tag)::bigint FROM pending_map), 0) AS change
         FROM top AS t
     ), bar AS (
         -- floor: the limit-th folded count of the top tags that cannot have fallen
@@ -90,13 +96,14 @@ EXACT_TOP = """
 # The exact count of the tag bound as ``{tag}`` (0 when no image holds it).
 EXACT_COUNT = """
     (coalesce((SELECT image_count FROM tags WHERE tag = {tag}), 0)
-     + coalesce((SELECT sum(change) FROM tag_count_changes WHERE tag = {tag}), 0))::bigint
+     + coalesce((SELECT sum(change) FROM tag_count_batches WHERE tags @> ARRAY[{tag}::text]), 0)
+    )::bigint
 """
 
 FOLD = "SELECT fold_tag_counts(%(max_rows)s)"
 
 # Outside a transaction (autocommit); a table another vacuum holds is skipped.
-VACUUM = "VACUUM (SKIP_LOCKED) tag_count_changes"
+VACUUM = "VACUUM (SKIP_LOCKED) tag_count_batches"
 
 
 def exact_top(pattern: str, limit: str) -> str:
