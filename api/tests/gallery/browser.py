@@ -29,8 +29,14 @@ class Watch:
     dialogs: list[str] = field(default_factory=list)
 
 
+# How long an action or an assertion waits for the page (a deadline, not a pause): two
+# suites on two shared cores upload, render and answer several times slower than alone.
+WAIT_MS = 30_000
+
+
 def open_context(browser: Any, live: ServeProcess, watch: Watch, viewport: dict[str, int]) -> Any:
     context = browser.new_context(viewport=viewport, base_url=live.url)
+    context.set_default_timeout(WAIT_MS)
 
     def route(route: Any) -> None:
         if route.request.url.startswith(live.url + "/"):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.gallery.browser import ARGS, CHROMIUM, DESKTOP, Watch, open_context
+from tests.gallery.browser import ARGS, CHROMIUM, DESKTOP, WAIT_MS, Watch, open_context
 from tests.origin import Origin, run_origin
 from tests.processes import ServeProcess, pixtag_env, sql
 
@@ -66,8 +66,9 @@ def live(
 
 @pytest.fixture(scope="module")
 def browser(live: ServeProcess) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
@@ -84,7 +85,6 @@ def page(browser: Any, live: ServeProcess, watch: Watch) -> Iterator[Any]:
     """A desktop page; after the test, nothing was asked of elsewhere and nothing threw."""
     context = open_context(browser, live, watch, DESKTOP)
     page = context.new_page()
-    page.set_default_timeout(10_000)
     page.on("pageerror", lambda error: watch.errors.append(str(error)))
     page.on("dialog", lambda dialog: (watch.dialogs.append(dialog.message), dialog.dismiss()))
     yield page
