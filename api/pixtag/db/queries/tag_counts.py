@@ -1,7 +1,7 @@
 """Exact tag counts, read as the folded count plus the pending changes, and the fold.
 
 The count triggers append changes to ``tag_count_batches`` instead of
-updating ``tags`` (fixtures 016, 017: one row per statement and change, with
+updating ``tags`` (fixture 016: one row per statement and change, with
 the array of the tags it changes; the view ``tag_count_changes`` has a row
 per tag): no writer holds a count row's lock until its commit. A tag's exact
 count is ``tags.image_count`` plus the sum of its pending changes; a tag

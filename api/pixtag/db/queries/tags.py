@@ -1,7 +1,7 @@
 """Tags: counts, autocomplete, one tag's rules, and the statements that change the rules.
 
 The counts live in ``tags`` and ``tag_count_batches`` (kept by triggers on
-images, fixtures 005, 016 and 017; read exact through ``tag_counts``); the
+images, fixtures 005 and 016; read exact through ``tag_counts``); the
 rules in ``tag_aliases`` and ``tag_implications``, applied to every written
 row by a trigger (fixture 007). Changing a rule is one short transaction
 here; bringing the images already stored in line is ``apply_batch``, run
