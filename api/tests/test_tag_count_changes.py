@@ -216,9 +216,16 @@ async def test_the_folder_vacuums_the_change_table_it_empties(client, database_u
     assert int(sql(database_url, "SELECT pg_relation_size('tag_count_batches')")[0][0]) > 0
     pool = client.app[keys.POOL]
     assert await fold_pending(pool, batch=2) == 1  # one statement: one batch of three tags
-    async with pool.acquire() as conn, conn.cursor() as cur:
-        await tag_counts.vacuum(cur)  # on a pooled connection: outside any transaction
-    assert sql(database_url, "SELECT pg_relation_size('tag_count_batches')") == [(0,)]
+
+    async def vacuumed() -> bool:
+        # A snapshot another backend holds at that moment (the job engine looking for
+        # work) keeps the dead row one round longer: vacuum again until it is reclaimed.
+        async with pool.acquire() as conn, conn.cursor() as cur:
+            await tag_counts.vacuum(cur)  # on a pooled connection: outside any transaction
+        size = sql(database_url, "SELECT pg_relation_size('tag_count_batches')")
+        return size == [(0,)]
+
+    await async_wait_until(vacuumed, within=30, what="the change table vacuumed empty")
     assert folded(database_url) == [("sea", 5000), ("sky", 5000), ("sun", 5000)]
 
 
