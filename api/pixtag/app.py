@@ -9,11 +9,11 @@ from aiohttp import web
 
 from pixtag import compression, gallery, keys, openapi
 from pixtag.auth import cors
-from pixtag.auth.authenticator import Authenticator
+from pixtag.auth.authenticator import AUTH, Authenticator
 from pixtag.auth.context import auth_ctx
 from pixtag.auth.middleware import auth_middleware
 from pixtag.captures.context import setup as setup_captures
-from pixtag.db.pool import database_ctx, pool_ctx
+from pixtag.db.pool import database_ctx
 from pixtag.errors import problem_middleware
 from pixtag.inflight import InFlight
 from pixtag.jobs.context import jobs_ctx
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     if settings.auth_enabled:
         app.middlewares.append(auth_middleware)
     app[keys.SETTINGS] = settings
-    app[keys.AUTH] = Authenticator(
+    app[AUTH] = Authenticator(
         enabled=settings.auth_enabled,
         anonymous_read=settings.anonymous_read,
         cache_ttl=settings.auth_cache_ttl,
@@ -48,9 +48,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
     app[keys.JOB_LIMITS] = {}
-    app.cleanup_ctx.extend(
-        [database_ctx, pool_ctx, auth_ctx, storage_ctx, sweeper_ctx, folding_ctx]
-    )
+    app.cleanup_ctx.extend([database_ctx, auth_ctx, storage_ctx, sweeper_ctx, folding_ctx])
     setup_captures(app)
     setup_renditions(app)
     setup_processing(app)

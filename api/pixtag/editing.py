@@ -8,11 +8,8 @@ such an image cannot be renamed until ``pixtag storage migrate`` has moved
 it (the server does at start).
 """
 
-from typing import Any
-
 from pixtag.db.queries import edits as queries
 from pixtag.db.queries.images import Versioned
-from pixtag.db.transaction import Transaction
 from pixtag.errors import Conflict
 from pixtag.storage.ingest import Ingest
 from pixtag.versions import check_version
@@ -23,7 +20,7 @@ async def edit_image(
 ) -> Versioned:
     """Apply ``edit`` if the image's version is one of ``versions`` (any, when None)."""
 
-    async def work(cur: Any) -> Versioned:
+    async with ingest.db.transaction() as cur:
         locked = await queries.lock_image(cur, image_id)
         check_version(versions, locked.version)
         if locked.legacy and edit.filename not in (None, locked.filename):
@@ -34,11 +31,4 @@ async def edit_image(
         document, version = await queries.update_image(
             cur, image_id, edit, media_url=ingest.media_url
         )
-        return Versioned(document, version)
-
-    transaction = Transaction(
-        ingest.pool,
-        timeout_ms=ingest.transaction_timeout_ms,
-        acquire_timeout_ms=ingest.acquire_timeout_ms,
-    )
-    return await transaction.run(work)
+    return Versioned(document, version)

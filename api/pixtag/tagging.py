@@ -11,10 +11,9 @@ the search's own tags, in one lookup.
 from dataclasses import dataclass
 from typing import Any
 
-import aiopg
 import psycopg2
 
-from pixtag.db.acquire import connection
+from pixtag.db.database import Database
 from pixtag.db.queries import bulk_tags, search
 from pixtag.errors import DomainError
 from pixtag.search import grammar
@@ -47,7 +46,7 @@ class BatchFailed(DomainError):
 
 
 async def retag(
-    pool: aiopg.Pool,
+    db: Database,
     *,
     query: str | None,
     ids: list[int] | None,
@@ -59,7 +58,7 @@ async def retag(
     """Add and remove tags on the selected images, batch by batch; the report."""
     term: Term = grammar.parse(query, ("body", "query")).term if query is not None else EVERYTHING
     report = Report()
-    async with connection(pool, timeout_ms) as conn, conn.cursor() as cur:
+    async with db.cursor(timeout_ms) as cur:
         lookup = all_of(term, *(Tag(t) for t in [*add, *remove]))
         resolution = search.Resolution()
         resolving = search.resolve_statement(lookup, with_size=False)

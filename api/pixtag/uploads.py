@@ -13,7 +13,6 @@ from aiohttp.web_urldispatcher import _default_expect_handler
 from pydantic import ValidationError
 
 from pixtag import keys
-from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import BadRequest, InvalidRequest, PayloadTooLarge, WrongFilename, problem
 from pixtag.models import ImageCreate
@@ -119,10 +118,10 @@ async def receive_last(ingest: Ingest, reader: MultipartReader) -> Received:
     return received
 
 
-async def attach(request: web.Request, image_id: int, filename: str) -> tuple[int, str]:
-    """Store the file of an existing image; return 201 (first file) or 200 and the image JSON."""
+async def attach(request: web.Request, image_id: int, filename: str) -> tuple[bool, str]:
+    """Store the file of an existing image; whether it replaced one, and the image JSON."""
     app = request.app
-    async with cursor(app) as cur:
+    async with app[keys.DATABASE].cursor() as cur:
         current = await queries.image_file(cur, image_id)
     if filename != current.filename:
         raise WrongFilename(image_id, filename, current.filename)

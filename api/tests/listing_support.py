@@ -50,7 +50,7 @@ def backends(database_url: str) -> list[tuple]:
 
 def pool_is_whole(client) -> bool:
     """Every connection the pool opened is back in it."""
-    pool = client.server.app[keys.POOL]
+    pool = client.server.app[keys.DATABASE].pool
     return pool.size == pool.freesize
 
 

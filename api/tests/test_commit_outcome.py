@@ -92,13 +92,13 @@ async def assert_problem(resp, status: int, detail: str) -> dict:  # type: ignor
 
 def assert_outcome_unknown(caplog: pytest.LogCaptureFixture, key: str) -> None:
     """The application saw the connection go during COMMIT, and removed nothing then."""
-    warnings = [r.getMessage() for r in caplog.records if r.name == "pixtag.storage.ingest"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pixtag.storage.change"]
     assert warnings == [f"the outcome of recording {key} is unknown; nothing removed"]
 
 
 async def sweep_now(client) -> sweeper.SweepReport:  # type: ignore[no-untyped-def]
     app = client.app
-    return await sweeper.sweep(app[app_keys.POOL], app[app_keys.STORAGE], grace=0)
+    return await sweeper.sweep(app[app_keys.DATABASE], app[app_keys.STORAGE], grace=0)
 
 
 # --- A COMMIT that PostgreSQL refuses -------------------------------------------------------

@@ -53,11 +53,11 @@ async def stored_image(client) -> dict:  # type: ignore[no-untyped-def]
 
 async def sweep_now(client) -> sweeper.SweepReport:  # type: ignore[no-untyped-def]
     app = client.app
-    return await sweeper.sweep(app[app_keys.POOL], app[app_keys.STORAGE], grace=0)
+    return await sweeper.sweep(app[app_keys.DATABASE], app[app_keys.STORAGE], grace=0)
 
 
 def unknown_logged(caplog: pytest.LogCaptureFixture, what: str) -> None:
-    warnings = [r.getMessage() for r in caplog.records if r.name == "pixtag.storage.removal"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "pixtag.storage.change"]
     assert warnings == [f"the outcome of {what} is unknown; nothing removed"]
 
 

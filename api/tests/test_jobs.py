@@ -6,12 +6,13 @@ import collections
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiopg
 import pytest
 
+from pixtag.db.database import Database, pooled
 from pixtag.db.queries import jobs as queries
 from pixtag.jobs.engine import Engine, Tuning
 from pixtag.jobs.errors import Permanent, Transient
+from pixtag.settings import Settings
 from tests.processes import async_wait_until, sql
 
 QUEUES = ["test", "other"]
@@ -30,18 +31,18 @@ def tuning(**changes: float) -> Tuning:
 
 
 @pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[aiopg.Pool]:
+async def database(database_url: str) -> AsyncIterator[Database]:
     sql(database_url, "INSERT INTO job_queues (queue) VALUES ('test'), ('other')")
-    async with aiopg.create_pool(database_url, maxsize=20) as pool:
-        yield pool
+    async with pooled(database_url, Settings(database_url=database_url), max_size=20) as database:
+        yield database
 
 
 @pytest.fixture
-async def engines(pool, database_url) -> AsyncIterator[Callable[..., Engine]]:  # type: ignore[no-untyped-def]
+async def engines(database, database_url) -> AsyncIterator[Callable[..., Engine]]:  # type: ignore[no-untyped-def]
     started: list[Engine] = []
 
     def start(handlers: dict[str, Any], **changes: float) -> Engine:
-        engine = Engine(pool, database_url, handlers, QUEUES, tuning(**changes))
+        engine = Engine(database, handlers, QUEUES, tuning(**changes))
         engine.start()
         started.append(engine)
         return engine
@@ -51,8 +52,10 @@ async def engines(pool, database_url) -> AsyncIterator[Callable[..., Engine]]:  
         await engine.stop()
 
 
-async def enqueue(pool, kind: str, queue: str = "test", max_attempts: int = 3, **payload) -> int:  # type: ignore[no-untyped-def]
-    async with pool.acquire() as conn, conn.cursor() as cur:
+async def enqueue(
+    database, kind: str, queue: str = "test", max_attempts: int = 3, **payload
+) -> int:  # type: ignore[no-untyped-def]
+    async with database.cursor() as cur:
         return await queries.enqueue(cur, queue, kind, payload, max_attempts=max_attempts)
 
 
@@ -70,7 +73,7 @@ async def until_status(database_url: str, job_id: int, status: str, within: floa
     )
 
 
-async def test_three_workers_run_every_job_exactly_once(pool, engines, database_url):
+async def test_three_workers_run_every_job_exactly_once(database, engines, database_url):
     runs: collections.Counter[int] = collections.Counter()
 
     async def count(claimed: queries.Claimed) -> dict[str, int]:
@@ -78,7 +81,7 @@ async def test_three_workers_run_every_job_exactly_once(pool, engines, database_
         await asyncio.sleep(0)
         return {"n": claimed.payload["n"]}
 
-    ids = [await enqueue(pool, "count", n=n) for n in range(120)]
+    ids = [await enqueue(database, "count", n=n) for n in range(120)]
     for _ in range(3):
         engines({"count": count})
     await async_wait_until(
@@ -92,7 +95,7 @@ async def test_three_workers_run_every_job_exactly_once(pool, engines, database_
 
 
 async def test_a_notification_wakes_the_worker_long_before_it_would_poll(
-    pool, engines, database_url
+    database, engines, database_url
 ):
     async def nothing(claimed: queries.Claimed) -> None:
         return None
@@ -100,12 +103,12 @@ async def test_a_notification_wakes_the_worker_long_before_it_would_poll(
     engine = engines({"nothing": nothing}, poll_interval=600)
     # Listening: the first wake-up after connecting has run its claim.
     await async_wait_until(lambda: not engine._wake.is_set(), within=10, what="the listener")
-    job_id = await enqueue(pool, "nothing")
+    job_id = await enqueue(database, "nothing")
     await until_status(database_url, job_id, "done", within=10)
 
 
 async def test_transient_failures_are_retried_with_backoff_and_permanent_ones_kept(
-    pool, engines, database_url
+    database, engines, database_url
 ):
     tries: collections.Counter[str] = collections.Counter()
 
@@ -118,9 +121,9 @@ async def test_transient_failures_are_retried_with_backoff_and_permanent_ones_ke
         return "ok"
 
     engines({"flaky": flaky})
-    recovers = await enqueue(pool, "flaky", name="recovers", fails=2)
-    gives_up = await enqueue(pool, "flaky", name="gives-up", fails=5)
-    broken = await enqueue(pool, "flaky", name="broken", fails=0)
+    recovers = await enqueue(database, "flaky", name="recovers", fails=2)
+    gives_up = await enqueue(database, "flaky", name="gives-up", fails=5)
+    broken = await enqueue(database, "flaky", name="broken", fails=0)
     await until_status(database_url, recovers, "done")
     await until_status(database_url, gives_up, "failed")
     await until_status(database_url, broken, "failed")
@@ -149,16 +152,16 @@ def test_backoff_doubles_with_jitter_within_its_cap_and_honours_retry_after():
 
 
 async def test_a_paused_queue_starts_nothing_until_resumed_while_others_run(
-    pool, engines, database_url
+    database, engines, database_url
 ):
     async def nothing(claimed: queries.Claimed) -> None:
         return None
 
     sql(database_url, "UPDATE job_queues SET enabled = false WHERE queue = 'test'")
     engines({"nothing": nothing})
-    waiting = await enqueue(pool, "nothing", queue="test")
+    waiting = await enqueue(database, "nothing", queue="test")
     # Queued after the paused one: once it is done, the paused one was passed over.
-    passing = await enqueue(pool, "nothing", queue="other")
+    passing = await enqueue(database, "nothing", queue="other")
     await until_status(database_url, passing, "done")
     assert job(database_url, waiting)["status"] == "queued"
     assert job(database_url, waiting)["attempts"] == 0
@@ -166,14 +169,14 @@ async def test_a_paused_queue_starts_nothing_until_resumed_while_others_run(
     await until_status(database_url, waiting, "done")
 
 
-async def test_a_job_running_when_paused_finishes(pool, engines, database_url):
+async def test_a_job_running_when_paused_finishes(database, engines, database_url):
     release = asyncio.Event()
 
     async def slow(claimed: queries.Claimed) -> None:
         await release.wait()
 
     engines({"slow": slow})
-    job_id = await enqueue(pool, "slow")
+    job_id = await enqueue(database, "slow")
     await until_status(database_url, job_id, "running")
     sql(database_url, "UPDATE job_queues SET enabled = false WHERE queue = 'test'")
     release.set()
@@ -181,9 +184,9 @@ async def test_a_job_running_when_paused_finishes(pool, engines, database_url):
 
 
 async def test_an_expired_lease_is_taken_over_and_the_old_claim_changes_nothing(
-    pool, engines, database_url
+    database, engines, database_url
 ):
-    job_id = await enqueue(pool, "count")
+    job_id = await enqueue(database, "count")
     # A worker claimed it, then died: its lease ran out long ago.
     sql(
         database_url,
@@ -200,15 +203,15 @@ async def test_an_expired_lease_is_taken_over_and_the_old_claim_changes_nothing(
     await until_status(database_url, job_id, "done")
     assert ran == [2]
     stale = queries.Claimed(job_id, "test", "count", {}, 1, 3, "dead")
-    async with pool.acquire() as conn, conn.cursor() as cur:
+    async with database.cursor() as cur:
         assert not await queries.fail(cur, stale, "late", "the dead worker woke up")
     assert job(database_url, job_id)["status"] == "done"
 
 
 async def test_a_job_that_kills_every_worker_fails_once_out_of_attempts(
-    pool, engines, database_url
+    database, engines, database_url
 ):
-    job_id = await enqueue(pool, "count", max_attempts=2)
+    job_id = await enqueue(database, "count", max_attempts=2)
     sql(
         database_url,
         "UPDATE jobs SET status = 'running', attempts = 2, token = 'dead',"
@@ -224,7 +227,9 @@ async def test_a_job_that_kills_every_worker_fails_once_out_of_attempts(
     assert job(database_url, job_id)["error_code"] == "attempts_exhausted"
 
 
-async def test_the_heartbeat_keeps_a_long_job_from_being_taken_over(pool, engines, database_url):
+async def test_the_heartbeat_keeps_a_long_job_from_being_taken_over(
+    database, engines, database_url
+):
     release = asyncio.Event()
     ran = []
 
@@ -234,7 +239,7 @@ async def test_the_heartbeat_keeps_a_long_job_from_being_taken_over(pool, engine
 
     engines({"slow": slow}, lease=0.6)
     engines({"slow": slow}, lease=0.6)
-    job_id = await enqueue(pool, "slow")
+    job_id = await enqueue(database, "slow")
     await until_status(database_url, job_id, "running")
     first_lease = job(database_url, job_id)["lease_until"]
     await async_wait_until(
@@ -252,20 +257,20 @@ async def test_the_heartbeat_keeps_a_long_job_from_being_taken_over(pool, engine
     assert ran == [job_id]
 
 
-async def test_stopping_gives_unfinished_jobs_back_as_never_attempted(pool, database_url):
+async def test_stopping_gives_unfinished_jobs_back_as_never_attempted(database, database_url):
     async def forever(claimed: queries.Claimed) -> None:
         await asyncio.Event().wait()
 
-    engine = Engine(pool, database_url, {"forever": forever}, QUEUES, tuning(shutdown_grace=0))
+    engine = Engine(database, {"forever": forever}, QUEUES, tuning(shutdown_grace=0))
     engine.start()
-    job_id = await enqueue(pool, "forever")
+    job_id = await enqueue(database, "forever")
     await until_status(database_url, job_id, "running")
     await engine.stop()
     found = job(database_url, job_id)
     assert (found["status"], found["attempts"], found["token"]) == ("queued", 0, None)
 
 
-async def test_queue_limit_leaves_the_other_queues_their_slots(pool, database_url):
+async def test_queue_limit_leaves_the_other_queues_their_slots(database, database_url):
     release = asyncio.Event()
     running: list[int] = []
 
@@ -277,12 +282,12 @@ async def test_queue_limit_leaves_the_other_queues_their_slots(pool, database_ur
         return {"ran": True}
 
     handlers = {"blocked": blocked, "quick": quick}
-    engine = Engine(pool, database_url, handlers, QUEUES, tuning(), {"test": 1})
+    engine = Engine(database, handlers, QUEUES, tuning(), {"test": 1})
     engine.start()
     try:
-        held = [await enqueue(pool, "blocked") for _ in range(3)]
+        held = [await enqueue(database, "blocked") for _ in range(3)]
         await until_status(database_url, held[0], "running")
-        other = await enqueue(pool, "quick", queue="other")
+        other = await enqueue(database, "quick", queue="other")
         # One job of the limited queue runs; the other queue's job gets a slot and finishes.
         await until_status(database_url, other, "done")
         assert job(database_url, other)["result"] == {"ran": True}

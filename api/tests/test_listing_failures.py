@@ -12,7 +12,7 @@ import pytest
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from pixtag.app import create_app
-from pixtag.db.stream import stream_transaction
+from pixtag.db.stream import CURSOR_NAME, stream_transaction
 from tests.processes import async_wait_until, sql
 
 from .listing_support import backends, bulk_insert, pool_is_whole
@@ -80,7 +80,8 @@ async def wait_for(predicate, within: float = 30.0) -> bool:
 def streaming_backend(database_url: str) -> int | None:
     """The pid of the backend holding the listing's cursor open, if any."""
     for pid, _state, query in backends(database_url):
-        if query.startswith(("FETCH", "DECLARE")):
+        # The cursor's statements name it: its DECLARE (after the plan's settings) and FETCHes.
+        if CURSOR_NAME in query:
             return pid
     return None
 

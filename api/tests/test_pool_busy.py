@@ -15,7 +15,7 @@ async def crowded(aiohttp_client, settings):
     """A server whose two pooled connections are both taken, and the held connections."""
     app = create_app(settings.model_copy(update={"pool_max_size": 2, "pool_timeout_ms": 300}))
     client = await aiohttp_client(app)
-    pool = app[keys.POOL]
+    pool = app[keys.DATABASE].pool
     held = [await pool.acquire() for _ in range(pool.maxsize)]
     yield client
     for conn in held:
@@ -59,7 +59,7 @@ async def test_an_exhausted_pool_answers_503_with_retry_after_within_the_bound(
 async def test_the_server_answers_normally_once_connections_come_free(aiohttp_client, settings):
     app = create_app(settings.model_copy(update={"pool_max_size": 1, "pool_timeout_ms": 300}))
     client = await aiohttp_client(app)
-    pool = app[keys.POOL]
+    pool = app[keys.DATABASE].pool
     conn = await pool.acquire()
     await assert_busy(await client.get("/images/1"))
     await pool.release(conn)

@@ -291,7 +291,7 @@ async def test_the_sweeper_keeps_live_renditions_and_removes_leftover_ones(clien
     leftover = settings.media_dir / str(image["image_id"]) / f"{'ab' * 8}-{'cd' * 8}.webp"
     leftover.write_bytes(b"a rendition whose commit never happened")
     app = client.server.app
-    report = await sweep(app[app_keys.POOL], app[app_keys.STORAGE], grace=0)
+    report = await sweep(app[app_keys.DATABASE], app[app_keys.STORAGE], grace=0)
     assert report.orphans == [f"{image['image_id']}/{leftover.name}"]
     stored = await stored_files(settings)
     assert live in stored

@@ -13,7 +13,6 @@ from PIL import Image
 
 from pixtag import keys
 from pixtag.app import create_app
-from pixtag.db.pool import cursor
 
 from .processes import ServeProcess, async_wait_until, pixtag_env, run_pixtag
 
@@ -23,7 +22,7 @@ async def test_in_flight_request_finishes_then_the_pool_closes(settings, unused_
 
     async def slow(request: web.Request) -> web.Response:
         started.set()
-        async with cursor(request.app) as cur:
+        async with request.app[keys.DATABASE].cursor() as cur:
             await cur.execute("SELECT pg_sleep(0.5), 42")
             (_, answer) = await cur.fetchone()
         return web.json_response({"answer": answer})
@@ -33,7 +32,7 @@ async def test_in_flight_request_finishes_then_the_pool_closes(settings, unused_
     runner = web.AppRunner(app, shutdown_timeout=10)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
-    pool = app[keys.POOL]
+    pool = app[keys.DATABASE].pool
 
     async with aiohttp.ClientSession() as session:
         pending = asyncio.create_task(session.get(f"http://127.0.0.1:{unused_tcp_port}/slow"))

@@ -151,7 +151,7 @@ async def test_a_tag_removed_at_zero_comes_back_when_used_again(client, database
 
 
 async def test_two_folders_during_creates_and_deletes_lose_nothing(client, database_url):
-    pool = client.app[keys.POOL]
+    db = client.app[keys.DATABASE]
     rng = random.Random(5)
     vocabulary = [f"v{n}" for n in range(12)]
     created: list[int] = []
@@ -172,7 +172,7 @@ async def test_two_folders_during_creates_and_deletes_lose_nothing(client, datab
         total = 0
         while writing:
             # Small batches, so the two folders split a tag's changes between them.
-            total += await fold_pending(pool, batch=rng.randint(1, 9))
+            total += await fold_pending(db, batch=rng.randint(1, 9))
             await asyncio.sleep(0)
         return total
 
@@ -184,7 +184,7 @@ async def test_two_folders_during_creates_and_deletes_lose_nothing(client, datab
 
     truth = ground_truth(database_url)
     assert await counts(client) == truth
-    await fold_pending(pool)
+    await fold_pending(db)
     assert pending(database_url) == 0
     assert folded(database_url) == truth
     assert await counts(client) == truth
@@ -214,13 +214,13 @@ async def test_the_server_folds_in_the_background(aiohttp_client, settings, data
 async def test_the_folder_vacuums_the_change_table_it_empties(client, database_url):
     insert(database_url, ["sea", "sky", "sun"], 5000)
     assert int(sql(database_url, "SELECT pg_relation_size('tag_count_batches')")[0][0]) > 0
-    pool = client.app[keys.POOL]
-    assert await fold_pending(pool, batch=2) == 1  # one statement: one batch of three tags
+    db = client.app[keys.DATABASE]
+    assert await fold_pending(db, batch=2) == 1  # one statement: one batch of three tags
 
     async def vacuumed() -> bool:
         # A snapshot another backend holds at that moment (the job engine looking for
         # work) keeps the dead row one round longer: vacuum again until it is reclaimed.
-        async with pool.acquire() as conn, conn.cursor() as cur:
+        async with db.cursor() as cur:
             await tag_counts.vacuum(cur)  # on a pooled connection: outside any transaction
         size = sql(database_url, "SELECT pg_relation_size('tag_count_batches')")
         return size == [(0,)]

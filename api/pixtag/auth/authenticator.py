@@ -15,7 +15,7 @@ from aiohttp import web
 
 from pixtag.auth import tokens
 from pixtag.auth.tokens import Principal
-from pixtag.db.pool import cursor
+from pixtag.db.database import Database
 from pixtag.db.queries import tokens as queries
 from pixtag.errors import Unauthorized
 
@@ -32,7 +32,7 @@ class Authenticator:
     cache_ttl: float
     _cache: dict[bytes, tuple[float, Principal]] = field(default_factory=dict)
 
-    async def authenticate(self, app: web.Application, header: str | None) -> Principal:
+    async def authenticate(self, db: Database, header: str | None) -> Principal:
         """The principal of an ``Authorization`` header; Unauthorized when there is none."""
         if header is None:
             raise Unauthorized("A token is needed: send Authorization: Bearer <token>")
@@ -49,7 +49,7 @@ class Authenticator:
         cached = self._cache.get(digest)
         if cached is not None and cached[0] > now:
             return cached[1]
-        async with cursor(app) as cur:
+        async with db.cursor() as cur:
             found = await queries.lookup(cur, digest)
             if found is None or not tokens.same_digest(found.hash, digest):
                 self._cache.pop(digest, None)
@@ -70,3 +70,6 @@ class Authenticator:
     def forget(self) -> None:
         """Drop every cached token (one was revoked through this process)."""
         self._cache.clear()
+
+
+AUTH = web.AppKey("auth", Authenticator)

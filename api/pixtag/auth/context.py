@@ -14,7 +14,6 @@ from aiohttp import web
 
 from pixtag import keys
 from pixtag.auth import signing, tokens
-from pixtag.db.pool import cursor
 from pixtag.db.queries import tokens as queries
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ SIGNING_KEY = "media_signing"
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    async with cursor(app) as cur:
+    async with app[keys.DATABASE].cursor() as cur:
         if settings.secret_key is not None:
             secret = settings.secret_key.get_secret_value()
         else:

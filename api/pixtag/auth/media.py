@@ -9,6 +9,7 @@ as nginx answers in the compose stack.
 from aiohttp import web
 
 from pixtag import keys
+from pixtag.auth.authenticator import AUTH
 from pixtag.auth.signing import Verdict
 from pixtag.errors import AccessDenied, Gone
 
@@ -18,7 +19,7 @@ async def check(request: web.Request) -> None:
     query = request.query
     header = request.headers.get("Authorization")
     if "md5" not in query and header is not None:
-        await request.app[keys.AUTH].authenticate(request.app, header)
+        await request.app[AUTH].authenticate(request.app[keys.DATABASE], header)
         return
     signer = request.app[keys.MEDIA_SIGNER]
     verdict = signer.verify(request.path, query.get("md5"), query.get("expires"))

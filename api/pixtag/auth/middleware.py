@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 
 from pixtag import keys
 from pixtag.auth.access import declared, scope_for
+from pixtag.auth.authenticator import AUTH
 from pixtag.auth.tokens import Principal
 from pixtag.errors import Forbidden
 
@@ -37,11 +38,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     needed = scope_for(access, request.method)
     if needed is None or needed == "public":
         return await handler(request)  # not a method of the route (405), or public
-    auth = request.app[keys.AUTH]
+    auth = request.app[AUTH]
     header = request.headers.get("Authorization")
     if header is None and needed == "read" and auth.anonymous_read:
         return await handler(request)
-    principal = await auth.authenticate(request.app, header)
+    principal = await auth.authenticate(request.app[keys.DATABASE], header)
     if not principal.allows(needed):  # type: ignore[arg-type]
         raise Forbidden(
             f"This needs a token with the {needed} scope; this one has {principal.scope}",

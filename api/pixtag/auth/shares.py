@@ -13,10 +13,8 @@ from aiohttp import web
 from pixtag import keys
 from pixtag.auth import passwords
 from pixtag.auth.models import Share, ShareCreate
-from pixtag.db.pool import cursor
 from pixtag.db.queries import shares as queries
 from pixtag.errors import DomainError, Gone, NotFound, TooManyRequests
-from pixtag.storage.local import LocalStorage
 
 
 class SharePasswordNeeded(DomainError):
@@ -38,7 +36,7 @@ async def create(app: web.Application, image_id: int, body: ShareCreate) -> Shar
     password_hash = None
     if body.password is not None:
         password_hash = await passwords.hash_password(body.password)
-    async with cursor(app) as cur:
+    async with app[keys.DATABASE].cursor() as cur:
         row = await queries.create(
             cur,
             token=secrets.token_urlsafe(24),
@@ -51,19 +49,19 @@ async def create(app: web.Application, image_id: int, body: ShareCreate) -> Shar
 
 
 async def listing(app: web.Application, image_id: int) -> list[Share]:
-    async with cursor(app) as cur:
+    async with app[keys.DATABASE].cursor() as cur:
         rows = await queries.listing(cur, image_id)
     return [share_model(app, row) for row in rows]
 
 
 async def revoke(app: web.Application, token: str) -> None:
-    async with cursor(app) as cur:
+    async with app[keys.DATABASE].cursor() as cur:
         await queries.revoke(cur, token)
 
 
 async def follow(app: web.Application, token: str, password: str | None) -> str:
     """Where the link leads now (a signed URL), once its download is counted."""
-    async with cursor(app) as cur:
+    async with app[keys.DATABASE].cursor() as cur:
         link = await queries.link(cur, token)
         if link is None:
             raise NotFound("No such share link")
@@ -88,7 +86,7 @@ async def follow(app: web.Application, token: str, password: str | None) -> str:
             raise Gone("This share link has just been used up, revoked or expired")
     storage = app[keys.STORAGE]
     url = await storage.url(link.key, filename=link.filename, content_type=link.content_type)
-    if isinstance(storage, LocalStorage) and storage.signer is None:
+    if not storage.urls_expire:
         # Media is served openly here, yet a share hands out a URL that expires.
         url = app[keys.MEDIA_SIGNER].sign(url)
     return url

@@ -18,10 +18,12 @@ from pixtag.db.queries.jobs import Claimed
 from pixtag.net.fetch import Fetcher, Timeouts
 from pixtag.net.guard import Policy
 
+CAPTURER = web.AppKey("capturer", Capturer)
+
 
 def setup(app: web.Application) -> None:
     async def handler(job: Claimed) -> Any:
-        return await app[keys.CAPTURER](job)
+        return await app[CAPTURER](job)
 
     app[keys.JOB_HANDLERS][(queries.QUEUE, queries.KIND)] = handler
     app.cleanup_ctx.append(captures_ctx)
@@ -39,7 +41,7 @@ async def captures_ctx(app: web.Application) -> AsyncIterator[None]:
         connections=max(8, settings.jobs_concurrency * 2),
     )
     await fetcher.open()
-    app[keys.CAPTURER] = Capturer(app[keys.POOL], app[keys.INGEST], fetcher)
+    app[CAPTURER] = Capturer(app[keys.DATABASE], app[keys.INGEST], fetcher)
     try:
         yield
     finally:

@@ -14,14 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-import aiopg
-
 from pixtag import validation
+from pixtag.db.database import Database
 from pixtag.db.queries import captures as queries
 from pixtag.db.queries import jobs
-from pixtag.db.transaction import Transaction
 from pixtag.jobs.errors import ClaimLost
 from pixtag.net.fetch import Fetcher
+from pixtag.storage.change import CommitUnknown
 from pixtag.storage.ingest import Ingest, Received
 
 from .download import download
@@ -52,18 +51,17 @@ def filename_for(capture: queries.Capture) -> str:
 class Capturer:
     """Runs capture jobs with the process's fetcher and ingest path."""
 
-    pool: aiopg.Pool
+    db: Database
     ingest: Ingest
     fetcher: Fetcher
-    timeout_ms: int = 30_000
 
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
-        async with self.pool.acquire() as conn, conn.cursor() as cur:
+        async with self.db.cursor() as cur:
             capture = await queries.for_job(cur, job.job_id)
         received = await download(self.fetcher, self.ingest, capture.url)
         sha256 = received.spooled.sha256
         try:
-            async with self.pool.acquire() as conn, conn.cursor() as cur:
+            async with self.db.cursor() as cur:
                 existing = await queries.image_with_file(cur, sha256)
         except BaseException:
             await received.spooled.discard()
@@ -71,39 +69,50 @@ class Capturer:
         if existing is not None:
             await received.spooled.discard()
             return await self._duplicate(job, capture, received, existing)
+        result = await self._create(job, capture, received)
+        if isinstance(result, AlreadyStored):
+            return await self._duplicate(job, capture, received, result.image_id)
+        return result
 
-        async def within(cur: Any, image_id: int) -> None:
-            if not await jobs.hold(cur, job):
-                raise ClaimLost()
-            await queries.lock_sha256(cur, sha256)
-            other = await queries.image_with_file(cur, sha256, other_than=image_id)
-            if other is not None:
-                raise AlreadyStored(other)
-            await self._record(cur, capture, received, image_id, duplicate=False)
-            await jobs.finish(cur, job, {"image_id": image_id, "duplicate": False})
-
+    async def _create(
+        self, job: jobs.Claimed, capture: queries.Capture, received: Received
+    ) -> dict[str, Any] | AlreadyStored:
+        """The new image, the capture's result and the job's end, in one storage change."""
+        image_id, key = await self.ingest.reserve(received)
+        result = {"image_id": image_id, "duplicate": False}
+        sha256 = received.spooled.sha256
         try:
-            image_id, _ = await self.ingest.create(
-                received, filename=filename_for(capture), tags=capture.tags, within=within
-            )
+            async with self.ingest.change() as change:
+                await self.ingest.put(change, received, key)
+                cur = await change.begin()
+                filename = filename_for(capture)
+                await self.ingest.record(cur, image_id, received, key, filename, capture.tags)
+                if not await jobs.hold(cur, job):
+                    raise ClaimLost()
+                await queries.lock_sha256(cur, sha256)
+                other = await queries.image_with_file(cur, sha256, other_than=image_id)
+                if other is not None:
+                    raise AlreadyStored(other)
+                await self._record(cur, capture, received, image_id, duplicate=False)
+                await jobs.finish(cur, job, result)
         except AlreadyStored as stored:
-            return await self._duplicate(job, capture, received, stored.image_id)
-        return {"image_id": image_id, "duplicate": False}
+            return stored
+        except CommitUnknown as unknown:
+            await self.ingest.confirm(key, unknown)
+        return result
 
     async def _duplicate(
         self, job: jobs.Claimed, capture: queries.Capture, received: Received, image_id: int
     ) -> dict[str, Any]:
         """Finish the capture on the image that already holds its bytes."""
-
-        async def work(cur: Any) -> None:
+        result = {"image_id": image_id, "duplicate": True}
+        async with self.db.transaction() as cur:
             if not await jobs.hold(cur, job):
                 raise ClaimLost()
             await queries.add_tags(cur, image_id, capture.tags)
             await self._record(cur, capture, received, image_id, duplicate=True)
-            await jobs.finish(cur, job, {"image_id": image_id, "duplicate": True})
-
-        await Transaction(self.pool, timeout_ms=self.timeout_ms).run(work)
-        return {"image_id": image_id, "duplicate": True}
+            await jobs.finish(cur, job, result)
+        return result
 
     @staticmethod
     async def _record(

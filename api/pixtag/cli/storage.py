@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-import aiopg
 import click
 
 from pixtag.cli.server import (
@@ -21,20 +20,20 @@ from pixtag.cli.server import (
     run,
 )
 from pixtag.db import fixtures as loader
+from pixtag.db.database import Database, pooled
 from pixtag.settings import Settings
 from pixtag.storage import migrate as migration
 from pixtag.storage import sweeper, verify
 from pixtag.storage.backend import Storage
 from pixtag.storage.context import StorageError, open_storage
-from pixtag.storage.local import LocalStorage
 
 
 @contextlib.asynccontextmanager
-async def opened(settings: Settings, dsn: str) -> AsyncIterator[tuple[aiopg.Pool, Storage]]:
-    async with aiopg.create_pool(dsn, minsize=1, maxsize=2) as pool:
+async def opened(settings: Settings, dsn: str) -> AsyncIterator[tuple[Database, Storage]]:
+    async with pooled(dsn, settings, max_size=2) as db:
         storage = await open_storage(settings)
         try:
-            yield pool, storage
+            yield db, storage
         finally:
             await storage.close()
 
@@ -42,14 +41,14 @@ async def opened(settings: Settings, dsn: str) -> AsyncIterator[tuple[aiopg.Pool
 def run_with_storage[T](
     data_dir: Path | None,
     database_url: str | None,
-    action: Callable[[aiopg.Pool, Storage, Settings], Awaitable[T]],
+    action: Callable[[Database, Storage, Settings], Awaitable[T]],
 ) -> T:
-    """Run ``action`` with a pool on the server's database and its storage."""
+    """Run ``action`` with the handle on the server's database and its storage."""
     settings = load_settings(data_dir=data_dir, database_url=database_url)
 
     async def main(dsn: str) -> T:
-        async with opened(settings, dsn) as (pool, storage):
-            return await action(pool, storage, settings)
+        async with opened(settings, dsn) as (db, storage):
+            return await action(db, storage, settings)
 
     with open_database(settings) as dsn:
         run(loader.apply, dsn)
@@ -70,10 +69,10 @@ def storage() -> None:
 def migrate(data_dir: Path | None, database_url: str | None) -> None:
     """Move files stored before storage keys to keys (the server also does it at start)."""
 
-    async def action(pool: aiopg.Pool, store: Storage, settings: Settings) -> None:
-        if not isinstance(store, LocalStorage):
+    async def action(db: Database, store: Storage, settings: Settings) -> None:
+        if store.root is None:
             raise click.ClickException("only local storage has files from before storage keys")
-        report = await migration.migrate(pool, store, max_pixels=settings.max_image_pixels)
+        report = await migration.migrate(db, store, max_pixels=settings.max_image_pixels)
         click.echo(str(report))
         if report.missing or report.failed:
             raise click.ClickException("some files could not be moved (see above)")
@@ -92,9 +91,9 @@ def migrate(data_dir: Path | None, database_url: str | None) -> None:
 def sweep(grace: int | None, data_dir: Path | None, database_url: str | None) -> None:
     """Remove stored files no image names, and leftovers of interrupted uploads."""
 
-    async def action(pool: aiopg.Pool, store: Storage, settings: Settings) -> None:
+    async def action(db: Database, store: Storage, settings: Settings) -> None:
         report = await sweeper.sweep(
-            pool, store, grace=settings.sweep_grace if grace is None else grace
+            db, store, grace=settings.sweep_grace if grace is None else grace
         )
         for key in report.orphans + report.incomplete:
             click.echo(f"removed  {key}")
@@ -109,8 +108,8 @@ def sweep(grace: int | None, data_dir: Path | None, database_url: str | None) ->
 def verify_(data_dir: Path | None, database_url: str | None) -> None:
     """Read every stored file back and compare it with its record (exit 1 on any mismatch)."""
 
-    async def action(pool: aiopg.Pool, store: Storage, settings: Settings) -> None:
-        report = await verify.verify(pool, store)
+    async def action(db: Database, store: Storage, settings: Settings) -> None:
+        report = await verify.verify(db, store)
         for problem in report.problems:
             click.echo(str(problem))
         click.echo(f"{report.checked} files checked, {len(report.problems)} problems")

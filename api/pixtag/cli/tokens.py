@@ -23,12 +23,13 @@ def on_database[T](
     work: Callable[[Any], Awaitable[T]], data_dir: Path | None, database_url: str | None
 ) -> T:
     """Run ``work`` with a cursor on the configured database (autocommit)."""
-    import aiopg  # server-side only: not loaded for the client commands
+    # Server-side only: not loaded for the client commands.
+    from pixtag.db.database import pooled
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
 
     async def session(dsn: str) -> T:
-        async with aiopg.connect(dsn) as conn, conn.cursor() as cur:
+        async with pooled(dsn, settings, max_size=1) as db, db.cursor() as cur:
             return await work(cur)
 
     with open_database(settings) as dsn:

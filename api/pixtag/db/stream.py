@@ -52,7 +52,7 @@ from psycopg2.extensions import (
     TRANSACTION_STATUS_INTRANS,
 )
 
-from pixtag.db.acquire import acquire, connection
+from pixtag.db.acquire import acquire
 from pixtag.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -269,75 +269,3 @@ async def abandon(conn: Any) -> None:
             log.warning("could not roll back an abandoned stream", exc_info=True)
     if status != TRANSACTION_STATUS_IDLE:
         conn.close()
-
-
-class FirstColumn:
-    """The chunks of a cursor as lists of their rows' first column; no trailer."""
-
-    def __init__(self, cursor: ChunkCursor) -> None:
-        self._cursor = cursor
-        self.chunk_size = cursor.chunk_size
-
-    def __aiter__(self) -> "FirstColumn":
-        return self
-
-    async def __anext__(self) -> list[bytes]:
-        return [row[0] for row in await anext(self._cursor)]
-
-    def trailer(self) -> dict[str, str]:
-        return {}
-
-
-@asynccontextmanager
-async def declared_rows(
-    pool: aiopg.Pool,
-    query: str,
-    params: Mapping[str, Any],
-    *,
-    chunk_size: int,
-    idle_timeout_ms: int,
-    acquire_timeout_ms: int,
-    slots: StreamSlots | None = None,
-) -> AsyncIterator[FirstColumn]:
-    """``query``'s first column, chunk by chunk, from a cursor in a stream transaction."""
-    async with stream_transaction(
-        pool, idle_timeout_ms=idle_timeout_ms, acquire_timeout_ms=acquire_timeout_ms, slots=slots
-    ) as tx:
-        yield FirstColumn(await tx.declare(query, params, chunk_size=chunk_size))
-
-
-class OneChunk:
-    """The rows of a small result, as one chunk and then none."""
-
-    def __init__(self, rows: list[bytes]) -> None:
-        self._rows: list[bytes] | None = rows
-        self.chunk_size = max(len(rows), 1)
-
-    def __aiter__(self) -> "OneChunk":
-        return self
-
-    async def __anext__(self) -> list[bytes]:
-        if not self._rows:
-            raise StopAsyncIteration
-        rows, self._rows = self._rows, None
-        return rows
-
-    def trailer(self) -> dict[str, str]:
-        return {}
-
-
-@asynccontextmanager
-async def small_result(
-    pool: aiopg.Pool, query: str, params: Mapping[str, Any], *, acquire_timeout_ms: int
-) -> AsyncIterator[OneChunk]:
-    """Run ``query``, whose LIMIT keeps it within one chunk, as one statement.
-
-    A cursor's transaction costs round trips more than one statement: for a
-    handful of rows (an autocomplete) they cost more than the rows
-    themselves. The connection is back in the pool before the rows are written.
-    """
-    async with connection(pool, acquire_timeout_ms) as conn, conn.cursor() as cur:
-        psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
-        await cur.execute(query, params)
-        rows = [row[0] for row in await cur.fetchall()]
-    yield OneChunk(rows)

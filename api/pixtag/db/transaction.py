@@ -11,7 +11,6 @@ which, for the caller to act on.
 import asyncio
 import enum
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiopg
@@ -39,7 +38,8 @@ class Outcome(enum.Enum):
 
 
 class Transaction:
-    """One transaction on a pooled connection; ``outcome`` says how it ended.
+    """One transaction on a pooled connection, as a block that commits when it ends without
+    an error; ``outcome`` then says how it ended.
 
     ``timeout_ms`` bounds the row locks; the wait for a connection has its own
     bound, ``acquire_timeout_ms`` (the same by default).
@@ -52,32 +52,47 @@ class Transaction:
         self.timeout_ms = timeout_ms
         self.acquire_timeout_ms = timeout_ms if acquire_timeout_ms is None else acquire_timeout_ms
         self.outcome = Outcome.PENDING
+        self._conn: Any = None
+        self._cursor: Any = None
 
-    async def run[T](self, work: Callable[[Any], Awaitable[T]]) -> T:
-        """``work(cur)`` between BEGIN and COMMIT; any exception means it did not commit,
-        unless ``outcome`` is UNKNOWN."""
+    async def __aenter__(self) -> Any:
+        """BEGIN on a pooled connection; the cursor to write with."""
         self.outcome = Outcome.ROLLED_BACK
-        conn = await acquire(self.pool, self.acquire_timeout_ms)
+        self._conn = await acquire(self.pool, self.acquire_timeout_ms)
         try:
-            async with conn.cursor() as cur:
-                # Bounds on how long the row lock may be waited for and held:
-                # the sweeper relies on a stored file being committed, if at
-                # all, long before its grace period ends. One round trip with
-                # the BEGIN.
-                await cur.execute(BEGIN_BOUNDED, {"ms": str(self.timeout_ms)})
-                result = await work(cur)
+            self._cursor = await self._conn.cursor()
+            # Bounds on how long the row lock may be waited for and held: the
+            # sweeper relies on a stored file being committed, if at all, long
+            # before its grace period ends. One round trip with the BEGIN.
+            await self._cursor.execute(BEGIN_BOUNDED, {"ms": str(self.timeout_ms)})
+        except BaseException:
+            await self._end()
+            raise
+        return self._cursor
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """COMMIT when the block ended without an error; any exception means it did not
+        commit, unless ``outcome`` is UNKNOWN."""
+        try:
+            if kind is None:
                 self.outcome = Outcome.UNKNOWN
                 try:
-                    await cur.execute("COMMIT")
+                    await self._cursor.execute("COMMIT")
                 except psycopg2.Error:
                     # An answer from the server (a deferred constraint, say) means
                     # it rolled back; a lost connection leaves the outcome open.
-                    if not conn.closed:
+                    if not self._conn.closed:
                         self.outcome = Outcome.ROLLED_BACK
                     raise
                 self.outcome = Outcome.COMMITTED
-                return result
         finally:
-            if self.outcome is not Outcome.COMMITTED:
-                await asyncio.shield(abandon(conn))
-            await self.pool.release(conn)
+            await self._end()
+
+    async def _end(self) -> None:
+        conn, self._conn = self._conn, None
+        if self._cursor is not None:
+            self._cursor.close()
+            self._cursor = None
+        if self.outcome is not Outcome.COMMITTED:
+            await asyncio.shield(abandon(conn))
+        await self.pool.release(conn)

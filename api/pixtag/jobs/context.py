@@ -39,8 +39,7 @@ async def jobs_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     queues = sorted({queue for queue, _ in handlers})
     engine = Engine(
-        app[keys.POOL],
-        app[keys.DATABASE_URL],
+        app[keys.DATABASE],
         {kind: handler for (_, kind), handler in handlers.items()},
         queues,
         tuning(settings),

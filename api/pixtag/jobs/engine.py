@@ -28,8 +28,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiopg
-
+from pixtag.db.database import Database
 from pixtag.db.queries import jobs as queries
 from pixtag.jobs.errors import ClaimLost, Permanent, Transient
 
@@ -66,15 +65,13 @@ class Engine:
 
     def __init__(
         self,
-        pool: aiopg.Pool,
-        dsn: str,
+        db: Database,
         handlers: Mapping[str, Handler],
         queues: list[str],
         tuning: Tuning,
         limits: Mapping[str, int] | None = None,
     ) -> None:
-        self.pool = pool
-        self.dsn = dsn
+        self.db = db
         self.handlers = handlers
         self.queues = queues
         self.tuning = tuning
@@ -159,7 +156,7 @@ class Engine:
         queues = self._open_queues()
         if not queues:
             return None
-        async with self.pool.acquire() as conn, conn.cursor() as cur:
+        async with self.db.cursor() as cur:
             return await queries.claim(
                 cur,
                 queues,
@@ -172,12 +169,10 @@ class Engine:
         """Wake the dispatcher on every notification; reconnect when the connection is lost."""
         while True:
             try:
-                async with aiopg.connect(self.dsn) as conn:
-                    async with conn.cursor() as cur:
-                        await cur.execute(f"LISTEN {CHANNEL}")
+                async with self.db.listen(CHANNEL) as notifications:
                     self._wake.set()  # catch up with anything sent while not listening
                     while True:
-                        message = await conn.notifies.get()
+                        message = await notifications.get()
                         if message.payload in self.queues:
                             self._wake.set()
             except asyncio.CancelledError:
@@ -194,7 +189,7 @@ class Engine:
             if not tokens:
                 continue
             try:
-                async with self.pool.acquire() as conn, conn.cursor() as cur:
+                async with self.db.cursor() as cur:
                     held = await queries.heartbeat(cur, tokens, lease=self.tuning.lease)
             except Exception:
                 log.warning("jobs: heartbeat failed", exc_info=True)
@@ -241,7 +236,7 @@ class Engine:
     async def _settle(self, change: Callable[..., Awaitable[bool]], job: Any, *args: Any) -> None:
         """Record how a job ended; if that fails its lease runs out and another worker retries."""
         try:
-            async with self.pool.acquire() as conn, conn.cursor() as cur:
+            async with self.db.cursor() as cur:
                 await change(cur, job, *args)
         except Exception:
             log.warning("jobs: could not record the end of job %d", job.job_id, exc_info=True)

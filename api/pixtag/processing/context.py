@@ -18,10 +18,12 @@ from pixtag.db.queries import processing as queries
 from pixtag.db.queries.jobs import Claimed
 from pixtag.processing.job import Processor
 
+PROCESSOR = web.AppKey("processor", Processor)
+
 
 def setup(app: web.Application) -> None:
     async def handler(job: Claimed) -> Any:
-        return await app[keys.PROCESSOR](job)
+        return await app[PROCESSOR](job)
 
     app[keys.JOB_HANDLERS][(queries.QUEUE, queries.KIND)] = handler
     # No more tasks than processing threads: the others' queues keep their slots.
@@ -32,7 +34,7 @@ def setup(app: web.Application) -> None:
 async def processing_ctx(app: web.Application) -> AsyncIterator[None]:
     threads = app[keys.SETTINGS].processing_threads
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pixtag-processing")
-    app[keys.PROCESSOR] = Processor(app[keys.POOL], app[keys.INGEST], executor, app[keys.PACER])
+    app[PROCESSOR] = Processor(app[keys.DATABASE], app[keys.INGEST], executor, app[keys.PACER])
     try:
         yield
     finally:

@@ -2,7 +2,7 @@
 result image, the task's result and the job's end at once.
 
 The new image, ``result_id`` and the job's ``done`` commit in one
-transaction (``Ingest.create(within=...)``), fenced by the job's claim: a
+transaction (one storage change), fenced by the job's claim: a
 process that lost its lease commits nothing, so a task never makes two
 images. The source is held (``FOR SHARE``) in that transaction: deleted
 meanwhile, the task fails with ``source_gone`` and the stored result is
@@ -17,9 +17,8 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
-import aiopg
-
 from pixtag import validation
+from pixtag.db.database import Database
 from pixtag.db.queries import jobs
 from pixtag.db.queries import processing as queries
 from pixtag.errors import ImageGone, ImageNotFound, PayloadTooLarge
@@ -27,6 +26,7 @@ from pixtag.jobs.errors import ClaimLost, Permanent
 from pixtag.pacing import Pacer
 from pixtag.processing.operations import Output, process
 from pixtag.storage import spool
+from pixtag.storage.change import CommitUnknown
 from pixtag.storage.ingest import Ingest
 
 PIECE = 1024 * 1024
@@ -61,13 +61,13 @@ def _gone(error: ImageGone | ImageNotFound) -> Permanent:
 class Processor:
     """Runs processing jobs with the process's ingest path and worker threads."""
 
-    pool: aiopg.Pool
+    db: Database
     ingest: Ingest
     executor: Executor
     pacer: Pacer
 
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
-        async with self.pool.acquire() as conn, conn.cursor() as cur:
+        async with self.db.cursor() as cur:
             task = await queries.for_job(cur, job.job_id)
             try:
                 source = await queries.source(cur, task.source_id)
@@ -81,21 +81,25 @@ class Processor:
         except PayloadTooLarge as error:
             raise Permanent("too_large", f"the result is too large: {error.detail}") from None
 
-        async def within(cur: Any, image_id: int) -> None:
-            if not await jobs.hold(cur, job):
-                raise ClaimLost()
-            try:
-                await queries.hold_source(cur, task.source_id)
-            except (ImageGone, ImageNotFound) as error:
-                raise _gone(error) from None
-            await queries.record_result(cur, task.task_id, image_id)
-            await jobs.finish(cur, job, {"result_id": image_id})
-
         filename = result_filename(source.filename, task.algorithm, output)
-        image_id, _ = await self.ingest.create(
-            received, filename=filename, tags=source.tags, within=within
-        )
-        return {"result_id": image_id}
+        image_id, key = await self.ingest.reserve(received)
+        result = {"result_id": image_id}
+        try:
+            async with self.ingest.change() as change:
+                await self.ingest.put(change, received, key)
+                cur = await change.begin()
+                await self.ingest.record(cur, image_id, received, key, filename, source.tags)
+                if not await jobs.hold(cur, job):
+                    raise ClaimLost()
+                try:
+                    await queries.hold_source(cur, task.source_id)
+                except (ImageGone, ImageNotFound) as error:
+                    raise _gone(error) from None
+                await queries.record_result(cur, task.task_id, image_id)
+                await jobs.finish(cur, job, result)
+        except CommitUnknown as unknown:
+            await self.ingest.confirm(key, unknown)
+        return result
 
     async def _process(self, task: queries.Task, key: str) -> Output:
         """The source's bytes spooled to a local file, processed in a worker thread."""

@@ -2,29 +2,15 @@
 
 from typing import Any
 
-from aiohttp import web
-
-from pixtag import keys
+from pixtag.db.database import Database
 from pixtag.db.queries import processing as queries
-from pixtag.db.transaction import Transaction
 
 
 async def create(
-    app: web.Application, ids: list[int], *, algorithm: str, params: dict[str, Any]
+    db: Database, ids: list[int], *, algorithm: str, params: dict[str, Any], max_attempts: int
 ) -> list[int]:
     """One queued task per image; their ids. Every image must exist and have a file."""
-    settings = app[keys.SETTINGS]
-
-    async def work(cur: Any) -> list[int]:
+    async with db.transaction() as cur:
         return await queries.create(
-            cur,
-            ids,
-            algorithm=algorithm,
-            params=params,
-            max_attempts=settings.jobs_max_attempts,
+            cur, ids, algorithm=algorithm, params=params, max_attempts=max_attempts
         )
-
-    transaction = Transaction(
-        app[keys.POOL], timeout_ms=30_000, acquire_timeout_ms=settings.pool_timeout_ms
-    )
-    return await transaction.run(work)

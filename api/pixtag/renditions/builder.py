@@ -20,20 +20,14 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
 
-import aiopg
-
-from pixtag.db.acquire import connection
 from pixtag.db.queries import renditions as queries
-from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, NotFound
 from pixtag.pacing import Pacer
 from pixtag.renditions.presets import Preset
 from pixtag.renditions.render import Rendered, Unrenderable, render
 from pixtag.storage import keys, spool
 from pixtag.storage.ingest import Ingest
-from pixtag.storage.local import LocalStorage
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +64,6 @@ class Builder:
     """Finds or builds renditions for this process."""
 
     ingest: Ingest
-    dsn: str
     presets: dict[str, Preset]
     eager: tuple[str, ...]
     executor: Executor
@@ -126,8 +119,7 @@ class Builder:
 
     async def _ensure(self, image_id: int, preset: Preset, force: bool, background: bool) -> Ready:
         for _ in range(MAX_STALE):
-            pool, wait_ms = self.ingest.pool, self.ingest.acquire_timeout_ms
-            async with connection(pool, wait_ms) as conn, conn.cursor() as cur:
+            async with self.ingest.db.cursor() as cur:
                 source = await queries.source(cur, image_id, preset.name)
             ready = _ready(image_id, source)
             if ready is not None and not force:
@@ -143,7 +135,7 @@ class Builder:
     ) -> Ready:
         assert source.sha256 is not None  # _ready checked there is a file
         name = queries.lock_name(image_id, preset.name, source.sha256)
-        async with self._slots, aiopg.connect(self.dsn) as conn, conn.cursor() as cur:
+        async with self._slots, self.ingest.db.connect() as conn, conn.cursor() as cur:
             await queries.lock(cur, name)
             if not force:
                 again = await queries.source(cur, image_id, preset.name)
@@ -166,10 +158,6 @@ class Builder:
         storage = self.ingest.storage
         spooled = await spool.receive(_once(rendered.data), storage.spool_dir, len(rendered.data))
         key = keys.new_key(image_id, spooled.sha256, rendered.content_type)
-        try:
-            await storage.put(spooled.path, key, rendered.content_type)
-        finally:
-            await spooled.discard()
         built = queries.Built(
             key,
             rendered.content_type,
@@ -178,34 +166,26 @@ class Builder:
             rendered.width,
             rendered.height,
         )
-
-        async def work(cur: Any) -> tuple[bool, str | None]:
-            return await queries.record(cur, image_id, preset.name, source.sha256 or "", built)
-
-        transaction = Transaction(
-            self.ingest.pool,
-            timeout_ms=self.ingest.transaction_timeout_ms,
-            acquire_timeout_ms=self.ingest.acquire_timeout_ms,
-        )
-        try:
-            recorded, previous = await transaction.run(work)
-        except BaseException:
-            if transaction.outcome is not Outcome.UNKNOWN:
-                await self.ingest.remove(key)
-            raise
-        if not recorded:
-            await self.ingest.remove(key)
-            raise Stale()
-        if previous is not None:
-            await self.ingest.remove(previous)
+        async with self.ingest.change() as change:
+            try:
+                await change.put(spooled.path, key, rendered.content_type)
+            finally:
+                await spooled.discard()
+            cur = await change.begin()
+            recorded, previous = await queries.record(
+                cur, image_id, preset.name, source.sha256, built
+            )
+            if not recorded:
+                raise Stale()  # the image's file changed meanwhile: nothing is recorded
+            change.drop(previous)
         return Ready(key, rendered.content_type, source.filename)
 
     async def _render(self, key: str, content_type: str, preset: Preset) -> Rendered:
         storage = self.ingest.storage
         loop = asyncio.get_running_loop()
         try:
-            if isinstance(storage, LocalStorage):
-                path = storage.path(key)
+            path = storage.local_path(key)
+            if path is not None:
                 return await loop.run_in_executor(self.executor, render, path, preset, content_type)
             spooled = await spool.receive(storage.read(key), storage.spool_dir, 1 << 62)
             try:

@@ -20,11 +20,13 @@ from pixtag import keys
 from pixtag.renditions import jobs
 from pixtag.renditions.builder import Builder
 
+RENDITIONS = web.AppKey("renditions", Builder)
+
 
 def setup(app: web.Application) -> None:
     handlers = app[keys.JOB_HANDLERS]
-    handlers[(jobs.QUEUE, jobs.STORED)] = lambda job: jobs.stored(app[keys.RENDITIONS], job)
-    handlers[(jobs.QUEUE, jobs.REBUILD)] = lambda job: jobs.rebuild(app[keys.RENDITIONS], job)
+    handlers[(jobs.QUEUE, jobs.STORED)] = lambda job: jobs.stored(app[RENDITIONS], job)
+    handlers[(jobs.QUEUE, jobs.REBUILD)] = lambda job: jobs.rebuild(app[RENDITIONS], job)
     # No more jobs than rendering threads: the others' queues keep their slots.
     app[keys.JOB_LIMITS][jobs.QUEUE] = app[keys.SETTINGS].rendition_workers
     app.cleanup_ctx.append(renditions_ctx)
@@ -46,9 +48,8 @@ async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
     executor = ThreadPoolExecutor(
         settings.rendition_workers, thread_name_prefix="rendition", initializer=_lower_priority
     )
-    app[keys.RENDITIONS] = Builder(
+    app[RENDITIONS] = Builder(
         ingest=app[keys.INGEST],
-        dsn=app[keys.DATABASE_URL],
         presets={preset.name: preset for preset in settings.presets},
         eager=settings.rendition_eager,
         executor=executor,

@@ -37,6 +37,20 @@ class Storage(Protocol):
         ...
 
     @property
+    def root(self) -> Path | None:
+        """The directory the files live in on this machine (local storage); else None."""
+        ...
+
+    @property
+    def urls_expire(self) -> bool:
+        """Whether the URLs ``url`` hands out expire (signed or presigned)."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The file of ``key`` on this machine, when files live here; else None."""
+        ...
+
+    @property
     def spool_dir(self) -> Path:
         """A local directory for files being received (on the media file system for ``local``)."""
         ...

@@ -4,11 +4,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
-import aiopg
 from aiohttp import web
 
 from pixtag import keys as app_keys
 from pixtag.auth.signing import MediaSigner
+from pixtag.db.database import Database
 from pixtag.settings import Settings
 from pixtag.storage import migrate
 from pixtag.storage.backend import Storage
@@ -53,18 +53,17 @@ async def open_storage(settings: Settings, signer: MediaSigner | None = None) ->
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     """Open the storage, move files stored before keys, and offer the ingest path."""
     settings = app[app_keys.SETTINGS]
-    pool = app[app_keys.POOL]
+    db = app[app_keys.DATABASE]
     signer = app[app_keys.MEDIA_SIGNER] if settings.media_signed else None
     storage = await open_storage(settings, signer)
     try:
         log.info("storing files in %s", storage.description)
-        await upgrade(pool, storage, settings)
+        await upgrade(db, storage, settings)
         app[app_keys.STORAGE] = storage
         app[app_keys.INGEST] = Ingest(
-            pool,
+            db,
             storage,
             Limits(settings.max_upload_size, settings.max_image_pixels, settings.max_image_side),
-            acquire_timeout_ms=settings.pool_timeout_ms,
             queue_renditions=bool(settings.rendition_eager),
         )
         yield
@@ -72,16 +71,16 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
         await storage.close()
 
 
-async def upgrade(pool: aiopg.Pool, storage: Storage, settings: Settings) -> None:
+async def upgrade(db: Database, storage: Storage, settings: Settings) -> None:
     """Move files stored before keys to keys (local storage only: S3 never had them)."""
-    count = await migrate.pending(pool)
+    count = await migrate.pending(db)
     if not count:
         return
-    if not isinstance(storage, LocalStorage):
+    if storage.root is None:
         raise StorageError(
             f"{count} images still have files in the local layout from before storage keys;"
             " run `pixtag storage migrate` with the local storage first"
         )
     log.info("moving %d files stored before storage keys to keys", count)
-    report = await migrate.migrate(pool, storage, max_pixels=settings.max_image_pixels)
+    report = await migrate.migrate(db, storage, max_pixels=settings.max_image_pixels)
     log.info("storage migration: %s", report)

@@ -1,16 +1,14 @@
 """The one way a file becomes an image's file: received, identified, stored, recorded.
 
-Uploads (and, later, downloads and renditions) hand this module an async
-byte source. The order of steps is what keeps records and files in
-agreement, even across a crash or a failed COMMIT:
+Uploads, captures and processing results hand this module an async byte
+source. The order of steps is what keeps records and files in agreement,
+even across a crash or a failed COMMIT:
 
 1. receive the bytes into a locked temporary file, hashing and counting
    them, with no database connection held; identify the image from them;
-2. store them under a new key, which no row names yet;
-3. in one transaction, lock the image's row and point it at the new key;
-4. only then, by the outcome of the COMMIT: committed, remove the old key;
-   rolled back, remove the new one; unknown (connection lost during COMMIT),
-   remove nothing.
+2. in one storage change (``pixtag.storage.change``): store them under a new
+   key, which no row names yet; lock the image's row and point it at the new
+   key; remove the old key or the new one by the outcome of the COMMIT.
 
 A record therefore never names a missing or partly written file. Whatever a
 crash leaves behind (a temporary file, a key no row names) is removed later
@@ -19,21 +17,18 @@ by ``pixtag.storage.sweeper``, whose only truth is the database.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterable
 from dataclasses import dataclass
 from typing import Any
 
-import aiopg
-
 from pixtag import imaging
-from pixtag.db.acquire import connection
+from pixtag.db.database import Database
 from pixtag.db.queries import attachments as queries
 from pixtag.db.queries import renditions
-from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, WrongFilename
 from pixtag.storage import keys, spool
 from pixtag.storage.backend import Storage
+from pixtag.storage.change import Change, CommitUnknown, remove_key
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +74,20 @@ class Received:
 class Ingest:
     """Files in, records out: the storage backend and the database, used in the right order."""
 
-    pool: aiopg.Pool
+    db: Database
     storage: Storage
     limits: Limits
-    # How long a recording transaction may wait for and hold a row lock.
-    transaction_timeout_ms: int = 30_000
-    # How long a request waits for a pooled connection (then 503).
-    acquire_timeout_ms: int = 5_000
     # A stored file queues a job for its eager renditions (PIXTAG_RENDITION_EAGER), if any.
     queue_renditions: bool = False
 
     @property
     def media_url(self) -> str | None:
         return self.storage.media_url
+
+    def change(self, what: str | None = None) -> Change:
+        """A storage change on this ingest's database and storage (``what`` it is, for the
+        log)."""
+        return Change(self.db, self.storage, what)
 
     async def receive(self, source: AsyncIterable[bytes]) -> Received:
         """Spool ``source`` and identify it; the caller then attaches, creates or discards it."""
@@ -105,113 +101,95 @@ class Ingest:
             raise
         return Received(spooled, info)
 
-    async def attach(self, image_id: int, filename: str, received: Received) -> tuple[int, str]:
-        """Make ``received`` the file of an existing image; return 201 (first file) or 200 and
-        the image JSON."""
-        replaced: list[str | None] = []
-        stale: list[str] = []
-
-        async def record(cur: Any) -> str:
-            current = await queries.image_file(cur, image_id, lock=True)
-            if current.filename != filename:
-                raise WrongFilename(image_id, filename, current.filename)
-            replaced.append(current.key)
-            # Renditions of other bytes go with the old file; the new file's are queued.
-            sha256 = received.spooled.sha256
-            stale[:] = await renditions.forget(cur, image_id, keep=sha256)
-            if self.queue_renditions:
-                await renditions.queue_stored(cur, image_id, sha256)
-            return await queries.record_attachment(
-                cur, image_id, received.facts(key), media_url=self.media_url
-            )
-
-        key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
-        document = await self._store(received, key, record)
-        old = replaced[-1] if replaced else None
-        for gone in ([old] if old is not None else []) + stale:
-            await self.remove(gone)
-        return (200 if old else 201), document
-
-    async def create(
-        self,
-        received: Received,
-        *,
-        filename: str,
-        tags: list[str],
-        within: Callable[[Any, int], Awaitable[None]] | None = None,
-    ) -> tuple[int, str]:
-        """Create a record with ``received`` as its file; return its id and JSON.
-
-        ``within(cur, image_id)``, if given, runs in the recording transaction
-        after the insert: what it writes commits with the record, or nothing does.
-        """
+    async def reserve(self, received: Received) -> tuple[int, str]:
+        """A new image id, and the key its file is stored under."""
         try:
-            async with self._connection() as conn, conn.cursor() as cur:
+            async with self.db.cursor() as cur:
                 image_id = await queries.reserve_image_id(cur)
         except BaseException:
             await received.spooled.discard()
             raise
-        key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
+        return image_id, keys.new_key(
+            image_id, received.spooled.sha256, received.image.content_type
+        )
 
-        async def record(cur: Any) -> str:
-            document = await queries.insert_image_with_attachment(
-                cur,
-                image_id,
-                filename=filename,
-                tags=tags,
-                facts=received.facts(key),
-                media_url=self.media_url,
-            )
-            if self.queue_renditions:
-                await renditions.queue_stored(cur, image_id, received.spooled.sha256)
-            if within is not None:
-                await within(cur, image_id)
-            return document
-
-        return image_id, await self._store(received, key, record)
-
-    async def _store(
-        self, received: Received, key: str, record: Callable[[Any], Awaitable[str]]
-    ) -> str:
-        """Put the file under ``key``, then commit ``record``; clean up by the outcome."""
+    async def put(self, change: Change, received: Received, key: str) -> None:
+        """Store ``received`` under ``key`` in ``change``; its spooled file goes either way."""
         try:
-            await self.storage.put(received.spooled.path, key, received.image.content_type)
+            await change.put(received.spooled.path, key, received.image.content_type)
         finally:
             await received.spooled.discard()
-        transaction = Transaction(
-            self.pool,
-            timeout_ms=self.transaction_timeout_ms,
-            acquire_timeout_ms=self.acquire_timeout_ms,
-        )
-        try:
-            return await transaction.run(record)
-        except BaseException as error:
-            if transaction.outcome is not Outcome.UNKNOWN:
-                await self.remove(key)
-                raise
-            log.warning("the outcome of recording %s is unknown; nothing removed", key)
-            if not isinstance(error, Exception):
-                raise  # cancelled: nobody is waiting for an answer
-            document = await self._confirm(key)
-            if document is None:
-                raise OutcomeUnknown() from error
-            return document
 
-    async def _confirm(self, key: str) -> str | None:
-        """After an unknown outcome: the image JSON if the row does name ``key`` (committed)."""
+    async def attach(self, image_id: int, filename: str, received: Received) -> tuple[bool, str]:
+        """Make ``received`` the file of an existing image; whether it replaced a file, and
+        the image JSON."""
+        key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
+        sha256 = received.spooled.sha256
         try:
-            async with self._connection() as conn, conn.cursor() as cur:
-                return await queries.image_by_key(cur, key, media_url=self.media_url)
+            async with self.change() as change:
+                await self.put(change, received, key)
+                cur = await change.begin()
+                current = await queries.image_file(cur, image_id, lock=True)
+                if current.filename != filename:
+                    raise WrongFilename(image_id, filename, current.filename)
+                change.drop(current.key)
+                # Renditions of other bytes go with the old file; the new file's are queued.
+                for stale in await renditions.forget(cur, image_id, keep=sha256):
+                    change.drop(stale)
+                if self.queue_renditions:
+                    await renditions.queue_stored(cur, image_id, sha256)
+                document = await queries.record_attachment(
+                    cur, image_id, received.facts(key), media_url=self.media_url
+                )
+        except CommitUnknown as unknown:
+            document = await self.confirm(key, unknown)
+        return current.key is not None, document
+
+    async def create(
+        self, received: Received, *, filename: str, tags: list[str]
+    ) -> tuple[int, str]:
+        """Create a record with ``received`` as its file; return its id and JSON."""
+        image_id, key = await self.reserve(received)
+        try:
+            async with self.change() as change:
+                await self.put(change, received, key)
+                cur = await change.begin()
+                document = await self.record(cur, image_id, received, key, filename, tags)
+        except CommitUnknown as unknown:
+            document = await self.confirm(key, unknown)
+        return image_id, document
+
+    async def record(
+        self, cur: Any, image_id: int, received: Received, key: str, filename: str, tags: list[str]
+    ) -> str:
+        """Insert the image that names ``key``, in the change's transaction; its JSON."""
+        document = await queries.insert_image_with_attachment(
+            cur,
+            image_id,
+            filename=filename,
+            tags=tags,
+            facts=received.facts(key),
+            media_url=self.media_url,
+        )
+        if self.queue_renditions:
+            await renditions.queue_stored(cur, image_id, received.spooled.sha256)
+        return document
+
+    async def confirm(self, key: str, unknown: CommitUnknown) -> str:
+        """After an unknown outcome: the image JSON if the row does name ``key`` (it did
+        commit: the keys it stopped naming go now); else ``OutcomeUnknown``."""
+        try:
+            async with self.db.cursor() as cur:
+                document = await queries.image_by_key(cur, key, media_url=self.media_url)
         except Exception:
             log.warning("could not check whether %s was recorded", key, exc_info=True)
-            return None
-
-    def _connection(self) -> AbstractAsyncContextManager[Any]:
-        return connection(self.pool, self.acquire_timeout_ms)
+            document = None
+        if document is None:
+            raise OutcomeUnknown() from unknown
+        for dropped in unknown.dropped:
+            await self.remove(dropped)
+        return document
 
     async def remove(self, key: str) -> None:
         """Remove a key no committed row names; a failure only leaves work for the sweeper."""
-        try:
-            await asyncio.shield(self.storage.delete(key))
-        except Exception:
-            log.warning("could not remove %s; the sweeper will", key, exc_info=True)
+        await remove_key(self.storage, key)

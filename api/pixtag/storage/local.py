@@ -48,6 +48,13 @@ class LocalStorage:
     def spool_dir(self) -> Path:
         return self.root / INCOMING
 
+    @property
+    def urls_expire(self) -> bool:
+        return self.signer is not None
+
+    def local_path(self, key: str) -> Path:
+        return self.path(key)
+
     def path(self, key: str) -> Path:
         """The file of ``key``; refuse anything that is not ``<digits>/<plain name>``."""
         folder, _, name = key.partition("/")

@@ -16,24 +16,25 @@ import logging
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import aiopg
 
 from pixtag import imaging
-from pixtag.db.pool import by_image_id
+from pixtag.db.database import Database
 from pixtag.db.queries import migration as queries
 from pixtag.db.queries.attachments import FileFacts
-from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError
 from pixtag.storage import keys
-from pixtag.storage.local import LocalStorage
+from pixtag.storage.backend import Storage
+from pixtag.storage.change import Change
 from pixtag.validation import check_filename
 
 log = logging.getLogger(__name__)
 
 BATCH = 500
 READ_SIZE = 1024 * 1024
+
+
+class Unchanged(Exception):
+    """The row no longer names the legacy file: the new key is not needed."""
 
 
 @dataclass
@@ -52,23 +53,23 @@ class MigrationReport:
         )
 
 
-async def pending(pool: aiopg.Pool) -> int:
+async def pending(db: Database) -> int:
     """How many rows still name a file in the layout before keys."""
-    async with pool.acquire() as conn, conn.cursor() as cur:
+    async with db.cursor() as cur:
         return await queries.count_legacy(cur)
 
 
-async def migrate(pool: aiopg.Pool, storage: LocalStorage, *, max_pixels: int) -> MigrationReport:
+async def migrate(db: Database, storage: Storage, *, max_pixels: int) -> MigrationReport:
     """Move every legacy file to a key; safe to run again, and alongside a running server."""
     report = MigrationReport()
-    async for legacy in by_image_id(pool, partial(queries.legacy_files, limit=BATCH)):
-        await _move(pool, storage, legacy, max_pixels, report)
+    async for legacy in db.pages(partial(queries.legacy_files, limit=BATCH)):
+        await _move(db, storage, legacy, max_pixels, report)
     return report
 
 
 async def _move(
-    pool: aiopg.Pool,
-    storage: LocalStorage,
+    db: Database,
+    storage: Storage,
     legacy: queries.LegacyFile,
     max_pixels: int,
     report: MigrationReport,
@@ -76,6 +77,7 @@ async def _move(
     image_id = legacy.image_id
     try:
         check_filename(legacy.filename)
+        assert storage.root is not None  # only local storage had files before keys
         path = storage.root / str(image_id) / legacy.filename
         sha256, size = await asyncio.to_thread(_hash, path)
         info = await asyncio.to_thread(imaging.identify, path, max_pixels)
@@ -98,22 +100,17 @@ async def _move(
         )
     key = keys.new_key(image_id, sha256, info.content_type)
     facts = FileFacts(key, info.content_type, size, sha256, info.width, info.height)
-    await storage.put(path, key, info.content_type)
-
-    async def record(cur: Any) -> bool:
-        return await queries.move_to_key(cur, image_id, legacy.filename, facts)
-
-    transaction = Transaction(pool, timeout_ms=30_000)
     try:
-        moved = await transaction.run(record)
+        async with Change(db, storage) as change:
+            await change.put(path, key, info.content_type)
+            cur = await change.begin()
+            if not await queries.move_to_key(cur, image_id, legacy.filename, facts):
+                raise Unchanged()  # changed meanwhile: this key is not needed
+    except Unchanged:
+        return
     except Exception:
         log.error("image %s: could not record its key", image_id, exc_info=True)
-        if transaction.outcome is Outcome.ROLLED_BACK:
-            await storage.delete(key)
         report.failed.append(image_id)
-        return
-    if not moved:  # changed meanwhile: this key is not needed
-        await storage.delete(key)
         return
     await asyncio.to_thread(path.unlink, missing_ok=True)
     report.moved.append(image_id)

@@ -10,18 +10,12 @@ the COMMIT and the removal leaves the same: a key no row names, for the
 sweeper.
 """
 
-import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 from pixtag.db.queries import edits as queries
 from pixtag.db.queries import renditions
-from pixtag.db.transaction import Outcome, Transaction
 from pixtag.errors import DomainError, NotFound, WrongFilename
+from pixtag.storage.change import CommitUnknown
 from pixtag.storage.ingest import Ingest
 from pixtag.versions import check_version
-
-log = logging.getLogger(__name__)
 
 
 class RemovalOutcomeUnknown(DomainError):
@@ -39,60 +33,35 @@ class RemovalOutcomeUnknown(DomainError):
 
 async def delete_image(ingest: Ingest, image_id: int, versions: list[int] | None) -> None:
     """Delete an image (leaving its tombstone), then its file."""
-
-    async def work(cur: Any) -> list[str]:
-        locked = await queries.lock_image(cur, image_id)
-        check_version(versions, locked.version)
-        gone = await renditions.forget(cur, image_id)
-        await queries.delete_image(cur, image_id)
-        return _keys(locked.key, gone)
-
-    await _commit_then_remove(ingest, work, f"deleting image {image_id}")
+    try:
+        async with ingest.change(f"deleting image {image_id}") as change:
+            cur = await change.begin()
+            locked = await queries.lock_image(cur, image_id)
+            check_version(versions, locked.version)
+            change.drop(locked.key)
+            for derived in await renditions.forget(cur, image_id):
+                change.drop(derived)
+            await queries.delete_image(cur, image_id)
+    except CommitUnknown:
+        raise RemovalOutcomeUnknown() from None
 
 
 async def delete_file(
     ingest: Ingest, image_id: int, filename: str, versions: list[int] | None
 ) -> int:
     """Forget an image's file, then remove it; return the row's new version."""
-    forgotten: list[int] = []
-
-    async def work(cur: Any) -> list[str]:
-        locked = await queries.lock_image(cur, image_id)
-        if filename != locked.filename:
-            raise WrongFilename(image_id, filename, locked.filename)
-        if locked.key is None:
-            raise NotFound(f"Image <{image_id}> has no file")
-        check_version(versions, locked.version)
-        gone = await renditions.forget(cur, image_id)
-        forgotten.append(await queries.forget_file(cur, image_id))
-        return _keys(locked.key, gone)
-
-    await _commit_then_remove(ingest, work, f"deleting the file of image {image_id}")
-    return forgotten[-1]
-
-
-def _keys(key: str | None, derived: list[str]) -> list[str]:
-    """The image's file and its renditions' files."""
-    return ([key] if key is not None else []) + derived
-
-
-async def _commit_then_remove(
-    ingest: Ingest, work: Callable[[Any], Awaitable[list[str]]], what: str
-) -> None:
-    """Commit ``work`` (which returns the keys its change stops naming), then remove them."""
-    transaction = Transaction(
-        ingest.pool,
-        timeout_ms=ingest.transaction_timeout_ms,
-        acquire_timeout_ms=ingest.acquire_timeout_ms,
-    )
     try:
-        gone = await transaction.run(work)
-    except BaseException as error:
-        if transaction.outcome is not Outcome.UNKNOWN:
-            raise
-        log.warning("the outcome of %s is unknown; nothing removed", what)
-        if not isinstance(error, Exception):
-            raise  # cancelled: nobody is waiting for an answer
-        raise RemovalOutcomeUnknown() from error
-    for key in gone:
-        await ingest.remove(key)
+        async with ingest.change(f"deleting the file of image {image_id}") as change:
+            cur = await change.begin()
+            locked = await queries.lock_image(cur, image_id)
+            if filename != locked.filename:
+                raise WrongFilename(image_id, filename, locked.filename)
+            if locked.key is None:
+                raise NotFound(f"Image <{image_id}> has no file")
+            check_version(versions, locked.version)
+            change.drop(locked.key)
+            for derived in await renditions.forget(cur, image_id):
+                change.drop(derived)
+            return await queries.forget_file(cur, image_id)
+    except CommitUnknown:
+        raise RemovalOutcomeUnknown() from None

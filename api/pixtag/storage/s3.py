@@ -141,6 +141,17 @@ class S3Storage:
         return None
 
     @property
+    def root(self) -> None:
+        return None
+
+    @property
+    def urls_expire(self) -> bool:
+        return True  # presigned
+
+    def local_path(self, key: str) -> None:
+        return None
+
+    @property
     def spool_dir(self) -> Path:
         """The local directory for files being received."""
         return self._spool_dir

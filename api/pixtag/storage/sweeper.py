@@ -19,11 +19,11 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import aiopg
 from aiohttp import web
 
 from pixtag import background
 from pixtag import keys as app_keys
+from pixtag.db.database import Database
 from pixtag.db.queries import attachments as queries
 from pixtag.storage import spool
 from pixtag.storage.backend import Storage
@@ -44,7 +44,7 @@ class SweepReport:
         return f"{len(self.orphans)} unreferenced files, {len(self.incomplete)} leftovers"
 
 
-async def sweep(pool: aiopg.Pool, storage: Storage, *, grace: float) -> SweepReport:
+async def sweep(db: Database, storage: Storage, *, grace: float) -> SweepReport:
     """One pass: remove keys no row names and leftovers of interrupted writes, older than
     ``grace`` seconds."""
     cutoff = time.time() - grace
@@ -54,10 +54,10 @@ async def sweep(pool: aiopg.Pool, storage: Storage, *, grace: float) -> SweepRep
         if stored.modified <= cutoff:
             batch.append(stored.key)
         if len(batch) >= BATCH:
-            report.orphans += await _remove_unreferenced(pool, storage, batch)
+            report.orphans += await _remove_unreferenced(db, storage, batch)
             batch = []
     if batch:
-        report.orphans += await _remove_unreferenced(pool, storage, batch)
+        report.orphans += await _remove_unreferenced(db, storage, batch)
     temporary = await asyncio.to_thread(spool.sweep, storage.spool_dir)
     report.incomplete = [f"{path.parent.name}/{path.name}" for path in temporary]
     # After the files, so that folders they leave empty go in the same pass.
@@ -65,8 +65,8 @@ async def sweep(pool: aiopg.Pool, storage: Storage, *, grace: float) -> SweepRep
     return report
 
 
-async def _remove_unreferenced(pool: aiopg.Pool, storage: Storage, batch: list[str]) -> list[str]:
-    async with pool.acquire() as conn, conn.cursor() as cur:
+async def _remove_unreferenced(db: Database, storage: Storage, batch: list[str]) -> list[str]:
+    async with db.cursor() as cur:
         orphans = await queries.unreferenced(cur, batch)
     for key in orphans:
         await storage.delete(key)
@@ -76,24 +76,24 @@ async def _remove_unreferenced(pool: aiopg.Pool, storage: Storage, batch: list[s
 async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     """Sweep once at start, then every ``sweep_interval`` seconds in the background."""
     settings = app[app_keys.SETTINGS]
-    pool, storage = app[app_keys.POOL], app[app_keys.STORAGE]
-    report = await sweep(pool, storage, grace=settings.sweep_grace)
+    db, storage = app[app_keys.DATABASE], app[app_keys.STORAGE]
+    report = await sweep(db, storage, grace=settings.sweep_grace)
     log.info("storage swept at start: removed %s", report)
     interval = settings.sweep_interval
     async with background.running(
-        _sweep_forever(pool, storage, interval, settings.sweep_grace) if interval > 0 else None
+        _sweep_forever(db, storage, interval, settings.sweep_grace) if interval > 0 else None
     ):
         yield
     if interval > 0:
         log.info("periodic storage sweeps stopped")
 
 
-async def _sweep_forever(pool: aiopg.Pool, storage: Storage, interval: float, grace: float) -> None:
+async def _sweep_forever(db: Database, storage: Storage, interval: float, grace: float) -> None:
     while True:
         # Jittered, so that processes started together do not sweep together.
         await asyncio.sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311
         try:
-            report = await sweep(pool, storage, grace=grace)
+            report = await sweep(db, storage, grace=grace)
         except Exception:
             log.warning("storage sweep failed; retrying at the next interval", exc_info=True)
         else:

@@ -4,9 +4,7 @@ import hashlib
 from dataclasses import dataclass, field
 from functools import partial
 
-import aiopg
-
-from pixtag.db.pool import by_image_id
+from pixtag.db.database import Database
 from pixtag.db.queries import attachments as queries
 from pixtag.storage.backend import Storage
 
@@ -31,10 +29,10 @@ class VerifyReport:
     problems: list[Problem] = field(default_factory=list)
 
 
-async def verify(pool: aiopg.Pool, storage: Storage) -> VerifyReport:
+async def verify(db: Database, storage: Storage) -> VerifyReport:
     """Read back every recorded file and compare its size and sha256 with the record."""
     report = VerifyReport()
-    async for recorded in by_image_id(pool, partial(queries.recorded_files, limit=BATCH)):
+    async for recorded in db.pages(partial(queries.recorded_files, limit=BATCH)):
         problem = await _check(storage, recorded)
         if problem is not None:
             report.problems.append(problem)

@@ -24,11 +24,10 @@ import logging
 import random
 from collections.abc import AsyncIterator
 
-import aiopg
 from aiohttp import web
 
 from pixtag import background, keys
-from pixtag.db.acquire import connection
+from pixtag.db.database import Database
 from pixtag.db.queries import tag_counts
 
 log = logging.getLogger(__name__)
@@ -37,10 +36,10 @@ BATCH = 10_000
 VACUUM_EVERY = 50_000
 
 
-async def fold_pending(pool: aiopg.Pool, *, batch: int = BATCH, timeout_ms: int = 5_000) -> int:
+async def fold_pending(db: Database, *, batch: int = BATCH, timeout_ms: int = 5_000) -> int:
     """Fold the pending count changes, batch after batch, until a batch is short; how many."""
     total = 0
-    async with connection(pool, timeout_ms) as conn, conn.cursor() as cur:
+    async with db.cursor(timeout_ms) as cur:
         while True:
             folded = await tag_counts.fold(cur, batch)  # autocommit: one transaction each
             total += folded
@@ -52,18 +51,18 @@ async def folding_ctx(app: web.Application) -> AsyncIterator[None]:
     """Fold in the background every ``tag_count_fold_interval`` seconds (0: never)."""
     interval = app[keys.SETTINGS].tag_count_fold_interval
     async with background.running(
-        _fold_forever(app[keys.POOL], interval) if interval > 0 else None
+        _fold_forever(app[keys.DATABASE], interval) if interval > 0 else None
     ):
         yield
 
 
-async def _fold_forever(pool: aiopg.Pool, interval: float) -> None:
+async def _fold_forever(db: Database, interval: float) -> None:
     since_vacuum = 0
     while True:
         try:
-            since_vacuum += await fold_pending(pool)
+            since_vacuum += await fold_pending(db)
             if since_vacuum >= VACUUM_EVERY:
-                async with connection(pool, 5_000) as conn, conn.cursor() as cur:
+                async with db.cursor(5_000) as cur:
                     await tag_counts.vacuum(cur)
                 since_vacuum = 0
         except Exception:

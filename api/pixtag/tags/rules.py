@@ -21,15 +21,14 @@ removed (unless kept): the trigger does the replacing and the merging.
 """
 
 import logging
-from collections.abc import Awaitable, Callable
-from functools import partial
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-import aiopg
 import psycopg2.errors
 
+from pixtag.db.database import Database
 from pixtag.db.queries import tags as queries
-from pixtag.db.transaction import Transaction
 from pixtag.errors import Conflict, NotFound
 from pixtag.tags.models import AliasApplied, ImplicationApplied, TagRenamed
 
@@ -40,32 +39,29 @@ BATCH_SIZE = 2000
 RULE_TIMEOUT_MS = 30_000
 
 
-async def _change[T](pool: aiopg.Pool, work: Callable[[Any], Awaitable[T]]) -> T:
-    """``work(cur)`` in one transaction holding the rules lock."""
-
-    async def locked(cur: Any) -> T:
-        await cur.execute(queries.LOCK_RULES)
-        result: T = await work(cur)
-        return result
-
-    return await Transaction(pool, timeout_ms=RULE_TIMEOUT_MS).run(locked)
+@asynccontextmanager
+async def _rules_change(db: Database) -> AsyncIterator[Any]:
+    """One transaction holding the rules lock; its cursor."""
+    async with db.transaction(RULE_TIMEOUT_MS) as cur:
+        await queries.lock_rules(cur)
+        yield cur
 
 
-async def _wait_for_old_writers(pool: aiopg.Pool) -> None:
+async def _wait_for_old_writers(db: Database) -> None:
     try:
-        await Transaction(pool, timeout_ms=RULE_TIMEOUT_MS).run(queries.wait_for_writers)
+        async with db.transaction(RULE_TIMEOUT_MS) as cur:
+            await queries.wait_for_writers(cur)
     except psycopg2.errors.LockNotAvailable:
         log.warning("a write to images outlasted the wait for it; applying the tag rule anyway")
 
 
-async def apply_to_images(pool: aiopg.Pool, tags: list[str]) -> int:
+async def apply_to_images(db: Database, tags: list[str]) -> int:
     """Rewrite, in batches, every stored image holding one of ``tags``; return how many."""
-    await _wait_for_old_writers(pool)
+    await _wait_for_old_writers(db)
     total, after = 0, 0
     while True:
-        count, last = await Transaction(pool, timeout_ms=RULE_TIMEOUT_MS).run(
-            partial(queries.apply_batch, tags=tags, after=after, size=BATCH_SIZE)
-        )
+        async with db.transaction(RULE_TIMEOUT_MS) as cur:
+            count, last = await queries.apply_batch(cur, tags=tags, after=after, size=BATCH_SIZE)
         total += count
         if count < BATCH_SIZE or last is None:
             return total
@@ -75,89 +71,75 @@ async def apply_to_images(pool: aiopg.Pool, tags: list[str]) -> int:
 async def _refuse_overflow(cur: Any, holding: list[str], tag: str) -> None:
     """Conflict when an image holding one of ``holding`` would get more than 100 tags once
     ``tag`` and what it implies are added."""
-    await cur.execute("SELECT cardinality(expand_tags(ARRAY[%(tag)s]))", {"tag": tag})
-    (added,) = await cur.fetchone()
-    found = await queries.overflowing_image(cur, holding, int(added))
+    added = await queries.expanded_size(cur, tag)
+    found = await queries.overflowing_image(cur, holding, added)
     if found:
         image_id, count = found
         raise Conflict(f"Image <{image_id}> would have {count} tags: at most 100 are allowed")
 
 
-async def set_alias(pool: aiopg.Pool, alias: str, target: str) -> AliasApplied:
+async def set_alias(db: Database, alias: str, target: str) -> AliasApplied:
     """Make ``alias`` stand for ``target`` (an alias given is resolved) and apply it."""
     if alias == target:
         raise Conflict(f"Alias cycle: {alias} -> {alias}")
-
-    async def work(cur: Any) -> tuple[str, bool]:
+    async with _rules_change(db) as cur:
         resolved = await queries.target_of(cur, target) or target
         if resolved == alias:
             raise Conflict(f"Alias cycle: {alias} -> {target} -> {alias}")
-        await cur.execute("SELECT 1 FROM tag_implications WHERE tag = %(t)s", {"t": alias})
-        moved = await cur.fetchone() is not None
+        moved = await queries.implies_any(cur, alias)
         await queries.make_alias(cur, alias, resolved)
         if moved:
             await _refuse_overflow(cur, [resolved], resolved)
-        return resolved, moved
-
-    resolved, moved = await _change(pool, work)
     # The target's images gain the implications the alias had.
-    updated = await apply_to_images(pool, [alias, resolved] if moved else [alias])
+    updated = await apply_to_images(db, [alias, resolved] if moved else [alias])
     return AliasApplied(alias=alias, target=resolved, images_updated=updated)
 
 
-async def delete_alias(pool: aiopg.Pool, alias: str) -> None:
+async def delete_alias(db: Database, alias: str) -> None:
     """Remove an alias; images keep the target they were given."""
-    await _change(pool, lambda cur: queries.delete_alias(cur, alias))
+    async with _rules_change(db) as cur:
+        await queries.delete_alias(cur, alias)
 
 
-async def set_implication(pool: aiopg.Pool, tag: str, implies: str) -> ImplicationApplied:
+async def set_implication(db: Database, tag: str, implies: str) -> ImplicationApplied:
     """Make ``tag`` imply ``implies`` (aliases resolved) and apply it."""
-
-    async def work(cur: Any) -> tuple[str, str]:
+    async with _rules_change(db) as cur:
         source = await queries.target_of(cur, tag) or tag
         implied = await queries.target_of(cur, implies) or implies
         if source == implied:
             raise Conflict(f"Implication cycle: {tag} -> {implies} means {source} -> {source}")
         await queries.add_implication(cur, source, implied)
         await _refuse_overflow(cur, [source], implied)
-        return source, implied
-
-    source, implied = await _change(pool, work)
-    updated = await apply_to_images(pool, [source])
+    updated = await apply_to_images(db, [source])
     return ImplicationApplied(tag=source, implies=implied, images_updated=updated)
 
 
-async def delete_implication(pool: aiopg.Pool, tag: str, implies: str) -> None:
+async def delete_implication(db: Database, tag: str, implies: str) -> None:
     """Remove an implication; images keep the tags it gave them."""
-    await _change(pool, lambda cur: queries.delete_implication(cur, tag, implies))
+    async with _rules_change(db) as cur:
+        await queries.delete_implication(cur, tag, implies)
 
 
-async def rename(pool: aiopg.Pool, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
+async def rename(db: Database, tag: str, to: str, *, keep_alias: bool) -> TagRenamed:
     """Rename ``tag`` to ``to`` on every image and rule; merge when ``to`` exists."""
     if tag == to:
         raise Conflict(f"Tag <{tag}> already has that name")
-
-    async def work(cur: Any) -> tuple[str, bool]:
+    async with _rules_change(db) as cur:
         target = await queries.target_of(cur, tag)
         if target is not None:
             raise Conflict(f"Tag <{tag}> is an alias of <{target}>: rename <{target}> instead")
-        await cur.execute(queries.SELECT_TAG, {"tag": tag})
-        if await cur.fetchone() is None:
+        if not await queries.exists(cur, tag):
             raise NotFound(f"Tag <{tag}> is not found")
         resolved = await queries.target_of(cur, to) or to
         if resolved == tag:
             # `to` was an alias of this very tag: it becomes its name.
             await queries.delete_alias(cur, to)
             resolved = to
-        await cur.execute("SELECT 1 FROM tag_implications WHERE tag = %(t)s", {"t": tag})
-        moved = await cur.fetchone() is not None
+        moved = await queries.implies_any(cur, tag)
         await queries.make_alias(cur, tag, resolved)
         if moved:
             await _refuse_overflow(cur, [tag, resolved], resolved)
-        return resolved, moved
-
-    resolved, moved = await _change(pool, work)
-    updated = await apply_to_images(pool, [tag, resolved] if moved else [tag])
+    updated = await apply_to_images(db, [tag, resolved] if moved else [tag])
     if not keep_alias:
-        await delete_alias(pool, tag)
+        await delete_alias(db, tag)
     return TagRenamed(tag=tag, to=resolved, images_updated=updated, alias_kept=keep_alias)

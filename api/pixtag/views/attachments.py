@@ -18,7 +18,6 @@ from aiohttp_pydantic.oas.typing import (
 )
 
 from pixtag import keys, media, uploads
-from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.errors import NotFound, WrongFilename
 from pixtag.models import Image, ImageId, Problem
@@ -63,11 +62,11 @@ class AttachmentView(ProblemView):
             415: The file is not an image of an accepted type (SVG is refused).
             507: There is no space left to store the file.
         """
-        status, document = await uploads.attach(self.request, image_id, filename)
-        headers = {}
-        if status == 201:
-            headers["Location"] = media.attachment_path(image_id, filename)
-        return json_document(document, status=status, **headers)
+        replaced, document = await uploads.attach(self.request, image_id, filename)
+        if replaced:
+            return json_document(document, status=200)
+        location = media.attachment_path(image_id, filename)
+        return json_document(document, status=201, Location=location)
 
     async def get(
         self, image_id: ImageId, filename: str, /
@@ -117,7 +116,7 @@ class AttachmentView(ProblemView):
         return web.Response(status=204, headers={"ETag": etag(version)})
 
     async def redirect(self, image_id: int, filename: str) -> web.Response:
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             current = await queries.image_file(cur, image_id)
         if filename != current.filename:
             raise WrongFilename(image_id, filename, current.filename)

@@ -6,10 +6,9 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r400, r401, r403, r404, r415
 from pydantic import Field
 
-from pixtag import keys
 from pixtag.auth import tokens
+from pixtag.auth.authenticator import AUTH
 from pixtag.auth.models import Me, TokenCreate, TokenCreated, TokenInfo
-from pixtag.db.pool import cursor
 from pixtag.db.queries import tokens as queries
 from pixtag.models import BIGINT_MAX, DIGITS, Integer, Problem
 from pixtag.views.base import ProblemView, json_document, read_json
@@ -32,7 +31,7 @@ class AuthMeView(ProblemView):
             401: The Authorization header holds a token that is unknown, expired or revoked.
         """
         settings = self.settings
-        auth = self.request.app[keys.AUTH]
+        auth = self.request.app[AUTH]
         header = self.request.headers.get("Authorization")
         me = Me(
             auth_required=auth.enabled,
@@ -43,7 +42,7 @@ class AuthMeView(ProblemView):
             expires_at=None,
         )
         if header is not None and auth.enabled:
-            principal = await auth.authenticate(self.request.app, header)
+            principal = await auth.authenticate(self.db, header)
             me = me.model_copy(
                 update={
                     "authenticated": True,
@@ -80,7 +79,7 @@ class TokenCollectionView(ProblemView):
         """
         body = await read_json(self.request, TokenCreate)
         token = tokens.new_token()
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             row = await queries.create(
                 cur,
                 name=body.name,
@@ -103,7 +102,7 @@ class TokenCollectionView(ProblemView):
             401: No valid token.
             403: The token is not an admin token.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             rows = await queries.listing(cur)
         body = "[" + ",".join(_info(row).model_dump_json() for row in rows) + "]"
         return json_document(body)
@@ -136,7 +135,7 @@ class TokenView(ProblemView):
             403: The token is not an admin token.
             404: No such token.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             await queries.revoke(cur, token_id)
-        self.request.app[keys.AUTH].forget()
+        self.request.app[AUTH].forget()
         return web.Response(status=204)

@@ -8,6 +8,7 @@ from aiohttp_pydantic import PydanticView
 from pydantic import BaseModel, ValidationError
 
 from pixtag import keys
+from pixtag.db.database import Database
 from pixtag.errors import InvalidRequest, UnsupportedMediaType, validation_problem
 from pixtag.settings import Settings
 from pixtag.views import query
@@ -38,6 +39,11 @@ class ProblemView(PydanticView):  # type: ignore[misc]  # aiohttp-pydantic ships
         self, exception: ValidationError, context: Any
     ) -> web.StreamResponse:
         return validation_problem(exception, str(context))
+
+    @property
+    def db(self) -> Database:
+        db: Database = self.request.app[keys.DATABASE]
+        return db
 
     @property
     def settings(self) -> Settings:

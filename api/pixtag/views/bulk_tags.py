@@ -6,7 +6,7 @@ from typing import ClassVar
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r400, r409, r415, r503
 
-from pixtag import keys, tagging
+from pixtag import tagging
 from pixtag.models import BulkTags, BulkTagsResult, Problem
 from pixtag.views.base import ProblemView, read_json
 
@@ -41,7 +41,7 @@ class BulkTagsView(ProblemView):
         """
         body = await read_json(self.request, BulkTags)
         report = await tagging.retag(
-            self.request.app[keys.POOL],
+            self.db,
             query=body.query,
             ids=body.ids,
             add=body.add,

@@ -16,11 +16,10 @@ from pixtag.captures.models import (
     Switch,
     SwitchState,
 )
-from pixtag.db.pool import cursor
 from pixtag.db.queries import captures as queries
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
 from pixtag.views.base import ProblemView, json_document, read_json
-from pixtag.views.stream import declared, stream_document
+from pixtag.views.stream import stream_document
 
 CaptureId = Annotated[
     int, Field(ge=1, le=BIGINT_MAX, description="The capture's id." + DIGITS), Integer
@@ -56,11 +55,12 @@ class CaptureCollectionView(ProblemView):
         """
         body = await read_json(self.request, CaptureCreate)
         (requested,) = await service.request(
-            self.request.app,
+            self.db,
             [body.url],
             tags=body.tags,
             filename=body.filename,
             force=body.force,
+            max_attempts=self.settings.jobs_max_attempts,
         )
         capture_id = json.loads(requested.document)["capture_id"]
         return json_document(
@@ -89,8 +89,13 @@ class CaptureCollectionView(ProblemView):
             200: The captures, streamed in chunks.
             400: A parameter is invalid, unknown or repeated.
         """
-        sql, params = queries.select_captures(status=status, after_id=after_id, limit=limit)
-        opened = declared(self.request, sql, params, chunk_size=chunk_size)
+        opened = queries.open_captures(
+            self.db,
+            status=status,
+            after_id=after_id,
+            limit=limit,
+            chunk_size=chunk_size or self.settings.chunk_size,
+        )
         return await stream_document(self.request, opened)
 
 
@@ -114,7 +119,11 @@ class CaptureBatchView(ProblemView):
         """
         body = await read_json(self.request, CaptureBatch)
         requested = await service.request(
-            self.request.app, body.urls, tags=body.tags, force=body.force
+            self.db,
+            body.urls,
+            tags=body.tags,
+            force=body.force,
+            max_attempts=self.settings.jobs_max_attempts,
         )
         document = "[" + ",".join(r.document for r in requested) + "]"
         return json_document(document, status=202)
@@ -138,7 +147,7 @@ class CaptureView(ProblemView):
             404: There is no capture with this id.
             410: The capture was cancelled.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.capture_json(cur, capture_id))
 
     async def delete(
@@ -158,7 +167,7 @@ class CaptureView(ProblemView):
             409: The capture is not queued (running or finished).
             410: The capture was cancelled already.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.cancel(cur, capture_id))
 
 
@@ -183,7 +192,7 @@ class CaptureRetryView(ProblemView):
             409: The capture is running or done.
             410: The capture was cancelled.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.retry(cur, capture_id), status=202)
 
 
@@ -200,7 +209,7 @@ class CaptureSwitchView(ProblemView):
         Status Codes:
             200: The switch and the numbers of queued and running captures.
         """
-        return _switch(await service.switch(self.request.app))
+        return _switch(await service.switch(self.db))
 
     async def put(self) -> r200[SwitchState] | r400[Problem] | r415[Problem]:
         """
@@ -216,7 +225,7 @@ class CaptureSwitchView(ProblemView):
             415: The body is not JSON.
         """
         body = await read_json(self.request, Switch)
-        return _switch(await service.switch(self.request.app, body.enabled))
+        return _switch(await service.switch(self.db, body.enabled))
 
 
 def _switch(state: object) -> web.Response:

@@ -12,7 +12,6 @@ from typing import ClassVar
 import psycopg2
 from aiohttp_pydantic.oas.typing import r200, r503
 
-from pixtag.db.pool import cursor
 from pixtag.db.queries import health as queries
 from pixtag.errors import DatabaseUnavailable
 from pixtag.models import Liveness, Problem, Readiness
@@ -55,7 +54,7 @@ class ReadyView(ProblemView):
             503: Not ready: the database did not answer in time, or refused.
         """
         try:
-            async with asyncio.timeout(READY_TIMEOUT), cursor(self.request.app) as cur:
+            async with asyncio.timeout(READY_TIMEOUT), self.db.cursor() as cur:
                 await queries.ping(cur)
         except (psycopg2.Error, OSError, TimeoutError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else "timed out"

@@ -12,7 +12,6 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r410, r412, r415
 
 from pixtag import keys
-from pixtag.db.pool import cursor
 from pixtag.db.queries import edits
 from pixtag.db.queries import images as queries
 from pixtag.editing import edit_image
@@ -45,7 +44,7 @@ class ImageView(ProblemView):
             404: There is no image with this id.
             410: The image was deleted.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             found = await queries.image_json(
                 cur, image_id, media_url=self.request.app[keys.STORAGE].media_url
             )

@@ -13,7 +13,6 @@ from aiohttp_pydantic.oas.typing import (
 )
 
 from pixtag import keys, uploads
-from pixtag.db.pool import cursor
 from pixtag.db.queries import images as queries
 from pixtag.db.queries.listing import open_listing
 from pixtag.models import (
@@ -92,13 +91,10 @@ class ImageCollectionView(ProblemView):
             after=after,
         )
         opened = open_listing(
-            self.request.app[keys.POOL],
+            self.db,
             filters,
             media_url=self.request.app[keys.STORAGE].media_url,
             chunk_size=chunk_size or settings.chunk_size,
-            idle_timeout_ms=settings.stream_idle_timeout_ms,
-            acquire_timeout_ms=settings.pool_timeout_ms,
-            slots=self.request.app[keys.STREAM_SLOTS],
         )
         return await stream_document(self.request, opened)
 
@@ -138,7 +134,7 @@ class ImageCollectionView(ProblemView):
         meta = await read_json(
             self.request, ImageCreate, accepted=("application/json", "multipart/form-data")
         )
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             image_id, created = await queries.insert_image(
                 cur,
                 filename=meta.filename,

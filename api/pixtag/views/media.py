@@ -31,14 +31,12 @@ from aiohttp_pydantic.oas.typing import (
 
 from pixtag import keys, media
 from pixtag.auth import media as media_access
-from pixtag.db.pool import cursor
 from pixtag.db.queries import attachments as queries
 from pixtag.db.queries import renditions
 from pixtag.errors import NotFound
 from pixtag.models import ImageId, Problem
 from pixtag.storage import keys as keys_
 from pixtag.storage.disposition import content_disposition
-from pixtag.storage.local import LocalStorage
 from pixtag.views.base import ProblemView
 from pixtag.views.conditional import DecidedFileResponse, Validators, decide
 
@@ -142,9 +140,9 @@ class MediaView(ProblemView):
         if self.settings.media_signed:
             await media_access.check(self.request)
         storage = self.request.app[keys.STORAGE]
-        if not isinstance(storage, LocalStorage):
+        if storage.root is None:
             raise NotFound("Files are served from S3 storage: follow the attachment's redirect")
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             current = await queries.image_file(cur, image_id)
         requested = f"{image_id}/{name}"
         if current.key is None or current.content_type is None:
@@ -161,7 +159,8 @@ class MediaView(ProblemView):
             if rendition is None:
                 raise NotFound(f"No file {name!r} is stored for image <{image_id}>")
             content_type, download, legacy = *rendition, False
-        path = storage.path(requested)
+        path = storage.local_path(requested)
+        assert path is not None  # files live here: the storage has a root
         st = await asyncio.to_thread(media.served_file, storage.root, path)
         cache = {} if legacy else {"Cache-Control": IMMUTABLE}
         validators = Validators.of(st)
@@ -180,7 +179,7 @@ class MediaView(ProblemView):
         """The type and download name of the rendition stored under ``key``, if one is."""
         if not keys_.is_key_name(key.partition("/")[2]):
             return None
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             found = await renditions.by_key(cur, key)
         if found is None:
             return None

@@ -5,7 +5,6 @@ from typing import Annotated, ClassVar
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r415
 from pydantic import Field
 
-from pixtag.db.pool import cursor
 from pixtag.db.queries import processing as queries
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
 from pixtag.processing import service
@@ -17,7 +16,7 @@ from pixtag.processing.models import (
     asked,
 )
 from pixtag.views.base import ProblemView, json_document, read_json
-from pixtag.views.stream import declared, stream_document
+from pixtag.views.stream import stream_document
 
 TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="The task's id." + DIGITS), Integer]
 
@@ -53,7 +52,13 @@ class ProcessingCollectionView(ProblemView):
         """
         body = await read_json(self.request, ProcessingCreate)
         ids, algorithm, params = asked(body)
-        task_ids = await service.create(self.request.app, ids, algorithm=algorithm, params=params)
+        task_ids = await service.create(
+            self.db,
+            ids,
+            algorithm=algorithm,
+            params=params,
+            max_attempts=self.settings.jobs_max_attempts,
+        )
         return json_document(TaskIds(task_ids=task_ids).model_dump_json(), status=202)
 
     async def get(
@@ -76,8 +81,13 @@ class ProcessingCollectionView(ProblemView):
             200: The tasks, streamed in chunks.
             400: A parameter is invalid, unknown or repeated.
         """
-        sql, params = queries.select_tasks(status=status, after_id=after_id, limit=limit)
-        opened = declared(self.request, sql, params, chunk_size=chunk_size)
+        opened = queries.open_tasks(
+            self.db,
+            status=status,
+            after_id=after_id,
+            limit=limit,
+            chunk_size=chunk_size or self.settings.chunk_size,
+        )
         return await stream_document(self.request, opened, totals_name="totalTasks")
 
 
@@ -96,7 +106,7 @@ class ProcessingTaskView(ProblemView):
             400: The id is not plain decimal digits in range.
             404: There is no task with this id.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.task_json(cur, task_id))
 
 
@@ -118,5 +128,5 @@ class ProcessingRestartView(ProblemView):
             404: There is no task with this id.
             409: The task is not in error (pending, processing or finished).
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.restart(cur, task_id), status=202)

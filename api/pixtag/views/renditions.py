@@ -5,11 +5,10 @@ from typing import ClassVar
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r302, r400, r404, r410, r415, r422
 
-from pixtag import keys
-from pixtag.db.pool import cursor
 from pixtag.db.queries import renditions as queries
 from pixtag.errors import NotFound
 from pixtag.models import ImageId, Problem
+from pixtag.renditions.context import RENDITIONS
 from pixtag.renditions.models import PresetName, Rebuild, RebuildId, RebuildRequest
 from pixtag.views.base import ProblemView, json_document, read_json
 
@@ -38,7 +37,7 @@ class RenditionView(ProblemView):
             410: The image was deleted.
             422: The image's file could not be rendered.
         """
-        location = await self.request.app[keys.RENDITIONS].url(image_id, preset)
+        location = await self.request.app[RENDITIONS].url(image_id, preset)
         return web.Response(status=302, headers={"Location": location})
 
     head = get
@@ -62,12 +61,12 @@ class RebuildCollectionView(ProblemView):
             415: The body is not JSON.
         """
         body = await read_json(self.request, RebuildRequest)
-        builder = self.request.app[keys.RENDITIONS]
+        builder = self.request.app[RENDITIONS]
         if body.preset is not None:
             presets = [builder.preset(body.preset).name]
         else:
             presets = list(builder.presets)
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             rebuild_id = await queries.start_rebuild(cur, presets, body.all)
             document = await queries.rebuild_json(cur, rebuild_id)
         assert document is not None  # just inserted
@@ -91,7 +90,7 @@ class RebuildView(ProblemView):
                 parameter (none is taken).
             404: There is no such rebuild.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             document = await queries.rebuild_json(cur, rebuild_id)
         if document is None:
             raise NotFound(f"Rebuild <{rebuild_id}> is not found")

@@ -9,9 +9,9 @@ from typing import Annotated, ClassVar, Literal
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r415
 from pydantic import Field
 
+from pixtag import keys
 from pixtag.captures import service
 from pixtag.captures.models import Resource, SeedBatch, SeedCapture
-from pixtag.db.pool import cursor
 from pixtag.db.queries import captures as queries
 from pixtag.models import Integer, Problem
 from pixtag.views.base import ProblemView, json_document, read_json
@@ -31,8 +31,13 @@ SeedLimit = Annotated[
 
 
 async def _resources(view: ProblemView, urls: list[str]) -> list[str]:
-    await service.request(view.request.app, urls, tags=[])
-    async with cursor(view.request.app) as cur:
+    await service.request(
+        view.request.app[keys.DATABASE],
+        urls,
+        tags=[],
+        max_attempts=view.request.app[keys.SETTINGS].jobs_max_attempts,
+    )
+    async with view.request.app[keys.DATABASE].cursor() as cur:
         return [await queries.resource_by_url(cur, url) for url in dict.fromkeys(urls)]
 
 
@@ -93,7 +98,7 @@ class ResourcesView(ProblemView):
             200: The Resources, oldest first.
             400: The status or limit is invalid.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.resources(cur, status, limit=limit))
 
 
@@ -111,5 +116,5 @@ class ResourceView(ProblemView):
             200: The Resource.
             404: No capture has this URL.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.resource_by_url(cur, url))

@@ -10,7 +10,6 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r415
 from pydantic import Field
 
-from pixtag.db.pool import cursor
 from pixtag.db.queries import processing as queries
 from pixtag.models import Integer, Problem
 from pixtag.processing import service
@@ -37,7 +36,7 @@ class SeedProcessingCollectionView(ProblemView):
             200: The tasks.
             400: The limit is invalid.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.seed_list(cur, limit=limit))
 
     async def post(
@@ -56,7 +55,13 @@ class SeedProcessingCollectionView(ProblemView):
         """
         body = await read_json(self.request, SeedProcessingCreate)
         ids, algorithm, params = asked(body)
-        task_ids = await service.create(self.request.app, ids, algorithm=algorithm, params=params)
+        task_ids = await service.create(
+            self.db,
+            ids,
+            algorithm=algorithm,
+            params=params,
+            max_attempts=self.settings.jobs_max_attempts,
+        )
         return json_document(TaskIds(task_ids=task_ids).model_dump_json(), status=202)
 
 
@@ -75,7 +80,7 @@ class SeedProcessingTaskView(ProblemView):
             400: The id is not plain decimal digits in range.
             404: There is no task with this id.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.task_json(cur, task_id))
 
 
@@ -98,7 +103,7 @@ class SeedProcessingRestartView(ProblemView):
             404: There is no task with this id.
             409: The task is not in error.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.restart(cur, task_id))
 
 

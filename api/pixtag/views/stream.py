@@ -27,15 +27,13 @@ import json
 import logging
 import socket
 import struct
-from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
 
 from aiohttp import HttpVersion11, web
 
 from pixtag import keys
 from pixtag.compression import GzipStream, accepts_gzip, vary
-from pixtag.db.stream import FirstColumn, declared_rows
+from pixtag.db.chunks import Chunks
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +43,6 @@ NDJSON = "application/x-ndjson"
 RATE_GRACE = 5.0
 # Chunks at least this long are compressed in a worker thread, shorter ones in the loop.
 THREAD_COMPRESS_SIZE = 64 * 1024
-
-
-class Chunks(Protocol):
-    """Rendered images in pieces, then what the closing totals add; the document groups
-    them into chunks of ``chunk_size``."""
-
-    chunk_size: int
-
-    def __aiter__(self) -> AsyncIterator[list[bytes]]: ...
-
-    def trailer(self) -> dict[str, str]: ...
 
 
 class _Stream(web.StreamResponse):
@@ -203,19 +190,3 @@ def _reset_on_close(transport: asyncio.BaseTransport) -> None:
     if sock is not None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-
-
-def declared(
-    request: web.Request, sql: str, params: Mapping[str, Any], *, chunk_size: int | None = None
-) -> AbstractAsyncContextManager[FirstColumn]:
-    """``sql``'s first column from a cursor, on the app's pool, slots and bounds."""
-    settings = request.app[keys.SETTINGS]
-    return declared_rows(
-        request.app[keys.POOL],
-        sql,
-        params,
-        chunk_size=chunk_size or settings.chunk_size,
-        idle_timeout_ms=settings.stream_idle_timeout_ms,
-        acquire_timeout_ms=settings.pool_timeout_ms,
-        slots=request.app[keys.STREAM_SLOTS],
-    )

@@ -1,15 +1,11 @@
 """/tags: counts and autocomplete, one tag, rename, aliases and implications."""
 
-from contextlib import AbstractAsyncContextManager
 from typing import ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r415
 
-from pixtag import keys
-from pixtag.db.pool import cursor
 from pixtag.db.queries import tags as queries
-from pixtag.db.stream import small_result
 from pixtag.models import Problem, Tag
 from pixtag.tags import rules
 from pixtag.tags.models import (
@@ -24,7 +20,7 @@ from pixtag.tags.models import (
     TagRenamed,
 )
 from pixtag.views.base import ProblemView, json_document, read_json
-from pixtag.views.stream import Chunks, declared, stream_document
+from pixtag.views.stream import stream_document
 
 
 def _json(model: AliasApplied | ImplicationApplied | TagRenamed) -> web.Response:
@@ -52,15 +48,9 @@ class TagCollectionView(ProblemView):
             200: The tags, streamed in chunks.
             400: The prefix or limit is invalid, or a parameter is unknown.
         """
-        settings = self.settings
-        sql, params = queries.select_tags(prefix=prefix, limit=limit)
-        pool = self.request.app[keys.POOL]
-        opened: AbstractAsyncContextManager[Chunks]
-        if limit is not None and limit <= settings.chunk_size:
-            # An autocomplete: one chunk at most, so one statement, no cursor.
-            opened = small_result(pool, sql, params, acquire_timeout_ms=settings.pool_timeout_ms)
-        else:
-            opened = declared(self.request, sql, params)
+        opened = queries.open_tags(
+            self.db, prefix=prefix, limit=limit, chunk_size=self.settings.chunk_size
+        )
         return await stream_document(self.request, opened, totals_name="totalTags")
 
 
@@ -79,7 +69,7 @@ class TagView(ProblemView):
             400: The tag is invalid, or the query has a parameter (none is taken).
             404: No image holds the tag and no rule names it.
         """
-        async with cursor(self.request.app) as cur:
+        async with self.db.cursor() as cur:
             return json_document(await queries.tag_json(cur, tag))
 
 
@@ -108,11 +98,7 @@ class TagRenameView(ProblemView):
             415: The body is not JSON.
         """
         body = await read_json(self.request, RenameRequest)
-        return _json(
-            await rules.rename(
-                self.request.app[keys.POOL], tag, body.to, keep_alias=body.keep_alias
-            )
-        )
+        return _json(await rules.rename(self.db, tag, body.to, keep_alias=body.keep_alias))
 
 
 class TagAliasView(ProblemView):
@@ -140,7 +126,7 @@ class TagAliasView(ProblemView):
             415: The body is not JSON.
         """
         body = await read_json(self.request, AliasSet)
-        return _json(await rules.set_alias(self.request.app[keys.POOL], tag, body.target))
+        return _json(await rules.set_alias(self.db, tag, body.target))
 
     async def delete(self, tag: Tag, /) -> r204[None] | r400[Problem] | r404[Problem]:
         """
@@ -152,7 +138,7 @@ class TagAliasView(ProblemView):
             400: The tag is invalid, or the query has a parameter (none is taken).
             404: The tag is no alias.
         """
-        await rules.delete_alias(self.request.app[keys.POOL], tag)
+        await rules.delete_alias(self.db, tag)
         return web.Response(status=204)
 
 
@@ -177,7 +163,7 @@ class TagImplicationView(ProblemView):
             409: The implication would close a cycle (named in the detail) or give an image
                 more than 100 tags.
         """
-        return _json(await rules.set_implication(self.request.app[keys.POOL], tag, implied))
+        return _json(await rules.set_implication(self.db, tag, implied))
 
     async def delete(self, tag: Tag, implied: Tag, /) -> r204[None] | r400[Problem] | r404[Problem]:
         """
@@ -189,5 +175,5 @@ class TagImplicationView(ProblemView):
             400: A tag is invalid, or the query has a parameter (none is taken).
             404: The tag does not imply the other.
         """
-        await rules.delete_implication(self.request.app[keys.POOL], tag, implied)
+        await rules.delete_implication(self.db, tag, implied)
         return web.Response(status=204)

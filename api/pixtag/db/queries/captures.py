@@ -8,9 +8,12 @@ requests lock their URLs (transaction advisory locks, in URL order: no
 deadlock) before looking for an earlier capture.
 """
 
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from pixtag.db.chunks import Chunks, declared
+from pixtag.db.database import Database
 from pixtag.errors import DomainError, NotFound
 
 QUEUE = "captures"
@@ -218,11 +221,12 @@ async def capture_json(cur: Any, capture_id: int) -> str:
     return str(row[0])
 
 
-def select_captures(
-    *, status: str | None, after_id: int | None, limit: int | None
-) -> tuple[str, dict[str, Any]]:
-    """The statement and parameters listing captures in id order."""
-    return LIST_CAPTURES, {"status": status, "after_id": after_id, "limit": limit}
+def open_captures(
+    db: Database, *, status: str | None, after_id: int | None, limit: int | None, chunk_size: int
+) -> AbstractAsyncContextManager[Chunks]:
+    """The captures in id order, streamed."""
+    params = {"status": status, "after_id": after_id, "limit": limit}
+    return declared(db, LIST_CAPTURES, params, chunk_size=chunk_size)
 
 
 async def resources(cur: Any, status: str | None, *, limit: int) -> str:

@@ -39,10 +39,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import aiopg
-
+from pixtag.db.database import Database
 from pixtag.db.queries import search
-from pixtag.db.stream import ChunkCursor, StreamSlots, StreamTransaction, stream_transaction
+from pixtag.db.stream import ChunkCursor, StreamTransaction
 from pixtag.search import cursor_token
 from pixtag.search.terms import EVERYTHING, Sort, Term
 
@@ -220,21 +219,16 @@ async def prepare(
 
 @asynccontextmanager
 async def open_listing(
-    pool: aiopg.Pool,
+    db: Database,
     filters: ListingFilters,
     *,
     media_url: str | None,
     chunk_size: int,
-    idle_timeout_ms: int,
-    acquire_timeout_ms: int,
-    slots: StreamSlots | None = None,
     read_ahead: bool | None = None,
 ) -> AsyncIterator[Listing]:
     """The listing's chunks, read from a cursor planned for them; see the module docstring."""
     first_rows = min(chunk_size, filters.limit) if filters.limit else chunk_size
-    async with stream_transaction(
-        pool, idle_timeout_ms=idle_timeout_ms, acquire_timeout_ms=acquire_timeout_ms, slots=slots
-    ) as tx:
+    async with db.stream() as tx:
         statement, settings = await prepare(tx, filters, media_url, first_rows)
         cursor = await tx.declare(
             statement.sql,

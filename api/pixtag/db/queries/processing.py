@@ -8,9 +8,12 @@ slip between the check that each source has a file and the insert.
 """
 
 import json
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from pixtag.db.chunks import Chunks, declared
+from pixtag.db.database import Database
 from pixtag.db.queries.missing import missing_image
 from pixtag.errors import Conflict, DomainError, NotFound
 
@@ -198,12 +201,13 @@ async def task_json(cur: Any, task_id: int) -> str:
     return str(row[0])
 
 
-def select_tasks(
-    *, status: str | None, after_id: int | None, limit: int | None
-) -> tuple[str, dict[str, Any]]:
-    """The statement and parameters listing tasks in id order."""
+def open_tasks(
+    db: Database, *, status: str | None, after_id: int | None, limit: int | None, chunk_size: int
+) -> AbstractAsyncContextManager[Chunks]:
+    """The tasks in id order, streamed."""
     statuses = JOB_STATUSES[status] if status else None
-    return LIST_TASKS, {"statuses": statuses, "after_id": after_id, "limit": limit}
+    params = {"statuses": statuses, "after_id": after_id, "limit": limit}
+    return declared(db, LIST_TASKS, params, chunk_size=chunk_size)
 
 
 async def seed_list(cur: Any, *, limit: int) -> str:

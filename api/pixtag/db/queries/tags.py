@@ -8,8 +8,11 @@ here; bringing the images already stored in line is ``apply_batch``, run
 again and again by ``pixtag.tagrules`` until nothing is left.
 """
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from pixtag.db.chunks import Chunks, declared, small_result
+from pixtag.db.database import Database
 from pixtag.db.queries import tag_counts
 from pixtag.errors import Conflict, NotFound
 
@@ -112,6 +115,8 @@ APPLY_BATCH = """
 # Waits for every transaction writing images (they hold ROW EXCLUSIVE) to end;
 # released at once by the caller's commit.
 WAIT_FOR_WRITERS = "LOCK TABLE images IN SHARE MODE"
+EXPANDED_SIZE = "SELECT cardinality(expand_tags(ARRAY[%(tag)s]))"
+IMPLIES_ANY = "SELECT 1 FROM tag_implications WHERE tag = %(tag)s"
 
 
 def prefix_pattern(prefix: str | None) -> str | None:
@@ -122,9 +127,15 @@ def prefix_pattern(prefix: str | None) -> str | None:
     return escaped + "%"
 
 
-def select_tags(*, prefix: str | None, limit: int | None) -> tuple[str, dict[str, Any]]:
-    """The statement listing the tags, most used first, optionally by prefix."""
-    return SELECT_TAGS, {"pattern": prefix_pattern(prefix), "limit": limit}
+def open_tags(
+    db: Database, *, prefix: str | None, limit: int | None, chunk_size: int
+) -> AbstractAsyncContextManager[Chunks]:
+    """The tags, most used first, optionally by prefix, streamed."""
+    params = {"pattern": prefix_pattern(prefix), "limit": limit}
+    if limit is not None and limit <= chunk_size:
+        # An autocomplete: one chunk at most, so one statement, no cursor.
+        return small_result(db, SELECT_TAGS, params)
+    return declared(db, SELECT_TAGS, params, chunk_size=chunk_size)
 
 
 async def tag_json(cur: Any, tag: str) -> str:
@@ -210,3 +221,27 @@ async def apply_batch(cur: Any, tags: list[str], after: int, size: int) -> tuple
 async def wait_for_writers(cur: Any) -> None:
     """Return once every transaction that was writing images has ended."""
     await cur.execute(WAIT_FOR_WRITERS)
+
+
+async def lock_rules(cur: Any) -> None:
+    """Take the rules lock for the rest of the transaction."""
+    await cur.execute(LOCK_RULES)
+
+
+async def expanded_size(cur: Any, tag: str) -> int:
+    """How many tags ``tag`` stands for with everything it implies."""
+    await cur.execute(EXPANDED_SIZE, {"tag": tag})
+    (size,) = await cur.fetchone()
+    return int(size)
+
+
+async def implies_any(cur: Any, tag: str) -> bool:
+    """Whether ``tag`` implies another tag."""
+    await cur.execute(IMPLIES_ANY, {"tag": tag})
+    return await cur.fetchone() is not None
+
+
+async def exists(cur: Any, tag: str) -> bool:
+    """Whether anything knows ``tag`` (an image, a count, a rule)."""
+    await cur.execute(SELECT_TAG, {"tag": tag})
+    return await cur.fetchone() is not None
