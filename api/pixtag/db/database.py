@@ -10,7 +10,6 @@ transaction may hold its locks, how many streams at once) are the handle's,
 read once from the settings; callers never build pools or connections.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -77,8 +76,8 @@ class Database:
         return aiopg.connect(self.dsn)
 
     @asynccontextmanager
-    async def listen(self, channel: str) -> AsyncIterator["asyncio.Queue[Any]"]:
-        """The notifications of ``channel``, on a connection of its own for the block."""
+    async def listen(self, channel: str) -> AsyncIterator[Any]:
+        """The notifications of ``channel`` (a queue), on a connection of its own for the block."""
         if not channel.isidentifier():
             raise ValueError(f"not a channel name: {channel!r}")
         async with aiopg.connect(self.dsn) as conn:
