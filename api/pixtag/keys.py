@@ -12,12 +12,12 @@ from aiohttp import web
 
 from pixtag.auth.signing import MediaSigner
 from pixtag.db.database import Database
+from pixtag.images.ingest import Ingest
 from pixtag.inflight import InFlight
 from pixtag.jobs.engine import Engine, Handler
 from pixtag.pacing import Pacer
 from pixtag.settings import Settings
 from pixtag.storage.backend import Storage
-from pixtag.storage.ingest import Ingest
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)

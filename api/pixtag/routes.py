@@ -3,36 +3,36 @@
 from aiohttp import web
 
 from pixtag.auth import access
-from pixtag.uploads import expect_handler
-from pixtag.views.attachments import AttachmentView
-from pixtag.views.auth import AuthMeView, TokenCollectionView, TokenView
-from pixtag.views.bulk_tags import BulkTagsView
-from pixtag.views.captures import (
+from pixtag.auth.views.shares import ImageSharesView, ShareLinkView, ShareView
+from pixtag.auth.views.tokens import AuthMeView, TokenCollectionView, TokenView
+from pixtag.captures.seed_views import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
+from pixtag.captures.views import (
     CaptureBatchView,
     CaptureCollectionView,
     CaptureRetryView,
     CaptureSwitchView,
     CaptureView,
 )
-from pixtag.views.health import LiveView, ReadyView
-from pixtag.views.image import ImageView
-from pixtag.views.images import ImageCollectionView
-from pixtag.views.media import MediaView
-from pixtag.views.processing import (
-    ProcessingCollectionView,
-    ProcessingRestartView,
-    ProcessingTaskView,
-)
-from pixtag.views.renditions import RebuildCollectionView, RebuildView, RenditionView
-from pixtag.views.resources import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
-from pixtag.views.seed_processing import (
+from pixtag.health.views import LiveView, ReadyView
+from pixtag.images.uploads import expect_handler
+from pixtag.images.views.attachments import AttachmentView
+from pixtag.images.views.bulk_tags import BulkTagsView
+from pixtag.images.views.collection import ImageCollectionView
+from pixtag.images.views.item import ImageView
+from pixtag.images.views.media import MediaView
+from pixtag.processing.seed_views import (
     SeedProcessingCollectionView,
     SeedProcessingRestartView,
     SeedProcessingTaskView,
     seed_processing_slash,
 )
-from pixtag.views.shares import ImageSharesView, ShareLinkView, ShareView
-from pixtag.views.tags import (
+from pixtag.processing.views import (
+    ProcessingCollectionView,
+    ProcessingRestartView,
+    ProcessingTaskView,
+)
+from pixtag.renditions.views import RebuildCollectionView, RebuildView, RenditionView
+from pixtag.tags.views import (
     TagAliasView,
     TagCollectionView,
     TagImplicationView,

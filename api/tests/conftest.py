@@ -17,8 +17,9 @@ from pixtag.app import create_app
 from pixtag.db import fixtures
 from pixtag.db.embedded import EmbeddedPostgres
 from pixtag.settings import Settings
-from tests.processes import connection, sql
-from tests.s3_server import SeaweedS3, create_bucket, run_seaweed
+from tests.support.origin import Origin, run_origin
+from tests.support.processes import connection, sql
+from tests.support.s3_server import SeaweedS3, create_bucket, run_seaweed
 
 TEMPLATE = "pixtag_template"
 S3_BUCKET = "pixtag-test"
@@ -77,9 +78,22 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``heavy`` first: the parallel workers start on them and share out the
+    rest, instead of one worker finishing a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_backends`` (or in a module so marked) run once per storage backend."""
+    marked = metafunc.definition.get_closest_marker("both_backends")
+    if marked is not None and "storage_backend" in metafunc.fixturenames:
+        metafunc.parametrize("storage_backend", BACKENDS)
+
+
 @pytest.fixture
 def storage_backend() -> str:
-    """The storage the test's server uses; modules that test both override it with params."""
+    """The storage the test's server uses: local, or each of them when marked both_backends."""
     return "local"
 
 
@@ -112,7 +126,9 @@ def settings(
 
 
 @pytest.fixture
-async def client(aiohttp_client, settings: Settings) -> TestClient:  # type: ignore[no-untyped-def]
+async def client(settings: Settings, aiohttp_client) -> TestClient:  # type: ignore[no-untyped-def]
+    """The app on a test server, closed before its database goes (settings first: torn down
+    last). A module changes what it runs with by overriding ``settings``."""
     return await aiohttp_client(create_app(settings))
 
 
@@ -121,4 +137,11 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
     """A SeaweedFS S3 server for the session, with the bucket ``pixtag-test``."""
     with run_seaweed(tmp_path_factory.mktemp("seaweed")) as server:
         create_bucket(server, S3_BUCKET)
+        yield server
+
+
+@pytest.fixture
+def origin() -> Iterator[Origin]:
+    """A local HTTP server that captures download from (``tests.support.origin``)."""
+    with run_origin() as server:
         yield server

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from pixtag.auth import tokens
+from pixtag.auth.queries import tokens as queries
 from pixtag.auth.tokens import Principal
 from pixtag.db.database import Database
-from pixtag.db.queries import tokens as queries
 from pixtag.errors import Unauthorized
 
 CACHE_LIMIT = 10_000

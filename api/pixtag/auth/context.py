@@ -14,7 +14,7 @@ from aiohttp import web
 
 from pixtag import keys
 from pixtag.auth import signing, tokens
-from pixtag.db.queries import tokens as queries
+from pixtag.auth.queries import tokens as queries
 
 log = logging.getLogger(__name__)
 

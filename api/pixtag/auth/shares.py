@@ -13,7 +13,7 @@ from aiohttp import web
 from pixtag import keys
 from pixtag.auth import passwords
 from pixtag.auth.models import Share, ShareCreate
-from pixtag.db.queries import shares as queries
+from pixtag.auth.queries import shares as queries
 from pixtag.errors import DomainError, Gone, NotFound, TooManyRequests
 
 

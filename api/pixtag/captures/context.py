@@ -12,9 +12,9 @@ from typing import Any
 from aiohttp import web
 
 from pixtag import keys
+from pixtag.captures import queries
 from pixtag.captures.job import Capturer
-from pixtag.db.queries import captures as queries
-from pixtag.db.queries.jobs import Claimed
+from pixtag.jobs.queries import Claimed
 from pixtag.net.fetch import Fetcher, Timeouts
 from pixtag.net.guard import Policy
 

@@ -13,10 +13,10 @@ import time
 import aiohttp
 
 from pixtag.errors import InsufficientStorage, PayloadTooLarge, UnsupportedMediaType
+from pixtag.images.ingest import Ingest, Received
 from pixtag.jobs.errors import Permanent, Transient
 from pixtag.net.fetch import Fetcher
 from pixtag.net.guard import Refused
-from pixtag.storage.ingest import Ingest, Received
 
 READ_SIZE = 64 * 1024
 

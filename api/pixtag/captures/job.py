@@ -15,13 +15,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from pixtag import validation
+from pixtag.captures import queries
 from pixtag.db.database import Database
-from pixtag.db.queries import captures as queries
-from pixtag.db.queries import jobs
+from pixtag.images.ingest import Ingest, Received
+from pixtag.jobs import queries as jobs
 from pixtag.jobs.errors import ClaimLost
 from pixtag.net.fetch import Fetcher
 from pixtag.storage.change import CommitUnknown
-from pixtag.storage.ingest import Ingest, Received
 
 from .download import download
 

@@ -1,8 +1,8 @@
 """What the captures views ask: request captures, change them, pause or resume the queue."""
 
+from pixtag.captures import queries
 from pixtag.db.database import Database
-from pixtag.db.queries import captures as queries
-from pixtag.db.queries import jobs
+from pixtag.jobs import queries as jobs
 
 
 async def request(

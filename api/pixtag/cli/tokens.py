@@ -13,9 +13,9 @@ from typing import Any
 import click
 
 from pixtag.auth import tokens
+from pixtag.auth.queries import tokens as queries
 from pixtag.cli.durations import Duration
 from pixtag.cli.server import data_dir_option, database_url_option, load_settings, open_database
-from pixtag.db.queries import tokens as queries
 from pixtag.errors import NotFound
 
 

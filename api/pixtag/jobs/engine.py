@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pixtag.db.database import Database
-from pixtag.db.queries import jobs as queries
+from pixtag.jobs import queries
 from pixtag.jobs.errors import ClaimLost, Permanent, Transient
 
 log = logging.getLogger(__name__)

@@ -21,11 +21,14 @@ from aiohttp_pydantic.oas import cmd
 from aiohttp_pydantic.oas.view import generate_oas
 
 from pixtag import keys
-from pixtag.openapi import ui
+from pixtag.openapi import dialect, ui
 from pixtag.openapi.document import finish
 from pixtag.openapi.security import secure
 
 __all__ = ["generate", "render", "setup"]
+
+# Every schema of the document, in OpenAPI 3.0's dialect as it is generated.
+dialect.register()
 
 
 def generate(apps: Sequence[web.Application]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""Pydantic's JSON Schema, spoken as OpenAPI 3.0 Schema Objects.
+"""Pydantic's JSON Schema, spoken as OpenAPI 3.0 Schema Objects: the library's translator.
 
 Pydantic writes JSON Schema 2020-12; OpenAPI 3.0 has its own, older dialect.
-aiohttp-pydantic translates only ``anyOf`` + ``null`` into ``nullable``; the
-rest is done here, on every schema of the document:
+aiohttp-pydantic translates every schema it puts in the document through the
+translator registered for the document's version, and its own translates
+only ``anyOf`` + ``null`` into ``nullable``. ``translate`` is registered in its
+place (``aiohttp_pydantic.oas.pydantic_schema_to_oas.add_or_replace_translater``):
+the library's step, then, on the schema and every schema nested in it:
 
 - ``examples`` (a list) becomes ``example`` (one value);
 - ``const`` becomes a one-value ``enum``;
@@ -13,55 +16,50 @@ rest is done here, on every schema of the document:
 
 from typing import Any
 
+from aiohttp_pydantic.oas.pydantic_schema_to_oas import (
+    add_or_replace_translater,
+    pydantic_schema_to_oas_3_0,
+)
+
+VERSION = "3.0.0"
 SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
 SUBSCHEMAS = ("items", "not", "additionalProperties")
 
 
-def document(spec: dict[str, Any]) -> dict[str, Any]:
-    """``spec`` with every schema in it (components and inline) in the 3.0 dialect."""
-    result: dict[str, Any] = _walk(spec)
-    return result
+def translate(node: dict[str, Any]) -> None:
+    """Make ``node`` (in place) an OpenAPI 3.0 schema."""
+    pydantic_schema_to_oas_3_0(node)
+    _dialect(node)
 
 
-def _walk(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_walk(value) for value in node]
-    if not isinstance(node, dict):
-        return node
-    result = {}
-    for key, value in node.items():
-        if key == "schema" and isinstance(value, dict):
-            result[key] = schema(value)
-        elif key == "schemas" and isinstance(value, dict):
-            result[key] = {name: schema(sub) for name, sub in value.items()}
-        else:
-            result[key] = _walk(value)
-    return result
+def register() -> None:
+    """Make ``translate`` the translator of the documents pixtag generates."""
+    add_or_replace_translater(VERSION, translate)
 
 
-def schema(node: dict[str, Any]) -> dict[str, Any]:
-    """One schema (and those nested in it) in the OpenAPI 3.0 dialect."""
-    result = dict(node)
-    if "properties" in result:
-        result["properties"] = {name: schema(sub) for name, sub in result["properties"].items()}
+def _dialect(node: dict[str, Any]) -> None:
+    for sub in node.get("properties", {}).values():
+        _dialect(sub)
     for key in SUBSCHEMA_LISTS:
-        if key in result:
-            result[key] = [schema(sub) for sub in result[key]]
+        for sub in node.get(key, []):
+            _dialect(sub)
     for key in SUBSCHEMAS:
-        if isinstance(result.get(key), dict):
-            result[key] = schema(result[key])
-    if isinstance(result.get("examples"), list):
-        examples = result.pop("examples")
+        if isinstance(node.get(key), dict):
+            _dialect(node[key])
+    if isinstance(node.get("examples"), list):
+        examples = node.pop("examples")
         if examples:
-            result["example"] = examples[0]
-    if "const" in result:
-        result["enum"] = [result.pop("const")]
+            node["example"] = examples[0]
+    if "const" in node:
+        node["enum"] = [node.pop("const")]
     for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        value = result.get(exclusive)
+        value = node.get(exclusive)
         if isinstance(value, int | float) and not isinstance(value, bool):
-            result[bound] = value
-            result[exclusive] = True
-    if "$ref" in result and len(result) > 1:
-        siblings = {key: value for key, value in result.items() if key != "$ref"}
-        return {"allOf": [{"$ref": result["$ref"]}], **siblings}
-    return result
+            node[bound] = value
+            node[exclusive] = True
+    if "$ref" in node and len(node) > 1:
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        reference = node["$ref"]
+        node.clear()
+        node["allOf"] = [{"$ref": reference}]
+        node.update(siblings)

@@ -10,8 +10,6 @@ every operation alike:
   optional parameters are "nullable" (a URL cannot say null) and carry the
   model's example (which Swagger UI would send), and a list parameter's
   description stays on its items, out of a reader's sight;
-- schemas are pydantic's JSON Schema, not OpenAPI 3.0's dialect (see
-  ``pixtag.openapi.dialect``);
 - the ``info`` block is the library's;
 - no operation says it can fail with a 500 (problem+json, like every error),
   nor that the HTTP server refuses an oversized request line in text/plain.
@@ -78,7 +76,7 @@ def finish(
         if operation is None:
             raise LookupError(f"{method.upper()} {path} has facts but no such route")
         _merge(operation, _with_refs(facts, schemas))
-    return dialect.document(_in_stable_order(spec))
+    return _in_stable_order(spec)
 
 
 def _in_stable_order(spec: dict[str, Any]) -> dict[str, Any]:
@@ -168,7 +166,7 @@ def _with_refs(facts: Any, schemas: dict[str, Any]) -> Any:
 
 def register(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, str]:
     """Add ``model``'s schema (and those it uses) to ``schemas``; return a reference to it."""
-    to_oas = translater("3.0.0")
+    to_oas = translater(dialect.VERSION)
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, sub_schema in schema.pop("$defs", {}).items():
         to_oas(sub_schema)

@@ -14,8 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from pixtag import keys
-from pixtag.db.queries import processing as queries
-from pixtag.db.queries.jobs import Claimed
+from pixtag.jobs.queries import Claimed
+from pixtag.processing import queries
 from pixtag.processing.job import Processor
 
 PROCESSOR = web.AppKey("processor", Processor)

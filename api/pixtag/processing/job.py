@@ -19,15 +19,15 @@ from typing import Any
 
 from pixtag import validation
 from pixtag.db.database import Database
-from pixtag.db.queries import jobs
-from pixtag.db.queries import processing as queries
 from pixtag.errors import ImageGone, ImageNotFound, PayloadTooLarge
+from pixtag.images.ingest import Ingest
+from pixtag.jobs import queries as jobs
 from pixtag.jobs.errors import ClaimLost, Permanent
 from pixtag.pacing import Pacer
+from pixtag.processing import queries
 from pixtag.processing.operations import Output, process
 from pixtag.storage import spool
 from pixtag.storage.change import CommitUnknown
-from pixtag.storage.ingest import Ingest
 
 PIECE = 1024 * 1024
 

@@ -3,7 +3,7 @@
 from typing import Any
 
 from pixtag.db.database import Database
-from pixtag.db.queries import processing as queries
+from pixtag.processing import queries
 
 
 async def create(

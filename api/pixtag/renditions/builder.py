@@ -7,7 +7,7 @@ sha256, on a connection of its own (closed at the end, so a crash or a
 cancellation never leaves the lock held), and looks again once it has the
 lock: the second server finds the first one's rendition.
 
-A build follows the storage rule of ``pixtag.storage.ingest``: the new file
+A build follows the storage rule of ``pixtag.images.ingest``: the new file
 goes under a new key, the row is switched in one transaction, and the key it
 replaced is removed after the commit (an unknown outcome removes nothing; the
 sweeper, which knows rendition keys, cleans up). Decoding and encoding run
@@ -21,13 +21,13 @@ from collections.abc import AsyncIterator
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
-from pixtag.db.queries import renditions as queries
 from pixtag.errors import DomainError, NotFound
+from pixtag.images.ingest import Ingest
 from pixtag.pacing import Pacer
+from pixtag.renditions import queries
 from pixtag.renditions.presets import Preset
 from pixtag.renditions.render import Rendered, Unrenderable, render
 from pixtag.storage import keys, spool
-from pixtag.storage.ingest import Ingest
 
 log = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ whose file went, meanwhile is no failure: there is nothing left to render.
 
 from typing import Any
 
-from pixtag.db.queries import renditions as queries
-from pixtag.db.queries.jobs import Claimed
 from pixtag.errors import Gone, NotFound
 from pixtag.jobs.errors import Permanent
+from pixtag.jobs.queries import Claimed
+from pixtag.renditions import queries
 from pixtag.renditions.builder import Builder, RenditionFailed
 
 QUEUE = "renditions"

@@ -5,7 +5,7 @@ Every condition applies (AND): ``q``, ``tag``/``tags_all``, ``tags_any``,
 ``sort:`` (id by default); ``after`` is the token a full page returned.
 """
 
-from pixtag.db.queries.listing import ListingFilters
+from pixtag.images.queries.listing import ListingFilters
 from pixtag.search import cursor_token, grammar
 from pixtag.search.terms import all_of, from_parameters
 

@@ -2,7 +2,7 @@
 
 A backend stores immutable objects under keys (``pixtag.storage.keys``):
 ``put`` never overwrites, so a key, once written, always holds the same
-bytes. Nothing here knows the database; ``pixtag.storage.ingest`` decides
+bytes. Nothing here knows the database; ``pixtag.images.ingest`` decides
 when to put and when to delete, and ``pixtag.storage.sweeper`` decides what
 is left over.
 """

@@ -9,10 +9,10 @@ from aiohttp import web
 from pixtag import keys as app_keys
 from pixtag.auth.signing import MediaSigner
 from pixtag.db.database import Database
+from pixtag.images.ingest import Ingest, Limits
 from pixtag.settings import Settings
 from pixtag.storage import migrate
 from pixtag.storage.backend import Storage
-from pixtag.storage.ingest import Ingest, Limits
 from pixtag.storage.local import LocalStorage
 
 log = logging.getLogger(__name__)

@@ -19,10 +19,9 @@ from pathlib import Path
 
 from pixtag import imaging
 from pixtag.db.database import Database
-from pixtag.db.queries import migration as queries
-from pixtag.db.queries.attachments import FileFacts
 from pixtag.errors import DomainError
-from pixtag.storage import keys
+from pixtag.images.queries.attachments import FileFacts
+from pixtag.storage import keys, queries
 from pixtag.storage.backend import Storage
 from pixtag.storage.change import Change
 from pixtag.validation import check_filename

@@ -5,7 +5,7 @@ no row names, temporary files, interrupted multipart uploads and empty
 folders; none of them is ever served, and they only take space. The sweeper
 removes a key when no row names it and it is older than the grace period,
 so a file stored by an upload still in flight (stored a moment before its
-row is committed, see ``pixtag.storage.ingest``) is never swept: recording
+row is committed, see ``pixtag.images.ingest``) is never swept: recording
 transactions are bounded to a small fraction of the grace period.
 
 It runs at start-up and then every ``PIXTAG_SWEEP_INTERVAL`` seconds; several
@@ -24,7 +24,7 @@ from aiohttp import web
 from pixtag import background
 from pixtag import keys as app_keys
 from pixtag.db.database import Database
-from pixtag.db.queries import attachments as queries
+from pixtag.images.queries import attachments as queries
 from pixtag.storage import spool
 from pixtag.storage.backend import Storage
 

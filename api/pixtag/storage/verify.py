@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from pixtag.db.database import Database
-from pixtag.db.queries import attachments as queries
+from pixtag.images.queries import attachments as queries
 from pixtag.storage.backend import Storage
 
 BATCH = 500

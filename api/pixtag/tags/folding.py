@@ -28,7 +28,7 @@ from aiohttp import web
 
 from pixtag import background, keys
 from pixtag.db.database import Database
-from pixtag.db.queries import tag_counts
+from pixtag.tags.queries import counts as tag_counts
 
 log = logging.getLogger(__name__)
 

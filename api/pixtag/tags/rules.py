@@ -28,9 +28,9 @@ from typing import Any
 import psycopg2.errors
 
 from pixtag.db.database import Database
-from pixtag.db.queries import tags as queries
 from pixtag.errors import Conflict, NotFound
 from pixtag.tags.models import AliasApplied, ImplicationApplied, TagRenamed
+from pixtag.tags.queries import tags as queries
 
 log = logging.getLogger(__name__)
 

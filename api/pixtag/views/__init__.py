@@ -1,1 +1,2 @@
-"""HTTP views: thin PydanticViews that validate, call queries or storage, and answer."""
+"""The HTTP layer every feature's views stand on: the base view, the query-string check and
+the streamed document."""

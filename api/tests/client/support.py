@@ -8,7 +8,6 @@ user runs them; what they did is checked in the database itself.
 
 import asyncio
 import hashlib
-import io
 import json
 import threading
 import urllib.request
@@ -22,7 +21,8 @@ from PIL import Image as PILImage
 
 from pixtag import imaging
 from pixtag.cli import main
-from tests.processes import sql
+from tests.support.helpers import seeded_image
+from tests.support.processes import sql
 
 
 class LiveServer:
@@ -99,13 +99,10 @@ imaging.register()  # make_image writes .heic/.heif through pillow-heif
 
 def make_image(path: Path, *, seed: int = 0, size: tuple[int, int] = (8, 6)) -> bytes:
     """Write a small real image (format from the suffix), distinct per seed; return its bytes."""
-    image = PILImage.new("RGB", size, ((seed * 37) % 256, (seed * 91) % 256, (seed * 53) % 256))
-    image.putpixel((0, 0), (seed % 256, seed // 256 % 256, 7))
-    buffer = io.BytesIO()
-    image.save(buffer, format=PILImage.registered_extensions()[path.suffix.lower()])
+    data = seeded_image(PILImage.registered_extensions()[path.suffix.lower()], seed, size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(buffer.getvalue())
-    return buffer.getvalue()
+    path.write_bytes(data)
+    return data
 
 
 def sha256(data: bytes) -> str:

@@ -5,14 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.origin import Origin, run_origin
-from tests.processes import ServeProcess, pixtag_env, run_pixtag
-
-
-@pytest.fixture
-def origin() -> Iterator[Origin]:
-    with run_origin() as server:
-        yield server
+from tests.support.processes import ServeProcess, pixtag_env, run_pixtag
 
 
 @pytest.fixture

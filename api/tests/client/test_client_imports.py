@@ -15,7 +15,7 @@ import pytest
 
 from pixtag.cli import COMMANDS, SERVER_COMMANDS
 from tests.client.support import make_image
-from tests.processes import pixtag_env
+from tests.support.processes import pixtag_env
 
 PIXTAG_SCRIPT = str(Path(sys.executable).with_name("pixtag"))
 # aiohttp's client is as slow to load as its server: the client uses http.client.

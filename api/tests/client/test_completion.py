@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.processes import pixtag_env
+from tests.support.processes import pixtag_env
 
 BIN = Path(sys.executable).parent
 

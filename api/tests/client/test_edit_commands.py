@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from tests.client.support import Pixtag, added_ids, make_image, rows
-from tests.processes import sql
+from tests.support.processes import sql
 
 
 def add(pixtag: Pixtag, tmp_path: Path, name: str, *tags: str) -> int:

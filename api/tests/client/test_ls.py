@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pixtag.models import Image
 from tests.client.support import Pixtag, make_image, post_record
-from tests.processes import sql
+from tests.support.processes import sql
 
 
 def seed(url: str) -> list[dict]:

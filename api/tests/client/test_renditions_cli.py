@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from tests.client.support import Pixtag, make_image
-from tests.processes import sql
+from tests.support.processes import sql
 
 
 def test_rebuild_builds_the_missing_renditions_then_all_and_reports(

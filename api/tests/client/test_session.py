@@ -10,8 +10,8 @@ from pixtag.client.errors import ClientError, ServerError
 from pixtag.client.session import PixtagClient
 from pixtag.settings import Settings
 from tests.client.support import LiveServer
-from tests.listing_support import backends, bulk_insert
-from tests.processes import sql, wait_until
+from tests.support.listing import backends, bulk_insert
+from tests.support.processes import sql, wait_until
 
 BULK = 8000  # enough that the stream outgrows the socket buffers
 

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from pixtag.app import create_app
 from pixtag.cli import main
 from pixtag.settings import Settings
-from tests.auth_support import make_token
 from tests.client.support import Pixtag, make_image
-from tests.processes import sql
+from tests.support.auth import make_token
+from tests.support.processes import sql
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.processes import ServeProcess
+from tests.support.processes import ServeProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

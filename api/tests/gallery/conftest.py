@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.gallery.browser import ARGS, CHROMIUM, DESKTOP, WAIT_MS, Watch, open_context
-from tests.origin import Origin, run_origin
-from tests.processes import ServeProcess, pixtag_env, sql
+from tests.support.origin import Origin, run_origin
+from tests.support.processes import ServeProcess, pixtag_env, sql
 
 
 def chromium_or_skip() -> None:

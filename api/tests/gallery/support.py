@@ -6,7 +6,7 @@ import urllib.request
 import uuid
 from typing import Any
 
-from tests.processes import ServeProcess
+from tests.support.processes import ServeProcess
 
 
 def call(

@@ -17,8 +17,9 @@ from playwright.sync_api import expect
 
 from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
 from tests.gallery.support import call, tag_word, upload
-from tests.origin import Origin, picture
-from tests.processes import ServeProcess
+from tests.support.helpers import picture
+from tests.support.origin import Origin
+from tests.support.processes import ServeProcess
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 SCREENSHOTS = os.environ.get("PIXTAG_GALLERY_SCREENSHOTS") == "1"

@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.auth_support import make_token
 from tests.gallery.support import tag_word, upload
-from tests.origin import picture
-from tests.processes import ServeProcess
+from tests.support.auth import make_token
+from tests.support.helpers import picture
+from tests.support.processes import ServeProcess
 
 TOKEN_KEY = "pixtag.token"
 

@@ -1,0 +1,160 @@
+"""Share links (fixture 015): made, listed, revoked, and followed.
+
+Following a link counts a download in one statement whose WHERE holds every
+condition (not revoked, not expired, not used up, image still there), so
+concurrent downloads can never exceed ``max_downloads``. Wrong passwords
+are counted in the row itself, so the rate limit holds across processes.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from pixtag.errors import NotFound
+from pixtag.images.queries.missing import missing_image
+
+# Wrong passwords allowed per share within the window, and the window (seconds).
+MAX_FAILURES = 5
+FAILURE_WINDOW = 60
+
+SHARE_COLUMNS = """
+    s.token, s.image_id, utc_iso(s.expires_at), s.max_downloads, s.downloads,
+    s.password_hash IS NOT NULL, utc_iso(s.created_at)
+"""
+
+INSERT_SHARE = f"""
+    INSERT INTO shares AS s (token, image_id, password_hash, expires_at, max_downloads)
+    SELECT %(token)s, i.image_id, %(password_hash)s,
+           now() + make_interval(secs => %(expires_in)s), %(max_downloads)s
+    FROM images AS i WHERE i.image_id = %(image_id)s
+    RETURNING {SHARE_COLUMNS}
+"""  # noqa: S608 - constant fragments; values bound
+
+IMAGE_EXISTS = "SELECT 1 FROM images WHERE image_id = %(image_id)s"
+
+SELECT_SHARES = f"""
+    SELECT {SHARE_COLUMNS} FROM shares AS s
+    WHERE s.image_id = %(image_id)s AND s.revoked_at IS NULL
+    ORDER BY s.created_at, s.token
+"""  # noqa: S608 - constant fragments; values bound
+
+REVOKE_SHARE = """
+    UPDATE shares SET revoked_at = coalesce(revoked_at, now()) WHERE token = %(token)s
+    RETURNING image_id
+"""
+
+SELECT_LINK = f"""
+    SELECT s.password_hash,
+           s.revoked_at IS NOT NULL
+             OR s.expires_at <= now()
+             OR (s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads)
+             OR i.image_id IS NULL,
+           CASE WHEN s.failures >= {MAX_FAILURES}
+                     AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
+                THEN ceil(extract(epoch FROM s.failures_since
+                                  + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
+           END,
+           i.filename, i.content_type, file_key(i)
+    FROM shares AS s LEFT JOIN images AS i ON i.image_id = s.image_id
+    WHERE s.token = %(token)s
+"""  # noqa: S608 - constant numbers
+
+RECORD_FAILURE = f"""
+    UPDATE shares SET
+        failures = CASE WHEN failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
+                        THEN failures + 1 ELSE 1 END,
+        failures_since = CASE
+            WHEN failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
+            THEN failures_since ELSE now() END
+    WHERE token = %(token)s
+"""  # noqa: S608 - constant numbers
+
+COUNT_DOWNLOAD = """
+    UPDATE shares AS s SET downloads = downloads + 1, failures = 0
+    WHERE s.token = %(token)s
+      AND s.revoked_at IS NULL
+      AND (s.expires_at IS NULL OR s.expires_at > now())
+      AND (s.max_downloads IS NULL OR s.downloads < s.max_downloads)
+      AND EXISTS (SELECT 1 FROM images AS i WHERE i.image_id = s.image_id)
+    RETURNING s.downloads
+"""
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    token: str
+    image_id: int
+    expires_at: str | None
+    max_downloads: int | None
+    downloads: int
+    has_password: bool
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """What following a share link needs to know."""
+
+    password_hash: str | None
+    gone: bool  # revoked, expired, used up, or its image deleted
+    locked_for: int | None  # seconds until wrong passwords may be tried again
+    filename: str | None
+    content_type: str | None  # None: the image has no file
+    key: str | None
+
+
+async def create(
+    cur: Any,
+    *,
+    token: str,
+    image_id: int,
+    password_hash: str | None,
+    expires_in: int | None,
+    max_downloads: int | None,
+) -> ShareRow:
+    """Store a share of an existing image (ImageNotFound / ImageGone otherwise)."""
+    params = {
+        "token": token,
+        "image_id": image_id,
+        "password_hash": password_hash,
+        "expires_in": expires_in,
+        "max_downloads": max_downloads,
+    }
+    await cur.execute(INSERT_SHARE, params)
+    row = await cur.fetchone()
+    if row is None:
+        raise await missing_image(cur, image_id)
+    return ShareRow(*row)
+
+
+async def listing(cur: Any, image_id: int) -> list[ShareRow]:
+    """The image's shares that are not revoked, oldest first."""
+    await cur.execute(IMAGE_EXISTS, {"image_id": image_id})
+    if await cur.fetchone() is None:
+        raise await missing_image(cur, image_id)
+    await cur.execute(SELECT_SHARES, {"image_id": image_id})
+    return [ShareRow(*row) for row in await cur.fetchall()]
+
+
+async def revoke(cur: Any, token: str) -> None:
+    """Revoke a share (again is no error); NotFound for an unknown token."""
+    await cur.execute(REVOKE_SHARE, {"token": token})
+    if await cur.fetchone() is None:
+        raise NotFound("No such share link")
+
+
+async def link(cur: Any, token: str) -> Link | None:
+    """The share behind ``token``, or None."""
+    await cur.execute(SELECT_LINK, {"token": token})
+    row = await cur.fetchone()
+    return None if row is None else Link(*row)
+
+
+async def record_failure(cur: Any, token: str) -> None:
+    """Count a wrong password against the share."""
+    await cur.execute(RECORD_FAILURE, {"token": token})
+
+
+async def count_download(cur: Any, token: str) -> bool:
+    """Count one download if the share still allows one; whether it did."""
+    await cur.execute(COUNT_DOWNLOAD, {"token": token})
+    return await cur.fetchone() is not None

@@ -1,0 +1,195 @@
+"""The one way a file becomes an image's file: received, identified, stored, recorded.
+
+Uploads, captures and processing results hand this module an async byte
+source. The order of steps is what keeps records and files in agreement,
+even across a crash or a failed COMMIT:
+
+1. receive the bytes into a locked temporary file, hashing and counting
+   them, with no database connection held; identify the image from them;
+2. in one storage change (``pixtag.storage.change``): store them under a new
+   key, which no row names yet; lock the image's row and point it at the new
+   key; remove the old key or the new one by the outcome of the COMMIT.
+
+A record therefore never names a missing or partly written file. Whatever a
+crash leaves behind (a temporary file, a key no row names) is removed later
+by ``pixtag.storage.sweeper``, whose only truth is the database.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterable
+from dataclasses import dataclass
+from typing import Any
+
+from pixtag import imaging
+from pixtag.db.database import Database
+from pixtag.errors import DomainError, WrongFilename
+from pixtag.images.queries import attachments as queries
+from pixtag.renditions import queries as renditions
+from pixtag.storage import keys, spool
+from pixtag.storage.backend import Storage
+from pixtag.storage.change import Change, CommitUnknown, remove_key
+
+log = logging.getLogger(__name__)
+
+
+class OutcomeUnknown(DomainError):
+    """The database connection was lost while the change was being committed."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The file was stored, but whether the change was saved could not be confirmed;"
+            " read the image before trying again",
+            headers={"Retry-After": "1"},
+        )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the ingest accepts: bytes per file, pixels per image, pixels per side."""
+
+    max_size: int
+    max_pixels: int
+    max_side: int | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    """A complete, identified file waiting to be stored."""
+
+    spooled: spool.Spooled
+    image: imaging.ImageInfo
+
+    def facts(self, key: str) -> queries.FileFacts:
+        info = self.image
+        spooled = self.spooled
+        return queries.FileFacts(
+            key, info.content_type, spooled.size, spooled.sha256, info.width, info.height
+        )
+
+
+@dataclass(frozen=True)
+class Ingest:
+    """Files in, records out: the storage backend and the database, used in the right order."""
+
+    db: Database
+    storage: Storage
+    limits: Limits
+    # A stored file queues a job for its eager renditions (PIXTAG_RENDITION_EAGER), if any.
+    queue_renditions: bool = False
+
+    @property
+    def media_url(self) -> str | None:
+        return self.storage.media_url
+
+    def change(self, what: str | None = None) -> Change:
+        """A storage change on this ingest's database and storage (``what`` it is, for the
+        log)."""
+        return Change(self.db, self.storage, what)
+
+    async def receive(self, source: AsyncIterable[bytes]) -> Received:
+        """Spool ``source`` and identify it; the caller then attaches, creates or discards it."""
+        spooled = await spool.receive(source, self.storage.spool_dir, self.limits.max_size)
+        try:
+            info = await asyncio.to_thread(
+                imaging.identify, spooled.path, self.limits.max_pixels, self.limits.max_side
+            )
+        except BaseException:
+            await spooled.discard()
+            raise
+        return Received(spooled, info)
+
+    async def reserve(self, received: Received) -> tuple[int, str]:
+        """A new image id, and the key its file is stored under."""
+        try:
+            async with self.db.cursor() as cur:
+                image_id = await queries.reserve_image_id(cur)
+        except BaseException:
+            await received.spooled.discard()
+            raise
+        return image_id, keys.new_key(
+            image_id, received.spooled.sha256, received.image.content_type
+        )
+
+    async def put(self, change: Change, received: Received, key: str) -> None:
+        """Store ``received`` under ``key`` in ``change``; its spooled file goes either way."""
+        try:
+            await change.put(received.spooled.path, key, received.image.content_type)
+        finally:
+            await received.spooled.discard()
+
+    async def attach(self, image_id: int, filename: str, received: Received) -> tuple[bool, str]:
+        """Make ``received`` the file of an existing image; whether it replaced a file, and
+        the image JSON."""
+        key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
+        sha256 = received.spooled.sha256
+        try:
+            async with self.change() as change:
+                await self.put(change, received, key)
+                cur = await change.begin()
+                current = await queries.image_file(cur, image_id, lock=True)
+                if current.filename != filename:
+                    raise WrongFilename(image_id, filename, current.filename)
+                change.drop(current.key)
+                # Renditions of other bytes go with the old file; the new file's are queued.
+                for stale in await renditions.forget(cur, image_id, keep=sha256):
+                    change.drop(stale)
+                if self.queue_renditions:
+                    await renditions.queue_stored(cur, image_id, sha256)
+                document = await queries.record_attachment(
+                    cur, image_id, received.facts(key), media_url=self.media_url
+                )
+        except CommitUnknown as unknown:
+            document = await self.confirm(key, unknown)
+        return current.key is not None, document
+
+    async def create(
+        self, received: Received, *, filename: str, tags: list[str]
+    ) -> tuple[int, str]:
+        """Create a record with ``received`` as its file; return its id and JSON."""
+        image_id, key = await self.reserve(received)
+        try:
+            async with self.change() as change:
+                await self.put(change, received, key)
+                cur = await change.begin()
+                document = await self.record(cur, image_id, received, key, filename, tags)
+        except CommitUnknown as unknown:
+            document = await self.confirm(key, unknown)
+        return image_id, document
+
+    async def record(
+        self, cur: Any, image_id: int, received: Received, key: str, filename: str, tags: list[str]
+    ) -> str:
+        """Insert the image that names ``key``, in the change's transaction; its JSON."""
+        document = await queries.insert_image_with_attachment(
+            cur,
+            image_id,
+            filename=filename,
+            tags=tags,
+            facts=received.facts(key),
+            media_url=self.media_url,
+        )
+        if self.queue_renditions:
+            await renditions.queue_stored(cur, image_id, received.spooled.sha256)
+        return document
+
+    async def confirm(self, key: str, unknown: CommitUnknown) -> str:
+        """After an unknown outcome: the image JSON if the row does name ``key`` (it did
+        commit: the keys it stopped naming go now); else ``OutcomeUnknown``."""
+        try:
+            async with self.db.cursor() as cur:
+                document = await queries.image_by_key(cur, key, media_url=self.media_url)
+        except Exception:
+            log.warning("could not check whether %s was recorded", key, exc_info=True)
+            document = None
+        if document is None:
+            raise OutcomeUnknown() from unknown
+        for dropped in unknown.dropped:
+            await self.remove(dropped)
+        return document
+
+    async def remove(self, key: str) -> None:
+        """Remove a key no committed row names; a failure only leaves work for the sweeper."""
+        await remove_key(self.storage, key)

@@ -1,0 +1,150 @@
+"""/images: create image records, and list them."""
+
+from types import MappingProxyType
+from typing import ClassVar
+
+from aiohttp_pydantic.oas.typing import (
+    r200,
+    r201,
+    r400,
+    r413,
+    r415,
+    r507,
+)
+
+from pixtag import keys
+from pixtag.images import uploads
+from pixtag.images.queries import images as queries
+from pixtag.images.queries.listing import open_listing
+from pixtag.images.versions import etag
+from pixtag.models import (
+    AfterId,
+    AfterToken,
+    ChunkSize,
+    Image,
+    ImageCreate,
+    Limit,
+    Problem,
+    Query,
+    Sha256,
+    Tag,
+)
+from pixtag.search.filters import listing_filters
+from pixtag.views.base import ProblemView, json_document, read_json
+from pixtag.views.stream import stream_document
+
+
+class ImageCollectionView(ProblemView):
+    """The collection of images."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+
+    repeat_hints = MappingProxyType(
+        {"tag": "to find images having all of several tags, repeat tags_all instead"}
+    )
+
+    async def get(
+        self,
+        tag: Tag | None = None,
+        tags_all: list[Tag] = [],  # noqa: B006 - aiohttp-pydantic reads the default
+        tags_any: list[Tag] = [],  # noqa: B006
+        tags_none: list[Tag] = [],  # noqa: B006
+        q: Query | None = None,
+        sha256: Sha256 | None = None,
+        chunk_size: ChunkSize | None = None,
+        after_id: AfterId | None = None,
+        limit: Limit | None = None,
+        after: AfterToken | None = None,
+    ) -> r200[list[Image]] | r400[Problem]:
+        """
+        Stream the images that match every given filter, in id order or as ``q`` sorts them.
+
+        The body is ``[[image, ...], [image, ...], {"totalImages": N, "totalChunks": M}]``
+        (``[{"totalImages": 0, "totalChunks": 0}]`` when nothing matches), one inner
+        array per chunk, sent as it is read from the database. With
+        ``Accept: application/x-ndjson`` it is one image per line instead.
+        ``tag`` and ``tags_all`` keep images having all those tags, ``tags_any``
+        images having at least one, ``tags_none`` images having none of them;
+        ``q`` is a search in the query language (see the parameter); ``sha256``
+        finds the image holding that file. All given conditions apply.
+        Walk a large set in pages with ``limit``: a full page ends with
+        ``"after": token`` in its totals, which the next request passes as ``after``
+        (any sort); ``after_id`` (the last id seen) keeps working for the id order.
+
+        Tags: images
+        Status Codes:
+            200: The images, streamed in chunks.
+            400: A filter is empty or invalid, ``q`` has a syntax error (``position`` names
+                where), ``after`` is not a token of this sort, a number is out of range or not
+                plain decimal digits, or a parameter is unknown or, taking one value, repeated
+                (``tag=a&tag=b``: use ``tags_all``).
+        """
+        settings = self.settings
+        filters = listing_filters(
+            q=q,
+            tag=tag,
+            tags_all=tags_all,
+            tags_any=tags_any,
+            tags_none=tags_none,
+            sha256=sha256,
+            after_id=after_id,
+            limit=limit,
+            after=after,
+        )
+        opened = open_listing(
+            self.db,
+            filters,
+            media_url=self.request.app[keys.STORAGE].media_url,
+            chunk_size=chunk_size or settings.chunk_size,
+        )
+        return await stream_document(self.request, opened)
+
+    # HEAD answers what GET would, headers only: it runs the query to its first
+    # chunk, so an invalid filter or a failing database still show.
+    head = get
+
+    async def post(
+        self,
+    ) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem] | r507[Problem]:
+        """
+        Create an image record from JSON ``{"filename", "tags"}``, or a record and its file.
+
+        Tags are trimmed, NFC-normalised and lower-cased; repeats are dropped.
+        As ``multipart/form-data``, a ``meta`` part (that JSON) and an ``image``
+        part create the record and store its file in one request, all or nothing;
+        sending ``meta`` first lets a bad record be refused before the file is read.
+
+        Tags: images
+        Status Codes:
+            201: The image was created; ``Location`` names it.
+            400: The body is not valid JSON, a field is invalid, a part is missing, or the
+                query has a parameter (none is taken).
+            413: The body (or the file) is too large.
+            415: The body is neither JSON nor multipart, or the file is not an accepted image.
+            507: There is no space left to store the file.
+        """
+        if uploads.is_multipart(self.request):
+            image_id, document = await uploads.create(self.request)
+            # The document shows the row as inserted, at its first version.
+            return json_document(
+                document,
+                status=201,
+                Location=f"/images/{image_id}",
+                ETag=etag(queries.FIRST_VERSION),
+            )
+        meta = await read_json(
+            self.request, ImageCreate, accepted=("application/json", "multipart/form-data")
+        )
+        async with self.db.cursor() as cur:
+            image_id, created = await queries.insert_image(
+                cur,
+                filename=meta.filename,
+                tags=meta.tags,
+                media_url=self.request.app[keys.STORAGE].media_url,
+            )
+        return json_document(
+            created.document,
+            status=201,
+            Location=f"/images/{image_id}",
+            ETag=etag(created.version),
+        )

@@ -1,0 +1,177 @@
+"""A search tree as SQL: tags resolved, prefixes expanded, and a guess of how many match.
+
+Resolution is one statement for the whole tree, run in the transaction that
+then lists or changes the images: each tag through ``tag_aliases`` (asking
+for an alias means its target), each prefix to its ``PREFIX_CAP`` most used
+tags (by exact count, ``tag_counts``), and with them every tag's exact image
+count and the table's size. Prefix patterns are bound per prefix, so
+PostgreSQL sees each one as a constant and walks ``tags_prefix`` for it.
+
+The tree is then written as one condition. Plain tags under an ``All`` merge
+into one ``tags @> array`` and tags and prefixes under an ``Any`` into one
+``tags && array``, the two shapes the GIN index serves; values are bound
+(psycopg2 inlines them, so the planner sees each array). The same pass
+estimates the share of images that match from the exact counts, taking
+tags as independent: the listing's plan choice needs nothing more.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pixtag.search import terms as t
+from pixtag.tags.queries import counts as tag_counts
+
+PREFIX_CAP = 100
+
+RESOLVE_TAGS = f"""
+    SELECT 'tag', a.tag, a.target, {tag_counts.exact_count("a.target")}
+    FROM (
+        SELECT a.tag, coalesce(al.target, a.tag) AS target
+        FROM unnest(%(tags)s::text[]) AS a(tag)
+        LEFT JOIN tag_aliases AS al ON al.alias = a.tag
+    ) AS a
+"""  # noqa: S608 - constant fragments; values bound
+RESOLVE_PREFIX = f"""
+    SELECT 'prefix', %(prefix_{{n}})s::text, p.tag, p.image_count FROM (
+        {tag_counts.exact_top("%(like_{n})s", "%(prefix_cap)s")}
+    ) AS p
+"""  # noqa: S608 - constant fragments; values bound
+COUNT_IMAGES = """
+    SELECT 'images', NULL, NULL, greatest(reltuples, 0)::bigint
+    FROM pg_class WHERE oid = 'images'::regclass
+"""
+
+
+@dataclass
+class Resolution:
+    """What the database said about a tree's tags and prefixes."""
+
+    targets: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    expansions: dict[str, list[str]] = field(default_factory=dict)
+    images: float = 0.0
+
+
+def like_pattern(prefix: str) -> str:
+    """A LIKE pattern matching the strings that start with ``prefix``."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, Any]] | None:
+    """The one statement resolving the tree's tags and prefixes (None: nothing to resolve)."""
+    tags, prefixes = t.leaves(term)
+    parts = [RESOLVE_TAGS] if tags else []
+    params: dict[str, Any] = {"tags": sorted(tags), "prefix_cap": PREFIX_CAP}
+    for n, prefix in enumerate(sorted(prefixes)):
+        parts.append(RESOLVE_PREFIX.replace("{n}", str(n)))
+        params[f"prefix_{n}"], params[f"like_{n}"] = prefix, like_pattern(prefix)
+    if not parts:
+        return None
+    if with_size:
+        parts.append(COUNT_IMAGES)
+    return " UNION ALL ".join(parts), params
+
+
+def read_resolution(rows: Sequence[tuple[Any, ...]]) -> Resolution:
+    """The rows of ``resolve_statement`` as a Resolution."""
+    found = Resolution()
+    for kind, asked, tag, count in rows:
+        asked, tag = _text(asked), _text(tag)
+        if kind in ("tag", b"tag"):
+            found.targets[asked] = tag
+            found.counts[tag] = int(count)
+        elif kind in ("prefix", b"prefix"):
+            found.expansions.setdefault(asked, []).append(tag)
+            found.counts[tag] = int(count)
+        else:
+            found.images = float(count)
+    return found
+
+
+def _text(value: Any) -> Any:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass
+class Condition:
+    """A tree as SQL over ``images AS i``, with its estimated share of matches."""
+
+    sql: str
+    share: float
+    indexed: bool  # the GIN index can find its matches (no negation at the top)
+
+
+class _Writer:
+    def __init__(self, resolution: Resolution, params: dict[str, Any]) -> None:
+        self.resolution = resolution
+        self.params = params
+
+    def bind(self, value: list[str]) -> str:
+        name = f"q{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s::text[]"
+
+    def share(self, tag: str) -> float:
+        images = max(self.resolution.images, 1.0)
+        return min(1.0, self.resolution.counts.get(tag, 0) / images)
+
+    def tags_of(self, term: t.Term) -> list[str]:
+        if isinstance(term, t.Tag):
+            return [self.resolution.targets.get(term.tag, term.tag)]
+        assert isinstance(term, t.Prefix)
+        return self.resolution.expansions.get(term.prefix, [])
+
+    def write(self, term: t.Term) -> Condition:
+        if isinstance(term, t.Not):
+            inner = self.write(term.term)
+            return Condition(f"NOT ({inner.sql})", 1.0 - inner.share, False)
+        if isinstance(term, t.Tag | t.Prefix):
+            return self.any_of([term])
+        if isinstance(term, t.All):
+            return self.all_of(term.terms)
+        return self.any_of(list(term.terms))
+
+    def all_of(self, terms: Sequence[t.Term]) -> Condition:
+        tags = list(
+            dict.fromkeys(tag for x in terms if isinstance(x, t.Tag) for tag in self.tags_of(x))
+        )
+        parts = (
+            [Condition(f"i.tags @> {self.bind(tags)}", math.prod(map(self.share, tags)), True)]
+            if tags
+            else []
+        )
+        parts += [self.write(x) for x in terms if not isinstance(x, t.Tag)]
+        if not parts:
+            return Condition("true", 1.0, False)
+        return Condition(
+            " AND ".join(f"({p.sql})" for p in parts) if len(parts) > 1 else parts[0].sql,
+            math.prod(p.share for p in parts),
+            any(p.indexed for p in parts),
+        )
+
+    def any_of(self, terms: Sequence[t.Term]) -> Condition:
+        leaves = [x for x in terms if isinstance(x, t.Tag | t.Prefix)]
+        parts: list[Condition] = []
+        if leaves:
+            tags = list(dict.fromkeys(tag for x in leaves for tag in self.tags_of(x)))
+            if tags:
+                miss = math.prod(1.0 - self.share(tag) for tag in tags)
+                parts.append(Condition(f"i.tags && {self.bind(tags)}", 1.0 - miss, True))
+        parts += [self.write(x) for x in terms if not isinstance(x, t.Tag | t.Prefix)]
+        if not parts:  # only prefixes, none matching a tag
+            return Condition("false", 0.0, True)
+        return Condition(
+            " OR ".join(f"({p.sql})" for p in parts) if len(parts) > 1 else parts[0].sql,
+            1.0 - math.prod(1.0 - p.share for p in parts),
+            all(p.indexed for p in parts),
+        )
+
+
+def condition(term: t.Term, resolution: Resolution, params: dict[str, Any]) -> Condition:
+    """The tree as SQL; its values are added to ``params``."""
+    if term == t.EVERYTHING:
+        return Condition("true", 1.0, False)
+    return _Writer(resolution, params).write(term)
