@@ -1,12 +1,14 @@
-"""The capture job: download, then record the image, the capture and the job's end at once.
+"""The capture job: download, then record the image and the capture's result at once.
 
-The new image, the capture's result and the job's ``done`` commit in one
-transaction, fenced by the job's claim: a process that lost its lease
-(another took the job over) commits nothing, and a capture never creates
-two images. Bytes already stored (same sha256) create nothing: the capture
-names the existing image (``duplicate``) and adds its tags to it. Two
-captures of the same new bytes at once take turns on a lock for that hash,
-and the second becomes the duplicate.
+The new image and the capture's result commit in one transaction, fenced by
+the job's claim (its row locked for the transaction): a process that lost
+its lease (another took the job over) commits nothing. The job engine then
+marks the job done; should the process die before, the attempt that takes
+the job over finds the result recorded and returns it, so a capture never
+creates two images. Bytes already stored (same sha256) create nothing: the
+capture names the existing image (``duplicate``) and adds its tags to it.
+Two captures of the same new bytes at once take turns on a lock for that
+hash, and the second becomes the duplicate.
 """
 
 import logging
@@ -58,6 +60,9 @@ class Capturer:
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
         async with self.db.cursor() as cur:
             capture = await queries.for_job(cur, job.job_id)
+        if capture.image_id is not None:
+            # Recorded by an attempt that died before the engine marked its job done.
+            return {"image_id": capture.image_id, "duplicate": capture.duplicate}
         received = await download(self.fetcher, self.ingest, capture.url)
         sha256 = received.spooled.sha256
         try:
@@ -94,7 +99,6 @@ class Capturer:
                 if other is not None:
                     raise AlreadyStored(other)
                 await self._record(cur, capture, received, image_id, duplicate=False)
-                await jobs.finish(cur, job, result)
         except AlreadyStored as stored:
             return stored
         except CommitUnknown as unknown:
@@ -111,7 +115,6 @@ class Capturer:
                 raise ClaimLost()
             await queries.add_tags(cur, image_id, capture.tags)
             await self._record(cur, capture, received, image_id, duplicate=True)
-            await jobs.finish(cur, job, result)
         return result
 
     @staticmethod

@@ -128,7 +128,10 @@ STATUS = """
     WHERE c.capture_id = %(capture_id)s
 """
 
-FOR_JOB = "SELECT capture_id, url, tags, filename FROM captures WHERE job_id = %(job_id)s"
+FOR_JOB = """
+    SELECT capture_id, url, tags, filename, image_id, duplicate FROM captures
+    WHERE job_id = %(job_id)s
+"""
 
 RECORD_RESULT = """
     UPDATE captures
@@ -185,6 +188,9 @@ class Capture:
     url: str
     tags: list[str]
     filename: str | None
+    # Recorded by an attempt whose job was not marked done (its process died meanwhile).
+    image_id: int | None = None
+    duplicate: bool = False
 
 
 async def request(
@@ -276,7 +282,7 @@ async def for_job(cur: Any, job_id: int) -> Capture:
     row = await cur.fetchone()
     if row is None:
         raise LookupError(f"job {job_id} has no capture")
-    return Capture(int(row[0]), row[1], list(row[2]), row[3])
+    return Capture(int(row[0]), row[1], list(row[2]), row[3], row[4], bool(row[5]))
 
 
 async def image_with_file(cur: Any, sha256: str, *, other_than: int | None = None) -> int | None:

@@ -10,7 +10,10 @@ with a connection, or a retry that became due, is picked up anyway. A
 heartbeat extends the lease of every job it runs; a process that dies stops
 extending them, and another worker takes its jobs over once they expire.
 
-How a job ends decides what happens next: done (the handler returned),
+Only the engine records how a job ended; a handler that commits work of its
+own does it fenced by ``queries.hold`` (the claim still its), and finds that
+work already done when a job whose process died is taken over. How a job
+ends decides what happens next: done (the handler returned),
 failed for good (``Permanent``, or out of attempts), queued again after an
 exponential backoff with jitter (``Transient`` or an unexpected error), or
 given back as if never started (the process is shutting down).

@@ -1,12 +1,14 @@
 """The processing job: read the source's file, process it in a worker thread, and record the
-result image, the task's result and the job's end at once.
+result image and the task's result at once.
 
-The new image, ``result_id`` and the job's ``done`` commit in one
-transaction (one storage change), fenced by the job's claim: a
-process that lost its lease commits nothing, so a task never makes two
-images. The source is held (``FOR SHARE``) in that transaction: deleted
-meanwhile, the task fails with ``source_gone`` and the stored result is
-removed by the rolled-back outcome. Failures that trying again cannot mend
+The new image and ``result_id`` commit in one storage change, fenced by the
+job's claim (its row locked for the transaction): a process that lost its
+lease commits nothing. The job engine then marks the job done; should the
+process die before, the attempt that takes the job over finds the result
+recorded and returns it, so a task never makes two images. The source is
+held (``FOR SHARE``) in that transaction: deleted meanwhile, the task fails
+with ``source_gone`` and the stored result is removed by the rolled-back
+outcome. Failures that trying again cannot mend
 (no source, an out-of-bounds crop, a file that does not decode) fail the task
 at once with their message; anything else is retried by the job engine.
 """
@@ -69,6 +71,9 @@ class Processor:
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
         async with self.db.cursor() as cur:
             task = await queries.for_job(cur, job.job_id)
+            if task.result_id is not None:
+                # Recorded by an attempt that died before the engine marked its job done.
+                return {"result_id": task.result_id}
             try:
                 source = await queries.source(cur, task.source_id)
             except (ImageGone, ImageNotFound) as error:
@@ -96,7 +101,6 @@ class Processor:
                 except (ImageGone, ImageNotFound) as error:
                     raise _gone(error) from None
                 await queries.record_result(cur, task.task_id, image_id)
-                await jobs.finish(cur, job, result)
         except CommitUnknown as unknown:
             await self.ingest.confirm(key, unknown)
         return result

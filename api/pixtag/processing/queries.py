@@ -99,7 +99,7 @@ STATUS = """
 """
 
 FOR_JOB = """
-    SELECT t.task_id, t.source_id, t.algorithm, t.params
+    SELECT t.task_id, t.source_id, t.algorithm, t.params, t.result_id
     FROM processing_tasks AS t
     WHERE t.job_id = %(job_id)s
 """
@@ -154,6 +154,8 @@ class Task:
     source_id: int
     algorithm: str
     params: dict[str, Any]
+    # Recorded by an attempt whose job was not marked done (its process died meanwhile).
+    result_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ async def for_job(cur: Any, job_id: int) -> Task:
     if row is None:
         raise LookupError(f"job {job_id} has no processing task")
     params = row[3] if isinstance(row[3], dict) else json.loads(row[3])
-    return Task(int(row[0]), int(row[1]), row[2], params)
+    return Task(int(row[0]), int(row[1]), row[2], params, row[4])
 
 
 async def source(cur: Any, image_id: int) -> Source:

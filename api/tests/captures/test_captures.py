@@ -198,3 +198,32 @@ async def test_blocked_domains_fail_at_once(settings, aiohttp_client):
         "code": "blocked_domain",
         "message": "the domain wx3.sinaimg.cn is blocked",
     }
+
+
+async def test_a_capture_recorded_by_a_process_that_died_before_its_job_was_done_is_not_redone(
+    client, origin, database_url
+):
+    # As a process leaves it when killed between its commit and the engine's "done": the
+    # capture's result recorded, the job still running under a lease that ran out.
+    done = await finished(
+        client, (await capture(client, f"{origin.url}/img/once-only.png"))["capture_id"]
+    )
+    sql(
+        database_url,
+        "UPDATE jobs SET status = 'running', token = 'dead', result = NULL, finished_at = NULL,"
+        " lease_until = now() - interval '1 second' WHERE job_id ="
+        " (SELECT job_id FROM captures WHERE capture_id = %s)",
+        (done["capture_id"],),
+    )
+    again = await finished(client, done["capture_id"])
+    assert again["status"] == "done"
+    assert again["attempts"] == 2  # taken over, and found done
+    assert again["image_id"] == done["image_id"]
+    assert origin.hits["/img/once-only.png"] == 1
+    assert sql(database_url, "SELECT count(*) FROM images") == [(1,)]
+    job = sql(
+        database_url,
+        "SELECT result FROM jobs JOIN captures USING (job_id) WHERE capture_id = %s",
+        (done["capture_id"],),
+    )
+    assert job == [({"image_id": done["image_id"], "duplicate": False},)]

@@ -9,6 +9,7 @@ from PIL import Image
 from pixtag.app import create_app
 from pixtag.settings import Settings
 from tests.support.helpers import halves
+from tests.support.processes import sql
 from tests.support.processing import ended, process, result_image, store
 
 RED = (255, 0, 0)
@@ -139,3 +140,29 @@ async def test_a_result_over_the_pixel_limit_fails_the_task_before_it_is_compute
         "code": "too_large",
         "message": "the result (50x50) would have more than 1000 pixels",
     }
+
+
+async def test_a_task_recorded_by_a_process_that_died_before_its_job_was_done_is_not_redone(
+    client, database_url
+):
+    # As a process leaves it when killed between its commit and the engine's "done".
+    source = await store(client, halves())
+    (task_id,) = await process(client, [source["image_id"]], "grayscale")
+    first = await ended(client, task_id)
+    sql(
+        database_url,
+        "UPDATE jobs SET status = 'running', token = 'dead', result = NULL, finished_at = NULL,"
+        " lease_until = now() - interval '1 second' WHERE job_id ="
+        " (SELECT job_id FROM processing_tasks WHERE task_id = %s)",
+        (task_id,),
+    )
+    again = await ended(client, task_id)
+    assert again["status"] == "finished"
+    assert again["result_id"] == first["result_id"]
+    assert sql(database_url, "SELECT count(*) FROM images") == [(2,)]
+    job = sql(
+        database_url,
+        "SELECT attempts, result FROM jobs JOIN processing_tasks USING (job_id) WHERE task_id = %s",
+        (task_id,),
+    )
+    assert job == [(2, {"result_id": first["result_id"]})]
