@@ -27,3 +27,15 @@ async def switch(db: Database, enabled: bool | None = None) -> jobs.QueueState:
         if enabled is not None:
             await jobs.set_enabled(cur, queries.QUEUE, enabled)
         return await jobs.queue_state(cur, queries.QUEUE)
+
+
+async def cancel(db: Database, capture_id: int) -> str:
+    """Cancel a capture still waiting in the queue; its JSON."""
+    async with db.cursor() as cur:
+        return await queries.cancel(cur, capture_id)
+
+
+async def retry(db: Database, capture_id: int) -> str:
+    """Queue a failed capture again, its attempts reset; its JSON."""
+    async with db.cursor() as cur:
+        return await queries.retry(cur, capture_id)

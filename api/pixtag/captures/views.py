@@ -166,8 +166,7 @@ class CaptureView(ProblemView):
             409: The capture is not queued (running or finished).
             410: The capture was cancelled already.
         """
-        async with self.db.cursor() as cur:
-            return json_document(await queries.cancel(cur, capture_id))
+        return json_document(await service.cancel(self.db, capture_id))
 
 
 class CaptureRetryView(ProblemView):
@@ -191,8 +190,7 @@ class CaptureRetryView(ProblemView):
             409: The capture is running or done.
             410: The capture was cancelled.
         """
-        async with self.db.cursor() as cur:
-            return json_document(await queries.retry(cur, capture_id), status=202)
+        return json_document(await service.retry(self.db, capture_id), status=202)
 
 
 class CaptureSwitchView(ProblemView):

@@ -22,15 +22,15 @@ from pixtag.errors import NotFound
 def on_database[T](
     work: Callable[[Any], Awaitable[T]], data_dir: Path | None, database_url: str | None
 ) -> T:
-    """Run ``work`` with a cursor on the configured database (autocommit)."""
+    """Run ``work`` with a handle on the configured database."""
     # Server-side only: not loaded for the client commands.
     from pixtag.db.database import pooled
 
     settings = load_settings(data_dir=data_dir, database_url=database_url)
 
     async def session(dsn: str) -> T:
-        async with pooled(dsn, settings, max_size=1) as db, db.cursor() as cur:
-            return await work(cur)
+        async with pooled(dsn, settings, max_size=1) as db:
+            return await work(db)
 
     with open_database(settings) as dsn:
         return asyncio.run(session(dsn))
@@ -55,19 +55,13 @@ def create(
     """Make a token and print it (only this once)."""
     if not 1 <= len(name) <= 100:
         raise click.BadParameter("1 to 100 characters", param_hint="--name")
-    token = tokens.new_token()
 
-    async def work(cur: Any) -> queries.TokenRow:
-        return await queries.create(
-            cur,
-            name=name,
-            scope=scope,
-            hint=tokens.hint(token),
-            hash=tokens.digest(token),
-            expires_in=expires,
-        )
+    async def work(db: Any) -> tuple[str, queries.TokenRow]:
+        from pixtag.auth import service  # server-side: loaded only when run
 
-    row = on_database(work, data_dir, database_url)
+        return await service.create_token(db, name=name, scope=scope, expires_in=expires)
+
+    token, row = on_database(work, data_dir, database_url)
     click.echo(token)
     until = f", expires {row.expires_at}" if row.expires_at else ""
     click.echo(f"token {row.token_id} {row.name!r} ({row.scope}{until}): shown only now", err=True)
@@ -80,8 +74,10 @@ def create(
 def list_(include_all: bool, data_dir: Path | None, database_url: str | None) -> None:
     """List tokens (never the tokens themselves: their first characters)."""
 
-    async def work(cur: Any) -> list[queries.TokenRow]:
-        return await queries.listing(cur, include_all=include_all)
+    async def work(db: Any) -> list[queries.TokenRow]:
+        from pixtag.auth import service  # server-side: loaded only when run
+
+        return await service.list_tokens(db, include_all=include_all)
 
     rows = on_database(work, data_dir, database_url)
     click.echo(f"{'ID':>4}  {'NAME':<16} {'SCOPE':<6} {'TOKEN':<12} {'EXPIRES':<20} LAST USED")
@@ -100,8 +96,10 @@ def list_(include_all: bool, data_dir: Path | None, database_url: str | None) ->
 def revoke(token_id: int, data_dir: Path | None, database_url: str | None) -> None:
     """Revoke a token by its id (running servers refuse it within PIXTAG_AUTH_CACHE_TTL s)."""
 
-    async def work(cur: Any) -> queries.TokenRow:
-        return await queries.revoke(cur, token_id)
+    async def work(db: Any) -> queries.TokenRow:
+        from pixtag.auth import service  # server-side: loaded only when run
+
+        return await service.revoke_token(db, token_id)
 
     try:
         row = on_database(work, data_dir, database_url)

@@ -102,8 +102,7 @@ class SeedProcessingRestartView(ProblemView):
             404: There is no task with this id.
             409: The task is not in error.
         """
-        async with self.db.cursor() as cur:
-            return json_document(await queries.restart(cur, task_id))
+        return json_document(await service.restart(self.db, task_id))
 
 
 async def seed_processing_slash(request: web.Request) -> web.StreamResponse:

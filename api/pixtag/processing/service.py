@@ -14,3 +14,9 @@ async def create(
         return await queries.create(
             cur, ids, algorithm=algorithm, params=params, max_attempts=max_attempts
         )
+
+
+async def restart(db: Database, task_id: int) -> str:
+    """Queue a task that ended in error again, from its first attempt; its JSON."""
+    async with db.cursor() as cur:
+        return await queries.restart(cur, task_id)

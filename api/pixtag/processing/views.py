@@ -127,5 +127,4 @@ class ProcessingRestartView(ProblemView):
             404: There is no task with this id.
             409: The task is not in error (pending, processing or finished).
         """
-        async with self.db.cursor() as cur:
-            return json_document(await queries.restart(cur, task_id), status=202)
+        return json_document(await service.restart(self.db, task_id), status=202)

@@ -82,6 +82,16 @@ class Builder:
         except KeyError:
             raise UnknownPreset(name, list(self.presets)) from None
 
+    async def start_rebuild(self, preset: str | None, rebuild_all: bool) -> tuple[int, str]:
+        """Queue a rebuild of one preset (or every one) for every image: missing renditions,
+        or all of them with ``rebuild_all``; its id and JSON."""
+        presets = [self.preset(preset).name] if preset is not None else list(self.presets)
+        async with self.ingest.db.cursor() as cur:
+            rebuild_id = await queries.start_rebuild(cur, presets, rebuild_all)
+            document = await queries.rebuild_json(cur, rebuild_id)
+        assert document is not None  # just inserted
+        return rebuild_id, document
+
     async def url(self, image_id: int, name: str) -> str:
         """Where the rendition is fetched (the redirect's Location), built first if missing."""
         ready = await self.ensure(image_id, self.preset(name))

@@ -62,14 +62,7 @@ class RebuildCollectionView(ProblemView):
         """
         body = await read_json(self.request, RebuildRequest)
         builder = self.request.app[RENDITIONS]
-        if body.preset is not None:
-            presets = [builder.preset(body.preset).name]
-        else:
-            presets = list(builder.presets)
-        async with self.db.cursor() as cur:
-            rebuild_id = await queries.start_rebuild(cur, presets, body.all)
-            document = await queries.rebuild_json(cur, rebuild_id)
-        assert document is not None  # just inserted
+        rebuild_id, document = await builder.start_rebuild(body.preset, body.all)
         location = self.request.app.router["rendition_rebuild"].url_for(rebuild_id=str(rebuild_id))
         return json_document(document, status=202, Location=str(location))
 

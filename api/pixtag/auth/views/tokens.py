@@ -6,7 +6,7 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r400, r401, r403, r404, r415
 from pydantic import Field
 
-from pixtag.auth import tokens
+from pixtag.auth import service
 from pixtag.auth.authenticator import AUTH
 from pixtag.auth.models import Me, TokenCreate, TokenCreated, TokenInfo
 from pixtag.auth.queries import tokens as queries
@@ -78,16 +78,9 @@ class TokenCollectionView(ProblemView):
             415: The body is not JSON.
         """
         body = await read_json(self.request, TokenCreate)
-        token = tokens.new_token()
-        async with self.db.cursor() as cur:
-            row = await queries.create(
-                cur,
-                name=body.name,
-                scope=body.scope,
-                hint=tokens.hint(token),
-                hash=tokens.digest(token),
-                expires_in=body.expires_in,
-            )
+        token, row = await service.create_token(
+            self.db, name=body.name, scope=body.scope, expires_in=body.expires_in
+        )
         created = TokenCreated(token=token, **row.__dict__)
         location = str(self.request.app.router["token"].url_for(token_id=str(row.token_id)))
         return json_document(created.model_dump_json(), status=201, Location=location)
@@ -102,8 +95,7 @@ class TokenCollectionView(ProblemView):
             401: No valid token.
             403: The token is not an admin token.
         """
-        async with self.db.cursor() as cur:
-            rows = await queries.listing(cur)
+        rows = await service.list_tokens(self.db)
         body = "[" + ",".join(_info(row).model_dump_json() for row in rows) + "]"
         return json_document(body)
 
@@ -135,7 +127,6 @@ class TokenView(ProblemView):
             403: The token is not an admin token.
             404: No such token.
         """
-        async with self.db.cursor() as cur:
-            await queries.revoke(cur, token_id)
+        await service.revoke_token(self.db, token_id)
         self.request.app[AUTH].forget()
         return web.Response(status=204)

@@ -13,7 +13,7 @@ from aiohttp_pydantic.oas.typing import (
 )
 
 from pixtag import keys
-from pixtag.images import uploads
+from pixtag.images import records, uploads
 from pixtag.images.queries import images as queries
 from pixtag.images.queries.listing import open_listing
 from pixtag.images.versions import etag
@@ -135,13 +135,12 @@ class ImageCollectionView(ProblemView):
         meta = await read_json(
             self.request, ImageCreate, accepted=("application/json", "multipart/form-data")
         )
-        async with self.db.cursor() as cur:
-            image_id, created = await queries.insert_image(
-                cur,
-                filename=meta.filename,
-                tags=meta.tags,
-                media_url=self.request.app[keys.STORAGE].media_url,
-            )
+        image_id, created = await records.create_record(
+            self.db,
+            filename=meta.filename,
+            tags=meta.tags,
+            media_url=self.request.app[keys.STORAGE].media_url,
+        )
         return json_document(
             created.document,
             status=201,

@@ -2,7 +2,7 @@
 
 Every answer carries the record's version as its ``ETag`` (``pixtag.images.versions``);
 PATCH and DELETE honour ``If-Match`` with it. Edits go through
-``pixtag.images.editing``, deletes through ``pixtag.images.removal`` (commit, then
+``pixtag.images.records``, deletes through ``pixtag.images.removal`` (commit, then
 remove the file).
 """
 
@@ -13,9 +13,9 @@ from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r410, r412
 
 from pixtag import keys
 from pixtag.images import removal
-from pixtag.images.editing import edit_image
 from pixtag.images.queries import edits
 from pixtag.images.queries import images as queries
+from pixtag.images.records import edit_image
 from pixtag.images.versions import etag, if_match_versions
 from pixtag.models import Image, ImageId, ImagePatch, Problem
 from pixtag.views.base import ProblemView, json_document, read_json

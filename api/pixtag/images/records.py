@@ -1,18 +1,29 @@
-"""PATCH /images/{id}: rename an image and change its tags, as one versioned write.
+"""Image records: made without a file (``POST /images`` as JSON), renamed and retagged
+(``PATCH /images/{id}``), each a versioned write.
 
-The row is locked, its version checked against If-Match, and changed in one
-transaction; its version goes up by one (fixtures/006_edit_delete.sql). A
+An edit locks the row, checks its version against If-Match and changes it
+in one transaction; its version goes up by one (fixtures/006_edit_delete.sql). A
 rename never moves bytes: files live under immutable keys, and the filename
 is metadata. A file stored before keys is still found by its filename, so
 such an image cannot be renamed until ``pixtag storage migrate`` has moved
 it (the server does at start).
 """
 
+from pixtag.db.database import Database
 from pixtag.errors import Conflict
 from pixtag.images.ingest import Ingest
 from pixtag.images.queries import edits as queries
+from pixtag.images.queries import images
 from pixtag.images.queries.images import Versioned
 from pixtag.images.versions import check_version
+
+
+async def create_record(
+    db: Database, *, filename: str, tags: list[str], media_url: str | None
+) -> tuple[int, Versioned]:
+    """A new image record with no file yet; its id and JSON at its first version."""
+    async with db.cursor() as cur:
+        return await images.insert_image(cur, filename=filename, tags=tags, media_url=media_url)
 
 
 async def edit_image(
