@@ -4,7 +4,7 @@ They answer from the same rows as /captures, in the seed's shapes (a
 Resource; 201 for a request), so clients of that system keep working.
 """
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from aiohttp_pydantic.oas.typing import r200, r201, r400, r404, r415
 from pydantic import Field
@@ -13,6 +13,7 @@ from pixtag import keys
 from pixtag.captures import queries, service
 from pixtag.captures.models import Resource, SeedBatch, SeedCapture
 from pixtag.models import Integer, Problem
+from pixtag.openapi.fragments import QUEUE_BUSY, json_body
 from pixtag.views.base import ProblemView, json_document, read_json
 
 ResourceUrl = Annotated[
@@ -44,6 +45,13 @@ class SeedCaptureView(ProblemView):
     """Seed 000: capture one URL."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "seedCapture",
+            "requestBody": json_body(SeedCapture),
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def post(self) -> r201[Resource] | r400[Problem] | r415[Problem]:
         """
@@ -64,6 +72,13 @@ class SeedBatchView(ProblemView):
     """Seed 000: capture several URLs."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "seedBatchCapture",
+            "requestBody": json_body(SeedBatch),
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def post(self) -> r201[list[Resource]] | r400[Problem] | r415[Problem]:
         """
@@ -84,6 +99,9 @@ class ResourcesView(ProblemView):
     """Seed 000: captures by status."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "seedListResources", "responses": QUEUE_BUSY},
+    }
 
     async def get(
         self, status: Literal["done", "ongoing", "failed"] | None = None, limit: SeedLimit = 1000
@@ -105,6 +123,9 @@ class ResourceView(ProblemView):
     """Seed 000: a capture by its URL."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "seedGetResource", "responses": QUEUE_BUSY},
+    }
 
     async def get(self, url: ResourceUrl, /) -> r200[Resource] | r400[Problem] | r404[Problem]:
         """

@@ -1,7 +1,7 @@
 """/captures: capture images by URL, follow the captures, retry, cancel, pause the queue."""
 
 import json
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r410, r415
@@ -12,13 +12,24 @@ from pixtag.captures.models import (
     Capture,
     CaptureBatch,
     CaptureCreate,
+    CaptureListing,
     CaptureStatus,
     Switch,
     SwitchState,
 )
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
+from pixtag.openapi.fragments import QUEUE_BUSY, json_body, location
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
+
+# What the captures operations say in the OpenAPI document beyond their annotations.
+LOCATION = location("The capture's URL.")
+BY_ID = {"capture_id": "$response.body#/capture_id"}
+LINKS = {
+    "GetCapture": {"operationId": "getCapture", "parameters": BY_ID},
+    "CancelCapture": {"operationId": "cancelCapture", "parameters": BY_ID},
+    "RetryCapture": {"operationId": "retryCapture", "parameters": BY_ID},
+}
 
 CaptureId = Annotated[
     int, Field(ge=1, le=BIGINT_MAX, description="The capture's id." + DIGITS), Integer
@@ -33,6 +44,35 @@ class CaptureCollectionView(ProblemView):
     """Captures: images fetched from URLs by background jobs."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "listCaptures",
+            "responses": {
+                "200": {
+                    "content": {
+                        "application/json": {"schema": CaptureListing},
+                        "application/x-ndjson": {
+                            "schema": {
+                                "type": "array",
+                                "items": Capture,
+                                "description": "Newline-delimited JSON: one capture per line.",
+                            },
+                        },
+                    },
+                },
+                **QUEUE_BUSY,
+            },
+        },
+        "POST": {
+            "operationId": "createCapture",
+            "requestBody": json_body(CaptureCreate),
+            "responses": {
+                "200": {"headers": LOCATION, "links": LINKS},
+                "202": {"headers": LOCATION, "links": LINKS},
+                **QUEUE_BUSY,
+            },
+        },
+    }
 
     async def post(self) -> r200[Capture] | r202[Capture] | r400[Problem] | r415[Problem]:
         """
@@ -102,6 +142,13 @@ class CaptureBatchView(ProblemView):
     """Many captures at once."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "createCaptures",
+            "requestBody": json_body(CaptureBatch),
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def post(self) -> r202[list[Capture]] | r400[Problem] | r415[Problem]:
         """
@@ -132,6 +179,10 @@ class CaptureView(ProblemView):
     """One capture."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "DELETE": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "getCapture", "responses": QUEUE_BUSY},
+        "DELETE": {"operationId": "cancelCapture", "responses": QUEUE_BUSY},
+    }
 
     async def get(
         self, capture_id: CaptureId, /
@@ -173,6 +224,9 @@ class CaptureRetryView(ProblemView):
     """Trying a failed capture again."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {"operationId": "retryCapture", "responses": QUEUE_BUSY},
+    }
 
     async def post(
         self, capture_id: CaptureId, /
@@ -197,6 +251,14 @@ class CaptureSwitchView(ProblemView):
     """Whether captures are dispatched (seed 001's "enabled")."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "PUT": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "getCaptureSwitch", "responses": QUEUE_BUSY},
+        "PUT": {
+            "operationId": "setCaptureSwitch",
+            "requestBody": json_body(Switch),
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def get(self) -> r200[SwitchState]:
         """

@@ -7,7 +7,7 @@ within ``READY_TIMEOUT`` seconds), so traffic goes elsewhere until it can.
 
 import asyncio
 import logging
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import psycopg2
 from aiohttp_pydantic.oas.typing import r200, r503
@@ -27,6 +27,11 @@ class LiveView(ProblemView):
     """Liveness."""
 
     access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "checkLiveness",
+        },
+    }
 
     async def get(self) -> r200[Liveness]:
         """
@@ -43,6 +48,11 @@ class ReadyView(ProblemView):
     """Readiness."""
 
     access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "checkReadiness",
+        },
+    }
 
     async def get(self) -> r200[Readiness] | r503[Problem]:
         """

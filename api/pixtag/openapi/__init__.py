@@ -23,7 +23,7 @@ from aiohttp_pydantic.oas.view import generate_oas
 from pixtag import keys
 from pixtag.openapi import dialect, ui
 from pixtag.openapi.document import finish
-from pixtag.openapi.security import secure
+from pixtag.openapi.security import declarations, secure
 
 __all__ = ["generate", "render", "setup"]
 
@@ -47,7 +47,13 @@ def render(spec: dict[str, Any]) -> str:
 
 def setup(app: web.Application, url_prefix: str = "/oas") -> None:
     """Declare the finishing step; serve Swagger UI and the live spec under ``url_prefix``."""
-    app[keys.OPENAPI_FINISH] = lambda spec: secure(finish(spec), app)
+
+    def complete(spec: dict[str, Any]) -> dict[str, Any]:
+        table = declarations(app)
+        facts = {key: declared.facts for key, declared in table.items() if declared.facts}
+        return secure(finish(spec, facts), table)
+
+    app[keys.OPENAPI_FINISH] = complete
     # Rebinding is idempotent (always the same function) and only adds the
     # finishing step apps declare; see the module docstring.
     cmd.generate_oas = generate

@@ -15,8 +15,8 @@ every operation alike:
   nor that the HTTP server refuses an oversized request line in text/plain.
 
 then merges the per-operation facts the views cannot express in annotations
-(bodies parsed by hand, response headers, other media types, links), kept as
-data in ``pixtag.openapi.operations``.
+(bodies parsed by hand, response headers, other media types, links), which
+each view declares next to its ``access`` (``pixtag.openapi.fragments``).
 """
 
 import copy
@@ -28,7 +28,6 @@ from pydantic import BaseModel
 
 import pixtag
 from pixtag.openapi import dialect
-from pixtag.openapi.operations import OPERATIONS
 
 OPENAPI_VERSION = "3.0.3"
 PROBLEM_JSON = "application/problem+json"
@@ -56,8 +55,7 @@ INFO = {
 
 
 def finish(
-    generated: dict[str, Any],
-    table: Mapping[tuple[str, str], dict[str, Any]] = OPERATIONS,
+    generated: dict[str, Any], table: Mapping[tuple[str, str], dict[str, Any]]
 ) -> dict[str, Any]:
     """The complete document: ``generated`` corrected by rule, then the operation table."""
     spec = copy.deepcopy(generated)

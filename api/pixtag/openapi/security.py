@@ -1,14 +1,17 @@
-"""The document's security: the bearer scheme, and each operation's scope from its route.
+"""What each route declares, read in one walk: its scope, and its operations' facts.
 
-Each view declares its scopes once (``access``, see ``pixtag.auth.access``);
-this step reads them from the app's route table, so the document cannot
-disagree with what the middleware enforces. (aiohttp-pydantic's own
+Each view declares its scopes once (``access``, see ``pixtag.auth.access``)
+and, next to them, what its operations say beyond their annotations
+(``operations``, see ``pixtag.openapi.fragments``). ``declarations`` reads
+both from the app's route table, so the document cannot disagree with what
+the middleware enforces; ``secure`` writes the security part. (aiohttp-pydantic's own
 ``security`` module would want a second declaration per handler, with its
 own middleware.) A public operation says ``security: []``; the others name
 the bearer scheme, their scope (``x-scope``), and their 401 and 403.
 """
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -40,10 +43,19 @@ REFUSALS = {
 PATTERN = re.compile(r"\{(\w+):[^}]+\}")
 
 
-def scopes(app: web.Application) -> dict[tuple[str, str], tuple[str, bool]]:
-    """(method, document path) -> the scope each route declares, and whether a public
-    route takes a Bearer token too (``bearer_accepted``: /media with signed URLs)."""
-    table: dict[tuple[str, str], tuple[str, bool]] = {}
+@dataclass(frozen=True)
+class Declared:
+    """What a route declares for one method: its scope, whether a public route takes a Bearer
+    token too (``bearer_accepted``: /media with signed URLs), its operation's facts."""
+
+    scope: str
+    bearer: bool
+    facts: dict[str, Any]
+
+
+def declarations(app: web.Application) -> dict[tuple[str, str], Declared]:
+    """(method, document path) -> what its route declares."""
+    table: dict[tuple[str, str], Declared] = {}
     for route in app.router.routes():
         access = declared(route)
         resource = route.resource
@@ -51,22 +63,23 @@ def scopes(app: web.Application) -> dict[tuple[str, str], tuple[str, bool]]:
             continue
         path = PATTERN.sub(r"{\1}", resource.canonical)
         bearer = bool(getattr(route.handler, "bearer_accepted", False))
+        operations = getattr(route.handler, "operations", {})
         for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"):
             scope = scope_for(access, method)
             if scope is not None:
-                table[(method.lower(), path)] = (scope, bearer)
+                facts = operations.get(method, {})
+                table[(method.lower(), path)] = Declared(scope, bearer, facts)
     return table
 
 
-def secure(spec: dict[str, Any], app: web.Application) -> dict[str, Any]:
+def secure(spec: dict[str, Any], table: dict[tuple[str, str], Declared]) -> dict[str, Any]:
     """``spec`` with the bearer scheme and every operation's security."""
-    table = scopes(app)
     spec.setdefault("components", {})["securitySchemes"] = SCHEMES
     for method, path, operation in operations(spec):
         found = table.get((method, path))
         if found is None:
             raise LookupError(f"{method.upper()} {path} declares no access")
-        scope, bearer = found
+        scope, bearer = found.scope, found.bearer
         if scope == "public":
             # Anonymous; or, where a token is taken too, either.
             operation["security"] = [{}, {SCHEME: []}] if bearer else []

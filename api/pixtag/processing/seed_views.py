@@ -4,13 +4,14 @@ They answer from the same rows as /processing, in the seed's shapes: ids in
 ``file_ids``, the list as one plain array, a restart answered 200.
 """
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r415
 from pydantic import Field
 
 from pixtag.models import Integer, Problem
+from pixtag.openapi.fragments import QUEUE_BUSY, json_body
 from pixtag.processing import queries, service
 from pixtag.processing.models import ProcessingTask, SeedProcessingCreate, TaskIds, asked
 from pixtag.processing.views import TaskId
@@ -25,6 +26,14 @@ class SeedProcessingCollectionView(ProblemView):
     """Seed 003: the tasks."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "seedListProcessingTasks", "responses": QUEUE_BUSY},
+        "POST": {
+            "operationId": "seedCreateProcessingTasks",
+            "requestBody": json_body(SeedProcessingCreate),
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def get(self, limit: SeedLimit = 1000) -> r200[list[ProcessingTask]] | r400[Problem]:
         """
@@ -68,6 +77,9 @@ class SeedProcessingTaskView(ProblemView):
     """Seed 003: one task."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "seedGetProcessingTask", "responses": QUEUE_BUSY},
+    }
 
     async def get(self, task_id: TaskId, /) -> r200[ProcessingTask] | r400[Problem] | r404[Problem]:
         """
@@ -87,6 +99,12 @@ class SeedProcessingRestartView(ProblemView):
     """Seed 003: restart a failed task."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "seedRestartProcessingTask",
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def post(
         self, task_id: TaskId, /

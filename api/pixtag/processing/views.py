@@ -1,14 +1,16 @@
 """/processing: process stored images into new ones, follow the tasks, restart failed ones."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r415
 from pydantic import Field
 
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
+from pixtag.openapi.fragments import QUEUE_BUSY, json_body
 from pixtag.processing import queries, service
 from pixtag.processing.models import (
     ProcessingCreate,
+    ProcessingListing,
     ProcessingTask,
     TaskIds,
     TaskStatus,
@@ -17,6 +19,13 @@ from pixtag.processing.models import (
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
 
+# What a client can do next with a task (OpenAPI links).
+BY_ID = {"task_id": "$response.body#/id"}
+LINKS = {
+    "GetTask": {"operationId": "getProcessingTask", "parameters": BY_ID},
+    "RestartTask": {"operationId": "restartProcessingTask", "parameters": BY_ID},
+}
+
 TaskId = Annotated[int, Field(ge=1, le=BIGINT_MAX, description="The task's id." + DIGITS), Integer]
 
 
@@ -24,6 +33,31 @@ class ProcessingCollectionView(ProblemView):
     """Processing tasks: new images made from stored ones by background jobs."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "listProcessingTasks",
+            "responses": {
+                "200": {
+                    "content": {
+                        "application/json": {"schema": ProcessingListing},
+                        "application/x-ndjson": {
+                            "schema": {
+                                "type": "array",
+                                "items": ProcessingTask,
+                                "description": "Newline-delimited JSON: one task per line.",
+                            },
+                        },
+                    },
+                },
+                **QUEUE_BUSY,
+            },
+        },
+        "POST": {
+            "operationId": "createProcessingTasks",
+            "requestBody": json_body(ProcessingCreate),
+            "responses": QUEUE_BUSY,
+        },
+    }
 
     async def post(
         self,
@@ -94,6 +128,12 @@ class ProcessingTaskView(ProblemView):
     """One processing task."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "getProcessingTask",
+            "responses": {"200": {"links": LINKS}, **QUEUE_BUSY},
+        },
+    }
 
     async def get(self, task_id: TaskId, /) -> r200[ProcessingTask] | r400[Problem] | r404[Problem]:
         """
@@ -113,6 +153,12 @@ class ProcessingRestartView(ProblemView):
     """Running a failed task again."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "restartProcessingTask",
+            "responses": {"202": {"links": LINKS}, **QUEUE_BUSY},
+        },
+    }
 
     async def post(
         self, task_id: TaskId, /

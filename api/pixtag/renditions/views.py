@@ -1,22 +1,38 @@
 """Renditions over HTTP: the redirect to one, and rebuilding them in the background."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r202, r302, r400, r404, r410, r415, r422
 
 from pixtag.errors import NotFound
 from pixtag.models import ImageId, Problem
+from pixtag.openapi.fragments import QUEUE_BUSY, json_body, location
 from pixtag.renditions import queries
 from pixtag.renditions.context import RENDITIONS
 from pixtag.renditions.models import PresetName, Rebuild, RebuildId, RebuildRequest
 from pixtag.views.base import ProblemView, json_document, read_json
+
+REDIRECT = location(
+    "The rendition's URL: its immutable key under PIXTAG_MEDIA_URL, or a presigned S3 URL."
+)
+PROGRESS = location("The rebuild's progress.")
 
 
 class RenditionView(ProblemView):
     """One rendition of an image's file."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "getRendition",
+            "responses": {"302": {"headers": REDIRECT}, **QUEUE_BUSY},
+        },
+        "HEAD": {
+            "operationId": "headRendition",
+            "responses": {"302": {"headers": REDIRECT}, **QUEUE_BUSY},
+        },
+    }
 
     async def get(
         self, image_id: ImageId, preset: PresetName, /
@@ -47,6 +63,24 @@ class RebuildCollectionView(ProblemView):
     """Rebuilding renditions: one background job per image."""
 
     access: ClassVar[dict[str, str]] = {"POST": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "rebuildRenditions",
+            "requestBody": json_body(RebuildRequest),
+            "responses": {
+                "202": {
+                    "headers": PROGRESS,
+                    "links": {
+                        "GetRebuild": {
+                            "operationId": "getRebuild",
+                            "parameters": {"rebuild_id": "$response.body#/rebuild_id"},
+                        }
+                    },
+                },
+                **QUEUE_BUSY,
+            },
+        },
+    }
 
     async def post(self) -> r202[Rebuild] | r400[Problem] | r404[Problem] | r415[Problem]:
         """
@@ -71,6 +105,9 @@ class RebuildView(ProblemView):
     """One rebuild's progress."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "getRebuild", "responses": QUEUE_BUSY},
+    }
 
     async def get(self, rebuild_id: RebuildId, /) -> r200[Rebuild] | r400[Problem] | r404[Problem]:
         """

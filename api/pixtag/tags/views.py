@@ -1,11 +1,12 @@
 """/tags: counts and autocomplete, one tag, rename, aliases and implications."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r415
 
 from pixtag.models import Problem, Tag
+from pixtag.openapi.fragments import BUSY, STREAM_BUSY, json_body
 from pixtag.tags import rules
 from pixtag.tags.models import (
     AliasApplied,
@@ -16,6 +17,7 @@ from pixtag.tags.models import (
     TagCount,
     TagInfo,
     TagLimit,
+    TagListing,
     TagRenamed,
 )
 from pixtag.tags.queries import tags as queries
@@ -31,6 +33,26 @@ class TagCollectionView(ProblemView):
     """Every tag with its image count."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "listTags",
+            "responses": {
+                "200": {
+                    "content": {
+                        "application/json": {"schema": TagListing},
+                        "application/x-ndjson": {
+                            "schema": {
+                                "type": "array",
+                                "items": TagCount,
+                                "description": "Newline-delimited JSON: one tag per line.",
+                            },
+                        },
+                    },
+                },
+                **STREAM_BUSY,
+            },
+        },
+    }
 
     async def get(
         self, prefix: Prefix | None = None, limit: TagLimit | None = None
@@ -58,6 +80,9 @@ class TagView(ProblemView):
     """One tag."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "getTag", "responses": BUSY},
+    }
 
     async def get(self, tag: Tag, /) -> r200[TagInfo] | r400[Problem] | r404[Problem]:
         """
@@ -77,6 +102,13 @@ class TagRenameView(ProblemView):
     """Renaming a tag."""
 
     access: ClassVar[dict[str, str]] = {"POST": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "renameTag",
+            "requestBody": json_body(RenameRequest),
+            "responses": BUSY,
+        },
+    }
 
     async def post(
         self, tag: Tag, /
@@ -105,6 +137,14 @@ class TagAliasView(ProblemView):
     """The alias rule of a tag: writing or asking for it means its target."""
 
     access: ClassVar[dict[str, str]] = {"PUT": "admin", "DELETE": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "PUT": {
+            "operationId": "setTagAlias",
+            "requestBody": json_body(AliasSet),
+            "responses": BUSY,
+        },
+        "DELETE": {"operationId": "deleteTagAlias", "responses": BUSY},
+    }
 
     async def put(
         self, tag: Tag, /
@@ -146,6 +186,16 @@ class TagImplicationView(ProblemView):
     """One implication: an image given the tag is also given the implied tag."""
 
     access: ClassVar[dict[str, str]] = {"PUT": "admin", "DELETE": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "PUT": {
+            "operationId": "setTagImplication",
+            "responses": BUSY,
+        },
+        "DELETE": {
+            "operationId": "deleteTagImplication",
+            "responses": BUSY,
+        },
+    }
 
     async def put(
         self, tag: Tag, implied: Tag, /

@@ -1,6 +1,6 @@
 """Share links: made for an image (write), listed (read), revoked (write), followed (public)."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r302, r400, r401, r404, r410, r415, r429
@@ -9,6 +9,7 @@ from pydantic import Field
 from pixtag.auth import shares
 from pixtag.auth.models import Share, ShareCreate
 from pixtag.models import ImageId, Problem
+from pixtag.openapi.fragments import json_body, location
 from pixtag.views.base import ProblemView, json_document, read_json
 
 ShareToken = Annotated[str, Field(min_length=1, max_length=100, description="The share's token.")]
@@ -18,6 +19,14 @@ class ImageSharesView(ProblemView):
     """The share links of one image."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "listShares"},
+        "POST": {
+            "operationId": "createShare",
+            "requestBody": json_body(ShareCreate),
+            "responses": {"201": {"headers": location("The share link, /s/{token}.")}},
+        },
+    }
 
     async def post(
         self, image_id: ImageId, /
@@ -61,6 +70,9 @@ class ShareView(ProblemView):
     """One share link."""
 
     access: ClassVar[dict[str, str]] = {"DELETE": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "DELETE": {"operationId": "revokeShare"},
+    }
 
     async def delete(self, token: ShareToken, /) -> r204[None] | r400[Problem] | r404[Problem]:
         """
@@ -80,6 +92,33 @@ class ShareLinkView(ProblemView):
     """Following a share link (no API token needed)."""
 
     access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "followShare",
+            "parameters": [
+                {
+                    "in": "header",
+                    "name": "X-Share-Password",
+                    "required": False,
+                    "description": "The share's password (instead of ?password=).",
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "302": {
+                    "headers": location("The file's signed URL, valid PIXTAG_MEDIA_URL_TTL s.")
+                },
+                "429": {
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds until passwords may be tried again.",
+                            "schema": {"type": "string"},
+                        }
+                    }
+                },
+            },
+        },
+    }
 
     async def get(
         self, token: ShareToken, /, password: str | None = None

@@ -1,6 +1,6 @@
 """/auth/me and /tokens: who the request is, and the API tokens (admin)."""
 
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r400, r401, r403, r404, r415
@@ -11,6 +11,7 @@ from pixtag.auth.authenticator import AUTH
 from pixtag.auth.models import Me, TokenCreate, TokenCreated, TokenInfo
 from pixtag.auth.queries import tokens as queries
 from pixtag.models import BIGINT_MAX, DIGITS, Integer, Problem
+from pixtag.openapi.fragments import json_body, location
 from pixtag.views.base import ProblemView, json_document, read_json
 
 
@@ -18,6 +19,9 @@ class AuthMeView(ProblemView):
     """What the server makes of the request's credentials."""
 
     access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "whoAmI"},
+    }
 
     async def get(self) -> r200[Me] | r401[Problem]:
         """
@@ -62,6 +66,14 @@ class TokenCollectionView(ProblemView):
     """API tokens."""
 
     access: ClassVar[dict[str, str]] = {"GET": "admin", "POST": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "listTokens"},
+        "POST": {
+            "operationId": "createToken",
+            "requestBody": json_body(TokenCreate),
+            "responses": {"201": {"headers": location("The new token's URL (to revoke it).")}},
+        },
+    }
 
     async def post(
         self,
@@ -111,6 +123,9 @@ class TokenView(ProblemView):
     """One API token."""
 
     access: ClassVar[dict[str, str]] = {"DELETE": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "DELETE": {"operationId": "revokeToken"},
+    }
 
     async def delete(
         self, token_id: TokenId, /

@@ -1,6 +1,6 @@
 """/images/{image_id}/attachment/{filename}: upload an image's file, and find it."""
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import (
@@ -22,7 +22,16 @@ from pixtag.errors import NotFound, WrongFilename
 from pixtag.images import media, removal, uploads
 from pixtag.images.queries import attachments as queries
 from pixtag.images.versions import etag, if_match_versions
+from pixtag.images.views.fragments import (
+    FILE_LINKS,
+    IF_MATCH,
+    IMAGE_PART,
+    LOCATION,
+    REDIRECT,
+    VERSION,
+)
 from pixtag.models import Image, ImageId, Problem
+from pixtag.openapi.fragments import BINARY, BUSY, UNKNOWN_DELETE
 from pixtag.views.base import ProblemView, json_document
 
 
@@ -30,6 +39,44 @@ class AttachmentView(ProblemView):
     """The file of one image; ``{filename}`` is the image's filename."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write", "DELETE": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "getAttachment",
+            "responses": {**REDIRECT, **BUSY},
+        },
+        "HEAD": {
+            "operationId": "headAttachment",
+            "responses": {**REDIRECT, **BUSY},
+        },
+        "POST": {
+            "operationId": "uploadAttachment",
+            # The view streams the file to disk itself, never holding it in memory.
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["image"],
+                            "properties": {"image": BINARY},
+                            "additionalProperties": False,
+                        },
+                        "encoding": {"image": IMAGE_PART},
+                    },
+                },
+            },
+            "responses": {
+                "200": {"links": FILE_LINKS},
+                "201": {"headers": {"Location": LOCATION}, "links": FILE_LINKS},
+                **BUSY,
+            },
+        },
+        "DELETE": {
+            "operationId": "deleteAttachment",
+            "parameters": IF_MATCH,
+            "responses": {"204": {"headers": VERSION}, **UNKNOWN_DELETE},
+        },
+    }
 
     async def post(
         self, image_id: ImageId, filename: str, /

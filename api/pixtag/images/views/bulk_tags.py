@@ -1,13 +1,14 @@
 """/images/tags: add and remove tags on many images at once."""
 
 import json
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r400, r409, r415, r503
 
 from pixtag.images import retagging as tagging
 from pixtag.models import BulkTags, BulkTagsResult, Problem
+from pixtag.openapi.fragments import BUSY
 from pixtag.views.base import ProblemView, read_json
 
 
@@ -15,6 +16,17 @@ class BulkTagsView(ProblemView):
     """Tags of many images."""
 
     access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "retagImages",
+            # The view reads the body itself (read_json: 415 for other types).
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": BulkTags}},
+            },
+            "responses": BUSY,
+        },
+    }
 
     async def post(
         self,

@@ -1,7 +1,7 @@
 """/images: create image records, and list them."""
 
 from types import MappingProxyType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp_pydantic.oas.typing import (
     r200,
@@ -17,6 +17,7 @@ from pixtag.images import records, uploads
 from pixtag.images.queries import images as queries
 from pixtag.images.queries.listing import open_listing
 from pixtag.images.versions import etag
+from pixtag.images.views.fragments import IMAGE_LINKS, IMAGE_PART, LOCATION, VERSION
 from pixtag.models import (
     AfterId,
     AfterToken,
@@ -24,11 +25,13 @@ from pixtag.models import (
     Image,
     ImageCreate,
     Limit,
+    Listing,
     Problem,
     Query,
     Sha256,
     Tag,
 )
+from pixtag.openapi.fragments import BINARY, BUSY, STREAM_BUSY
 from pixtag.search.filters import listing_filters
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
@@ -38,6 +41,61 @@ class ImageCollectionView(ProblemView):
     """The collection of images."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "listImages",
+            "responses": {
+                "200": {
+                    "content": {
+                        # The view streams text PostgreSQL renders: the seed's chunked
+                        # shape, or one image per line when the client asks for NDJSON.
+                        "application/json": {"schema": Listing},
+                        "application/x-ndjson": {
+                            "schema": {
+                                "type": "array",
+                                "items": Image,
+                                "description": "Newline-delimited JSON: one image per line.",
+                            },
+                        },
+                    },
+                },
+                **STREAM_BUSY,
+            },
+        },
+        "HEAD": {
+            "operationId": "headImages",
+            "description": "The status and headers GET /images answers, without the body: the"
+            " query runs to its first chunk, so invalid filters and failures show.",
+            "responses": STREAM_BUSY,
+        },
+        "POST": {
+            "operationId": "createImage",
+            # The view reads the body itself: JSON, or the record and its file at once.
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": ImageCreate},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["meta", "image"],
+                            "properties": {"meta": ImageCreate, "image": BINARY},
+                            "additionalProperties": False,
+                        },
+                        "encoding": {
+                            "meta": {"contentType": "application/json"},
+                            "image": IMAGE_PART,
+                        },
+                    },
+                },
+            },
+            # No file links: a JSON creation stores no file.
+            "responses": {
+                "201": {"headers": {"Location": LOCATION, **VERSION}, "links": IMAGE_LINKS},
+                **BUSY,
+            },
+        },
+    }
 
     repeat_hints = MappingProxyType(
         {"tag": "to find images having all of several tags, repeat tags_all instead"}

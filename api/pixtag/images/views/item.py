@@ -6,7 +6,7 @@ PATCH and DELETE honour ``If-Match`` with it. Edits go through
 remove the file).
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r410, r412, r415
@@ -17,7 +17,9 @@ from pixtag.images.queries import edits
 from pixtag.images.queries import images as queries
 from pixtag.images.records import edit_image
 from pixtag.images.versions import etag, if_match_versions
+from pixtag.images.views.fragments import IF_MATCH, IMAGE_LINKS, VERSION
 from pixtag.models import Image, ImageId, ImagePatch, Problem
+from pixtag.openapi.fragments import BUSY, UNKNOWN_DELETE
 from pixtag.views.base import ProblemView, json_document, read_json
 
 
@@ -25,6 +27,33 @@ class ImageView(ProblemView):
     """One image: read, edit, delete. ``ETag`` is the row's version (``"v3"``)."""
 
     access: ClassVar[dict[str, str]] = {"GET": "read", "PATCH": "write", "DELETE": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "getImage",
+            "responses": {"200": {"headers": VERSION}, **BUSY},
+        },
+        "HEAD": {
+            "operationId": "headImage",
+            "description": "The status and headers GET /images/{image_id} answers, without the"
+            " body.",
+            "responses": {"200": {"headers": VERSION}, **BUSY},
+        },
+        "PATCH": {
+            "operationId": "updateImage",
+            "parameters": IF_MATCH,
+            # The view reads the body itself (read_json: 415 for another type).
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": ImagePatch}},
+            },
+            "responses": {"200": {"headers": VERSION, "links": IMAGE_LINKS}, **BUSY},
+        },
+        "DELETE": {
+            "operationId": "deleteImage",
+            "parameters": IF_MATCH,
+            "responses": UNKNOWN_DELETE,
+        },
+    }
 
     async def get(
         self, image_id: ImageId, /

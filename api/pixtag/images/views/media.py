@@ -13,7 +13,7 @@ download. The paths of a deleted image answer 410 here; where nginx serves
 """
 
 import asyncio
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import (
@@ -35,7 +35,15 @@ from pixtag.errors import NotFound
 from pixtag.images import media
 from pixtag.images.conditional import DecidedFileResponse, Validators, decide
 from pixtag.images.queries import attachments as queries
+from pixtag.images.views.fragments import (
+    CONDITIONS,
+    FILE_BODY,
+    FILE_HEADERS,
+    NOT_MODIFIED_HEADERS,
+    REDIRECT,
+)
 from pixtag.models import ImageId, Problem
+from pixtag.openapi.fragments import BUSY, header, header_parameter
 from pixtag.renditions import queries as renditions
 from pixtag.storage import keys as keys_
 from pixtag.storage.disposition import content_disposition
@@ -55,6 +63,48 @@ class MediaView(ProblemView):
     # Public: it checks signed URLs itself when media is behind auth (pixtag.auth.media),
     # and takes a Bearer token instead (the document says both).
     access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "getMedia",
+            "parameters": [
+                header_parameter(
+                    "Range",
+                    "One byte range: bytes=first-last, bytes=first- or bytes=-length (e.g."
+                    " bytes=0-1023). Another unit, or several ranges: ignored, the whole file"
+                    " (200).",
+                ),
+                header_parameter(
+                    "If-Range",
+                    "The file's strong ETag or exact Last-Modified date: the range only if it"
+                    " names this file, else the whole file (200).",
+                ),
+                *CONDITIONS,
+            ],
+            "responses": {
+                "200": {"content": FILE_BODY, "headers": FILE_HEADERS},
+                **REDIRECT,
+                "206": {
+                    "content": FILE_BODY,
+                    "headers": {"Content-Range": header("The range sent, e.g. bytes 0-1023/4096.")},
+                },
+                "416": {
+                    "headers": {"Content-Range": header("The file's size, e.g. bytes */4096.")}
+                },
+                "304": {"headers": NOT_MODIFIED_HEADERS},
+                **BUSY,
+            },
+        },
+        "HEAD": {
+            "operationId": "headMedia",
+            "parameters": CONDITIONS,
+            "responses": {
+                "200": {"headers": FILE_HEADERS},
+                **REDIRECT,
+                "304": {"headers": NOT_MODIFIED_HEADERS},
+                **BUSY,
+            },
+        },
+    }
     bearer_accepted: ClassVar[bool] = True
 
     # The query string is ignored, as nginx and CDNs serving /media ignore it,
