@@ -36,7 +36,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from pixtag.db.embedded import EmbeddedPostgres
-from tests.processes import ServeProcess, pixtag_env, run_pixtag, sql
+from tests.support.processes import ServeProcess, pixtag_env, run_pixtag, sql
 
 SIDE = 184  # 184 x 184 x 3 bytes, uncompressed: about 100 KB
 

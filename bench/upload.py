@@ -41,7 +41,7 @@ import aiohttp
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from tests.s3_server import create_bucket, run_seaweed
+from tests.support.s3_server import create_bucket, run_seaweed
 
 MIB = 1024 * 1024
 SIZES_MIB = (1, 10, 40)
