@@ -11,7 +11,6 @@ it (the server does at start).
 
 from pixtag.db.database import Database
 from pixtag.errors import Conflict
-from pixtag.images.ingest import Ingest
 from pixtag.images.queries import edits as queries
 from pixtag.images.queries import images
 from pixtag.images.queries.images import Versioned
@@ -27,11 +26,15 @@ async def create_record(
 
 
 async def edit_image(
-    ingest: Ingest, image_id: int, edit: queries.Edit, versions: list[int] | None
+    db: Database,
+    image_id: int,
+    edit: queries.Edit,
+    versions: list[int] | None,
+    *,
+    media_url: str | None,
 ) -> Versioned:
     """Apply ``edit`` if the image's version is one of ``versions`` (any, when None)."""
-
-    async with ingest.db.transaction() as cur:
+    async with db.transaction() as cur:
         locked = await queries.lock_image(cur, image_id)
         check_version(versions, locked.version)
         if locked.legacy and edit.filename not in (None, locked.filename):
@@ -39,7 +42,5 @@ async def edit_image(
                 f"Image <{image_id}> has a file stored before storage keys, found by its"
                 " filename; run `pixtag storage migrate` before renaming it"
             )
-        document, version = await queries.update_image(
-            cur, image_id, edit, media_url=ingest.media_url
-        )
+        document, version = await queries.update_image(cur, image_id, edit, media_url=media_url)
     return Versioned(document, version)

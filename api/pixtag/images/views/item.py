@@ -126,7 +126,11 @@ class ImageView(ProblemView):
             remove=patch.tags_remove or [],
         )
         edited = await edit_image(
-            self.request.app[keys.INGEST], image_id, edit, if_match_versions(self.request)
+            self.db,
+            image_id,
+            edit,
+            if_match_versions(self.request),
+            media_url=self.request.app[keys.STORAGE].media_url,
         )
         return json_document(edited.document, ETag=etag(edited.version))
 
