@@ -49,12 +49,13 @@ run: $(RUN_STAMP)
 # Each checkout keeps its own pytest temp root, so concurrent runs from
 # different checkouts never rotate away each other's directories. The suite
 # runs in WORKERS processes (pytest-xdist; default one per core), each with its
-# own PostgreSQL and S3 server: WORKERS=0 runs it in this process.
+# own PostgreSQL and S3 server, the browser tests together on one of them:
+# WORKERS=0 runs it in this process.
 WORKERS ?= auto
 
 test: $(TEST_STAMP)
 	@mkdir -p .tmp
-	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/.tmp $(VPY) -m pytest -n $(WORKERS) --dist worksteal $(ARGS)
+	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/.tmp $(VPY) -m pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check api bench

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -20,6 +21,9 @@ from tests.gallery.support import call, tag_word, upload
 from tests.support.helpers import picture
 from tests.support.origin import Origin
 from tests.support.processes import ServeProcess
+
+# One Chromium at a time: every browser test runs on the same worker of a parallel run.
+pytestmark = pytest.mark.xdist_group("browser")
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
 SCREENSHOTS = os.environ.get("PIXTAG_GALLERY_SCREENSHOTS") == "1"

@@ -11,6 +11,9 @@ from tests.support.auth import make_token
 from tests.support.helpers import picture
 from tests.support.processes import ServeProcess
 
+# One Chromium at a time: every browser test runs on the same worker of a parallel run.
+pytestmark = pytest.mark.xdist_group("browser")
+
 TOKEN_KEY = "pixtag.token"
 
 
