@@ -40,18 +40,32 @@ class _Sink:
         fcntl.flock(fd, fcntl.LOCK_EX)
         self.file = os.fdopen(fd, "wb", buffering=0)
         self.sha256 = hashlib.sha256()
+        self.written = 0
         self.lock = threading.Lock()
 
     def feed(self, data: bytes) -> None:
         with self.lock:
             if not self.file.closed:
                 self.sha256.update(data)
-                self.file.write(data)
+                # An unbuffered write may take only part of the bytes (a file system that
+                # is nearly full, a file size limit): the rest is written again, and the
+                # next attempt raises the file system's error (ENOSPC) instead.
+                rest = memoryview(data)
+                while rest:
+                    taken = self.file.write(rest)
+                    if not taken:
+                        raise OSError(errno.EIO, "the temporary file took no bytes")
+                    rest = rest[taken:]
+                    self.written += taken
 
     def finish(self) -> None:
-        """Flush to disk, so that a stored copy is never a truncated file after a crash."""
+        """Flush to disk, so that a stored copy is never a truncated file after a crash; and
+        check the file holds every byte fed."""
         with self.lock:
             os.fsync(self.file.fileno())
+            on_disk = os.fstat(self.file.fileno()).st_size
+            if on_disk != self.written:
+                raise OSError(errno.EIO, f"{on_disk} of {self.written} bytes in the file")
 
     def discard(self) -> None:
         with self.lock:
@@ -140,8 +154,9 @@ async def _discard(creating: "asyncio.Future[_Sink]") -> None:
 
 
 def storage_error(error: OSError) -> Exception:
-    """A full disk is the client's 507; any other OSError stays what it is."""
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+    """A full disk (or a file over the file system's size limit) is the client's 507; any
+    other OSError stays what it is."""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return InsufficientStorage("There is no space left to store the file")
     return error
 
