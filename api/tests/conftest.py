@@ -5,6 +5,8 @@ exercise the very schema a deployment gets; each test clones it (cheap) and
 drops its clone afterwards.
 """
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,6 +71,15 @@ def db(database_url: str) -> Iterator[Any]:
     """A psycopg2 connection to the test's database (not autocommit), closed afterwards."""
     with connection(database_url) as conn:
         yield conn
+
+
+@pytest.fixture
+def socket_dir() -> Iterator[Path]:
+    """An empty directory with a short path, for Unix sockets (at most 107 bytes to a socket,
+    which pytest's temporary directories under a deep checkout exceed)."""
+    path = Path(tempfile.mkdtemp(prefix="pixtag-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

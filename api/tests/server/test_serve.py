@@ -84,13 +84,13 @@ def test_serve_with_a_database_url_starts_no_embedded_server(tmp_path, database_
     assert not (data_dir / "postgres").exists()
 
 
-def test_serve_with_an_unreachable_database_fails_clearly(tmp_path):
+def test_serve_with_an_unreachable_database_fails_clearly(socket_dir):
     proc = run_pixtag(
         "serve",
         "--port",
         str(free_port()),
         "--database-url",
-        f"postgresql://postgres:@/postgres?host={tmp_path}",
+        f"postgresql://postgres:@/postgres?host={socket_dir}",
     )
     assert proc.returncode == 1
     # After the start-up log lines, one line says why.

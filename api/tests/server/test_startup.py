@@ -67,11 +67,11 @@ def test_an_unparsable_database_url_is_a_one_line_error_without_its_password(url
     assert "s3cret" not in result.stderr
 
 
-def test_an_unreachable_database_is_one_line(tmp_path):
+def test_an_unreachable_database_is_one_line(tmp_path, socket_dir):
     result = run_pixtag(
         "serve",
         *("--port", str(free_port()), "--data-dir", str(tmp_path / "data")),
-        *("--database-url", f"postgresql://postgres:@/postgres?host={tmp_path}"),
+        *("--database-url", f"postgresql://postgres:@/postgres?host={socket_dir}"),
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
