@@ -207,6 +207,10 @@ def _http_detail(exc: web.HTTPException) -> str:
     return exc.reason
 
 
+# Not an HTTP status a client ever sees: what the access log says of a client that left.
+CLIENT_CLOSED = 499
+
+
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -231,6 +235,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             log.exception("unhandled error on %s %s", request.method, request.path)
             return problem(500, "The server met an unexpected error.")
         return problem(CLIENT_SQLSTATES[error.pgcode], error.diag.message_primary)
+    except ConnectionResetError:
+        # The client went away while its request was being read (an upload cut off):
+        # nothing is wrong with the server, and no one is left to answer. The access log
+        # says 499, as nginx does for a client that closed its request.
+        log.info("client left during %s %s", request.method, request.path)
+        return web.Response(status=CLIENT_CLOSED, reason="Client Closed Request")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem(500, "The server met an unexpected error.")

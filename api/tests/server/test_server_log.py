@@ -5,7 +5,7 @@ import re
 import socket
 import urllib.request
 
-from tests.support.processes import ServeProcess, pixtag_env, wait_until
+from tests.support.processes import ServeProcess, pixtag_env, sql, wait_until
 
 ACCESS = re.compile(
     r'^\S+ \S+ INFO pixtag\.access: 127\.0\.0\.1 "(\S+) (\S+)" (\d{3}) (\d+) (\d+\.\d)ms$',
@@ -235,3 +235,47 @@ def test_a_server_error_before_the_application_names_nothing_of_it():
 
     assert detail(500, RuntimeError("secret internals")) == "The server met an unexpected error."
     assert detail(504, None) == "The server met an unexpected error."
+
+
+def test_a_client_that_leaves_mid_upload_is_one_info_line_and_leaves_nothing(
+    tmp_path, database_url
+):
+    boundary = "pixtagboundary"
+    head = (
+        (
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="meta"\r\n'
+            "Content-Type: application/json\r\n\r\n"
+            '{"filename": "gone.png", "tags": []}\r\n'
+            f"--{boundary}\r\n"
+            'Content-Disposition: form-data; name="image"; filename="gone.png"\r\n'
+            "Content-Type: image/png\r\n\r\n"
+        ).encode()
+        + b"\x89PNG"
+        + b"x" * 200_000
+    )
+    request = (
+        "POST /images HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(head) + 1_000_000}\r\n\r\n"
+    ).encode() + head
+    with serve(tmp_path, database_url) as server:
+        server.start()
+        for _ in range(3):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                sock.sendall(request)  # then leaves, 1 MB short of what it announced
+        wait_until(
+            lambda: server.log.read_text().count("client left") == 3,
+            within=10,
+            what="three lines for the clients that left",
+        )
+        server.stop()
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert " 500 " not in log
+    assert "ERROR" not in log
+    lines = [line for line in log.splitlines() if "client left" in line]
+    assert all(" INFO pixtag" in line and "POST /images" in line for line in lines), lines
+    assert sql(database_url, "SELECT count(*) FROM images") == [(0,)]
+    incoming = tmp_path / "data" / "media" / ".incoming"
+    assert not incoming.exists() or list(incoming.iterdir()) == []
