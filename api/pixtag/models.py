@@ -88,8 +88,9 @@ Query = Annotated[
         ' nothing matches), `"sci fi"` (a quoted tag: spaces, a leading `-`, `(`, `*`,'
         ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
         " `sort:id`, `sort:-id`, `sort:created`, `sort:-created` (once, at the top level). At"
-        " most 50 tags and prefixes. Tags are normalised as on create and aliases resolved. A"
-        " syntax error is a 400 whose `position` is the 1-based index of the fault.",
+        " most 50 tags and prefixes, each at most 100 characters, as tags are. Tags are"
+        " normalised as on create and aliases resolved. A syntax error is a 400 whose"
+        " `position` is the 1-based index of the fault.",
         examples=["cat (dog or fox) -blurry sort:-created"],
     ),
 ]
@@ -181,7 +182,12 @@ TagList = Annotated[
 class BulkTags(BaseModel):
     """A change of tags on many images: those ``query`` matches, or those ``ids`` name."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The example of the whole body: one built from its fields' examples would add and
+    # remove the same tag, which is refused.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"query": "cat -reviewed", "add": ["reviewed"]}]},
+    )
 
     query: Query | None = Field(
         default=None,

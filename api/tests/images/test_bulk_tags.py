@@ -1,5 +1,8 @@
 """POST /images/tags: bulk add/remove by search or ids, in batches, with a report."""
 
+import json
+from pathlib import Path
+
 from tests.support.processes import sql
 
 
@@ -98,3 +101,19 @@ async def test_bulk_request_errors(client):
     assert problem["detail"] == "query: unexpected end of query at position 5"
     assert problem["errors"][0]["in"] == "body"
     assert problem["position"] == 5
+
+
+def documented_example() -> dict:
+    """The body the committed openapi.json gives as POST /images/tags's example."""
+    document = json.loads((Path(__file__).resolve().parents[3] / "openapi.json").read_text())
+    return dict(document["components"]["schemas"]["BulkTags"]["example"])
+
+
+async def test_the_documents_example_body_is_accepted(client, database_url):
+    # Clients (Swagger UI's "Try it out", generated ones) send the example as it stands.
+    example = documented_example()
+    seed(database_url, 3)  # image 2 is the one cat
+    resp = await client.post("/images/tags", json=example)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["changed"] == 1
+    assert sql(database_url, "SELECT image_id FROM images WHERE 'reviewed' = ANY(tags)") == [(2,)]

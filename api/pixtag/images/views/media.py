@@ -22,6 +22,7 @@ from aiohttp_pydantic.oas.typing import (
     r302,
     r304,
     r400,
+    r401,
     r403,
     r404,
     r410,
@@ -119,6 +120,7 @@ class MediaView(ProblemView):
         | r302[None]
         | r304[None]
         | r400[Problem]
+        | r401[Problem]
         | r403[Problem]
         | r404[Problem]
         | r410[Problem]
@@ -149,6 +151,8 @@ class MediaView(ProblemView):
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified (If-None-Match / If-Modified-Since).
             400: The id is not plain decimal digits between 1 and 2^63-1.
+            401: Media is behind auth and a Bearer token was sent that is unknown,
+                expired or revoked.
             403: Media is behind auth and the URL's signature (md5, expires) is missing or
                 wrong, with no Bearer token instead.
             404: No such file.
@@ -165,6 +169,7 @@ class MediaView(ProblemView):
         | r302[None]
         | r304[None]
         | r400[Problem]
+        | r401[Problem]
         | r403[Problem]
         | r404[Problem]
         | r410[Problem]
@@ -179,6 +184,8 @@ class MediaView(ProblemView):
             302: ``{name}`` is the image's filename (a link from before storage keys): its key.
             304: Not modified.
             400: The id is not plain decimal digits between 1 and 2^63-1.
+            401: Media is behind auth and a Bearer token was sent that is unknown,
+                expired or revoked.
             403: Media is behind auth and the URL's signature (md5, expires) is missing or
                 wrong, with no Bearer token instead.
             404: No such file.
