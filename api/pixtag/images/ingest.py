@@ -187,9 +187,5 @@ class Ingest:
         if document is None:
             raise OutcomeUnknown() from unknown
         for dropped in unknown.dropped:
-            await self.remove(dropped)
+            await remove_key(self.storage, dropped)
         return document
-
-    async def remove(self, key: str) -> None:
-        """Remove a key no committed row names; a failure only leaves work for the sweeper."""
-        await remove_key(self.storage, key)

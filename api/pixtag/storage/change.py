@@ -77,8 +77,9 @@ class Change:
     async def begin(self) -> Any:
         """Open the transaction (after the files are stored); the cursor to write with."""
         assert self._transaction is None, "a change has one transaction"
-        self._transaction = self._db.transaction()
-        cur = await self._transaction.__aenter__()
+        transaction = self._db.transaction()
+        cur = await transaction.__aenter__()  # no connection, no BEGIN: it cleaned up itself
+        self._transaction = transaction
         return cur
 
     def drop(self, key: str | None) -> None:
