@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     jobs_backoff_max: float = Field(default=300.0, ge=0, le=86400)
     # On shutdown, seconds running jobs get to finish before they are given back to the queue.
     jobs_shutdown_grace: float = Field(default=10.0, ge=0)
-    # Captures may reach only public addresses, except these CIDRs or host names.
+    # Captures may reach only public addresses, except these CIDRs or host names (each with
+    # an optional :port: only that port).
     capture_allow: CommaList = ()
     # Domains (and their subdomains) captures refuse at once.
     capture_block_domains: CommaList = ()
@@ -162,6 +163,15 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
             raise ValueError("must be 'local' or 's3://bucket[/prefix]'")
+        return value
+
+    @field_validator("capture_allow")
+    @classmethod
+    def _allow_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from pixtag.net.guard import allow_rule  # the network guard, for the server only
+
+        for item in value:
+            allow_rule(item)
         return value
 
     @field_validator("rendition_presets")

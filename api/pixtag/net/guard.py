@@ -10,11 +10,14 @@ as IPv4-mapped IPv6 (``::ffff:127.0.0.1``) or NAT64/6to4 forms. The resolver
 below is the connector's only resolver, so the connection goes to an address
 that was checked, never to the answer of a second lookup (DNS rebinding).
 
-``allow`` opens exceptions (CIDRs such as ``10.0.0.0/8``, or host names);
-``block`` lists domains refused outright, with their subdomains.
+``allow`` opens exceptions: CIDRs such as ``10.0.0.0/8``, or host names,
+each on every port, or on one port only when it says which
+(``10.0.0.5:8080``, ``intranet.example:443``, ``[fd00::/8]:8443``); ``block``
+lists domains refused outright, with their subdomains.
 """
 
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -58,23 +61,53 @@ def _is_literal(host: str, address: Address) -> bool:
         return False
 
 
+# An allow rule's port, if it names one: "host:port", "cidr:port", "[ipv6 or cidr]:port".
+WITH_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<other>[^:\[\]]+)):(?P<port>\d{1,5})$")
+
+
+def allow_rule(item: str) -> tuple[Network | str, int | None]:
+    """An allow entry as (network or host name, port or None for every port); ValueError
+    when it is neither."""
+    try:
+        return ipaddress.ip_network(item, strict=False), None
+    except ValueError:
+        pass
+    port = None
+    matched = WITH_PORT.match(item)
+    if matched is not None:
+        port = int(matched["port"])
+        if not 1 <= port <= 65535:
+            raise ValueError(f"{item!r}: a port is 1 to 65535")
+        item = matched["v6"] or matched["other"]
+        try:
+            return ipaddress.ip_network(item, strict=False), port
+        except ValueError:
+            pass
+    host = item.lower().rstrip(".")
+    if not host or not re.fullmatch(r"[a-z0-9_.-]+", host):
+        raise ValueError(f"{item!r} is no CIDR, address or host name (with an optional :port)")
+    return host, port
+
+
 @dataclass(frozen=True)
 class Policy:
-    """The rules: exceptions to the global-only rule, and blocked domains."""
+    """The rules: exceptions to the global-only rule (each on a port, or None: every port),
+    and blocked domains."""
 
-    allow_networks: tuple[Network, ...] = ()
-    allow_hosts: frozenset[str] = frozenset()
+    allow_networks: tuple[tuple[Network, int | None], ...] = ()
+    allow_hosts: frozenset[tuple[str, int | None]] = frozenset()
     block_domains: frozenset[str] = frozenset()
 
     @classmethod
     def from_lists(cls, allow: Iterable[str], block: Iterable[str]) -> "Policy":
-        networks: list[Network] = []
-        hosts: set[str] = set()
+        networks: list[tuple[Network, int | None]] = []
+        hosts: set[tuple[str, int | None]] = set()
         for item in allow:
-            try:
-                networks.append(ipaddress.ip_network(item, strict=False))
-            except ValueError:
-                hosts.add(item.lower().rstrip("."))
+            rule, port = allow_rule(item)
+            if isinstance(rule, str):
+                hosts.add((rule, port))
+            else:
+                networks.append((rule, port))
         domains = frozenset(d.lower().strip(".") for d in block)
         return cls(tuple(networks), frozenset(hosts), domains)
 
@@ -95,15 +128,17 @@ class Policy:
             literal = ipaddress.ip_address(host.strip("[]"))
         except ValueError:
             return
-        self.check_address(host, literal)
+        self.check_address(host, literal, url.port)
 
-    def check_address(self, host: str, address: Address) -> None:
-        """Refuse an address that is not global unicast, unless allowed."""
-        if host.lower().rstrip(".") in self.allow_hosts:
+    def check_address(self, host: str, address: Address, port: int | None = None) -> None:
+        """Refuse an address that is not global unicast, unless allowed (on ``port``)."""
+        name = host.lower().rstrip(".")
+        if (name, None) in self.allow_hosts or (name, port) in self.allow_hosts:
             return
         for candidate in {address, _unwrap(address)}:
-            if any(candidate in network for network in self.allow_networks):
-                return
+            for network, only in self.allow_networks:
+                if candidate in network and only in (None, port):
+                    return
         plain = _unwrap(address)
         if not plain.is_global or plain.is_multicast or address.is_multicast:
             literal = _is_literal(host, address)
@@ -123,7 +158,7 @@ class CheckedResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         results = await self._resolver.resolve(host, port, family)
         for result in results:
-            self.policy.check_address(host, ipaddress.ip_address(result["host"]))
+            self.policy.check_address(host, ipaddress.ip_address(result["host"]), port)
         return results
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 origin server (no mocks of the network)."""
 
 import hashlib
+import socket
 
 import pytest
 
@@ -227,3 +228,19 @@ async def test_a_capture_recorded_by_a_process_that_died_before_its_job_was_done
         (done["capture_id"],),
     )
     assert job == [({"image_id": done["image_id"], "duplicate": False},)]
+
+
+async def test_an_allow_rule_with_a_port_opens_that_port_only(settings, aiohttp_client, origin):
+    allowed = settings.model_copy(update={"capture_allow": (f"127.0.0.1:{origin.port}",)})
+    client = await aiohttp_client(create_app(allowed))
+    done = await finished(
+        client, (await capture(client, f"{origin.url}/img/port.png"))["capture_id"]
+    )
+    assert done["status"] == "done"
+    with socket.socket() as other:  # a listening port of this machine that the rule does not name
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        url = f"http://127.0.0.1:{other.getsockname()[1]}/img/port.png"
+        done = await finished(client, (await capture(client, url))["capture_id"])
+    assert done["error"]["code"] == "refused_address"
+    assert origin.hits["/img/port.png"] == 1

@@ -3,9 +3,11 @@
 import ipaddress
 
 import pytest
+from pydantic import ValidationError
 from yarl import URL
 
 from pixtag.net.guard import CheckedResolver, Policy, Refused
+from pixtag.settings import Settings
 
 REFUSED = [
     "127.0.0.1",
@@ -87,3 +89,43 @@ async def test_the_resolver_refuses_a_name_resolving_to_loopback():
         await allowed.close()
     finally:
         await resolver.close()
+
+
+@pytest.mark.parametrize(
+    ("rule", "host", "port"),
+    [
+        ("127.0.0.1:8080", "127.0.0.1", 8080),
+        ("10.0.0.0/8:443", "10.2.3.4", 443),
+        ("[::1]:8443", "::1", 8443),
+        ("[fd00::/8]:8443", "fd00::5", 8443),
+        ("intranet.example:443", "intranet.example", 443),
+    ],
+)
+def test_an_allow_rule_with_a_port_allows_that_port_only(rule, host, port):
+    policy = Policy.from_lists([rule], [])
+    address = ipaddress.ip_address("10.9.9.9" if host == "intranet.example" else host)
+    policy.check_address(host, address, port)
+    for other in (22, port + 1):
+        with pytest.raises(Refused):
+            policy.check_address(host, address, other)
+
+
+def test_an_allow_rule_without_a_port_allows_every_port():
+    policy = Policy.from_lists(["127.0.0.1/32", "::1", "intranet.example"], [])
+    for port in (22, 80, 8080):
+        policy.check_address("127.0.0.1", ipaddress.ip_address("127.0.0.1"), port)
+        policy.check_address("::1", ipaddress.ip_address("::1"), port)
+        policy.check_address("intranet.example", ipaddress.ip_address("10.0.0.1"), port)
+
+
+def test_a_literal_url_is_checked_with_its_port():
+    policy = Policy.from_lists(["127.0.0.1:8080"], [])
+    policy.check_url(URL("http://127.0.0.1:8080/a.png"))
+    with pytest.raises(Refused):
+        policy.check_url(URL("http://127.0.0.1/a.png"))  # port 80
+
+
+@pytest.mark.parametrize("rule", ["host:port", "10.0.0.0/8:70000", "a b", "[::1]", "::1:x"])
+def test_allow_rules_that_are_no_rule_are_refused_by_the_settings(rule):
+    with pytest.raises(ValidationError, match="capture_allow"):
+        Settings(capture_allow=(rule,))
