@@ -8,6 +8,7 @@ that no internals reach the client.
 
 import json
 import logging
+import time
 from http import HTTPStatus
 from typing import Any
 
@@ -207,6 +208,46 @@ def _http_detail(exc: web.HTTPException) -> str:
     return exc.reason
 
 
+UNAVAILABLE = "The database is unavailable; try again"
+
+
+def database_lost(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached (not that a statement failed):
+    no connection, a connection lost, a server shutting down or starting. Background loops
+    log such an error in one line, without its traceback: it says all there is."""
+    if not isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError):
+        return False
+    return error.pgcode is None or error.pgcode.startswith(("08", "57P"))
+
+
+def first_line(error: BaseException) -> str:
+    """What an error says, in one line (its type when it says nothing)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+class Unavailable:
+    """While the database is down every request fails alike: one log line per interval, with
+    how many were answered 503, instead of a traceback per request."""
+
+    def __init__(self, interval: float = 10.0) -> None:
+        self.interval = interval
+        self._since: float | None = None
+        self._count = 0
+
+    def count(self, error: psycopg2.Error) -> None:
+        now = time.monotonic()
+        self._count += 1
+        if self._since is None or now - self._since >= self.interval:
+            log.warning(
+                "database unavailable: %d requests answered 503 since the last report (%s)",
+                self._count,
+                first_line(error),
+            )
+            self._since, self._count = now, 0
+
+
+unavailable = Unavailable()
+
 # Not an HTTP status a client ever sees: what the access log says of a client that left.
 CLIENT_CLOSED = 499
 
@@ -229,6 +270,9 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             headers["Allow"] = exc.headers["Allow"]
         return problem(exc.status, _http_detail(exc), headers=headers)
     except psycopg2.Error as error:
+        if database_lost(error):
+            unavailable.count(error)
+            return problem(503, UNAVAILABLE, headers={"Retry-After": "1"})
         # Raised on any write path (the rules trigger runs on them all); a message
         # the fixture wrote for clients, never SQL or internals.
         if error.pgcode not in CLIENT_SQLSTATES or error.diag.message_primary is None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pixtag.db.database import Database
+from pixtag.errors import database_lost, first_line
 from pixtag.jobs import queries
 from pixtag.jobs.errors import ClaimLost, Permanent, Transient
 
@@ -130,8 +131,12 @@ class Engine:
             while len(self._running) < self.tuning.concurrency and not self._stopping:
                 try:
                     job = await self._claim()
-                except Exception:
-                    log.warning("jobs: claiming failed; trying again shortly", exc_info=True)
+                except Exception as error:
+                    log.warning(
+                        "jobs: claiming failed; trying again shortly: %s",
+                        first_line(error),
+                        exc_info=not database_lost(error),
+                    )
                     break
                 if job is None:
                     break
@@ -180,8 +185,12 @@ class Engine:
                             self._wake.set()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("jobs: listening failed; polling until it is back", exc_info=True)
+            except Exception as error:
+                log.warning(
+                    "jobs: listening failed; polling until it is back: %s",
+                    first_line(error),
+                    exc_info=not database_lost(error),
+                )
                 await asyncio.sleep(self.tuning.poll_interval)
 
     async def _beat(self) -> None:

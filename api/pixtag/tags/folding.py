@@ -28,6 +28,7 @@ from aiohttp import web
 
 from pixtag import background, keys
 from pixtag.db.database import Database
+from pixtag.errors import database_lost, first_line
 from pixtag.tags.queries import counts as tag_counts
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,11 @@ async def _fold_forever(db: Database, interval: float) -> None:
                 async with db.cursor(5_000) as cur:
                     await tag_counts.vacuum(cur)
                 since_vacuum = 0
-        except Exception:
-            log.warning("tag count fold failed; retrying at the next interval", exc_info=True)
+        except Exception as error:
+            log.warning(
+                "tag count fold failed; retrying at the next interval: %s",
+                first_line(error),
+                exc_info=not database_lost(error),
+            )
         # Jittered, so that processes started together do not fold together.
         await asyncio.sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311

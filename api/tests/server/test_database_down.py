@@ -1,0 +1,74 @@
+"""A database that goes away: every request answers 503 with Retry-After (uploads included),
+the log says so once per interval instead of a traceback per request, nothing is left in
+the spool, and the server answers again as soon as the database is back.
+
+The database is taken away as an outage does it: every connection of the server ended,
+and no new one accepted, until it is let back.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from pixtag.db.embedded import EmbeddedPostgres
+from tests.support.helpers import create_form, image_bytes
+from tests.support.processes import ServeProcess, async_wait_until, pixtag_env, sql
+
+
+def take_away(pg_server: EmbeddedPostgres, name: str) -> None:
+    sql(pg_server.uri(), f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+    sql(
+        pg_server.uri(),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+        (name,),
+    )
+
+
+async def test_a_lost_database_answers_503_and_the_server_recovers_when_it_is_back(
+    tmp_path: Path, database_url: str, pg_server: EmbeddedPostgres
+):
+    name = urlsplit(database_url).path.lstrip("/")
+    data_dir = tmp_path / "data"
+    args = ("--data-dir", str(data_dir), "--database-url", database_url)
+    env = pixtag_env(PIXTAG_JOBS_POLL_INTERVAL="0.5", PIXTAG_TAG_COUNT_FOLD_INTERVAL="0.5")
+    with ServeProcess(*args, log=tmp_path / "serve.log", env=env) as server:
+        server.start()
+        async with aiohttp.ClientSession() as session:
+            body = {"filename": "kept.png", "tags": ["kept"]}
+            async with session.post(f"{server.url}/images", json=body) as resp:
+                assert resp.status == 201, await resp.text()
+
+            take_away(pg_server, name)
+            answers = []
+            for _ in range(20):
+                async with session.post(f"{server.url}/images", json=body) as resp:
+                    answers.append((resp.status, resp.headers.get("Retry-After")))
+                async with session.get(f"{server.url}/images/1") as resp:
+                    answers.append((resp.status, resp.headers.get("Retry-After")))
+            for _ in range(3):
+                form = create_form(body, image_bytes())
+                async with session.post(f"{server.url}/images", data=form) as resp:
+                    answers.append((resp.status, resp.headers.get("Retry-After")))
+                    assert resp.content_type == "application/problem+json"
+                    problem = await resp.json()
+            assert set(answers) == {(503, "1")}
+            assert problem["detail"] == "The database is unavailable; try again"
+
+            sql(pg_server.uri(), f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+
+            async def answers_again() -> bool:
+                async with session.get(f"{server.url}/images/1") as resp:
+                    return resp.status == 200
+
+            await async_wait_until(answers_again, within=30, what="the server to recover")
+            form = create_form(body, image_bytes())
+            async with session.post(f"{server.url}/images", data=form) as resp:
+                assert resp.status == 201, await resp.text()
+        server.stop()
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert " 500 " not in log
+    reports = [line for line in log.splitlines() if "database unavailable" in line]
+    assert 1 <= len(reports) <= 2, reports  # one per 10 s, however many requests
+    assert list((data_dir / "media" / ".incoming").iterdir()) == []
