@@ -164,17 +164,24 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def tree(pid: int) -> list[int]:
+    """A process and its children (a supervisor's workers, a postmaster's backends)."""
+    if not pid:
+        return []
+    return [pid, *(child.pid for child in psutil.Process(pid).children())]
+
+
 def run(url: str, scenario: Scenario, duration: int, server: int = 0, postgres: int = 0) -> Figures:
     """One wrk run of ``scenario`` against the server at ``url``; with the pids of the
-    server and of the postmaster, the CPU time each side spent meanwhile."""
+    server and of the postmaster, the CPU time each side spent meanwhile (each with its
+    children: a supervisor's workers, the postmaster's backends)."""
 
     def postgres_pids() -> list[int]:
-        if not postgres:
-            return []
-        return [postgres, *(child.pid for child in psutil.Process(postgres).children())]
+        return tree(postgres)
 
+    server_pids = tree(server)
     pg_before = postgres_pids()
-    before = cpu_seconds([server] if server else []), cpu_seconds(pg_before)
+    before = cpu_seconds(server_pids), cpu_seconds(pg_before)
     command = [
         WRK,
         *("-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{duration}s"),
@@ -185,7 +192,7 @@ def run(url: str, scenario: Scenario, duration: int, server: int = 0, postgres: 
     # Backends that left during the run took their CPU time with them: pool
     # connections stay, so that is little.
     pg_after = sorted(set(pg_before) | set(postgres_pids()))
-    after = cpu_seconds([server] if server else []), cpu_seconds(pg_after)
+    after = cpu_seconds(sorted(set(server_pids) | set(tree(server)))), cpu_seconds(pg_after)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr.strip()}")
     figures = parse(done.stdout)

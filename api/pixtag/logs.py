@@ -44,6 +44,13 @@ def configure(level: int = logging.INFO) -> None:
     logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # 3.12, not in typeshed yet
 
 
+def label(name: str) -> None:
+    """Put ``[name]`` in every line from now on (the process among several that wrote it)."""
+    formatter = logging.Formatter(LOG_FORMAT.replace("%(name)s", f"[{name}] %(name)s"))
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
+
+
 class AccessLog(AbstractAccessLogger):
     """``<client> "<method> <path>" <status> <bytes sent, headers included> <milliseconds>ms``.
 

@@ -60,13 +60,16 @@ def serve(settings: Settings) -> None:
     asyncio.run(_serve(settings), loop_factory=loop_factory)
 
 
-def runner(settings: Settings) -> web.AppRunner:
+def runner[R: ProblemAppRunner](
+    settings: Settings,
+    runner_class: type[R] = ProblemAppRunner,  # type: ignore[assignment]
+) -> R:
     """The application's runner, with pixtag's access log (or none) and server log, and
     problem+json for the requests aiohttp's parser refuses (see pixtag.protocol)."""
     access: dict[str, object] = {"access_log": None}
     if settings.access_log:
         access = {"access_log": logging.getLogger(ACCESS_LOGGER), "access_log_class": AccessLog}
-    return ProblemAppRunner(
+    return runner_class(
         create_app(settings),
         handle_signals=False,
         keepalive_timeout=KEEPALIVE_TIMEOUT,
@@ -94,7 +97,7 @@ async def _serve(settings: Settings) -> None:
     # Before start-up, so that a signal during a slow start still stops cleanly.
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
-    app_runner = runner(settings)
+    app_runner: ProblemAppRunner = runner(settings)
     try:
         await app_runner.setup()
         try:

@@ -5,6 +5,7 @@ overrides of this object, and tests build their own.
 """
 
 import ipaddress
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -35,6 +36,8 @@ class Settings(BaseSettings):
     # Loopback by default: a server reachable from elsewhere is a choice (and turns auth on).
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Processes answering on host:port (pixtag.workers); "auto": one per CPU.
+    workers: int = Field(default=1, ge=1, le=512)
     chunk_size: int = Field(default=1000, ge=1, le=10_000)
     max_upload_size: int = Field(default=50 * 1024 * 1024, ge=1)
     media_url: str = "/media"
@@ -146,6 +149,16 @@ class Settings(BaseSettings):
             return tuple(item.strip() for item in value.split(",") if item.strip())
         return value
 
+    @field_validator("workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object) -> object:
+        if isinstance(value, str):
+            if value.strip().lower() == "auto":
+                return len(os.sched_getaffinity(0))
+            if not value.strip().lstrip("+-").isdigit():
+                raise ValueError("must be a number of processes (1 or more) or auto")
+        return value
+
     @field_validator("bootstrap_token")
     @classmethod
     def _bootstrap_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -235,6 +248,12 @@ class Settings(BaseSettings):
     def media_signed(self) -> bool:
         """Whether media URLs are signed and expire (auth on, no anonymous reads)."""
         return self.auth_enabled and not self.anonymous_read
+
+    @property
+    def connections_per_process(self) -> int:
+        """The most connections one server process opens: its pool, the job engine's
+        listener, one per rendition being built (its lock), one while it sweeps."""
+        return self.pool_max_size + 1 + self.rendition_workers + 1
 
     @property
     def stream_limit(self) -> int:

@@ -29,6 +29,7 @@ data_dir_option = click.option(
 OPTIONS = {
     "host": "--host",
     "port": "--port",
+    "workers": "--workers",
     "data_dir": "--data-dir",
     "database_url": "--database-url",
 }
@@ -86,23 +87,43 @@ def run[T](func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     " auth on unless PIXTAG_AUTH=off).",
 )
 @click.option("--port", type=int, help="Port to listen on (env PIXTAG_PORT, default 8080).")
+@click.option(
+    "--workers",
+    help="Processes answering on the address (env PIXTAG_WORKERS, default 1; auto: one per CPU).",
+)
 @data_dir_option
 @database_url_option
 def serve(
-    host: str | None, port: int | None, data_dir: Path | None, database_url: str | None
+    host: str | None,
+    port: int | None,
+    workers: str | None,
+    data_dir: Path | None,
+    database_url: str | None,
 ) -> None:
     """Serve the API (embedded PostgreSQL when no database URL is given)."""
     from pixtag import logs, runner  # the server's modules, only for serve
+    from pixtag.db.budget import OverBudget
     from pixtag.runner import ListenError
 
-    settings = load_settings(host=host, port=port, data_dir=data_dir, database_url=database_url)
+    settings = load_settings(
+        host=host, port=port, workers=workers, data_dir=data_dir, database_url=database_url
+    )
     logs.configure()
     try:
-        runner.serve(settings)
+        if settings.workers == 1:
+            runner.serve(settings)
+            return
+        from pixtag import workers as supervisor  # gunicorn, only with several workers
+
+        status = supervisor.serve(settings)
     except ListenError as error:
         raise click.ClickException(str(error)) from None
-    except (psycopg2.OperationalError, loader.FixtureError, StorageError) as error:
+    except (psycopg2.OperationalError, loader.FixtureError, StorageError, OverBudget) as error:
         raise click.ClickException(f"cannot start: {one_line(str(error))}") from None
+    if status == supervisor.WORKER_BOOT_ERROR:
+        raise click.ClickException("cannot start: a worker could not start (its line above)")
+    if status:
+        raise SystemExit(status)
 
 
 def one_line(text: str) -> str:

@@ -95,6 +95,8 @@ def sweep(grace: int | None, data_dir: Path | None, database_url: str | None) ->
         report = await sweeper.sweep(
             db, store, grace=settings.sweep_grace if grace is None else grace
         )
+        if report is None:
+            raise click.ClickException("another process is sweeping this storage; try again later")
         for key in report.orphans + report.incomplete:
             click.echo(f"removed  {key}")
         click.echo(f"removed {report}")

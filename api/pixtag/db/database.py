@@ -4,7 +4,8 @@ Everything reaches the database through a ``Database``: a cursor for one
 statement or a few (``cursor``), a write whose outcome is known
 (``transaction``), a stream read from a declared cursor (``stream``), a
 connection of its own for what must not share the pool (``connect``: session
-advisory locks; ``listen``: notifications), and pages of rows read without
+advisory locks; ``exclusive``: work one process does at a time; ``listen``:
+notifications), and pages of rows read without
 holding a connection (``pages``). The bounds (how long to wait for a connection, how long a
 transaction may hold its locks, how many streams at once) are the handle's,
 read once from the settings; callers never build pools or connections.
@@ -26,6 +27,7 @@ from pixtag.settings import Settings
 # How long a write transaction may wait for and hold a row lock: the sweeper relies on a
 # stored file being committed, if at all, long before its grace period ends.
 TRANSACTION_TIMEOUT_MS = 30_000
+TRY_LOCK = "SELECT pg_try_advisory_lock(hashtextextended('pixtag ' || %(name)s, 0))"
 
 
 class HasImageId(Protocol):
@@ -74,6 +76,17 @@ class Database:
     def connect(self) -> AbstractAsyncContextManager[Any]:
         """A connection of its own, outside the pool (locks that must end with it)."""
         return aiopg.connect(self.dsn)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Whether this process alone holds the lock ``name`` for the block, across every
+        process on this database (False at once when another holds it: the work is theirs).
+        The lock is a session's, on a connection of its own: it ends with the block, or with
+        the process however it dies."""
+        async with aiopg.connect(self.dsn) as conn, conn.cursor() as cur:
+            await cur.execute(TRY_LOCK, {"name": name})
+            (held,) = await cur.fetchone()
+            yield bool(held)
 
     @asynccontextmanager
     async def listen(self, channel: str) -> AsyncIterator[Any]:

@@ -8,8 +8,10 @@ so a file stored by an upload still in flight (stored a moment before its
 row is committed, see ``pixtag.images.ingest``) is never swept: recording
 transactions are bounded to a small fraction of the grace period.
 
-It runs at start-up and then every ``PIXTAG_SWEEP_INTERVAL`` seconds; several
-processes may sweep the same storage at once (removing twice is harmless).
+It runs at start-up and then every ``PIXTAG_SWEEP_INTERVAL`` seconds. One
+process sweeps at a time (``Database.exclusive``): the workers of ``pixtag
+serve --workers N`` and other servers on the same database skip a round
+another is sweeping, rather than list the whole storage N times.
 """
 
 import asyncio
@@ -44,9 +46,16 @@ class SweepReport:
         return f"{len(self.orphans)} unreferenced files, {len(self.incomplete)} leftovers"
 
 
-async def sweep(db: Database, storage: Storage, *, grace: float) -> SweepReport:
+async def sweep(db: Database, storage: Storage, *, grace: float) -> SweepReport | None:
     """One pass: remove keys no row names and leftovers of interrupted writes, older than
-    ``grace`` seconds."""
+    ``grace`` seconds; None when another process is sweeping."""
+    async with db.exclusive("storage sweep") as mine:
+        if not mine:
+            return None
+        return await _sweep(db, storage, grace)
+
+
+async def _sweep(db: Database, storage: Storage, grace: float) -> SweepReport:
     cutoff = time.time() - grace
     report = SweepReport()
     batch: list[str] = []
@@ -78,7 +87,10 @@ async def sweeper_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[app_keys.SETTINGS]
     db, storage = app[app_keys.DATABASE], app[app_keys.STORAGE]
     report = await sweep(db, storage, grace=settings.sweep_grace)
-    log.info("storage swept at start: removed %s", report)
+    if report is None:
+        log.info("storage sweep at start: another process is sweeping")
+    else:
+        log.info("storage swept at start: removed %s", report)
     interval = settings.sweep_interval
     async with background.running(
         _sweep_forever(db, storage, interval, settings.sweep_grace) if interval > 0 else None
@@ -97,5 +109,5 @@ async def _sweep_forever(db: Database, storage: Storage, interval: float, grace:
         except Exception:
             log.warning("storage sweep failed; retrying at the next interval", exc_info=True)
         else:
-            if report.orphans or report.incomplete:
+            if report is not None and (report.orphans or report.incomplete):
                 log.info("storage swept: removed %s", report)

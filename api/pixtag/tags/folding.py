@@ -8,10 +8,12 @@ so that adding them stays cheap.
 
 Every server process folds every ``PIXTAG_TAG_COUNT_FOLD_INTERVAL`` seconds
 (0: never), in batches of ``BATCH`` changes, each batch its own short
-transaction. Processes folding at once take disjoint batches (``SKIP
-LOCKED`` in ``fold_tag_counts``). A fold that fails changes nothing (its
-changes stay pending until a fold of them commits): it is logged and tried
-again at the next interval.
+transaction. One process folds at a time: a batch is folded under a
+transaction advisory lock that the others only try, and a process that finds
+it taken leaves the round to the one holding it (the workers of ``pixtag
+serve --workers N`` fold as often as one server, not N times as often). A
+fold that fails changes nothing (its changes stay pending until a fold of
+them commits): it is logged and tried again at the next interval.
 
 The change table is a queue: every change is deleted a moment after it was
 written. Autovacuum visits it once a minute at most, so the folder vacuums
@@ -38,11 +40,14 @@ VACUUM_EVERY = 50_000
 
 
 async def fold_pending(db: Database, *, batch: int = BATCH, timeout_ms: int = 5_000) -> int:
-    """Fold the pending count changes, batch after batch, until a batch is short; how many."""
+    """Fold the pending count changes, batch after batch, until a batch is short; how many
+    (0 when another process is folding them)."""
     total = 0
     async with db.cursor(timeout_ms) as cur:
         while True:
             folded = await tag_counts.fold(cur, batch)  # autocommit: one transaction each
+            if folded < 0:
+                return total
             total += folded
             if folded < batch:
                 return total

@@ -3,9 +3,7 @@
 import asyncio
 import hashlib
 import io
-import json
 import signal
-import socket
 
 import aiohttp
 from aiohttp import web
@@ -14,6 +12,7 @@ from PIL import Image
 from pixtag import keys
 from pixtag.app import create_app
 from tests.support.processes import ServeProcess, async_wait_until, pixtag_env, run_pixtag
+from tests.support.raw_upload import refuses_connections, upload, upload_request
 
 
 async def test_in_flight_request_finishes_then_the_pool_closes(settings, unused_tcp_port):
@@ -44,7 +43,6 @@ async def test_in_flight_request_finishes_then_the_pool_closes(settings, unused_
 
 
 UPLOADS = 3
-BOUNDARY = "pixtag-shutdown-test"
 # Sent before the signal; the rest of each ~41 MB body goes after it.
 BEFORE_SIGNAL = 8 * 1024 * 1024
 
@@ -54,59 +52,6 @@ def big_bmp(index: int) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (3700, 3700), (40 * index, 90, 200)).save(out, format="BMP")
     return out.getvalue()
-
-
-def upload_request(port: int, name: str, data: bytes) -> bytes:
-    """``POST /images`` with the record and its file, as raw bytes."""
-    meta = json.dumps({"filename": name, "tags": ["shutdown"]})
-    body = b"".join(
-        [
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="meta"\r\n'
-            f"Content-Type: application/json\r\n\r\n{meta}\r\n".encode(),
-            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="image"; '
-            f'filename="{name}"\r\nContent-Type: image/bmp\r\n\r\n'.encode(),
-            data,
-            f"\r\n--{BOUNDARY}--\r\n".encode(),
-        ]
-    )
-    head = (
-        f"POST /images HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Content-Type: multipart/form-data; boundary={BOUNDARY}\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def upload(port: int, request: bytes, sent: asyncio.Event, go: asyncio.Event) -> tuple:
-    """Send ``request`` in two parts (the second once ``go`` is set); the response's status,
-    headers and JSON body."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        view = memoryview(request)
-        for start in range(0, len(request), 1 << 20):
-            if start >= BEFORE_SIGNAL and not go.is_set():
-                sent.set()
-                await go.wait()
-            writer.write(view[start : start + (1 << 20)])
-            await writer.drain()
-        status_line = await reader.readline()
-        assert status_line, "the connection was closed without a response"
-        headers = {}
-        while (line := await reader.readline()) not in (b"\r\n", b""):
-            key, _, value = line.decode().partition(":")
-            headers[key.strip().lower()] = value.strip()
-        body = await reader.readexactly(int(headers["content-length"]))
-        return int(status_line.split()[1]), headers, json.loads(body)
-    finally:
-        writer.close()
-
-
-def refuses_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 async def test_sigterm_lets_large_uploads_in_flight_finish_then_exits_cleanly(
@@ -133,7 +78,7 @@ async def test_sigterm_lets_large_uploads_in_flight_finish_then_exits_cleanly(
             upload_request(serve.port, f"big-{index}.bmp", data) for index, data in enumerate(files)
         ]
         uploads = [
-            asyncio.create_task(upload(serve.port, request, event, go))
+            asyncio.create_task(upload(serve.port, request, event, go, before=BEFORE_SIGNAL))
             for request, event in zip(requests, sent, strict=True)
         ]
         try:

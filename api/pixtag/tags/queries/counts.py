@@ -100,7 +100,12 @@ EXACT_COUNT = """
     )::bigint
 """
 
-FOLD = "SELECT fold_tag_counts(%(max_rows)s)"
+# One process folds at a time (the lock is the statement's transaction's): the others
+# get -1 and leave the work to it rather than compete for the same rows.
+FOLD = """
+    SELECT CASE WHEN pg_try_advisory_xact_lock(hashtext('pixtag tag count fold'))
+                THEN fold_tag_counts(%(max_rows)s) ELSE -1 END
+"""
 
 # Outside a transaction (autocommit); a table another vacuum holds is skipped.
 VACUUM = "VACUUM (SKIP_LOCKED) tag_count_batches"
@@ -117,7 +122,8 @@ def exact_count(tag: str) -> str:
 
 
 async def fold(cur: Any, max_rows: int) -> int:
-    """Fold up to ``max_rows`` pending count changes into ``tags``; return how many."""
+    """Fold up to ``max_rows`` pending count changes into ``tags``; return how many, or -1
+    when another process is folding."""
     await cur.execute(FOLD, {"max_rows": max_rows})
     (folded,) = await cur.fetchone()
     return int(folded)
