@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk measurement")
     parser.add_argument("--runs", type=int, default=3, help="alternated measurements per server")
     parser.add_argument("--write", action="store_true", help="record the results in RESULTS.md")
+    parser.add_argument("--only", choices=["read", "create"], help="one load only (no report)")
     args = parser.parse_args()
     tree = Tree("this tree", THIS_TREE)
     with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
@@ -163,8 +164,11 @@ def main() -> None:
                 two = stack.enter_context(pixtag(tree, dsn, work, 2))
                 bare = stack.enter_context(bare_app(work))
                 seed = stack.enter_context(seed_insert(dsn, work))
+                groups = {"read": [bare, one, two], "create": [seed, one, two]}
+                if args.only:
+                    groups = {args.only: groups[args.only]}
                 results = measure(
-                    {"read": [bare, one, two], "create": [seed, one, two]},
+                    groups,
                     work,
                     args.rows,
                     args.duration,
@@ -173,6 +177,8 @@ def main() -> None:
                 )
         finally:
             postgres.stop()
+    if args.only:
+        return
     text = render(results, args, tree.commit + (" (modified)" if tree.dirty else ""))
     print("\n" + text)
     if args.write:
