@@ -52,9 +52,7 @@ async def create(request: web.Request) -> web.Response:
     async with request.app[POOL].acquire() as conn, conn.cursor() as cur:
         await cur.execute(INSERT, (body["filename"], body.get("tags", [])))
         image_id, filename, tags = await cur.fetchone()
-    return web.json_response(
-        {"image_id": image_id, "filename": filename, "tags": tags}, status=201
-    )
+    return web.json_response({"image_id": image_id, "filename": filename, "tags": tags}, status=201)
 
 
 def create_app(dsn: str) -> web.Application:

@@ -8,8 +8,10 @@ One embedded PostgreSQL, one database seeded with ``--rows`` images
 drives, the servers taking turns in alternated order for ``--runs`` rounds:
 
 * point reads (``GET /images/{id}``, random ids): pixtag with 1 and with 2
-  workers, and the bare aiohttp handler (``requests_bare``), the stack's
-  ceiling and the reference of the server's CPU per request;
+  workers, the bare aiohttp handler (``requests_bare``), the stack's
+  ceiling and the reference of the server's CPU per request, and the floor
+  of a point read on this stack (``requests_bare_db``: a plain handler, an
+  aiopg pool and pixtag's prepared statement, nothing else);
 * JSON creates (``POST /images``): pixtag with 1 and with 2 workers, and the
   original service's own write (``requests_seed_insert``: the same rows into
   its schema, in a scratch table of the same database, through the same
@@ -52,6 +54,16 @@ def pixtag(tree: Tree, dsn: str, work: Path, workers: int) -> Process:
     args += ["--database-url", dsn]
     return Process(f"pixtag, {workers} worker{'s' if workers > 1 else ''}", args, tree.env,
                    work / f"pixtag-{workers}.log")  # fmt: skip
+
+
+def bare_db(dsn: str, work: Path) -> Process:
+    script = Path(__file__).with_name("requests_bare_db.py")
+    return Process(
+        "aiohttp + aiopg, no app",
+        [sys.executable, str(script), "{port}", dsn],
+        dict(os.environ),
+        work / "bare-db.log",
+    )
 
 
 def seed_insert(dsn: str, work: Path) -> Process:
@@ -110,7 +122,8 @@ def render(results: dict[str, dict[str, list[requests_wrk.Figures]]], args: argp
     table = {name: {label: medians(f) for label, f in by.items()} for name, by in results.items()}
     for name, by in table.items():
         for label, (rate, server_us, pg_us) in by.items():
-            lines.append(f"| {name} | {label} | {rate:,.0f} | {server_us:.0f} µs | {pg_us:.0f} µs |")
+            row = f"| {name} | {label} | {rate:,.0f} | {server_us:.0f} µs | {pg_us:.0f} µs |"
+            lines.append(row)
     read, create = table["read"], table["create"]
     bare = read["bare aiohttp"][1]
     reference = create["original's INSERT"][2]
@@ -164,7 +177,8 @@ def main() -> None:
                 two = stack.enter_context(pixtag(tree, dsn, work, 2))
                 bare = stack.enter_context(bare_app(work))
                 seed = stack.enter_context(seed_insert(dsn, work))
-                groups = {"read": [bare, one, two], "create": [seed, one, two]}
+                floor = stack.enter_context(bare_db(dsn, work))
+                groups = {"read": [bare, floor, one, two], "create": [seed, one, two]}
                 if args.only:
                     groups = {args.only: groups[args.only]}
                 results = measure(

@@ -14,8 +14,11 @@ and logs it as an ERROR with a traceback: any client could fill the log.
 error keeps its traceback.
 """
 
+import asyncio
 import logging
 import re
+import sys
+import time
 from typing import Any
 
 from aiohttp.abc import AbstractAccessLogger
@@ -29,13 +32,26 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # link's token. The log keeps the shape of the request without them.
 SECRET_QUERY = re.compile(r"(?<=[?&])(password|md5)=[^&]*", re.IGNORECASE)
 SHARE_PATH = re.compile(r"^/s/[^/?]+")
+# The log's buffer, and how long a line may wait in it.
+BUFFER_SIZE = 1 << 16
+FLUSH_INTERVAL = 0.25
 # Long enough for the parser's reason, short enough that a client cannot write much.
 REASON_LIMIT = 160
 
 
 def configure(level: int = logging.INFO) -> None:
-    """Log to stderr, one line per event, in ``LOG_FORMAT``."""
-    logging.basicConfig(level=level, format=LOG_FORMAT)
+    """Log to stderr, one line per event, in ``LOG_FORMAT``, through a ``BufferedHandler``."""
+    stream = open(  # noqa: SIM115  # stderr's descriptor, kept open for the process
+        sys.stderr.fileno(),
+        "w",
+        buffering=BUFFER_SIZE,
+        encoding="utf-8",
+        errors="backslashreplace",
+        closefd=False,
+    )
+    handler = BufferedHandler(stream)
+    handler.setFormatter(Formatter(LOG_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
     # The format shows no thread, process or task name: not looking them up for
     # every record makes an access log line about a quarter cheaper.
     logging.logThreads = False
@@ -44,11 +60,65 @@ def configure(level: int = logging.INFO) -> None:
     logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # 3.12, not in typeshed yet
 
 
-def label(name: str) -> None:
-    """Put ``[name]`` in every line from now on (the process among several that wrote it)."""
-    formatter = logging.Formatter(LOG_FORMAT.replace("%(name)s", f"[{name}] %(name)s"))
+def label(name: str, *, buffered: bool = True) -> None:
+    """Put ``[name]`` in every line from now on (the process among several that wrote it);
+    ``buffered=False`` for a process with no event loop to run ``flushing``."""
+    formatter = Formatter(LOG_FORMAT.replace("%(name)s", f"[{name}] %(name)s"))
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
+        if isinstance(handler, BufferedHandler):
+            handler.flush_level = logging.WARNING if buffered else logging.NOTSET
+
+
+class BufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler whose lines reach the stream's buffer, written out when it fills,
+    at once for a warning or worse, and otherwise within ``FLUSH_INTERVAL`` (``flushing``,
+    run by the server; ``logging.shutdown`` at exit). A write per line cost an access log
+    line about as much as all the rest of it (bench/RESULTS.md, "Workers")."""
+
+    flush_level = logging.WARNING
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + self.terminator)
+            if record.levelno >= self.flush_level:
+                self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+def flush() -> None:
+    """Write out what the log handlers hold."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
+async def flushing() -> None:
+    """``flush`` every ``FLUSH_INTERVAL`` seconds, until cancelled (then once more)."""
+    try:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            flush()
+    finally:
+        flush()
+
+
+class Formatter(logging.Formatter):
+    """``logging.Formatter`` with the date and time of a second formatted once."""
+
+    _second = -1
+    _text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = second
+        return f"{self._text},{int(record.msecs):03d}"
 
 
 class AccessLog(AbstractAccessLogger):

@@ -30,7 +30,7 @@ import uvloop
 from aiohttp import web
 
 import pixtag
-from pixtag import keys
+from pixtag import keys, logs
 from pixtag.app import create_app
 from pixtag.inflight import InFlight
 from pixtag.logs import ACCESS_LOGGER, AccessLog, ServerLog
@@ -98,6 +98,7 @@ async def _serve(settings: Settings) -> None:
     for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum)
     app_runner: ProblemAppRunner = runner(settings)
+    flusher = asyncio.create_task(logs.flushing())
     try:
         await app_runner.setup()
         try:
@@ -121,6 +122,7 @@ async def _serve(settings: Settings) -> None:
     finally:
         for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
+        flusher.cancel()
     log.info("pixtag stopped")
 
 

@@ -131,6 +131,7 @@ class Server(BaseApplication):  # type: ignore[misc]
             "logger_class": SupervisorLog,
             "proc_name": "pixtag",
             "control_socket_disable": True,
+            "pre_fork": _flush_log,  # or the worker would write the supervisor's lines again
             "post_fork": _label_worker,
         }.items():
             self.cfg.set(name, value)
@@ -142,6 +143,10 @@ class Server(BaseApplication):  # type: ignore[misc]
             return runner(settings, WorkerRunner)
 
         return worker_runner
+
+
+def _flush_log(arbiter: Arbiter, worker: Any) -> None:
+    logs.flush()
 
 
 def _label_worker(arbiter: Arbiter, worker: Any) -> None:
@@ -173,6 +178,7 @@ class _Boot:
 
     async def _run(self) -> None:
         beat = asyncio.create_task(self._beat())
+        flusher = asyncio.create_task(logs.flushing())
         try:
             await super()._run()  # type: ignore[misc]
         except (psycopg2.OperationalError, fixtures.FixtureError, StorageError) as error:
@@ -181,6 +187,7 @@ class _Boot:
             raise SystemExit(WORKER_BOOT_ERROR) from None
         finally:
             beat.cancel()
+            flusher.cancel()
 
     async def _beat(self) -> None:
         while True:
@@ -220,7 +227,7 @@ class Supervisor(Arbiter):  # type: ignore[misc]
     killed = False
 
     def serve(self) -> int:
-        logs.label("supervisor")
+        logs.label("supervisor", buffered=False)  # no event loop here to flush the log
         supervisor = os.getpid()
         try:
             self.run()

@@ -101,14 +101,23 @@ def serve(
     database_url: str | None,
 ) -> None:
     """Serve the API (embedded PostgreSQL when no database URL is given)."""
-    from pixtag import logs, runner  # the server's modules, only for serve
-    from pixtag.db.budget import OverBudget
-    from pixtag.runner import ListenError
+    from pixtag import logs  # the server's modules, only for serve
 
     settings = load_settings(
         host=host, port=port, workers=workers, data_dir=data_dir, database_url=database_url
     )
     logs.configure()
+    try:
+        return _serve(settings)
+    finally:
+        logs.flush()  # the log's last lines before click's own
+
+
+def _serve(settings: Settings) -> None:
+    from pixtag import runner
+    from pixtag.db.budget import OverBudget
+    from pixtag.runner import ListenError
+
     try:
         if settings.workers == 1:
             runner.serve(settings)
