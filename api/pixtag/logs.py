@@ -60,28 +60,24 @@ def configure(level: int = logging.INFO) -> None:
     logging.logAsyncioTasks = False  # type: ignore[attr-defined]  # 3.12, not in typeshed yet
 
 
-def label(name: str, *, buffered: bool = True) -> None:
-    """Put ``[name]`` in every line from now on (the process among several that wrote it);
-    ``buffered=False`` for a process with no event loop to run ``flushing``."""
+def label(name: str) -> None:
+    """Put ``[name]`` in every line from now on (the process among several that wrote it)."""
     formatter = Formatter(LOG_FORMAT.replace("%(name)s", f"[{name}] %(name)s"))
     for handler in logging.getLogger().handlers:
         handler.setFormatter(formatter)
-        if isinstance(handler, BufferedHandler):
-            handler.flush_level = logging.WARNING if buffered else logging.NOTSET
 
 
 class BufferedHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler whose lines reach the stream's buffer, written out when it fills,
-    at once for a warning or worse, and otherwise within ``FLUSH_INTERVAL`` (``flushing``,
-    run by the server; ``logging.shutdown`` at exit). A write per line cost an access log
-    line about as much as all the rest of it (bench/RESULTS.md, "Workers")."""
-
-    flush_level = logging.WARNING
+    """A stream handler that writes every line out at once but the access log's: those wait
+    in the stream's buffer until it fills, another line comes, or ``FLUSH_INTERVAL`` passes
+    (``flushing``, run by the server; ``logging.shutdown`` at exit). A write per request
+    cost an access log line about as much as all the rest of it (bench/RESULTS.md,
+    "Workers")."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
             self.stream.write(self.format(record) + self.terminator)
-            if record.levelno >= self.flush_level:
+            if record.name != ACCESS_LOGGER or record.levelno >= logging.WARNING:
                 self.stream.flush()
         except RecursionError:
             raise

@@ -100,8 +100,10 @@ async def _serve(settings: Settings) -> None:
     app_runner: ProblemAppRunner = runner(settings)
     flusher = asyncio.create_task(logs.flushing())
     try:
-        await app_runner.setup()
         try:
+            # Inside: a start that fails part way closes what it had opened (the pool,
+            # the embedded server) before the error is reported.
+            await app_runner.setup()
             site = web.TCPSite(app_runner, settings.host, settings.port)
             try:
                 await site.start()

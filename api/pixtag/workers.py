@@ -227,7 +227,7 @@ class Supervisor(Arbiter):  # type: ignore[misc]
     killed = False
 
     def serve(self) -> int:
-        logs.label("supervisor", buffered=False)  # no event loop here to flush the log
+        logs.label("supervisor")
         supervisor = os.getpid()
         try:
             self.run()

@@ -21,10 +21,9 @@ from pixtag.db.embedded import EmbeddedPostgres
 from pixtag.settings import Settings
 from tests.support.origin import Origin, run_origin
 from tests.support.processes import connection, sql
-from tests.support.s3_server import SeaweedS3, create_bucket, run_seaweed
+from tests.support.s3_server import S3_BUCKET, SeaweedS3, create_bucket, run_seaweed
 
 TEMPLATE = "pixtag_template"
-S3_BUCKET = "pixtag-test"
 # For the modules whose every test runs against both storage backends.
 BACKENDS = ["local", "s3"]
 

@@ -5,13 +5,9 @@ substitution) with local ports and the test's media root; the test skips,
 saying why, where nginx is not installed (``.ci/run`` installs it).
 """
 
-import asyncio
 import io
 import os
-import re
-import shutil
 import time
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -23,25 +19,12 @@ from pixtag.app import create_app
 from pixtag.auth.signing import MediaSigner
 from tests.support.auth import bearer, make_token
 from tests.support.helpers import create_form, file_key, form, image_bytes
-from tests.support.processes import async_wait_until, free_port, sql
-
-REPO = Path(__file__).resolve().parents[3]
-TEMPLATE = REPO / "nginx" / "default.conf.template"
-NGINX = shutil.which("nginx") or next(
-    (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
-)
+from tests.support.nginx import NGINX, running_nginx
+from tests.support.processes import sql
 
 pytestmark = pytest.mark.skipif(
     NGINX is None, reason="nginx is not installed (apt-get install nginx-light; .ci/run does)"
 )
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """Substitute ``${NAME}`` like the nginx image's envsubst step; nginx's own ``$vars`` stay."""
-    rendered = re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], template)
-    assert "${" not in rendered
-    return rendered
-
 
 SECRET = "nginx-test-secret-0123456789abcdef"
 
@@ -65,66 +48,14 @@ async def nginx(aiohttp_server, served_settings, media_signed, tmp_path):
     """nginx on a free local port in front of a real pixtag server; yields its base URL."""
     settings = served_settings
     server = await aiohttp_server(create_app(settings))
-    port = free_port()
-    conf_dir = tmp_path / "nginx"
-    conf_dir.mkdir()
-    site = render(
-        TEMPLATE.read_text(),
-        {
-            "NGINX_PORT": f"127.0.0.1:{port}",
-            "API_UPSTREAM": f"127.0.0.1:{server.port}",
-            "MEDIA_ROOT": str(settings.media_dir),
-            "MEDIA_SIGNED": "on" if media_signed else "off",
-            "PIXTAG_SECRET_KEY": SECRET,
-        },
-    )
-    (conf_dir / "site.conf").write_text(site)
-    user = "user root;" if os.geteuid() == 0 else ""
-    (conf_dir / "nginx.conf").write_text(
-        f"""
-        daemon off;
-        {user}
-        worker_processes 1;
-        pid {conf_dir}/nginx.pid;
-        error_log {conf_dir}/error.log warn;
-        events {{ worker_connections 64; }}
-        http {{
-            access_log {conf_dir}/access.log;
-            client_body_temp_path {conf_dir}/body;
-            proxy_temp_path {conf_dir}/proxy;
-            include {conf_dir}/site.conf;
-        }}
-        """
-    )
-    log = conf_dir / "stderr.log"
-    with log.open("wb") as stderr:
-        proc = await asyncio.create_subprocess_exec(
-            NGINX,
-            "-p",
-            str(conf_dir),
-            "-c",
-            str(conf_dir / "nginx.conf"),
-            "-e",
-            "stderr",
-            stderr=stderr,
-        )
-    try:
-
-        async def listening() -> bool:
-            assert proc.returncode is None, log.read_text()
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                return False
-            writer.close()
-            await writer.wait_closed()
-            return True
-
-        await async_wait_until(listening, within=30, what="nginx to listen")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 10)
+    async with running_nginx(
+        tmp_path / "nginx",
+        upstream=f"127.0.0.1:{server.port}",
+        media_root=settings.media_dir,
+        media_signed=media_signed,
+        secret=SECRET,
+    ) as url:
+        yield url
 
 
 async def test_upload_redirect_and_download_through_nginx(nginx, settings):

@@ -30,6 +30,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 READY_TIMEOUT = 60.0
 REGION = "us-east-1"
+# The bucket every test server stores in (each under a prefix of its own).
+S3_BUCKET = "pixtag-test"
 # The gRPC services also listen on Unix sockets with these fixed names (not
 # configurable); a run removes the ones its own ports left behind.
 GRPC_SOCKETS = ("master", "volume", "filer", "s3")
