@@ -18,7 +18,7 @@ PYTHON ?= $(shell for c in python3.13 python3.12 python3 \
             "$$c" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 \
             && { echo "$$c"; break; }; done)
 
-.PHONY: run test lint openapi bench-listing bench-upload bench-requests clean help
+.PHONY: run test lint openapi bench-listing bench-upload bench-requests bench-workers clean help
 
 help:
 	@echo "make run      serve the API on :8080 with an embedded PostgreSQL under data/"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-upload  upload throughput and server memory (bench/RESULTS.md)"
 	@echo "make bench-listing  listing throughput, memory and first-chunk latency on 1M images (bench/RESULTS.md)"
 	@echo "make bench-requests [BASE=rev]  per-request req/s and p99, this tree against BASE (default: where it left main)"
+	@echo "make bench-workers  CPU per request, server and PostgreSQL, of 1 and 2 workers (bench/RESULTS.md)"
 
 $(VPY):
 	@test -n "$(PYTHON)" || { echo "error: no Python >= 3.12 found; set PYTHON=/path/to/python3.12" >&2; exit 1; }
@@ -82,6 +83,9 @@ bench-requests: $(TEST_STAMP)
 	trap 'exit 130' INT TERM && \
 	git worktree add --quiet --detach "$$base" $(BASE) && \
 	$(VPY) bench/requests.py --against "$$base" $(ARGS)
+
+bench-workers: $(TEST_STAMP)
+	$(VPY) bench/workers.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist
