@@ -17,6 +17,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 
+from pixtag.logs import redacted
+
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
@@ -276,15 +278,15 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         # Raised on any write path (the rules trigger runs on them all); a message
         # the fixture wrote for clients, never SQL or internals.
         if error.pgcode not in CLIENT_SQLSTATES or error.diag.message_primary is None:
-            log.exception("unhandled error on %s %s", request.method, request.path)
+            log.exception("unhandled error on %s %s", request.method, redacted(request.raw_path))
             return problem(500, "The server met an unexpected error.")
         return problem(CLIENT_SQLSTATES[error.pgcode], error.diag.message_primary)
     except ConnectionResetError:
         # The client went away while its request was being read (an upload cut off):
         # nothing is wrong with the server, and no one is left to answer. The access log
         # says 499, as nginx does for a client that closed its request.
-        log.info("client left during %s %s", request.method, request.path)
+        log.info("client left during %s %s", request.method, redacted(request.raw_path))
         return web.Response(status=CLIENT_CLOSED, reason="Client Closed Request")
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, redacted(request.raw_path))
         return problem(500, "The server met an unexpected error.")

@@ -20,6 +20,7 @@ import re
 import sys
 import time
 from typing import Any
+from urllib.parse import unquote, unquote_plus
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.http_exceptions import HttpProcessingError
@@ -28,10 +29,14 @@ from aiohttp.web import BaseRequest, StreamResponse
 ACCESS_LOGGER = "pixtag.access"
 ACCESS_FORMAT = '%s "%s %s" %d %d %.1fms'
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# Secrets a request line may carry: a share's password, a signed URL's signature, a share
-# link's token. The log keeps the shape of the request without them.
-SECRET_QUERY = re.compile(r"(?<=[?&])(password|md5)=[^&]*", re.IGNORECASE)
-SHARE_PATH = re.compile(r"^/s/[^/?]+")
+# Secrets a request line may carry: a share's password, a signed URL's signature, a token
+# sent as a parameter, a share link's token in its path, an API token anywhere. The log
+# keeps the shape of the request without them, however they are percent-encoded.
+SECRET_PARAMETERS = frozenset({"password", "md5", "access_token", "token"})
+SHARE_PATH = re.compile(r"^/(s|shares)/[^/]+")
+API_TOKEN = re.compile(r"pxt_[^&/?#\s]*", re.IGNORECASE)
+# Cheap test: a target with none of these has nothing to redact (most point reads).
+MAYBE_SECRET = re.compile(r"[=%]|^/s/|^/shares/|pxt_", re.IGNORECASE)
 # The log's buffer, and how long a line may wait in it.
 BUFFER_SIZE = 1 << 16
 FLUSH_INTERVAL = 0.25
@@ -164,17 +169,50 @@ class ServerLog(logging.LoggerAdapter[logging.Logger]):
 
 
 def redacted(raw_path: str) -> str:
-    """The request target without secrets (checked cheaply: most paths have none)."""
-    if "=" in raw_path:
-        raw_path = SECRET_QUERY.sub(r"\1=***", raw_path)
-    if raw_path.startswith("/s/"):
-        raw_path = SHARE_PATH.sub("/s/***", raw_path)
-    return raw_path
+    """The request target without secrets, judged on its decoded form (``%73`` is ``s``).
+
+    A part with a secret is written decoded and redacted, the rest as it came.
+    """
+    if not MAYBE_SECRET.search(raw_path):
+        return raw_path
+    path, mark, query = raw_path.partition("?")
+    plain = decoded(path)
+    if SHARE_PATH.match(plain):
+        path = printable(SHARE_PATH.sub(r"/\1/***", plain))
+    elif API_TOKEN.search(plain):
+        path = printable(API_TOKEN.sub("pxt_***", plain))
+    pairs = []
+    for pair in query.split("&") if mark else ():
+        name, equals, _ = pair.partition("=")
+        if decoded(name, plus=True).strip().lower() in SECRET_PARAMETERS:
+            pair = f"{name}{equals}***"
+        elif API_TOKEN.search(decoded(pair, plus=True)):
+            pair = printable(API_TOKEN.sub("pxt_***", decoded(pair, plus=True)))
+        pairs.append(pair)
+    return path + mark + "&".join(pairs)
+
+
+def decoded(text: str, *, plus: bool = False) -> str:
+    """``text`` percent-decoded until nothing changes (``%2573`` is ``s`` too: a proxy or a
+    client may decode once more than the server does)."""
+    for _ in range(4):
+        plain = unquote_plus(text) if plus else unquote(text)
+        if plain == text:
+            break
+        text = plain
+    return text
+
+
+def printable(text: str) -> str:
+    """``text`` with what is not printable escaped: a decoded line break stays one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def reason(error: HttpProcessingError) -> str:
     """The first line of the parser's message, printable and bounded (it quotes the request)."""
     lines = (error.message or type(error).__name__).strip().splitlines() or [""]
     text = lines[0].rstrip(":")
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = printable(text)
     return text if len(text) <= REASON_LIMIT else text[:REASON_LIMIT] + "..."

@@ -68,17 +68,18 @@ async def follow(app: web.Application, token: str, password: str | None) -> str:
         if link.gone:
             raise Gone("This share link has expired, been used up or revoked, or its image is gone")
         if link.password_hash is not None:
-            if link.locked_for is not None:
-                raise TooManyRequests(
-                    "Too many wrong passwords for this share link; try again later",
-                    retry_after=max(1, link.locked_for),
-                )
-            if not password:
+            if link.locked_for is None and not password:
                 raise SharePasswordNeeded(
                     "This share link needs its password (?password= or X-Share-Password)"
                 )
-            if not await passwords.verify_password(password, link.password_hash):
-                await queries.record_failure(cur, token)
+            # Counted before it is checked: guesses sent at once cannot outrun the limit.
+            if link.locked_for is not None or not await queries.claim_attempt(cur, token):
+                locked = await queries.link(cur, token)
+                raise TooManyRequests(
+                    "Too many wrong passwords for this share link; try again later",
+                    retry_after=max(1, (locked and locked.locked_for) or 1),
+                )
+            if not await passwords.verify_password(password or "", link.password_hash):
                 raise SharePasswordNeeded("Wrong password for this share link")
         if link.key is None or link.content_type is None or link.filename is None:
             raise NotFound("The shared image has no file yet")

@@ -34,6 +34,7 @@ from aiohttp import HttpVersion11, web
 from pixtag import keys
 from pixtag.compression import GzipStream, accepts_gzip, vary
 from pixtag.db.chunks import Chunks
+from pixtag.logs import redacted
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +172,13 @@ async def stream_document(
             raise
         # Headers are out: the only honest signal left is an incomplete transfer.
         if isinstance(error, ConnectionResetError):
-            log.info("client left during %s", request.path_qs)
+            log.info("client left during %s", redacted(request.raw_path))
         elif isinstance(error, TooSlow):
-            log.info("stream of %s aborted: too slow a reader (%s)", request.path_qs, error)
+            log.info(
+                "stream of %s aborted: too slow a reader (%s)", redacted(request.raw_path), error
+            )
         else:
-            log.warning("stream of %s aborted", request.path_qs, exc_info=True)
+            log.warning("stream of %s aborted", redacted(request.raw_path), exc_info=True)
         if request.transport is not None:
             if isinstance(error, TooSlow):
                 _reset_on_close(request.transport)

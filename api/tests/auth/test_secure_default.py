@@ -143,3 +143,27 @@ def test_the_bootstrap_token_is_an_admin_token_and_never_logged(serve, database_
     assert '"GET /s/***?password=***" 401' in log
     for secret in (token, token[4:20], "wrong-pw", share["token"]):
         assert secret not in log, secret
+
+
+def test_secrets_stay_out_of_the_log_however_they_are_encoded(serve):
+    token = tokens.new_token()
+    server = serve(public_address(), PIXTAG_BOOTSTRAP_TOKEN=token)
+    call(f"{server.url}/images", "POST", token, {"filename": "a.png", "tags": []})
+    share = json.loads(call(f"{server.url}/images/1/shares", "POST", token, {"password": "pw1"})[2])
+    secret = share["token"]
+    for target in (
+        f"/%73/{secret}?pass%77ord=guess-one",  # /s/<token>?password=
+        f"/s/{secret}?%70assword=guess-two",
+        f"/%2573/{secret}",  # decoded once by the server: not a share path, a 404
+        f"/images?access_token={token}",
+        f"/images?x=%70xt_{token[4:]}",
+        f"/images/{token}",
+    ):
+        call(f"{server.url}{target}")
+    call(f"{server.url}/shares/{secret}", "DELETE", token)
+    wait_until(lambda: server.output().count('"DELETE /shares/***"') == 1, within=10, what="log")
+    log = server.output()
+    for leaked in (secret, token, token[4:], "guess-one", "guess-two"):
+        assert leaked not in log, leaked
+    assert '"GET /s/***?pass%77ord=***" 401' in log
+    assert '"GET /images?access_token=***" 401' in log

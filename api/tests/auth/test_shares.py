@@ -94,6 +94,19 @@ async def test_wrong_passwords_are_rate_limited_in_the_database(stored, database
     assert (await follow(stored, made["url"], params={"password": "right"})).status == 302
 
 
+async def test_guesses_sent_at_once_cannot_outrun_the_limit(stored, database_url):
+    made = await share(stored, password="right")
+
+    async def guess(password: str) -> int:
+        return (await follow(stored, made["url"], params={"password": password})).status
+
+    statuses = await asyncio.gather(*(guess(f"wrong{n}") for n in range(100)))
+    assert statuses.count(401) == 5  # checked: exactly the limit
+    assert statuses.count(429) == 95  # refused without being checked
+    assert await guess("right") == 429  # locked, however right
+    assert sql(database_url, "SELECT failures, downloads FROM shares") == [(5, 0)]
+
+
 async def test_an_expired_share_is_gone(stored, database_url):
     made = await share(stored, expires_in=3600)
     assert made["expires_at"].endswith("Z")

@@ -5,6 +5,9 @@ import re
 import socket
 import urllib.request
 
+import pytest
+
+from pixtag.logs import redacted
 from tests.support.processes import ServeProcess, pixtag_env, sql, wait_until
 
 ACCESS = re.compile(
@@ -279,3 +282,22 @@ def test_a_client_that_leaves_mid_upload_is_one_info_line_and_leaves_nothing(
     assert sql(database_url, "SELECT count(*) FROM images") == [(0,)]
     incoming = tmp_path / "data" / "media" / ".incoming"
     assert not incoming.exists() or list(incoming.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("target", "logged"),
+    [
+        ("/images/1?tag=a%20b", "/images/1?tag=a%20b"),
+        ("/s/T0K3N?password=pw", "/s/***?password=***"),
+        ("/%73/T0K3N?pass%77ord=pw", "/s/***?pass%77ord=***"),
+        ("/%2573/T0K3N", "/s/***"),
+        ("/shares/T0K3N", "/shares/***"),
+        ("/media/1/k.png?md5=sig&expires=9", "/media/1/k.png?md5=***&expires=9"),
+        ("/images?ACCESS_TOKEN=pxt_abc&tag=x", "/images?ACCESS_TOKEN=***&tag=x"),
+        ("/images?x=%70xt_abc", "/images?x=pxt_***"),
+        ("/images/pxt_abc", "/images/pxt_***"),
+        ("/s/T0K3N/%0aforged", "/s/***/\\nforged"),  # a decoded line break stays escaped
+    ],
+)
+def test_the_access_log_redacts_secrets_on_the_decoded_target(target: str, logged: str):
+    assert redacted(target) == logged

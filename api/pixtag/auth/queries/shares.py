@@ -58,7 +58,10 @@ SELECT_LINK = f"""
     WHERE s.token = %(token)s
 """  # noqa: S608 - constant numbers
 
-RECORD_FAILURE = f"""
+# An attempt at the password, counted before the password is checked (as a failure
+# until a download resets the count): concurrent guesses take turns on the row, each
+# sees the count the one before left, and past the limit none is checked at all.
+CLAIM_ATTEMPT = f"""
     UPDATE shares SET
         failures = CASE WHEN failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
                         THEN failures + 1 ELSE 1 END,
@@ -66,6 +69,9 @@ RECORD_FAILURE = f"""
             WHEN failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
             THEN failures_since ELSE now() END
     WHERE token = %(token)s
+      AND NOT (failures >= {MAX_FAILURES}
+               AND failures_since > now() - make_interval(secs => {FAILURE_WINDOW}))
+    RETURNING failures
 """  # noqa: S608 - constant numbers
 
 COUNT_DOWNLOAD = """
@@ -149,9 +155,10 @@ async def link(cur: Any, token: str) -> Link | None:
     return None if row is None else Link(*row)
 
 
-async def record_failure(cur: Any, token: str) -> None:
-    """Count a wrong password against the share."""
-    await cur.execute(RECORD_FAILURE, {"token": token})
+async def claim_attempt(cur: Any, token: str) -> bool:
+    """Count an attempt at the share's password, if the limit allows one; whether it did."""
+    await cur.execute(CLAIM_ATTEMPT, {"token": token})
+    return await cur.fetchone() is not None
 
 
 async def count_download(cur: Any, token: str) -> bool:
