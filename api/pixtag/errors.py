@@ -142,6 +142,12 @@ class TooManyRequests(DomainError):
 # SQLSTATE of the database's own refusals that a client can fix (fixture 007:
 # the tag rules would give an image more than 100 tags).
 CLIENT_SQLSTATES = {"PX001": 400}
+# A statement cancelled by its statement_timeout (or lock_timeout: 55P03 is apart).
+QUERY_CANCELED = "57014"
+TOO_LONG = (
+    "The request took longer than the server allows; narrow the search (fewer prefixes,"
+    " a more selective tag) or page it with limit"
+)
 
 
 class InvalidRequest(DomainError):
@@ -275,6 +281,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if database_lost(error):
             unavailable.count(error)
             return problem(503, UNAVAILABLE, headers={"Retry-After": "1"})
+        if error.pgcode == QUERY_CANCELED:
+            # A statement past its bound (a listing's PIXTAG_STREAM_STATEMENT_TIMEOUT_MS, a
+            # write's lock or statement bound): the request cost more than the server gives.
+            log.info("%s %s: %s", request.method, redacted(request.raw_path), first_line(error))
+            return problem(503, TOO_LONG, headers={"Retry-After": "5"})
         # Raised on any write path (the rules trigger runs on them all); a message
         # the fixture wrote for clients, never SQL or internals.
         if error.pgcode not in CLIENT_SQLSTATES or error.diag.message_primary is None:

@@ -88,7 +88,8 @@ Query = Annotated[
         ' nothing matches), `"sci fi"` (a quoted tag: spaces, a leading `-`, `(`, `*`,'
         ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
         " `sort:id`, `sort:-id`, `sort:created`, `sort:-created` (once, at the top level). At"
-        " most 50 tags and prefixes, each at most 100 characters, as tags are. Tags are"
+        " most 50 tags and prefixes, of them at most 10 prefixes, each at most 100 characters,"
+        " as tags are. Tags are"
         " normalised as on create and aliases resolved. A syntax error is a 400 whose"
         " `position` is the 1-based index of the fault.",
         examples=["cat (dog or fox) -blurry sort:-created"],

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     # A streaming transaction left idle this long (a stalled reader) is ended
     # by PostgreSQL, so one slow client cannot pin a backend forever.
     stream_idle_timeout_ms: int = Field(default=60_000, ge=100)
+    # How long one statement of a listing may run (the first chunk, then each FETCH):
+    # a search that costs more answers 503, or ends its stream, rather than hold a slot.
+    stream_statement_timeout_ms: int = Field(default=30_000, ge=1)
     # Bytes per second a listing's client must read on average (after a short
     # grace); a slower stream is aborted. 0: no minimum.
     stream_min_rate: int = Field(default=128 * 1024, ge=0)

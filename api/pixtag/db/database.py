@@ -46,6 +46,8 @@ class Database:
     # How long a stream's transaction may sit idle while its client reads.
     stream_idle_timeout_ms: int
     slots: StreamSlots
+    # How long one statement of a stream may run.
+    stream_statement_timeout_ms: int = 30_000
     transaction_timeout_ms: int = TRANSACTION_TIMEOUT_MS
 
     @asynccontextmanager
@@ -69,6 +71,7 @@ class Database:
         return stream_transaction(
             self.pool,
             idle_timeout_ms=self.stream_idle_timeout_ms,
+            statement_timeout_ms=self.stream_statement_timeout_ms,
             acquire_timeout_ms=self.acquire_timeout_ms,
             slots=self.slots,
         )
@@ -125,6 +128,7 @@ async def pooled(dsn: str, settings: Settings, *, max_size: int) -> AsyncIterato
             acquire_timeout_ms=settings.pool_timeout_ms,
             stream_idle_timeout_ms=settings.stream_idle_timeout_ms,
             slots=StreamSlots(settings.stream_limit),
+            stream_statement_timeout_ms=settings.stream_statement_timeout_ms,
         )
     finally:
         pool.close()

@@ -27,7 +27,9 @@ bytes one on this cursor only), so JSON rendered by PostgreSQL goes to the
 socket without a decode/encode round trip.
 
 The transaction carries ``idle_in_transaction_session_timeout``: a reader that
-stalls longer than that gets its backend ended by PostgreSQL itself. However
+stalls longer than that gets its backend ended by PostgreSQL itself; and
+``statement_timeout`` (0: none): no statement of a stream, the first chunk
+or any FETCH, runs longer than that. However
 the block is left (end of data, error, client gone, task cancelled), the
 transaction ends and the connection returns to the pool; a connection whose
 state is unknown is closed rather than handed to the next request.
@@ -161,9 +163,10 @@ class ChunkCursor:
 class StreamTransaction:
     """One transaction on one connection: a few queries, then a declared cursor."""
 
-    def __init__(self, cur: Any, idle_timeout_ms: int) -> None:
+    def __init__(self, cur: Any, idle_timeout_ms: int, statement_timeout_ms: int = 0) -> None:
         self._cur = cur
         self._idle_timeout_ms = idle_timeout_ms
+        self._statement_timeout_ms = statement_timeout_ms
         self._begun = False
         self.cursor: ChunkCursor | None = None
 
@@ -173,9 +176,11 @@ class StreamTransaction:
             return ""
         self._begun = True
         params["_idle_timeout_ms"] = str(self._idle_timeout_ms)
+        params["_statement_timeout_ms"] = str(self._statement_timeout_ms)
         return (
             "BEGIN; SELECT set_config('idle_in_transaction_session_timeout',"
-            " %(_idle_timeout_ms)s, true); "
+            " %(_idle_timeout_ms)s, true),"
+            " set_config('statement_timeout', %(_statement_timeout_ms)s, true); "
         )
 
     async def query(self, sql: str, params: Mapping[str, Any]) -> Sequence[tuple[Any, ...]]:
@@ -225,6 +230,7 @@ async def stream_transaction(
     idle_timeout_ms: int,
     acquire_timeout_ms: int,
     slots: StreamSlots | None = None,
+    statement_timeout_ms: int = 0,
 ) -> AsyncIterator[StreamTransaction]:
     """A transaction for one stream, on a connection of its own; see the module docstring.
 
@@ -238,7 +244,7 @@ async def stream_transaction(
         try:
             async with conn.cursor() as cur:
                 psycopg2.extensions.register_type(psycopg2.extensions.BYTES, cur.raw)
-                transaction = StreamTransaction(cur, idle_timeout_ms)
+                transaction = StreamTransaction(cur, idle_timeout_ms, statement_timeout_ms)
                 try:
                     yield transaction
                 finally:

@@ -45,7 +45,9 @@ BINARY = {"type": "string", "format": "binary"}
 BUSY = busy("The server is busy: no database connection came free within PIXTAG_POOL_TIMEOUT_MS.")
 STREAM_BUSY = busy(
     "The server is busy: PIXTAG_MAX_STREAMS listings are already streaming, or no"
-    " database connection came free, within PIXTAG_POOL_TIMEOUT_MS."
+    " database connection came free, within PIXTAG_POOL_TIMEOUT_MS; or the search's first"
+    " chunk took longer than PIXTAG_STREAM_STATEMENT_TIMEOUT_MS (a later chunk past it ends"
+    " the stream unfinished)."
 )
 QUEUE_BUSY = busy(
     "The server is busy: no database connection came free within PIXTAG_POOL_TIMEOUT_MS"

@@ -13,8 +13,9 @@ Inside quotes ``\\"`` is a quote and ``\\\\`` a backslash. A bare word ends at
 white space, ``(``, ``)`` or ``"``; a ``*`` may only end it, and a ``-`` only
 starts it as the negation (``sci-fi`` is one tag). ``or`` is a keyword in
 any case. Every tag goes through the same normalisation as on create. At
-most ``MAX_DEPTH`` nested parentheses and ``MAX_TERMS`` tags and prefixes,
-so one request cannot make the database plan a monster. An error names its
+most ``MAX_DEPTH`` nested parentheses, ``MAX_TERMS`` tags and prefixes and
+``MAX_PREFIXES`` prefixes (each stands for up to 100 tags), so one request
+cannot make the database plan or run a monster. An error names its
 position: the 1-based index of the character where it was found.
 """
 
@@ -26,6 +27,8 @@ from pixtag.validation import normalise_tag
 
 MAX_DEPTH = 8
 MAX_TERMS = 50
+# Each prefix stands for up to 100 tags: ten of them already ask about 1,000.
+MAX_PREFIXES = 10
 MAX_LENGTH = 4000
 DELIMITERS = '()"'
 
@@ -149,6 +152,7 @@ class _Parser:
         self.at = 0
         self.depth = 0
         self.leaves = 0
+        self.prefixes = 0
         self.sort: Sort | None = None
 
     def peek(self) -> Token:
@@ -207,6 +211,13 @@ class _Parser:
             self.leaves += 1
             if self.leaves > MAX_TERMS:
                 raise QuerySyntaxError(f"more than {MAX_TERMS} tags and prefixes", token.position)
+            if token.kind == "prefix":
+                self.prefixes += 1
+                if self.prefixes > MAX_PREFIXES:
+                    raise QuerySyntaxError(
+                        f"more than {MAX_PREFIXES} prefixes (each stands for up to 100 tags)",
+                        token.position,
+                    )
             return Tag(token.text) if token.kind == "tag" else Prefix(token.text)
         # "(": the callers only come here on "(", "-", "tag" or "prefix"
         self.depth += 1

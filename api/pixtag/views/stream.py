@@ -34,6 +34,7 @@ from aiohttp import HttpVersion11, web
 from pixtag import keys
 from pixtag.compression import GzipStream, accepts_gzip, vary
 from pixtag.db.chunks import Chunks
+from pixtag.errors import QUERY_CANCELED
 from pixtag.logs import redacted
 
 log = logging.getLogger(__name__)
@@ -173,6 +174,11 @@ async def stream_document(
         # Headers are out: the only honest signal left is an incomplete transfer.
         if isinstance(error, ConnectionResetError):
             log.info("client left during %s", redacted(request.raw_path))
+        elif getattr(error, "pgcode", None) == QUERY_CANCELED:
+            log.info(
+                "stream of %s aborted: a FETCH took longer than the statement bound",
+                redacted(request.raw_path),
+            )
         elif isinstance(error, TooSlow):
             log.info(
                 "stream of %s aborted: too slow a reader (%s)", redacted(request.raw_path), error
