@@ -8,9 +8,12 @@ transfer instead of a truncated document that parses as complete. Each write
 waits for the socket to drain (back-pressure) but no longer than the stream's
 idle bound, so a stalled reader cannot hold a pooled connection forever.
 A reader that keeps taking a little now and then passes every idle bound, so
-the stream also has a minimum rate: every byte written earns ``1 / min_rate``
-seconds (after a short grace for the start), and a write still waiting when
-the time earned runs out aborts the stream like any other late failure.
+the stream also has a minimum rate: every byte the client has taken earns
+``1 / min_rate`` seconds (after a short grace for the start), and a write
+still waiting when the time earned runs out aborts the stream like any other
+late failure. Taken, not written: bytes still in the socket's send queue
+(``SIOCOUTQ``) or the transport's buffer do not count, so the megabytes a
+kernel buffers for a stalled reader do not buy it minutes.
 The listing's trailer (the ``after`` token of a full page) goes into the
 closing totals object: headers are long gone by then, so a ``Link`` header
 cannot carry it.
@@ -23,10 +26,12 @@ GIL), so the next FETCH is read meanwhile.
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import socket
 import struct
+import termios
 from contextlib import AbstractAsyncContextManager
 
 from aiohttp import HttpVersion11, web
@@ -43,6 +48,8 @@ JSON = "application/json"
 NDJSON = "application/x-ndjson"
 # Time every stream has before its minimum rate applies (TCP slow start, a slow first read).
 RATE_GRACE = 5.0
+# How often a write that waits for its client looks at how much the client has taken.
+RATE_CHECK = 0.5
 # Chunks at least this long are compressed in a worker thread, shorter ones in the loop.
 THREAD_COMPRESS_SIZE = 64 * 1024
 
@@ -139,16 +146,22 @@ async def stream_document(
             else:
                 data = compress(data)
         sent += len(data)
-        deadline = loop.time() + write_timeout
-        if min_rate:
-            deadline = min(deadline, started + RATE_GRACE + sent / min_rate)
+        idle_deadline = loop.time() + write_timeout
+        # The last bytes go out with the chunked body's end, in one send.
+        sending = asyncio.ensure_future(resp.write_eof(data) if last else resp.write(data))
         try:
-            async with asyncio.timeout_at(deadline):
-                # The last bytes go out with the chunked body's end, in one send.
-                await (resp.write_eof(data) if last else resp.write(data))
-        except TimeoutError:
-            elapsed = loop.time() - started
-            raise TooSlow(f"{sent - len(data):.0f} bytes taken in {elapsed:.1f} s") from None
+            while not (await asyncio.wait({sending}, timeout=RATE_CHECK))[0]:
+                now = loop.time()
+                # What the client took, not what was handed to the kernel: megabytes of a
+                # stalled reader's stream can sit in socket buffers.
+                behind = min_rate and now > started + RATE_GRACE + taken(request, sent) / min_rate
+                if behind or now > idle_deadline:
+                    raise TooSlow(
+                        f"{taken(request, sent):.0f} bytes taken in {now - started:.1f} s"
+                    )
+            sending.result()
+        finally:
+            sending.cancel()
 
     try:
         async with opened as listing:
@@ -190,6 +203,22 @@ async def stream_document(
                 _reset_on_close(request.transport)
             request.transport.abort()
     return resp
+
+
+def taken(request: web.Request, sent: float) -> float:
+    """Of ``sent`` bytes written to the connection, those its client has taken: less what
+    still waits in the transport's buffer and in the socket's send queue (SIOCOUTQ: not
+    sent, or not acknowledged yet)."""
+    transport = request.transport
+    if transport is None:
+        return sent
+    queued = transport.get_write_buffer_size()
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError, ValueError):
+            packed = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+            queued += struct.unpack("i", packed)[0]
+    return max(0.0, sent - queued)
 
 
 def _reset_on_close(transport: asyncio.BaseTransport) -> None:

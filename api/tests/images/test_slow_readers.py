@@ -7,8 +7,10 @@ minimum transfer rate ends each slow stream, and a request that finds every
 slot taken is refused with a 503 rather than left waiting.
 """
 
+import contextlib
 import http.client
 import json
+import re
 import socket
 import threading
 import time
@@ -171,3 +173,32 @@ def test_slow_readers_get_no_more_than_their_slots_and_point_reads_are_still_ans
     assert "aborted: too slow a reader" in serve.output()
     # Nothing is left holding a transaction open.
     assert "idle in transaction" not in [state for _pid, state, _q in backends(database_url)]
+
+
+def test_a_stalled_reader_is_cut_within_the_grace_whatever_the_kernel_buffers(
+    tmp_path, database_url
+):
+    """The minimum rate (the default, 128 KB/s after 5 s) counts what the client took, not
+    what the kernel holds for it: a reader that stops after the headers is cut within
+    seconds of the grace, not once megabytes of socket buffers would have been read."""
+    bulk_insert(database_url, IMAGES)
+    env = pixtag_env(PIXTAG_SWEEP_INTERVAL="0")
+    args = ("--database-url", database_url, "--data-dir", str(tmp_path / "data"))
+    with ServeProcess(*args, log=tmp_path / "serve.log", env=env) as serve:
+        serve.start()
+        with socket.create_connection(("127.0.0.1", serve.port)) as sock:
+            sock.sendall(b"GET /images HTTP/1.1\r\nHost: pixtag\r\n\r\n")
+            assert sock.recv(12) == b"HTTP/1.1 200"
+            # Read nothing more until the server gives up on this reader.
+            wait_until(
+                lambda: "aborted: too slow a reader" in serve.output(), within=60, what="the cut"
+            )
+            received = b""
+            with contextlib.suppress(ConnectionResetError):
+                while piece := sock.recv(1 << 16):
+                    received += piece
+        assert not received.endswith(END_OF_CHUNKS)  # an incomplete transfer
+    seconds = float(
+        re.search(r"too slow a reader \(\d+ bytes taken in ([\d.]+) s\)", serve.output())[1]
+    )
+    assert seconds < 10, seconds  # 5 s of grace, then the little it took
