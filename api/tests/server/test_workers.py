@@ -25,6 +25,7 @@ from tests.support.processes import (
     pixtag_env,
     postmaster,
     run_pixtag,
+    wait_until,
 )
 from tests.support.raw_upload import refuses_connections, upload, upload_request
 
@@ -166,3 +167,16 @@ def test_more_connections_than_postgresql_allows_is_refused_in_one_line(database
     assert last.startswith("Error: cannot start: 2 workers x 204 connections each = 408, more")
     assert "lower PIXTAG_WORKERS or PIXTAG_POOL_MAX_SIZE" in last
     assert "Listening" not in result.stderr  # refused before a worker started
+
+
+def test_ctrl_c_stops_every_worker_gracefully(tmp_path, database_url):
+    """SIGINT (Ctrl-C) is as graceful as SIGTERM: every worker stops, the status is 0."""
+    args = ("--workers", "2", "--database-url", database_url, "--data-dir", str(tmp_path / "d"))
+    with ServeProcess(*args, log=tmp_path / "serve.log") as serve:
+        serve.start()
+        wait_until(lambda: len(workers_of(serve)) == 2, within=30, what="two workers")
+        workers = [psutil.Process(pid) for pid in workers_of(serve)]
+        assert serve.stop(signal.SIGINT) == 0, serve.output()
+    assert not any(worker.is_running() for worker in workers)
+    assert serve.output().count("pixtag: worker stopped") == 2
+    assert "pixtag stopped (exit status 0)" in serve.output()
