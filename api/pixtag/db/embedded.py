@@ -13,9 +13,11 @@ again. So before joining and before leaving, under the wheel's own
 inter-process lock, holders that no longer run are pruned from the list.
 """
 
+import contextlib
 import json
 import logging
 import os
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +31,8 @@ from pixtag.settings import Settings
 
 # The wheel's list of the pids holding a server, kept in its data directory.
 HOLDERS_FILE = ".handle_pids.json"
+# A running postmaster's postmaster.pid has (at least) this many lines; the wheel asserts so.
+PID_FILE_LINES = 8
 
 
 class NoDatabase(Exception):
@@ -53,6 +57,7 @@ class EmbeddedPostgres:
 
         pgdata = pgdata.expanduser().resolve()
         pgdata.parent.mkdir(parents=True, exist_ok=True)
+        recover_interrupted_start(pgdata)
         prune_dead_holders(pgdata)
         return cls(get_server(pgdata, cleanup_mode="stop"))
 
@@ -69,6 +74,53 @@ class EmbeddedPostgres:
         """Release this process's hold; the server stops when no holder is left."""
         prune_dead_holders(self._server.pgdata)
         self._server.cleanup()
+
+
+def recover_interrupted_start(pgdata: Path) -> Path | None:
+    """Undo what a first start cut short (``kill -9`` during ``initdb``) left in ``pgdata``.
+
+    ``initdb`` writes ``PG_VERSION`` early and a postmaster writes
+    ``postmaster.opts`` when it starts: a directory with the first and not the
+    second never held a running server, so it holds no data, and it may be
+    half made (the wheel then fails on the ``postmaster.pid`` of a standalone
+    backend, or the server on a missing catalog). Unless a process is still
+    working in it, it is moved aside (kept, never deleted) for the start to
+    make a new one; where it went is returned and logged. A ``postmaster.pid``
+    that a server killed while starting left unfinished, its process gone, is
+    removed (PostgreSQL itself ignores a stale one; the wheel cannot read it).
+    """
+    if not (pgdata / "PG_VERSION").is_file() or _in_use(pgdata):
+        return None
+    if not (pgdata / "postmaster.opts").exists():
+        aside = pgdata.with_name(f"{pgdata.name}.interrupted-{time.strftime('%Y%m%dT%H%M%S')}")
+        pgdata.rename(aside)
+        logging.getLogger(__name__).warning(
+            "embedded PostgreSQL: %s was left by a first start cut short (no server ever ran"
+            " on it); moved to %s, a new one is made",
+            pgdata,
+            aside,
+        )
+        return aside
+    pid_file = pgdata / "postmaster.pid"
+    with contextlib.suppress(FileNotFoundError):
+        lines = pid_file.read_text().splitlines()
+        if len(lines) < PID_FILE_LINES:
+            pid_file.unlink()
+            logging.getLogger(__name__).info(
+                "embedded PostgreSQL: removed the unfinished postmaster.pid of a server that"
+                " no longer runs"
+            )
+    return None
+
+
+def _in_use(pgdata: Path) -> bool:
+    """Whether a process (initdb, a postgres) names ``pgdata`` on its command line."""
+    where = str(pgdata)
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            if any(where in part for part in proc.info["cmdline"] or ()):
+                return True
+    return False
 
 
 def prune_dead_holders(pgdata: Path) -> list[int]:
@@ -118,7 +170,8 @@ def database_url(settings: Settings) -> Iterator[str]:
         yield settings.database_url
         return
     where = settings.postgres_dir.expanduser().resolve()
-    if not (where / "PG_VERSION").is_file():
+    # No server ever ran on a directory without postmaster.opts: a first start cut short.
+    if not (where / "PG_VERSION").is_file() or not (where / "postmaster.opts").exists():
         raise NoDatabase(
             f"no pixtag database in {where} (pixtag serve creates it; "
             "give --data-dir, PIXTAG_DATA_DIR or --database-url to use another)"

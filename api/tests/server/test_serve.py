@@ -3,13 +3,21 @@
 import json
 import os
 import signal
+import subprocess
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.support.processes import ServeProcess, free_port, run_pixtag
+from tests.support.processes import (
+    PIXTAG,
+    ServeProcess,
+    free_port,
+    pixtag_env,
+    run_pixtag,
+    wait_until,
+)
 
 
 def request(url: str, data: dict | None = None) -> tuple[int, dict]:
@@ -96,3 +104,32 @@ def test_serve_with_an_unreachable_database_fails_clearly(socket_dir):
     # After the start-up log lines, one line says why.
     assert proc.stderr.splitlines()[-1].startswith("Error: cannot start: connection to server")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_first_start_killed_during_initdb_is_recovered_by_the_next(tmp_path):
+    """kill -9 of a first start's whole process group while initdb runs leaves a half-made
+    cluster and a standalone backend's postmaster.pid; the next start moves it aside (kept)
+    and makes a new one, with one WARNING line and no traceback."""
+    data_dir = tmp_path / "data"
+    pgdata = data_dir / "postgres"
+    with (tmp_path / "first.log").open("w") as log:
+        first = subprocess.Popen(
+            [*PIXTAG, "serve", "--port", str(free_port()), "--data-dir", str(data_dir)],
+            env=pixtag_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(lambda: (pgdata / "PG_VERSION").exists(), within=60, what="initdb under way")
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(10)
+    assert not (pgdata / "postmaster.opts").exists()  # no server ever ran on it
+
+    server = serve(tmp_path, "--data-dir", str(data_dir))
+    assert request(f"{server.url}/images", {"filename": "a.png", "tags": []})[0] == 201
+    stop(server)
+    output = server.output()
+    assert "was left by a first start cut short" in output
+    assert "Traceback" not in output
+    [aside] = data_dir.glob("postgres.interrupted-*")
+    assert (aside / "PG_VERSION").exists()  # kept, not deleted
