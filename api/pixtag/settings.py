@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     capture_read_timeout: float = Field(default=30.0, gt=0)
     # Seconds a whole download may take, redirects included (a slow drip ends here).
     capture_total_timeout: float = Field(default=120.0, gt=0)
+    # Seconds a capture may take over all its attempts, retries and their waits included:
+    # past it, it fails (out_of_time) instead of trying again.
+    capture_max_time: float = Field(default=300.0, gt=0)
     # Bearer tokens required: "on", "off", or unset: off only on a loopback address.
     auth: Literal["on", "off"] | None = None
     # With auth on, reads (GET, HEAD) without a token; media URLs then stay unsigned.

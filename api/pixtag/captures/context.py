@@ -41,7 +41,9 @@ async def captures_ctx(app: web.Application) -> AsyncIterator[None]:
         connections=max(8, settings.jobs_concurrency * 2),
     )
     await fetcher.open()
-    app[CAPTURER] = Capturer(app[keys.DATABASE], app[keys.INGEST], fetcher)
+    app[CAPTURER] = Capturer(
+        app[keys.DATABASE], app[keys.INGEST], fetcher, app[keys.SETTINGS].capture_max_time
+    )
     try:
         yield
     finally:

@@ -47,11 +47,18 @@ def check_status(response: aiohttp.ClientResponse) -> None:
     raise Permanent(f"http_{status}", message)
 
 
-async def download(fetcher: Fetcher, ingest: Ingest, url: str) -> Received:
-    """Fetch ``url`` into the ingest's spool and identify it."""
+OUT_OF_TIME = "the capture did not finish within PIXTAG_CAPTURE_MAX_TIME over its attempts"
+
+
+async def download(
+    fetcher: Fetcher, ingest: Ingest, url: str, *, left: float | None = None
+) -> Received:
+    """Fetch ``url`` into the ingest's spool and identify it, within the fetcher's total
+    timeout, or ``left`` seconds (what the capture has left) if that is shorter."""
     limit = ingest.limits.max_size
+    bound = fetcher.timeouts.total if left is None else min(left, fetcher.timeouts.total)
     try:
-        async with asyncio.timeout(fetcher.timeouts.total):
+        async with asyncio.timeout(bound):
             async with fetcher.get(url) as response:
                 check_status(response)
                 length = response.content_length
@@ -69,6 +76,8 @@ async def download(fetcher: Fetcher, ingest: Ingest, url: str) -> Received:
     except aiohttp.InvalidURL:
         raise Permanent("invalid_url", "the URL is not valid") from None
     except TimeoutError:
+        if bound < fetcher.timeouts.total:
+            raise Permanent("out_of_time", OUT_OF_TIME) from None
         raise Transient("timeout", "the download took too long") from None
     except aiohttp.ClientError as error:
         raise Transient("connection", f"the download failed: {type(error).__name__}") from None

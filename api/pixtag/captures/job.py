@@ -21,11 +21,11 @@ from pixtag.captures import queries
 from pixtag.db.database import Database
 from pixtag.images.ingest import Ingest, Received
 from pixtag.jobs import queries as jobs
-from pixtag.jobs.errors import ClaimLost
+from pixtag.jobs.errors import ClaimLost, Permanent
 from pixtag.net.fetch import Fetcher
 from pixtag.storage.change import CommitUnknown
 
-from .download import download
+from .download import OUT_OF_TIME, download
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class Capturer:
     db: Database
     ingest: Ingest
     fetcher: Fetcher
+    # Seconds a capture may take over all its attempts (PIXTAG_CAPTURE_MAX_TIME).
+    max_time: float = 300.0
 
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
         async with self.db.cursor() as cur:
@@ -63,7 +65,10 @@ class Capturer:
         if capture.image_id is not None:
             # Recorded by an attempt that died before the engine marked its job done.
             return {"image_id": capture.image_id, "duplicate": capture.duplicate}
-        received = await download(self.fetcher, self.ingest, capture.url)
+        left = self.max_time - capture.age
+        if left <= 0:
+            raise Permanent("out_of_time", OUT_OF_TIME)
+        received = await download(self.fetcher, self.ingest, capture.url, left=left)
         sha256 = received.spooled.sha256
         try:
             async with self.db.cursor() as cur:

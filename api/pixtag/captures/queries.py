@@ -106,6 +106,8 @@ RETRY = """
     SET status = 'queued',
         attempts = CASE WHEN j.status = 'failed' THEN 0 ELSE j.attempts END,
         run_after = CASE WHEN j.status = 'failed' THEN now() ELSE j.run_after END,
+        -- Queued anew: PIXTAG_CAPTURE_MAX_TIME counts from here (FOR_JOB).
+        created_at = CASE WHEN j.status = 'failed' THEN now() ELSE j.created_at END,
         error_code = CASE WHEN j.status = 'failed' THEN NULL ELSE j.error_code END,
         error_message = CASE WHEN j.status = 'failed' THEN NULL ELSE j.error_message END,
         finished_at = NULL
@@ -128,9 +130,12 @@ STATUS = """
     WHERE c.capture_id = %(capture_id)s
 """
 
+# The age counts from the capture's request, or from its job's last queueing (a retry).
 FOR_JOB = """
-    SELECT capture_id, url, tags, filename, image_id, duplicate FROM captures
-    WHERE job_id = %(job_id)s
+    SELECT c.capture_id, c.url, c.tags, c.filename, c.image_id, c.duplicate,
+           extract(epoch FROM clock_timestamp() - greatest(c.created_at, j.created_at))::float8
+    FROM captures AS c JOIN jobs AS j USING (job_id)
+    WHERE c.job_id = %(job_id)s
 """
 
 RECORD_RESULT = """
@@ -191,6 +196,8 @@ class Capture:
     # Recorded by an attempt whose job was not marked done (its process died meanwhile).
     image_id: int | None = None
     duplicate: bool = False
+    # Seconds since the capture was asked for.
+    age: float = 0.0
 
 
 async def request(
@@ -282,7 +289,7 @@ async def for_job(cur: Any, job_id: int) -> Capture:
     row = await cur.fetchone()
     if row is None:
         raise LookupError(f"job {job_id} has no capture")
-    return Capture(int(row[0]), row[1], list(row[2]), row[3], row[4], bool(row[5]))
+    return Capture(int(row[0]), row[1], list(row[2]), row[3], row[4], bool(row[5]), float(row[6]))
 
 
 async def image_with_file(cur: Any, sha256: str, *, other_than: int | None = None) -> int | None:

@@ -166,6 +166,23 @@ async def test_a_slow_drip_times_out_and_is_retried(client, origin):
     assert done["attempts"] == 3
 
 
+async def test_a_capture_gives_up_once_its_total_time_is_spent(settings, aiohttp_client, origin):
+    """Each attempt at a slow drip times out after 2 s; with 3 s over all attempts, the
+    second gets what is left, then the capture fails for good (not after 3 x 2 s)."""
+    client = await aiohttp_client(create_app(settings.model_copy(update={"capture_max_time": 3.0})))
+    done = await finished(
+        client, (await capture(client, f"{origin.url}/drip"))["capture_id"], within=30
+    )
+    assert done["status"] == "failed"
+    assert done["error"]["code"] == "out_of_time"
+    assert "PIXTAG_CAPTURE_MAX_TIME" in done["error"]["message"]
+    assert done["attempts"] == 2
+    # A retry queues it anew, with its whole time again (not out of time at once).
+    assert (await client.post(f"/captures/{done['capture_id']}/retry")).status == 202
+    again = await finished(client, done["capture_id"], within=30)
+    assert (again["error"]["code"], again["attempts"]) == ("out_of_time", 2)
+
+
 async def test_addresses_outside_the_allow_list_are_refused(client, origin):
     for url in ("http://127.0.0.2:1/x.png", "http://10.1.2.3/x.png", "http://169.254.169.254/"):
         done = await finished(client, (await capture(client, url))["capture_id"])
