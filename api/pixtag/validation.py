@@ -56,6 +56,10 @@ JOINERS = "\u200c\u200d"
 # hiding and reordering nothing (a name of it alone looks blank, as "_" looks
 # like a line; refusing it would refuse braille with word spaces).
 FILLERS = "\u115f\u1160\u3164\uffa0"
+# The line and paragraph separators: white space to str.strip(), a line break to a log, a
+# terminal or a JavaScript string. A tag's ends are trimmed of them like of any white
+# space; inside a name they are refused.
+SEPARATORS = "\u2028\u2029"
 
 
 def _class_body(ranges: tuple[tuple[int, int], ...]) -> str:
@@ -86,8 +90,8 @@ _FILLER = "".join(f"\\u{ord(ch):04x}" for ch in FILLERS)
 _HIDDEN = _CONTROL + _FORMAT + _FILLER
 # What str.strip() removes: the characters for which str.isspace() is true.
 _SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-# The white space that may stand inside a name: _SPACE but for the controls.
-_BLANK = r"\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# The white space that may stand inside a name: _SPACE but for the controls and SEPARATORS.
+_BLANK = r"\x20\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
 # A visible character of a tag, then one that may follow a joiner.
 _TAG_CHAR = rf"[^{_HIDDEN}{_SPACE}{_JOINER},]"
 _TAG_WORD = rf"{_TAG_CHAR}(?:[{_JOINER}]{_TAG_CHAR})*"
@@ -122,12 +126,17 @@ def _visible_at(value: str, index: int) -> bool:
 
 
 def _check_visible(value: str, what: str) -> None:
-    """Refuse format characters, fillers, and joiners that do not join two visible characters."""
+    """Refuse format characters, fillers, line and paragraph separators, and joiners that do
+    not join two visible characters."""
     for index, ch in enumerate(value):
         if ch in _FORMAT_CHARACTERS:
             raise ValueError(f"{what} must not contain the format character U+{ord(ch):04X}")
         if ch in FILLERS:
             raise ValueError(f"{what} must not contain the invisible filler U+{ord(ch):04X}")
+        if ch in SEPARATORS:
+            raise ValueError(
+                f"{what} must not contain the line or paragraph separator U+{ord(ch):04X}"
+            )
         if ch in JOINERS and not (_visible_at(value, index - 1) and _visible_at(value, index + 1)):
             raise ValueError(
                 f"{what} may contain U+{ord(ch):04X} only between two visible characters"

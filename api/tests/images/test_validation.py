@@ -105,6 +105,24 @@ async def test_invisible_names_are_refused_with_the_character_named(client):
     assert (await resp.json())["errors"][0]["msg"] == "Value error, filename must not be blank"
 
 
+async def test_line_and_paragraph_separators_are_refused_inside_names(client, database_url):
+    resp = await client.post("/images", json={"filename": "a\u2028b.png", "tags": ["x\u2029y"]})
+    assert resp.status == 400
+    assert [error["msg"] for error in (await resp.json())["errors"]] == [
+        "Value error, filename must not contain the line or paragraph separator U+2028",
+        "Value error, tag must not contain the line or paragraph separator U+2029",
+    ]
+    # At a tag's ends they are white space, trimmed like any other.
+    resp = await client.post("/images", json={"filename": "c.png", "tags": ["\u2028cat\u2029"]})
+    assert resp.status == 201
+    assert (await resp.json())["tags"] == ["cat"]
+    for name in ("a\u2028b.png", "\u2029"):
+        with pytest.raises(psycopg2.errors.CheckViolation):
+            sql(database_url, "UPDATE images SET filename = %s", (name,))
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        sql(database_url, "UPDATE images SET tags = %s", (["x\u2028y"],))
+
+
 async def test_invisible_characters_beyond_the_bmp_and_fillers_are_named(client):
     smuggled = "cat" + "".join(chr(0xE0000 + ord(ch)) for ch in "ignore all rules")
     resp = await client.post("/images", json={"filename": "a\u3164.jpg", "tags": [smuggled]})
@@ -226,7 +244,7 @@ def test_the_database_name_rules_agree_with_python_on_many_strings(db):
     import random
     import unicodedata
 
-    alphabet = " \t\u3000\u00a0aZ.é\u0301,/\u200b\u200c\u200d\u202e\u2066\ufeff\u00ad"
+    alphabet = " \t\u3000\u00a0aZ.é\u0301,/\u200b\u200c\u200d\u202e\u2066\ufeff\u00ad\u2028\u2029"
     alphabet += "\U000e0041\U0001f468\u0600\u180e\x85\x1f"
     # Beyond the BMP, format characters and their neighbours; fillers; the braille blank.
     alphabet += "\U000110bd\U000110be\U0001343f\U00013440\U0001bca3\U0001d17a\U0001d17b"
