@@ -366,3 +366,26 @@ def test_fixture_010_stops_on_rows_with_astral_format_characters_and_changes_not
                 cur.execute("UPDATE images SET tags = %s WHERE image_id = %s", ([value], ok))
             with conn.cursor() as cur, pytest.raises(psycopg2.errors.CheckViolation):
                 cur.execute("UPDATE images SET filename = %s WHERE image_id = %s", (value, ok))
+
+
+def test_fixture_017_stops_on_rows_with_a_line_separator_and_changes_nothing(empty_database_url):
+    from pixtag.db import fixtures
+
+    found = fixtures.discover(fixtures.default_directory())
+    before = [fixture.name for fixture in found if fixture.name < "017"]
+    assert fixtures.apply(empty_database_url, names=before) == before
+    with connection(empty_database_url, autocommit=True) as conn:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO images (filename, tags) VALUES (%s, '{}') RETURNING image_id",
+                ("a\u2028b.jpg",),
+            )
+            (bad,) = cur.fetchone()
+        with pytest.raises(fixtures.FixtureError) as refused:
+            fixtures.apply(empty_database_url)
+        assert f"images {bad} (at most 20 listed)" in str(refused.value)
+        assert "line or paragraph separator" in str(refused.value)
+        with conn.cursor() as cur:  # nothing changed: the old rule still lets it in
+            cur.execute("UPDATE images SET filename = %s WHERE image_id = %s", ("c\u2029.jpg", bad))
+            cur.execute("UPDATE images SET filename = 'ok.jpg' WHERE image_id = %s", (bad,))
+        assert "017_cheaper_checks.sql" in fixtures.apply(empty_database_url)
