@@ -142,11 +142,11 @@ class TooManyRequests(DomainError):
 # SQLSTATE of the database's own refusals that a client can fix (fixture 007:
 # the tag rules would give an image more than 100 tags).
 CLIENT_SQLSTATES = {"PX001": 400}
-# A statement cancelled by its statement_timeout (or lock_timeout: 55P03 is apart).
+# A statement cancelled by its statement_timeout.
 QUERY_CANCELED = "57014"
 TOO_LONG = (
-    "The request took longer than the server allows; narrow the search (fewer prefixes,"
-    " a more selective tag) or page it with limit"
+    "The request took longer than the server allows; try again later, or, for a listing,"
+    " narrow the search (fewer prefixes, a more selective tag) or page it with limit"
 )
 
 
@@ -226,6 +226,11 @@ def database_lost(error: BaseException) -> bool:
     if not isinstance(error, psycopg2.OperationalError | psycopg2.InterfaceError):
         return False
     return error.pgcode is None or error.pgcode.startswith(("08", "57P"))
+
+
+def one_line(text: str) -> str:
+    """libpq's messages span lines (a reason, then hints); an error is one line."""
+    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 def first_line(error: BaseException) -> str:

@@ -108,7 +108,7 @@ async def _serve(settings: Settings) -> None:
             try:
                 await site.start()
             except OSError as error:
-                raise ListenError(f"cannot listen on {site.name}: {_reason(error)}") from None
+                raise ListenError(f"cannot listen on {site.name}: {os_reason(error)}") from None
             log.info("listening on %s", site.name)
             received = await stop
             log.info(
@@ -140,7 +140,7 @@ async def drain(in_flight: InFlight, within: float) -> None:
         log.warning("shutting down: %d requests still running are cancelled", in_flight.count)
 
 
-def _reason(error: OSError) -> str:
+def os_reason(error: OSError) -> str:
     """``address already in use``, ``permission denied``: the system's words, in lower case."""
     if error.errno and error.errno > 0:
         return os.strerror(error.errno).lower()

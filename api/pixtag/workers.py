@@ -43,8 +43,16 @@ import pixtag
 from pixtag import keys, logs
 from pixtag.db import budget, fixtures, url
 from pixtag.db.embedded import EmbeddedPostgres
+from pixtag.errors import one_line
 from pixtag.protocol import ProblemAppRunner
-from pixtag.runner import KEEPALIVE_TIMEOUT, WRITE_OUT_TIMEOUT, ListenError, drain, runner
+from pixtag.runner import (
+    KEEPALIVE_TIMEOUT,
+    WRITE_OUT_TIMEOUT,
+    ListenError,
+    drain,
+    os_reason,
+    runner,
+)
 from pixtag.settings import Settings
 from pixtag.storage.context import StorageError
 
@@ -83,13 +91,7 @@ def serve(settings: Settings) -> int:
         return Supervisor(Server(settings.model_copy(update={"database_url": dsn}))).serve()
     finally:
         if server is not None:
-            server.stop()
-            running = (settings.postgres_dir.resolve() / "postmaster.pid").exists()
-            log.info(
-                "embedded PostgreSQL at %s %s",
-                settings.postgres_dir.resolve(),
-                "left running for another pixtag process" if running else "stopped",
-            )
+            log.info("%s", server.stop())
 
 
 def _check_address(settings: Settings) -> None:
@@ -102,8 +104,7 @@ def _check_address(settings: Settings) -> None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((settings.host.strip("[]"), settings.port))
     except OSError as error:
-        reason = os.strerror(error.errno).lower() if error.errno else str(error)
-        raise ListenError(f"cannot listen on {name}: {reason}") from None
+        raise ListenError(f"cannot listen on {name}: {os_reason(error)}") from None
     except UnicodeError:
         raise ListenError(f"cannot listen on {name}: not a host name") from None
 
@@ -182,8 +183,7 @@ class _Boot:
         try:
             await super()._run()  # type: ignore[misc]
         except (psycopg2.OperationalError, fixtures.FixtureError, StorageError) as error:
-            text = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-            log.error("cannot start: %s", text)
+            log.error("cannot start: %s", one_line(str(error)))
             raise SystemExit(WORKER_BOOT_ERROR) from None
         finally:
             beat.cancel()

@@ -116,6 +116,7 @@ def serve(
 def _serve(settings: Settings) -> None:
     from pixtag import runner
     from pixtag.db.budget import OverBudget
+    from pixtag.errors import one_line
     from pixtag.runner import ListenError
 
     try:
@@ -133,11 +134,6 @@ def _serve(settings: Settings) -> None:
         raise click.ClickException("cannot start: a worker could not start (its line above)")
     if status:
         raise SystemExit(status)
-
-
-def one_line(text: str) -> str:
-    """libpq's messages span lines (a reason, then hints); an error is one line."""
-    return "; ".join(line.strip() for line in text.strip().splitlines() if line.strip())
 
 
 fixtures_dir_option = click.option(

@@ -70,10 +70,15 @@ class EmbeddedPostgres:
         pid: int = self._server.get_pid()
         return pid
 
-    def stop(self) -> None:
-        """Release this process's hold; the server stops when no holder is left."""
-        prune_dead_holders(self._server.pgdata)
+    def stop(self) -> str:
+        """Release this process's hold; the server stops when no holder is left (another
+        pixtag process may still hold it). What became of it, for the log."""
+        pgdata = self._server.pgdata
+        prune_dead_holders(pgdata)
         self._server.cleanup()
+        running = (pgdata / "postmaster.pid").exists()
+        state = "left running for another pixtag process" if running else "stopped"
+        return f"embedded PostgreSQL at {pgdata} {state}"
 
 
 def recover_interrupted_start(pgdata: Path) -> Path | None:
@@ -89,9 +94,11 @@ def recover_interrupted_start(pgdata: Path) -> Path | None:
     that a server killed while starting left unfinished, its process gone, is
     removed (PostgreSQL itself ignores a stale one; the wheel cannot read it).
     """
-    if not (pgdata / "PG_VERSION").is_file() or _in_use(pgdata):
+    if not (pgdata / "PG_VERSION").is_file():
         return None
     if not (pgdata / "postmaster.opts").exists():
+        if _in_use(pgdata):
+            return None
         aside = pgdata.with_name(f"{pgdata.name}.interrupted-{time.strftime('%Y%m%dT%H%M%S')}")
         pgdata.rename(aside)
         logging.getLogger(__name__).warning(
@@ -104,7 +111,7 @@ def recover_interrupted_start(pgdata: Path) -> Path | None:
     pid_file = pgdata / "postmaster.pid"
     with contextlib.suppress(FileNotFoundError):
         lines = pid_file.read_text().splitlines()
-        if len(lines) < PID_FILE_LINES:
+        if len(lines) < PID_FILE_LINES and not _in_use(pgdata):
             pid_file.unlink()
             logging.getLogger(__name__).info(
                 "embedded PostgreSQL: removed the unfinished postmaster.pid of a server that"

@@ -39,12 +39,4 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("database pool closed")
     finally:
         if server is not None:
-            await asyncio.to_thread(server.stop)
-            # The server stops with its last holder; another pixtag process may hold it.
-            pgdata = settings.postgres_dir.resolve()
-            running = (pgdata / "postmaster.pid").exists()
-            log.info(
-                "embedded PostgreSQL at %s %s",
-                pgdata,
-                "left running for another pixtag process" if running else "stopped",
-            )
+            log.info("%s", await asyncio.to_thread(server.stop))
