@@ -156,11 +156,23 @@ def test_reset_with_yes_drops_everything(database_url):
 def test_seed_spelling_list_and_apply(empty_database_url, monkeypatch, capsys):
     monkeypatch.setenv("PIXTAG_DATABASE_URL", empty_database_url)
     assert load_fixtures.main(["--list_all"]) == 0
-    assert capsys.readouterr().out == lines("pending")
+    # The seed's form: one Python list of the fixture files.
+    assert capsys.readouterr().out == f"{SHIPPED!r}\n"
     assert load_fixtures.main(["--apply_all"]) == 0
-    assert capsys.readouterr().out == lines("applied")
-    assert load_fixtures.main(["--list_all"]) == 0
-    assert capsys.readouterr().out == lines("applied")
+    assert capsys.readouterr().out == "".join(f"applied  {name}\n" for name in SHIPPED)
+    assert load_fixtures.main(["--apply_all"]) == 0  # incremental: nothing twice, nothing dropped
+    assert capsys.readouterr().out == ""
+    states = pixtag("fixtures", "list", "--database-url", empty_database_url).output.splitlines()
+    assert [line.split()[:2] for line in states] == [["applied", name] for name in SHIPPED]
+
+
+def test_seed_spelling_takes_the_options_its_error_names(tmp_path, database_url, capsys):
+    """The "no database" error names --data-dir and --database-url; both are accepted."""
+    assert load_fixtures.main(["--list_all", "--data-dir", str(tmp_path)]) == 1
+    assert "--data-dir" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    assert load_fixtures.main(["--list_all", "--database-url", database_url]) == 0
+    assert capsys.readouterr().out == f"{SHIPPED!r}\n"
 
 
 def test_seed_spelling_refuses_a_changed_fixture(database_url, monkeypatch, capsys):

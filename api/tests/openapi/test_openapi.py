@@ -40,6 +40,19 @@ def test_aiohttp_pydantic_command_writes_the_committed_document(tmp_path, hash_s
     assert out.read_text() == COMMITTED.read_text()
 
 
+def test_the_seed_spelling_prints_the_committed_document(tmp_path):
+    """``python -m aiohttp_pydantic.oas pixtag.wsgi:app``, as the seed's README has it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "aiohttp_pydantic.oas", "pixtag.wsgi:app"],
+        check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(done.stdout) == committed()
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_pixtag_openapi_command_writes_the_committed_document(tmp_path):
     out = tmp_path / "openapi.json"
     pixtag = Path(sys.executable).with_name("pixtag")
