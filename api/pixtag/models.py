@@ -54,6 +54,20 @@ Tag = Annotated[
     ),
     AfterValidator(validation.normalise_tag),
 ]
+Description = Annotated[
+    str,
+    Field(
+        max_length=validation.MAX_DESCRIPTION_LENGTH,
+        description="Free text about the image, searched with `text:` in `q`: at most 4000"
+        " characters as sent; no control characters but tab and line breaks (CR LF and CR"
+        " are stored as LF), no format characters (U+200C and U+200D only between two"
+        " visible characters) or Hangul fillers. Stored trimmed and NFC-normalised; an empty"
+        " description is none.",
+        examples=["Harbour at dawn, from the north pier"],
+        json_schema_extra={"pattern": validation.DESCRIPTION_PATTERN},
+    ),
+    AfterValidator(validation.normalise_description),
+]
 
 Sha256 = Annotated[
     str,
@@ -121,6 +135,7 @@ class ImageCreate(BaseModel):
 
     filename: Filename
     tags: Tags = []
+    description: Description = ""
 
 
 def _patch_schema(schema: dict[str, Any]) -> None:
@@ -139,7 +154,8 @@ def _patch_schema(schema: dict[str, Any]) -> None:
 
 
 class ImagePatch(BaseModel):
-    """Changes to an image record: a new filename, and its tags replaced or added and removed.
+    """Changes to an image record: a new filename or description, and its tags replaced or
+    added and removed.
 
     At least one field; ``tags`` excludes ``tags_add`` and ``tags_remove``. Tags are
     normalised as on create; ``tags_remove`` applies after ``tags_add``.
@@ -149,6 +165,7 @@ class ImagePatch(BaseModel):
 
     # Optional, but never null (refused below, and left out of the schema).
     filename: Filename | None = None
+    description: Description | None = None
     tags: Annotated[Tags | None, Field(description="The new tags, replacing all others.")] = None
     tags_add: Annotated[
         Tags | None, Field(description="Tags to add (kept in order, after the others).")
@@ -167,7 +184,9 @@ class ImagePatch(BaseModel):
     @model_validator(mode="after")
     def _one_meaning(self) -> "ImagePatch":
         if not self.model_fields_set:
-            raise ValueError("nothing to change: give filename, tags, or tags_add and tags_remove")
+            raise ValueError(
+                "nothing to change: give filename, description, tags, or tags_add and tags_remove"
+            )
         if self.tags is not None and (self.tags_add is not None or self.tags_remove is not None):
             raise ValueError("tags replaces every tag: give it alone, or tags_add and tags_remove")
         return self
@@ -251,6 +270,7 @@ class Image(BaseModel):
         description="URLs of the renditions ready for the current file, by preset"
         " (``thumb``, ``preview``); ``{}`` when none is ready yet.",
     )
+    description: str = Field(default="", description="Free text about the image; '' if none.")
 
 
 class Problem(BaseModel):

@@ -14,6 +14,7 @@ BIGINT_MAX = 2**63 - 1
 MAX_FILENAME_BYTES = 255
 MAX_TAG_LENGTH = 100
 MAX_TAGS = 100
+MAX_DESCRIPTION_LENGTH = 4000
 
 # Format characters (Unicode category Cf, as of Python's Unicode 15) draw
 # nothing or reorder what follows: U+200B makes a tag that looks empty,
@@ -106,6 +107,12 @@ _NAME_WORD = rf"{_NAME_CHAR}(?:[{_JOINER}]{_NAME_CHAR})*"
 # The first visible character is not a dot when it is the first character.
 _NAME_START = rf"(?:[^.{_HIDDEN}{_SPACE}{_JOINER}/\\]|[{_BLANK}]+{_NAME_CHAR})"
 FILENAME_PATTERN = rf"^{_NAME_START}(?:[{_JOINER}]{_NAME_CHAR})*(?:[{_BLANK}]|{_NAME_WORD})*$"
+# A description: visible characters, white space that may stand in a name, tabs and line
+# breaks (CR LF and CR are read as LF).
+_TEXT_CHAR = rf"[^{_HIDDEN}{_SPACE}{_JOINER}]"
+_TEXT_WORD = rf"{_TEXT_CHAR}(?:[{_JOINER}]{_TEXT_CHAR})*"
+# Opened with an alternation for schemathesis, as TAG_PATTERN is (see there).
+DESCRIPTION_PATTERN = rf"^(?:[{_BLANK}\t\n\r]+|)(?:[{_BLANK}\t\n\r]|{_TEXT_WORD})*$"
 # A digest as sent: normalise_sha256 trims and lower-cases it first.
 SHA256_PATTERN = rf"^[{_SPACE}]*[0-9A-Fa-f]{{64}}[{_SPACE}]*$"
 # A number in a path or a query: digits only, no sign, spaces, separators or
@@ -161,6 +168,22 @@ def check_filename(value: str) -> str:
         raise ValueError("filename must not be blank")
     _check_visible(value, "filename")
     return value
+
+
+def normalise_description(value: str) -> str:
+    """Trim and NFC-normalise a description, line breaks as LF; raise ValueError if invalid.
+
+    At most MAX_DESCRIPTION_LENGTH characters as sent; no control characters but tab and
+    line breaks; the rules of names for format characters, fillers and joiners."""
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise ValueError(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+    text = value.replace("\r\n", "\n").replace("\r", "\n")
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n" for ch in text):
+        raise ValueError("description must not contain control characters but tab and line feed")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise ValueError("description must be valid Unicode")
+    _check_visible(text, "description")
+    return unicodedata.normalize("NFC", text.strip())
 
 
 def normalise_tag(value: str) -> str:

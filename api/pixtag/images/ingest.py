@@ -146,7 +146,7 @@ class Ingest:
         return current.key is not None, document
 
     async def create(
-        self, received: Received, *, filename: str, tags: list[str]
+        self, received: Received, *, filename: str, tags: list[str], description: str = ""
     ) -> tuple[int, str]:
         """Create a record with ``received`` as its file; return its id and JSON."""
         image_id, key = await self.reserve(received)
@@ -154,13 +154,22 @@ class Ingest:
             async with self.change() as change:
                 await self.put(change, received, key)
                 cur = await change.begin()
-                document = await self.record(cur, image_id, received, key, filename, tags)
+                document = await self.record(
+                    cur, image_id, received, key, filename, tags, description
+                )
         except CommitUnknown as unknown:
             document = await self.confirm(key, unknown)
         return image_id, document
 
     async def record(
-        self, cur: Any, image_id: int, received: Received, key: str, filename: str, tags: list[str]
+        self,
+        cur: Any,
+        image_id: int,
+        received: Received,
+        key: str,
+        filename: str,
+        tags: list[str],
+        description: str = "",
     ) -> str:
         """Insert the image that names ``key``, in the change's transaction; its JSON."""
         document = await queries.insert_image_with_attachment(
@@ -168,6 +177,7 @@ class Ingest:
             image_id,
             filename=filename,
             tags=tags,
+            description=description,
             facts=received.facts(key),
             media_url=self.media_url,
         )

@@ -18,11 +18,13 @@ from pixtag.images.versions import check_version
 
 
 async def create_record(
-    db: Database, *, filename: str, tags: list[str], media_url: str | None
+    db: Database, *, filename: str, tags: list[str], description: str, media_url: str | None
 ) -> tuple[int, Versioned]:
     """A new image record with no file yet; its id and JSON at its first version."""
     async with db.cursor() as cur:
-        return await images.insert_image(cur, filename=filename, tags=tags, media_url=media_url)
+        return await images.insert_image(
+            cur, filename=filename, tags=tags, description=description, media_url=media_url
+        )
 
 
 async def edit_image(

@@ -150,4 +150,6 @@ async def create(request: web.Request) -> tuple[int, str]:
         except BaseException:
             await received.spooled.discard()
             raise
-    return await ingest.create(received, filename=meta.filename, tags=meta.tags)
+    return await ingest.create(
+        received, filename=meta.filename, tags=meta.tags, description=meta.description
+    )

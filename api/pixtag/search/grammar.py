@@ -7,6 +7,8 @@
     ca*              any of the 100 most used tags starting with "ca"; none: matches nothing
     "sci fi" "-x" "a*"  quoted: one literal tag (spaces, a leading '-', '(', '*', "or", "sort:...")
     "ca"*            a quoted prefix
+    text:harbour     images whose filename or description holds the word (text:harb* any
+                     word starting so, text:"north pier" the words in this order)
     sort:-created    the order: id, -id (newest id first), created, -created; once, at the top
 
 Inside quotes ``\\"`` is a quote and ``\\\\`` a backslash. A bare word ends at
@@ -22,7 +24,18 @@ position: the 1-based index of the character where it was found.
 from dataclasses import dataclass
 
 from pixtag.errors import DomainError
-from pixtag.search.terms import EVERYTHING, SORTS, Any, Not, Prefix, Sort, Tag, Term, all_of
+from pixtag.search.terms import (
+    EVERYTHING,
+    SORTS,
+    Any,
+    Not,
+    Prefix,
+    Sort,
+    Tag,
+    Term,
+    Text,
+    all_of,
+)
 from pixtag.validation import normalise_tag
 
 MAX_DEPTH = 8
@@ -30,6 +43,8 @@ MAX_TERMS = 50
 # Each prefix stands for up to 100 tags: ten of them already ask about 1,000.
 MAX_PREFIXES = 10
 MAX_LENGTH = 4000
+MAX_TEXT_LENGTH = 200
+TEXT = "text:"
 DELIMITERS = '()"'
 
 
@@ -57,9 +72,10 @@ class QuerySyntaxError(DomainError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "end"
+    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "end"
     text: str
     position: int
+    term: Text | None = None  # of a "text" token
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,37 @@ def _tag(text: str, position: int) -> str:
         raise QuerySyntaxError(f"invalid tag {text!r} ({error})", position) from None
 
 
+def _words(value: str, position: int, *, phrase: bool = False, prefix: bool = False) -> Text:
+    if len(value) > MAX_TEXT_LENGTH:
+        raise QuerySyntaxError(f"text: at most {MAX_TEXT_LENGTH} characters", position)
+    if not any(ch.isalnum() for ch in value):
+        raise QuerySyntaxError("text: needs a word (letters or digits)", position)
+    if prefix and not value.isalnum():
+        raise QuerySyntaxError("a text: prefix is one word of letters and digits", position)
+    return Text(value, phrase=phrase, prefix=prefix)
+
+
+def _text_token(text: str, i: int) -> tuple[Token, int]:
+    """The ``text:`` term starting at ``i``, and the index after it."""
+    position, start = i + 1, i + len(TEXT)
+    if start < len(text) and text[start] == '"':
+        value, end = _quoted(text, start)
+        if end < len(text) and not (text[end].isspace() or text[end] in "()"):
+            raise QuerySyntaxError(f"unexpected {text[end]!r} after a quote", end + 1)
+        return Token("text", text[i:end], position, _words(value, position, phrase=True)), end
+    end = start
+    while end < len(text) and not (text[end].isspace() or text[end] in DELIMITERS):
+        end += 1
+    if end < len(text) and text[end] == '"':
+        raise QuerySyntaxError("unexpected '\"' inside a word", end + 1)
+    value = text[start:end]
+    if "*" in value[:-1]:
+        raise QuerySyntaxError("'*' may only end a word", start + value.index("*") + 1)
+    prefix = value.endswith("*")
+    term = _words(value.removesuffix("*"), position, prefix=prefix)
+    return Token("text", text[i:end], position, term), end
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of ``text``, each with its 1-based position."""
     tokens: list[Token] = []
@@ -116,6 +163,9 @@ def tokenize(text: str) -> list[Token]:
             if i < len(text) and not (text[i].isspace() or text[i] in "()"):
                 raise QuerySyntaxError(f"unexpected {text[i]!r} after a quote", i + 1)
             tokens.append(Token(kind, _tag(value, position), position))
+        elif text[i : i + len(TEXT)].lower() == TEXT:
+            token, i = _text_token(text, i)
+            tokens.append(token)
         else:
             end = i
             while end < len(text) and not (text[end].isspace() or text[end] in DELIMITERS):
@@ -182,7 +232,7 @@ class _Parser:
             if token.kind == "sort":
                 self.take()
                 self.set_sort(token)
-            elif token.kind in ("tag", "prefix", "(", "-"):
+            elif token.kind in ("tag", "prefix", "text", "(", "-"):
                 terms.append(self.unary())
             elif terms or (first and self.depth == 0 and token.kind == "end" and self.sort):
                 return all_of(*terms) if terms else EVERYTHING
@@ -204,13 +254,17 @@ class _Parser:
     def unary(self) -> Term:
         token = self.take()
         if token.kind == "-":
-            if self.peek().kind not in ("tag", "prefix", "(", "-"):
+            if self.peek().kind not in ("tag", "prefix", "text", "(", "-"):
                 raise self.unexpected(self.peek())
             return Not(self.unary())
-        if token.kind in ("tag", "prefix"):
+        if token.kind in ("tag", "prefix", "text"):
             self.leaves += 1
             if self.leaves > MAX_TERMS:
-                raise QuerySyntaxError(f"more than {MAX_TERMS} tags and prefixes", token.position)
+                raise QuerySyntaxError(
+                    f"more than {MAX_TERMS} tags, prefixes and text: terms", token.position
+                )
+            if token.term is not None:
+                return token.term
             if token.kind == "prefix":
                 self.prefixes += 1
                 if self.prefixes > MAX_PREFIXES:

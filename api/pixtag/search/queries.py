@@ -13,6 +13,13 @@ into one ``tags @> array`` and tags and prefixes under an ``Any`` into one
 (psycopg2 inlines them, so the planner sees each array). The same pass
 estimates the share of images that match from the exact counts, taking
 tags as independent: the listing's plan choice needs nothing more.
+
+A ``text:`` term is PostgreSQL full-text search over ``image_words(filename,
+description)`` (fixtures/018_descriptions.sql), which the ``images_words``
+GIN index serves; the words are bound and read by the same 'simple'
+configuration, with '.', '_' and '-' as spaces, as the index reads the rows.
+Nothing counts words ahead of time, so a text term is estimated as rare
+(``TEXT_SHARE``): the listing collects its matches through the index.
 """
 
 import math
@@ -24,6 +31,14 @@ from pixtag.search import terms as t
 from pixtag.tags.queries import counts as tag_counts
 
 PREFIX_CAP = 100
+TEXT_SHARE = 0.001
+WORDS = "image_words(i.filename, i.description)"
+TSQUERY = {
+    "words": "plainto_tsquery('simple', translate(%({name})s::text, '._-', '   '))",
+    "phrase": "phraseto_tsquery('simple', translate(%({name})s::text, '._-', '   '))",
+    # The word is letters and digits only (the grammar checks), so it is one lexeme.
+    "prefix": "to_tsquery('simple', %({name})s::text || ':*')",
+}
 
 RESOLVE_TAGS = f"""
     SELECT 'tag', a.tag, a.target, {tag_counts.exact_count("a.target")}
@@ -124,7 +139,15 @@ class _Writer:
         assert isinstance(term, t.Prefix)
         return self.resolution.expansions.get(term.prefix, [])
 
+    def text(self, term: t.Text) -> Condition:
+        name = f"q{len(self.params)}"
+        self.params[name] = term.words
+        kind = "phrase" if term.phrase else "prefix" if term.prefix else "words"
+        return Condition(f"{WORDS} @@ {TSQUERY[kind].format(name=name)}", TEXT_SHARE, True)
+
     def write(self, term: t.Term) -> Condition:
+        if isinstance(term, t.Text):
+            return self.text(term)
         if isinstance(term, t.Not):
             inner = self.write(term.term)
             return Condition(f"NOT ({inner.sql})", 1.0 - inner.share, False)

@@ -29,6 +29,18 @@ class Prefix:
 
 
 @dataclass(frozen=True)
+class Text:
+    """Images whose filename and description hold these words (``text:``).
+
+    ``phrase``: the words in this order, next to each other; ``prefix``: one word, and
+    any word starting with it matches."""
+
+    words: str
+    phrase: bool = False
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
 class Not:
     """Images not matching ``term``."""
 
@@ -49,7 +61,7 @@ class Any:
     terms: tuple["Term", ...]
 
 
-type Term = Tag | Prefix | Not | All | Any
+type Term = Tag | Prefix | Text | Not | All | Any
 
 EVERYTHING = All(())
 
@@ -86,6 +98,6 @@ def leaves(term: Term) -> tuple[set[str], set[str]]:
             prefixes.add(node.prefix)
         elif isinstance(node, Not):
             stack.append(node.term)
-        else:
+        elif isinstance(node, All | Any):
             stack.extend(node.terms)
     return tags, prefixes

@@ -56,6 +56,14 @@ def test_filename_pattern_matches_check_filename_but_for_the_byte_limit(value):
     assert (by_schema and within_limit) == accepts(validation.check_filename, value)
 
 
+@settings(database=None, max_examples=500)
+@given(TEXT)
+def test_description_pattern_and_length_match_normalise_description(value):
+    by_schema = re.fullmatch(validation.DESCRIPTION_PATTERN, value) is not None
+    by_schema = by_schema and len(value) <= validation.MAX_DESCRIPTION_LENGTH
+    assert by_schema == accepts(validation.normalise_description, value)
+
+
 def test_the_format_characters_are_every_category_cf_but_for_the_joiners():
     listed = {
         chr(code) for first, last in validation.FORMAT_RANGES for code in range(first, last + 1)

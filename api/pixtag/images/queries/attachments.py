@@ -39,11 +39,11 @@ RESERVE_IMAGE_ID = prepared.statement(
 INSERT_IMAGE_WITH_ATTACHMENT = prepared.statement(
     "insert_image_with_attachment",
     """
-    INSERT INTO images AS i (image_id, filename, tags, content_type, size, sha256, width, height,
-                             storage_key, uploaded_at)
+    INSERT INTO images AS i (image_id, filename, tags, description, content_type, size, sha256,
+                             width, height, storage_key, uploaded_at)
     OVERRIDING SYSTEM VALUE
-    VALUES (%(image_id)s, %(filename)s, %(tags)s::text[], %(content_type)s, %(size)s,
-            %(sha256)s, %(width)s, %(height)s, %(key)s, now())
+    VALUES (%(image_id)s, %(filename)s, %(tags)s::text[], %(description)s, %(content_type)s,
+            %(size)s, %(sha256)s, %(width)s, %(height)s, %(key)s, now())
     RETURNING image_json(i, %(media_url)s)::text
 """,
 )
@@ -132,12 +132,14 @@ async def insert_image_with_attachment(
     tags: list[str],
     facts: FileFacts,
     media_url: str | None,
+    description: str = "",
 ) -> str:
     """Create a record (under a reserved id) together with its stored file; return its JSON."""
     params = {
         "image_id": image_id,
         "filename": filename,
         "tags": tags,
+        "description": description,
         "media_url": media_url,
         **asdict(facts),
     }

@@ -28,6 +28,7 @@ LOCK_IMAGE = """
 UPDATE_IMAGE = """
     UPDATE images AS i
     SET filename = coalesce(%(filename)s, i.filename),
+        description = coalesce(%(description)s, i.description),
         tags = CASE WHEN %(tags)s::text[] IS NOT NULL THEN %(tags)s::text[] ELSE ARRAY(
             SELECT t
             FROM unnest(i.tags || %(add)s::text[]) WITH ORDINALITY AS u(t, n)
@@ -74,6 +75,7 @@ class Edit:
     tags: list[str] | None
     add: list[str]
     remove: list[str]
+    description: str | None = None
 
 
 async def lock_image(cur: Any, image_id: int) -> LockedImage:
@@ -92,6 +94,7 @@ async def update_image(
     params = {
         "image_id": image_id,
         "filename": edit.filename,
+        "description": edit.description,
         "tags": edit.tags,
         "add": edit.add,
         "remove": edit.remove,

@@ -9,8 +9,8 @@ from pixtag.images.queries.missing import missing_image
 INSERT_IMAGE = prepared.statement(
     "insert_image",
     """
-    INSERT INTO images AS i (filename, tags)
-    VALUES (%(filename)s, %(tags)s::text[])
+    INSERT INTO images AS i (filename, tags, description)
+    VALUES (%(filename)s, %(tags)s::text[], %(description)s)
     RETURNING i.image_id, image_json(i, %(media_url)s)::text, i.version
 """,
 )
@@ -38,12 +38,11 @@ class Versioned:
 
 
 async def insert_image(
-    cur: Any, *, filename: str, tags: list[str], media_url: str | None
+    cur: Any, *, filename: str, tags: list[str], description: str, media_url: str | None
 ) -> tuple[int, Versioned]:
     """Create an image record; return its id and JSON."""
-    await prepared.execute(
-        cur, INSERT_IMAGE, {"filename": filename, "tags": tags, "media_url": media_url}
-    )
+    params = {"filename": filename, "tags": tags, "description": description}
+    await prepared.execute(cur, INSERT_IMAGE, {**params, "media_url": media_url})
     image_id, document, version = await cur.fetchone()
     return int(image_id), Versioned(str(document), int(version))
 

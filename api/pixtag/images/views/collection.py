@@ -197,6 +197,7 @@ class ImageCollectionView(ProblemView):
             self.db,
             filename=meta.filename,
             tags=meta.tags,
+            description=meta.description,
             media_url=self.request.app[keys.STORAGE].media_url,
         )
         return json_document(

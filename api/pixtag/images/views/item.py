@@ -121,6 +121,7 @@ class ImageView(ProblemView):
         patch = await read_json(self.request, ImagePatch)
         edit = edits.Edit(
             filename=patch.filename,
+            description=patch.description,
             tags=patch.tags,
             add=patch.tags_add or [],
             remove=patch.tags_remove or [],
