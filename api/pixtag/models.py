@@ -138,8 +138,8 @@ class ImageCreate(BaseModel):
     description: Description = ""
 
 
-def _patch_schema(schema: dict[str, Any]) -> None:
-    """The rules of ImagePatch a schema can state: some field, and tags alone."""
+def _some_field(schema: dict[str, Any]) -> None:
+    """The rules of a patch a schema can state: some field, none of them null."""
     for name, field in schema["properties"].items():
         # Left out, never null: the schema offers only the non-null branch.
         field.pop("default", None)
@@ -148,6 +148,11 @@ def _patch_schema(schema: dict[str, Any]) -> None:
             (branch,) = branches
             schema["properties"][name] = {**branch, **field}
     schema["minProperties"] = 1
+
+
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """The rules of ImagePatch a schema can state: some field, and tags alone."""
+    _some_field(schema)
     schema["not"] = {
         "anyOf": [{"required": ["tags", "tags_add"]}, {"required": ["tags", "tags_remove"]}]
     }
@@ -312,3 +317,51 @@ class Readiness(BaseModel):
 
     status: Literal["ok"] = "ok"
     database: Literal["ok"] = "ok"
+
+
+class SeedFile(BaseModel):
+    """A file of seed 003's file server: an image with a file, in the seed's fields."""
+
+    id: int = Field(description="The image's id.")
+    name: str = Field(description="The filename without its extension.")
+    extension: str = Field(description="The filename's extension with its dot ('' if none).")
+    comment: str = Field(description="The image's description.")
+    size: int = Field(description="The file's size in bytes.")
+    created_at: str = Field(
+        description="When the image was created, RFC 1123 in GMT.",
+        examples=["Tue, 04 Jul 2023 07:43:06 GMT"],
+    )
+    updated_at: str = Field(
+        description="When the record or its file last changed, RFC 1123 in GMT.",
+        examples=["Tue, 04 Jul 2023 07:56:43 GMT"],
+    )
+
+
+class SeedFilePatch(BaseModel):
+    """Seed 003's change of a file: its name (the extension stays) and its comment."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=_some_field,
+    )
+
+    name: Annotated[
+        Filename | None,
+        Field(description="The new name, without the extension (the file's stays)."),
+    ] = None
+    comment: Annotated[Description | None, Field(description="The new description.")] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None and name in cls.model_fields:
+                    raise ValueError(f"{name} must not be null: leave it out instead")
+        return data
+
+    @model_validator(mode="after")
+    def _something(self) -> "SeedFilePatch":
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give name or comment")
+        return self

@@ -20,6 +20,12 @@ from pixtag.images.views.bulk_tags import BulkTagsView
 from pixtag.images.views.collection import ImageCollectionView
 from pixtag.images.views.item import ImageView
 from pixtag.images.views.media import MediaView
+from pixtag.images.views.seed_files import (
+    SeedFileCollectionView,
+    SeedFileDownloadView,
+    SeedFileView,
+    seed_files_slash,
+)
 from pixtag.processing.seed_views import (
     SeedProcessingCollectionView,
     SeedProcessingRestartView,
@@ -63,6 +69,18 @@ def setup_routes(app: web.Application) -> None:
     setup_capture_routes(app)
     setup_access_routes(app)
     setup_processing_routes(app)
+    setup_file_server_routes(app)
+
+
+def setup_file_server_routes(app: web.Application) -> None:
+    # Seed 003's file server, with and without the trailing slash (one OpenAPI entry).
+    app.router.add_view("/api/file-server", SeedFileCollectionView, expect_handler=expect_handler)
+    slash = app.router.add_route(
+        "*", "/api/file-server/", seed_files_slash, expect_handler=expect_handler
+    )
+    access.declare(slash, SeedFileCollectionView.access)
+    app.router.add_view("/api/file-server/{image_id}", SeedFileView)
+    app.router.add_view("/api/file-server/{image_id}/download", SeedFileDownloadView)
 
 
 def setup_access_routes(app: web.Application) -> None:

@@ -9,12 +9,16 @@ such an image cannot be renamed until ``pixtag storage migrate`` has moved
 it (the server does at start).
 """
 
+import os.path
+from dataclasses import replace
+
 from pixtag.db.database import Database
-from pixtag.errors import Conflict
+from pixtag.errors import BadRequest, Conflict
 from pixtag.images.queries import edits as queries
 from pixtag.images.queries import images
 from pixtag.images.queries.images import Versioned
 from pixtag.images.versions import check_version
+from pixtag.validation import check_filename
 
 
 async def create_record(
@@ -39,6 +43,8 @@ async def edit_image(
     async with db.transaction() as cur:
         locked = await queries.lock_image(cur, image_id)
         check_version(versions, locked.version)
+        if edit.stem is not None:
+            edit = replace(edit, filename=with_extension(edit.stem, locked.filename))
         if locked.legacy and edit.filename not in (None, locked.filename):
             raise Conflict(
                 f"Image <{image_id}> has a file stored before storage keys, found by its"
@@ -46,3 +52,12 @@ async def edit_image(
             )
         document, version = await queries.update_image(cur, image_id, edit, media_url=media_url)
     return Versioned(document, version)
+
+
+def with_extension(stem: str, filename: str) -> str:
+    """``stem`` with the extension of ``filename`` (``os.path.splitext``'s); 400 if the
+    result is no filename."""
+    try:
+        return check_filename(stem + os.path.splitext(filename)[1])
+    except ValueError as error:
+        raise BadRequest(f"name: {error} (with the extension)") from None

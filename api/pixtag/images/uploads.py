@@ -6,6 +6,7 @@ which stores and records them; a refused or aborted upload changes nothing.
 """
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -105,6 +106,63 @@ async def read_meta(part: BodyPartReader) -> ImageCreate:
         return ImageCreate.model_validate_json(bytes(data))
     except ValidationError as error:
         raise InvalidRequest(error, "meta") from None
+
+
+@dataclass
+class Form:
+    """A form of text fields and one file, received: the file spooled and identified."""
+
+    received: Received
+    fields: dict[str, str]
+    filename: str | None  # the file part's own filename, if it gave one
+
+
+async def read_text(part: BodyPartReader) -> str:
+    data = bytearray()
+    async for chunk in chunks_of(part):
+        data += chunk
+        if len(data) > MAX_META_SIZE:
+            raise PayloadTooLarge(f"The field '{part.name}' is larger than {MAX_META_SIZE} bytes")
+    try:
+        return bytes(data).decode()
+    except UnicodeDecodeError:
+        raise BadRequest(f"The field '{part.name}' is not UTF-8 text") from None
+
+
+async def receive_form(request: web.Request, file_field: str, text_fields: set[str]) -> Form:
+    """Text fields and one file field of a form, in any order (an HTML form's or a script's).
+
+    Every field is named, once; an unknown or repeated field is a 400 and so is a form
+    without the file. The file is spooled as it comes and discarded if the rest is bad."""
+    ingest = request.app[keys.INGEST]
+    reader = await open_form(request)
+    fields: dict[str, str] = {}
+    form: Form | None = None
+    try:
+        while True:
+            try:
+                part = await reader.next()
+            except MALFORMED:
+                raise BadRequest("The multipart body is malformed") from None
+            if part is None:
+                break
+            name = part.name if isinstance(part, BodyPartReader) else None
+            if not isinstance(part, BodyPartReader) or name not in text_fields | {file_field}:
+                known = ", ".join(f"'{n}'" for n in sorted(text_fields | {file_field}))
+                raise BadRequest(f"Unexpected multipart field '{name}' (this form takes {known})")
+            if name in fields or (name == file_field and form is not None):
+                raise BadRequest(f"The multipart field '{name}' is given twice")
+            if name == file_field:
+                form = Form(await ingest.receive(chunks_of(part)), fields, part.filename)
+            else:
+                fields[name] = await read_text(part)
+    except BaseException:
+        if form is not None:
+            await form.received.spooled.discard()
+        raise
+    if form is None:
+        raise BadRequest(f"The form has no file: send it in the multipart field '{file_field}'")
+    return form
 
 
 async def receive_last(ingest: Ingest, reader: MultipartReader) -> Received:

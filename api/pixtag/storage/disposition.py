@@ -14,7 +14,8 @@ def _ascii_fallback(filename: str) -> str:
     return "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
 
 
-def content_disposition(filename: str) -> str:
-    """``inline`` with ``filename`` as both an ASCII fallback and the exact UTF-8 name."""
+def content_disposition(filename: str, *, kind: str = "inline") -> str:
+    """``inline`` (or ``attachment``: save, do not show) with ``filename`` as both an ASCII
+    fallback and the exact UTF-8 name."""
     exact = quote(filename, safe="", encoding="utf-8", errors="replace")
-    return f"inline; filename=\"{_ascii_fallback(filename)}\"; filename*=UTF-8''{exact}"
+    return f"{kind}; filename=\"{_ascii_fallback(filename)}\"; filename*=UTF-8''{exact}"

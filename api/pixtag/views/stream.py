@@ -106,6 +106,11 @@ def json_end(total: int, chunk_size: int, trailer: dict[str, str], totals_name: 
     return opening + totals + b"]"
 
 
+def plain_piece(rows: list[bytes], written: int, chunk_size: int) -> bytes:
+    """The bytes of ``rows`` in one flat array (the seeds' lists), after ``written`` rows."""
+    return (b"[" if written == 0 else b",") + b",".join(rows)
+
+
 def _ndjson_piece(rows: list[bytes], written: int, chunk_size: int) -> bytes:
     return b"\n".join(rows) + b"\n"
 
@@ -115,13 +120,15 @@ async def stream_document(
     opened: AbstractAsyncContextManager[Chunks],
     *,
     totals_name: str = "totalImages",
+    plain: bool = False,
 ) -> web.StreamResponse:
     """Stream every chunk of the cursor as one document; see the module docstring.
 
     JSON, or NDJSON when the request asks for it. A write may wait the stream's
     idle bound for the client, and with ``PIXTAG_STREAM_MIN_RATE`` no longer than
     the stream has earned. ``totals_name`` names the row count in the closing
-    totals of the JSON document.
+    totals of the JSON document; ``plain`` makes it one flat array of the rows with no
+    totals (the seeds' lists).
     """
     settings = request.app[keys.SETTINGS]
     ndjson = wants_ndjson(request)
@@ -133,7 +140,7 @@ async def stream_document(
     gzip = GzipStream() if accepts_gzip(request) else None
     if gzip is not None:
         resp.headers["Content-Encoding"] = "gzip"
-    render = _ndjson_piece if ndjson else json_piece
+    render = _ndjson_piece if ndjson else plain_piece if plain else json_piece
     loop = asyncio.get_running_loop()
     started = sent = 0.0
 
@@ -179,7 +186,12 @@ async def stream_document(
                 total += len(rows)
                 rows = await anext(chunk_iter, [])
             trailer = listing.trailer()
-            end = b"" if ndjson else json_end(total, listing.chunk_size, trailer, totals_name)
+            if ndjson:
+                end = b""
+            elif plain:
+                end = b"]" if total else b"[]"
+            else:
+                end = json_end(total, listing.chunk_size, trailer, totals_name)
             await write(end, last=True)
     except Exception as error:
         if not resp.prepared:

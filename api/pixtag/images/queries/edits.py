@@ -76,6 +76,8 @@ class Edit:
     add: list[str]
     remove: list[str]
     description: str | None = None
+    # A new filename keeping the current extension (seed 003's name): set under the lock.
+    stem: str | None = None
 
 
 async def lock_image(cur: Any, image_id: int) -> LockedImage:
