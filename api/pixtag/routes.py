@@ -3,7 +3,14 @@
 from aiohttp import web
 
 from pixtag.auth import access
-from pixtag.auth.views.shares import ImageSharesView, ShareLinkView, ShareView
+from pixtag.auth.views.drops import DropCollectionView, DropView
+from pixtag.auth.views.shares import (
+    ImageSharesView,
+    ShareDownloadView,
+    ShareLinkView,
+    SharePreviewView,
+    ShareView,
+)
 from pixtag.auth.views.tokens import AuthMeView, TokenCollectionView, TokenView
 from pixtag.captures.seed_views import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
 from pixtag.captures.views import (
@@ -90,6 +97,11 @@ def setup_access_routes(app: web.Application) -> None:
     app.router.add_view("/images/{image_id}/shares", ImageSharesView)
     app.router.add_view("/shares/{token}", ShareView)
     app.router.add_view("/s/{token}", ShareLinkView, name="share_link")
+    app.router.add_view("/s/{token}/download", ShareDownloadView)
+    app.router.add_view("/s/{token}/preview", SharePreviewView)
+    # Seed 002's file drop.
+    app.router.add_view("/file", DropCollectionView, expect_handler=expect_handler)
+    app.router.add_view("/file/{token}", DropView, name="drop")
 
 
 def setup_capture_routes(app: web.Application) -> None:

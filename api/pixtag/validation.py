@@ -113,6 +113,8 @@ _TEXT_CHAR = rf"[^{_HIDDEN}{_SPACE}{_JOINER}]"
 _TEXT_WORD = rf"{_TEXT_CHAR}(?:[{_JOINER}]{_TEXT_CHAR})*"
 # Opened with an alternation for schemathesis, as TAG_PATTERN is (see there).
 DESCRIPTION_PATTERN = rf"^(?:[{_BLANK}\t\n\r]+|)(?:[{_BLANK}\t\n\r]|{_TEXT_WORD})*$"
+# A label (a token's name): one line of visible characters and spaces, not only spaces.
+LABEL_PATTERN = rf"^(?:[{_BLANK}]+|){_TEXT_WORD}(?:[{_BLANK}]*{_TEXT_WORD})*[{_BLANK}]*$"
 # A digest as sent: normalise_sha256 trims and lower-cases it first.
 SHA256_PATTERN = rf"^[{_SPACE}]*[0-9A-Fa-f]{{64}}[{_SPACE}]*$"
 # A number in a path or a query: digits only, no sign, spaces, separators or
@@ -184,6 +186,16 @@ def normalise_description(value: str) -> str:
         raise ValueError("description must be valid Unicode")
     _check_visible(text, "description")
     return unicodedata.normalize("NFC", text.strip())
+
+
+def check_label(value: str) -> str:
+    """Return ``value`` if it is one line people can read (a token's name), else ValueError."""
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+        raise ValueError("name must not contain control characters")
+    if not value or value.isspace():
+        raise ValueError("name must not be blank")
+    _check_visible(value, "name")
+    return value
 
 
 def normalise_tag(value: str) -> str:

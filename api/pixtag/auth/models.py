@@ -2,7 +2,9 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from pixtag import validation
 
 Scope = Literal["read", "write", "admin"]
 # At most a year, in seconds.
@@ -26,7 +28,17 @@ class TokenCreate(BaseModel):
     # Strict: true is not a lifetime of 1 s.
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=100, examples=["laptop"])]
+    name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            examples=["laptop"],
+            description="One line: no control or format characters, not only spaces.",
+            json_schema_extra={"pattern": validation.LABEL_PATTERN},
+        ),
+        AfterValidator(validation.check_label),
+    ]
     scope: Scope
     expires_in: Lifetime | None = Field(default=None, description="Seconds until it expires.")
 

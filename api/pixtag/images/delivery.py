@@ -26,15 +26,19 @@ async def send_file(
     content_type: str,
     filename: str,
     size: int,
+    inline: bool = False,
 ) -> web.StreamResponse:
-    """Answer the bytes of ``key`` as a download named ``filename`` (HEAD: the headers).
+    """Answer the bytes of ``key`` as a download named ``filename`` (HEAD: the headers);
+    ``inline``: to be shown, not saved.
 
     Returns once every byte is handed to the connection; a client that leaves before
     raises (``ConnectionResetError``), and the caller counts nothing."""
     resp = web.StreamResponse(
         headers={
             "Content-Type": content_type,
-            "Content-Disposition": content_disposition(filename, kind="attachment"),
+            "Content-Disposition": content_disposition(
+                filename, kind="inline" if inline else "attachment"
+            ),
             **HEADERS,
         }
     )

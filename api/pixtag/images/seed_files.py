@@ -23,14 +23,13 @@ FIELDS = {"name", "comment"}
 
 
 def form_filename(name: str | None, sent: str | None, content_type: str) -> str:
-    """The stored filename: ``name`` (or the file's own name without its extension) and the
-    file's extension (or the usual one of its type)."""
-    stem, extension = os.path.splitext(sent or "")
+    """The stored filename: ``name`` (or the file's own name without its extension, else
+    ``file``) and the file's extension (or the usual one of its type)."""
+    # The last segment of what a client sent (some send a whole path, with either slash).
+    stem, extension = os.path.splitext((sent or "").replace("\\", "/").rpartition("/")[2])
     if not extension:
         extension = IMAGE_EXTENSIONS.get(content_type, "")
-    stem = name if name is not None and name.strip() else stem
-    if not stem:
-        raise BadRequest("name: give a name, or a filename on the file part")
+    stem = name if name is not None and name.strip() else stem or "file"
     try:
         return check_filename(stem + extension)
     except ValueError as error:

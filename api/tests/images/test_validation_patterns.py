@@ -64,6 +64,13 @@ def test_description_pattern_and_length_match_normalise_description(value):
     assert by_schema == accepts(validation.normalise_description, value)
 
 
+@settings(database=None, max_examples=500)
+@given(TEXT)
+def test_label_pattern_matches_check_label(value):
+    by_schema = re.fullmatch(validation.LABEL_PATTERN, value) is not None
+    assert by_schema == accepts(validation.check_label, value)
+
+
 def test_the_format_characters_are_every_category_cf_but_for_the_joiners():
     listed = {
         chr(code) for first, last in validation.FORMAT_RANGES for code in range(first, last + 1)

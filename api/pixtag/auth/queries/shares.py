@@ -1,8 +1,9 @@
 """Share links (fixture 015): made, listed, revoked, and followed.
 
-Following a link counts a download in one statement whose WHERE holds every
-condition (not revoked, not expired, not used up, image still there), so
-concurrent downloads can never exceed ``max_downloads``. Wrong passwords
+A download is counted in one statement whose WHERE holds every condition
+(not revoked, not expired, not used up, image still there), so concurrent
+downloads can never exceed ``max_downloads``; it is counted as its bytes
+start and given back if they could not all be sent. Wrong passwords
 are counted in the row itself, so the rate limit holds across processes.
 """
 
@@ -22,9 +23,9 @@ SHARE_COLUMNS = """
 """
 
 INSERT_SHARE = f"""
-    INSERT INTO shares AS s (token, image_id, password_hash, expires_at, max_downloads)
+    INSERT INTO shares AS s (token, image_id, password_hash, expires_at, max_downloads, kind)
     SELECT %(token)s, i.image_id, %(password_hash)s,
-           now() + make_interval(secs => %(expires_in)s), %(max_downloads)s
+           now() + make_interval(secs => %(expires_in)s), %(max_downloads)s, %(kind)s
     FROM images AS i WHERE i.image_id = %(image_id)s
     RETURNING {SHARE_COLUMNS}
 """  # noqa: S608 - constant fragments; values bound
@@ -33,7 +34,7 @@ IMAGE_EXISTS = "SELECT 1 FROM images WHERE image_id = %(image_id)s"
 
 SELECT_SHARES = f"""
     SELECT {SHARE_COLUMNS} FROM shares AS s
-    WHERE s.image_id = %(image_id)s AND s.revoked_at IS NULL
+    WHERE s.image_id = %(image_id)s AND s.revoked_at IS NULL AND s.kind = 'share'
     ORDER BY s.created_at, s.token
 """  # noqa: S608 - constant fragments; values bound
 
@@ -53,9 +54,13 @@ SELECT_LINK = f"""
                 THEN ceil(extract(epoch FROM s.failures_since
                                   + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
            END,
-           i.filename, i.content_type, file_key(i)
-    FROM shares AS s LEFT JOIN images AS i ON i.image_id = s.image_id
-    WHERE s.token = %(token)s
+           i.filename, i.content_type, file_key(i), s.image_id, i.size,
+           r.storage_key, r.content_type, r.size
+    FROM shares AS s
+    LEFT JOIN images AS i ON i.image_id = s.image_id
+    LEFT JOIN renditions AS r
+           ON r.image_id = s.image_id AND r.preset = %(preview)s AND r.source_sha256 = i.sha256
+    WHERE s.token = %(token)s AND s.kind = %(kind)s
 """  # noqa: S608 - constant numbers
 
 # An attempt at the password, counted before the password is checked (as a failure
@@ -84,6 +89,11 @@ COUNT_DOWNLOAD = """
     RETURNING s.downloads
 """
 
+# A download whose bytes could not all be sent gives its count back.
+UNCOUNT_DOWNLOAD = """
+    UPDATE shares SET downloads = downloads - 1 WHERE token = %(token)s AND downloads > 0
+"""
+
 
 @dataclass(frozen=True)
 class ShareRow:
@@ -106,6 +116,11 @@ class Link:
     filename: str | None
     content_type: str | None  # None: the image has no file
     key: str | None
+    image_id: int
+    size: int | None
+    preview_key: str | None  # the image's small rendition, when it is ready
+    preview_type: str | None
+    preview_size: int | None
 
 
 async def create(
@@ -116,9 +131,11 @@ async def create(
     password_hash: str | None,
     expires_in: int | None,
     max_downloads: int | None,
+    kind: str = "share",
 ) -> ShareRow:
     """Store a share of an existing image (ImageNotFound / ImageGone otherwise)."""
     params = {
+        "kind": kind,
         "token": token,
         "image_id": image_id,
         "password_hash": password_hash,
@@ -148,9 +165,9 @@ async def revoke(cur: Any, token: str) -> None:
         raise NotFound("No such share link")
 
 
-async def link(cur: Any, token: str) -> Link | None:
-    """The share behind ``token``, or None."""
-    await cur.execute(SELECT_LINK, {"token": token})
+async def link(cur: Any, token: str, *, kind: str = "share", preview: str = "thumb") -> Link | None:
+    """The share (or drop) behind ``token``, or None; with the ``preview`` rendition's file."""
+    await cur.execute(SELECT_LINK, {"token": token, "kind": kind, "preview": preview})
     row = await cur.fetchone()
     return None if row is None else Link(*row)
 
@@ -165,3 +182,8 @@ async def count_download(cur: Any, token: str) -> bool:
     """Count one download if the share still allows one; whether it did."""
     await cur.execute(COUNT_DOWNLOAD, {"token": token})
     return await cur.fetchone() is not None
+
+
+async def uncount_download(cur: Any, token: str) -> None:
+    """Give back a download counted for bytes that were not all sent."""
+    await cur.execute(UNCOUNT_DOWNLOAD, {"token": token})

@@ -6,8 +6,9 @@ from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r302, r400, r401, r404, r410, r415, r429
 from pydantic import Field
 
-from pixtag.auth import shares
+from pixtag.auth import share_page, shares
 from pixtag.auth.models import Share, ShareCreate
+from pixtag.errors import BadRequest
 from pixtag.models import ImageId, Problem
 from pixtag.openapi.fragments import json_body, location
 from pixtag.views.base import ProblemView, json_document, read_json
@@ -88,56 +89,257 @@ class ShareView(ProblemView):
         return web.Response(status=204)
 
 
-class ShareLinkView(ProblemView):
-    """Following a share link (no API token needed)."""
+PASSWORD_HEADER = {
+    "in": "header",
+    "name": "X-Share-Password",
+    "required": False,
+    "description": "The share's password (instead of ?password=).",
+    "schema": {"type": "string"},
+}
+RETRY_AFTER = {
+    "429": {
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until passwords may be tried again.",
+                "schema": {"type": "string"},
+            }
+        }
+    }
+}
+HTML_PAGE = {"text/html": {"schema": {"type": "string"}}}
+FILE_BYTES = {
+    "description": "The file's bytes, as an attachment named by its filename.",
+    "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+}
+Password = Annotated[
+    str | None, Field(max_length=1024, description="The share's password, if it has one.")
+]
+GrantSignature = Annotated[
+    str | None,
+    Field(max_length=64, description="A grant the share's page signed (with ``expires``)."),
+]
+GrantExpiry = Annotated[
+    str | None, Field(max_length=20, description="When the page's grant expires (Unix time).")
+]
 
-    access: ClassVar[dict[str, str]] = {"GET": "public"}
+
+def proof(request: web.Request, password: str | None) -> shares.Proof:
+    given = request.headers.get("X-Share-Password", password)
+    return shares.Proof(password=given, granted=shares.granted(request))
+
+
+class ShareLinkView(ProblemView):
+    """A share link (no API token needed): a page for browsers, a redirect for API clients."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "public", "POST": "public"}
     operations: ClassVar[dict[str, dict[str, Any]]] = {
         "GET": {
             "operationId": "followShare",
-            "parameters": [
-                {
-                    "in": "header",
-                    "name": "X-Share-Password",
-                    "required": False,
-                    "description": "The share's password (instead of ?password=).",
-                    "schema": {"type": "string"},
-                }
-            ],
+            "parameters": [PASSWORD_HEADER],
             "responses": {
-                "302": {
-                    "headers": location("The file's signed URL, valid PIXTAG_MEDIA_URL_TTL s.")
+                "200": {
+                    "description": "The share's page (Accept: text/html).",
+                    "content": HTML_PAGE,
                 },
-                "429": {
-                    "headers": {
-                        "Retry-After": {
-                            "description": "Seconds until passwords may be tried again.",
-                            "schema": {"type": "string"},
+                "302": {"headers": location("/s/{token}/download, where the bytes are.")},
+                **RETRY_AFTER,
+            },
+        },
+        "HEAD": {
+            "operationId": "headShare",
+            "description": "The status and headers GET answers, without the body; counts nothing.",
+            "parameters": [PASSWORD_HEADER],
+            "responses": RETRY_AFTER,
+        },
+        "POST": {
+            "operationId": "openSharePage",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/x-www-form-urlencoded": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["password"],
+                            "properties": {
+                                "password": {"type": "string", "minLength": 1, "maxLength": 1024}
+                            },
                         }
                     }
+                },
+            },
+            "responses": {
+                "200": {"description": "The share's page, opened.", "content": HTML_PAGE},
+                "401": {
+                    "description": "The page, saying the password is wrong.",
+                    "content": HTML_PAGE,
+                },
+                "404": {
+                    "description": "The page, saying there is no such link.",
+                    "content": HTML_PAGE,
+                },
+                "410": {
+                    "description": "The page, saying the link is used up.",
+                    "content": HTML_PAGE,
+                },
+                "429": {
+                    "description": "The page, saying when a password may be tried again.",
+                    "content": HTML_PAGE,
+                    **RETRY_AFTER["429"],
                 },
             },
         },
     }
 
     async def get(
-        self, token: ShareToken, /, password: str | None = None
+        self, token: ShareToken, /, password: Password = None
     ) -> r302[None] | r400[Problem] | r401[Problem] | r404[Problem] | r410[Problem] | r429[Problem]:
         """
-        Download the shared file: a redirect to a signed URL valid PIXTAG_MEDIA_URL_TTL seconds.
-
-        Each redirect counts one download. The password, if the share has one, is
-        ``?password=`` or the ``X-Share-Password`` header.
+        Open a share link. A browser (or a link preview) gets the share's page: its
+        thumbnail, name and size, a password form if it needs one, and a Download button.
+        An API client is sent to ``/s/{token}/download`` once the link is checked (the
+        password, if the share has one, is ``?password=`` or ``X-Share-Password``).
+        Nothing here counts a download.
 
         Tags: shares
         Status Codes:
-            302: ``Location`` is the file's signed URL.
+            200: The share's page (HTML).
+            302: ``Location`` is the download URL (the query string kept).
             400: A parameter is invalid.
             401: The share needs its password, and it is missing or wrong.
             404: No such share link, or the image has no file.
             410: The share expired, was used up or revoked, or its image was deleted.
             429: Too many wrong passwords; ``Retry-After`` says when to try again.
         """
-        given = self.request.headers.get("X-Share-Password", password)
-        location = await shares.follow(self.request.app, token, given)
-        return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store"})
+        if share_page.wants_page(self.request):
+            return await share_page.page(self.request, token)
+        await shares.check(self.request.app, token, proof(self.request, password))
+        raw = self.request.rel_url.raw_query_string
+        query = f"?{raw}" if raw else ""
+        return web.Response(
+            status=302,
+            headers={"Location": f"/s/{token}/download{query}", "Cache-Control": "no-store"},
+        )
+
+    head = get
+
+    async def post(self, token: ShareToken, /) -> r200[None] | r400[Problem]:
+        """
+        The share page's password form: the page again, opened with the right password
+        (its Download button then works for PIXTAG_MEDIA_URL_TTL seconds), or saying what
+        went wrong. Wrong passwords count towards the link's limit as on GET.
+
+        Tags: shares
+        Status Codes:
+            200: The page, opened.
+            400: The form is not a form, or has no password.
+            401: The page, saying the password is wrong.
+            404: The page, saying there is no such link.
+            410: The page, saying the link is used up.
+            429: The page, saying when a password may be tried again.
+        """
+        if self.request.content_type != "application/x-www-form-urlencoded":
+            raise BadRequest("Send the page's form (application/x-www-form-urlencoded)")
+        try:
+            form = await self.request.post()
+        except (ValueError, UnicodeDecodeError):
+            raise BadRequest("The form is malformed") from None
+        password = form.get("password")
+        if not isinstance(password, str) or not password or len(password) > 1024:
+            raise BadRequest("The form needs its password field")
+        return await share_page.page(self.request, token, password)
+
+
+class ShareDownloadView(ProblemView):
+    """A share's bytes: each complete download counts one."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "downloadShare",
+            "parameters": [PASSWORD_HEADER],
+            "responses": {"200": FILE_BYTES, **RETRY_AFTER},
+        },
+        "HEAD": {
+            "operationId": "headShareDownload",
+            "description": "The status and headers GET answers, without the body; counts nothing.",
+            "parameters": [PASSWORD_HEADER],
+            "responses": RETRY_AFTER,
+        },
+    }
+
+    async def get(
+        self,
+        token: ShareToken,
+        /,
+        password: Password = None,
+        md5: GrantSignature = None,
+        expires: GrantExpiry = None,
+    ) -> r200[None] | r400[Problem] | r401[Problem] | r404[Problem] | r410[Problem] | r429[Problem]:
+        """
+        Download the shared file (200, the bytes). A download counts when its bytes start
+        and is given back if they could not all be sent; a one-time link is used up by one
+        complete download, never by a page, a HEAD or a link preview.
+
+        Tags: shares
+        Status Codes:
+            200: The bytes (``Content-Disposition: attachment``).
+            400: A parameter is invalid.
+            401: The share needs its password (or the page's grant), and it is missing or
+                wrong.
+            404: No such share link, or the image has no file.
+            410: The share expired, was used up or revoked, or its image was deleted.
+            429: Too many wrong passwords; ``Retry-After`` says when to try again.
+        """
+        return await shares.download(self.request, token, proof(self.request, password))
+
+    head = get
+
+
+class SharePreviewView(ProblemView):
+    """A share's thumbnail, for its page."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "previewShare",
+            "parameters": [PASSWORD_HEADER],
+            "responses": {
+                "200": {
+                    "description": "The thumbnail's bytes.",
+                    "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
+                },
+                **RETRY_AFTER,
+            },
+        },
+        "HEAD": {
+            "operationId": "headSharePreview",
+            "description": "The status and headers GET answers, without the body.",
+            "parameters": [PASSWORD_HEADER],
+            "responses": RETRY_AFTER,
+        },
+    }
+
+    async def get(
+        self,
+        token: ShareToken,
+        /,
+        password: Password = None,
+        md5: GrantSignature = None,
+        expires: GrantExpiry = None,
+    ) -> r200[None] | r400[Problem] | r401[Problem] | r404[Problem] | r410[Problem] | r429[Problem]:
+        """
+        The shared image's thumbnail (the ``thumb`` rendition), as its page shows it; it
+        counts no download.
+
+        Tags: shares
+        Status Codes:
+            200: The thumbnail.
+            400: A parameter is invalid.
+            401: The share needs its password (or the page's grant).
+            404: No such share link, the image has no file, or no thumbnail yet.
+            410: The share expired, was used up or revoked, or its image was deleted.
+            429: Too many wrong passwords; ``Retry-After`` says when to try again.
+        """
+        return await shares.preview(self.request, token, proof(self.request, password))
+
+    head = get
