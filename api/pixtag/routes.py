@@ -12,7 +12,14 @@ from pixtag.auth.views.shares import (
     ShareView,
 )
 from pixtag.auth.views.tokens import AuthMeView, TokenCollectionView, TokenView
-from pixtag.captures.seed_views import ResourcesView, ResourceView, SeedBatchView, SeedCaptureView
+from pixtag.captures.seed_views import (
+    ResourcesView,
+    ResourceView,
+    SeedBatchView,
+    SeedCaptureView,
+    SeedQueueView,
+    SeedStatusView,
+)
 from pixtag.captures.views import (
     CaptureBatchView,
     CaptureCollectionView,
@@ -116,6 +123,9 @@ def setup_capture_routes(app: web.Application) -> None:
     app.router.add_view("/batch/capture", SeedBatchView)
     app.router.add_view("/resources", ResourcesView)
     app.router.add_view("/resources/{url:.+}", ResourceView)
+    # Seed 001's URL queue.
+    app.router.add_view("/queue", SeedQueueView)
+    app.router.add_view("/status", SeedStatusView)
 
 
 def setup_processing_routes(app: web.Application) -> None:

@@ -148,3 +148,53 @@ class Resource(BaseModel):
     downloaded: int
     downloaded_time: float | None
     content_hash: str | None
+
+
+SeedQueueStatus = Literal["READY", "TASKED", "DONE"]
+
+
+class SeedQueueUrl(BaseModel):
+    """Seed 001: a URL to queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: CaptureUrl
+
+
+class SeedQueueAdd(
+    RootModel[Annotated[list[SeedQueueUrl], Field(min_length=1, max_length=MAX_BATCH)]]
+):
+    """Seed 001: URLs to queue, as a list of ``{url}``."""
+
+
+class SeedQueueEntry(BaseModel):
+    """Seed 001: a URL in the queue (its latest capture): ``READY`` waits while the queue is
+    paused, ``TASKED`` is due or running, ``DONE`` is finished (captured, failed or
+    cancelled)."""
+
+    id: int = Field(description="The capture's id (GET /captures/{id} has the details).")
+    url: str
+    status: SeedQueueStatus
+
+
+class SeedHandBack(BaseModel):
+    """Seed 001: a worker hands a URL back: ``READY`` to run it again, ``DONE`` to finish it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    origin: CaptureUrl
+    status: Literal["READY", "DONE"]
+
+
+class SeedStatus(BaseModel):
+    """Seed 001: whether the queue runs."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    enabled: bool
+
+
+class SeedStatusChanged(SeedStatus):
+    """Seed 001: the queue's state after a change; enabling dispatches what waited."""
+
+    dispatched: int = Field(ge=0, description="URLs that were waiting and now run.")

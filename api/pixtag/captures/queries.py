@@ -328,3 +328,101 @@ async def record_result(
         "sha256": sha256,
     }
     await cur.execute(RECORD_RESULT, params)
+
+
+# Seed 001's URL queue, on captures. A URL's entry is its latest capture:
+# READY waits to run while the queue is paused, TASKED is due or running while
+# it is on, DONE is finished (captured, failed or cancelled: visited, and so
+# never queued again by POST /queue).
+SEED_QUEUE_STATUS = """
+    CASE WHEN j.status IN ('done', 'failed', 'cancelled') THEN 'DONE'
+         WHEN j.status = 'running' THEN 'TASKED'
+         WHEN coalesce(q.enabled, true) THEN 'TASKED'
+         ELSE 'READY' END
+"""
+SEED_QUEUE_ENTRY = f"""
+    json_build_object('id', c.capture_id, 'url', c.url, 'status', {SEED_QUEUE_STATUS})::text
+"""
+LATEST = f"""
+    SELECT DISTINCT ON (c.url) c.capture_id, c.url, j.status AS job_status,
+           {SEED_QUEUE_STATUS} AS seed_status, {SEED_QUEUE_ENTRY} AS doc
+    FROM captures AS c
+    JOIN jobs AS j USING (job_id)
+    LEFT JOIN job_queues AS q ON q.queue = j.queue
+"""  # noqa: S608 - constant fragments
+SEED_QUEUE = f"""
+    SELECT e.doc FROM ({LATEST} ORDER BY c.url, c.capture_id DESC) AS e
+    WHERE e.seed_status = ANY(%(statuses)s::text[])
+    ORDER BY e.capture_id
+    LIMIT %(limit)s
+"""  # noqa: S608 - constant fragments; values bound
+SEEN_URLS = """
+    SELECT DISTINCT url FROM captures WHERE url = ANY(%(urls)s::text[])
+"""
+SEED_ENTRIES = f"""
+    SELECT {SEED_QUEUE_ENTRY}
+    FROM captures AS c
+    JOIN jobs AS j USING (job_id)
+    LEFT JOIN job_queues AS q ON q.queue = j.queue
+    WHERE c.capture_id = ANY(%(ids)s::bigint[])
+    ORDER BY c.capture_id
+"""  # noqa: S608 - constant fragments; values bound
+SEED_ENTRY = f"""
+    SELECT e.capture_id, e.job_status, e.doc
+    FROM ({LATEST} WHERE c.url = %(url)s ORDER BY c.url, c.capture_id DESC) AS e
+"""  # noqa: S608 - constant fragments; values bound
+CANCEL_QUEUED = """
+    UPDATE jobs AS j SET status = 'cancelled', finished_at = now()
+    FROM captures AS c
+    WHERE c.capture_id = %(capture_id)s AND j.job_id = c.job_id AND j.status = 'queued'
+"""
+READY_COUNT = """
+    SELECT count(*) FROM jobs WHERE queue = %(queue)s AND status = 'queued'
+"""
+
+
+@dataclass(frozen=True)
+class SeedEntry:
+    """A URL's latest capture, as seed 001's queue sees it."""
+
+    capture_id: int
+    job_status: str
+    document: str
+
+
+async def seed_queue(cur: Any, statuses: list[str], *, limit: int) -> list[str]:
+    """The queue's entries in these seed statuses, oldest first."""
+    await cur.execute(SEED_QUEUE, {"statuses": statuses, "limit": limit})
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def seen_urls(cur: Any, urls: list[str]) -> set[str]:
+    """Which of ``urls`` were ever captured (whatever became of it); lock them first."""
+    await cur.execute(LOCK_URLS, {"urls": urls})
+    await cur.execute(SEEN_URLS, {"urls": urls})
+    return {row[0] for row in await cur.fetchall()}
+
+
+async def seed_entries(cur: Any, capture_ids: list[int]) -> list[str]:
+    await cur.execute(SEED_ENTRIES, {"ids": capture_ids})
+    return [row[0] for row in await cur.fetchall()]
+
+
+async def seed_entry(cur: Any, url: str) -> SeedEntry:
+    """The latest capture of ``url``; NotFound if it was never queued."""
+    await cur.execute(SEED_ENTRY, {"url": url})
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"No URL {url!r} in the queue")
+    return SeedEntry(int(row[0]), row[1], row[2])
+
+
+async def cancel_queued(cur: Any, capture_id: int) -> None:
+    await cur.execute(CANCEL_QUEUED, {"capture_id": capture_id})
+
+
+async def waiting(cur: Any) -> int:
+    """How many captures wait in the queue."""
+    await cur.execute(READY_COUNT, {"queue": QUEUE})
+    (count,) = await cur.fetchone()
+    return int(count)
