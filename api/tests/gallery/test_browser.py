@@ -337,3 +337,19 @@ def test_dropped_files_upload_each_on_its_own_and_a_refusal_says_why(
     assert status == 200
     assert good in [image["filename"] for image in listing[0]]
     assert bad not in [image["filename"] for image in listing[0]]
+
+
+def test_the_image_page_shows_and_edits_the_description(page: Any, live: ServeProcess) -> None:
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [word])
+    page.goto(f"/gallery/images/{image['image_id']}")
+    expect(page.locator("#description")).to_be_hidden()
+    page.click("#describe-open")
+    page.fill("#new-description", f"Harbour at dawn\nfrom the {word} pier")
+    page.click("#describe button[type=submit]")
+    expect(page.locator("#description")).to_have_text(f"Harbour at dawn\nfrom the {word} pier")
+    status, _, found = call(live, "GET", f"/images?q=text:{word}")
+    assert status == 200
+    assert [row["image_id"] for row in found[0]] == [image["image_id"]]
+    page.reload()
+    expect(page.locator("#description")).to_contain_text("Harbour at dawn")

@@ -34,6 +34,8 @@ function render(image, writable) {
   state.image = image;
   document.title = `pixtag: ${image.filename}`;
   $("filename").textContent = image.filename;
+  $("description").textContent = image.description || "";
+  $("description").hidden = !image.description;
   const file = image.attachment;
   $("facts").replaceChildren(
     ...fact("Id", String(image.image_id)),
@@ -140,6 +142,16 @@ function setUpEditing() {
       $("rename").hidden = true;
       setUpDownload();
     }
+  });
+  $("describe-open").addEventListener("click", () => {
+    $("new-description").value = state.image.description || "";
+    $("describe").hidden = false;
+    $("new-description").focus();
+  });
+  $("describe-cancel").addEventListener("click", () => ($("describe").hidden = true));
+  $("describe").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (await edit({ description: $("new-description").value })) $("describe").hidden = true;
   });
   $("delete").addEventListener("click", () => $("confirm-delete").showModal());
   $("confirm-delete").addEventListener("close", async () => {
