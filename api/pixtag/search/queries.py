@@ -18,8 +18,10 @@ A ``text:`` term is PostgreSQL full-text search over ``image_words(filename,
 description)`` (fixtures/018_descriptions.sql), which the ``images_words``
 GIN index serves; the words are bound and read by the same 'simple'
 configuration, with '.', '_' and '-' as spaces, as the index reads the rows.
-Nothing counts words ahead of time, so a text term is estimated as rare
-(``TEXT_SHARE``): the listing collects its matches through the index.
+Nothing counts words ahead of time: a text term's share is PostgreSQL's own
+estimate (``words_estimate``, fixtures/020_word_estimates.sql: the planner's
+row count from the index's word statistics), asked in the same statement
+that resolves the tags.
 """
 
 import math
@@ -31,7 +33,6 @@ from pixtag.search import terms as t
 from pixtag.tags.queries import counts as tag_counts
 
 PREFIX_CAP = 100
-TEXT_SHARE = 0.001
 WORDS = "image_words(i.filename, i.description)"
 TSQUERY = {
     "words": "plainto_tsquery('simple', translate(%({name})s::text, '._-', '   '))",
@@ -53,6 +54,9 @@ RESOLVE_PREFIX = f"""
         {tag_counts.exact_top("%(like_{n})s", "%(prefix_cap)s")}
     ) AS p
 """  # noqa: S608 - constant fragments; values bound
+ESTIMATE_TEXT = """
+    SELECT 'text', %(text_key_{n})s::text, NULL, words_estimate({tsquery})::bigint
+"""
 COUNT_IMAGES = """
     SELECT 'images', NULL, NULL, greatest(reltuples, 0)::bigint
     FROM pg_class WHERE oid = 'images'::regclass
@@ -66,6 +70,7 @@ class Resolution:
     targets: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     expansions: dict[str, list[str]] = field(default_factory=dict)
+    texts: dict[int, float] = field(default_factory=dict)  # by place in terms.texts
     images: float = 0.0
 
 
@@ -83,6 +88,10 @@ def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, 
     for n, prefix in enumerate(sorted(prefixes)):
         parts.append(RESOLVE_PREFIX.replace("{n}", str(n)))
         params[f"prefix_{n}"], params[f"like_{n}"] = prefix, like_pattern(prefix)
+    for n, text in enumerate(t.texts(term)):
+        tsquery = TSQUERY[_kind(text)].format(name=f"text_{n}")
+        parts.append(ESTIMATE_TEXT.replace("{n}", str(n)).replace("{tsquery}", tsquery))
+        params[f"text_{n}"], params[f"text_key_{n}"] = text.words, str(n)
     if not parts:
         return None
     if with_size:
@@ -101,6 +110,8 @@ def read_resolution(rows: Sequence[tuple[Any, ...]]) -> Resolution:
         elif kind in ("prefix", b"prefix"):
             found.expansions.setdefault(asked, []).append(tag)
             found.counts[tag] = int(count)
+        elif kind in ("text", b"text"):
+            found.texts[int(asked)] = float(count)
         else:
             found.images = float(count)
     return found
@@ -120,9 +131,10 @@ class Condition:
 
 
 class _Writer:
-    def __init__(self, resolution: Resolution, params: dict[str, Any]) -> None:
+    def __init__(self, resolution: Resolution, params: dict[str, Any], term: t.Term) -> None:
         self.resolution = resolution
         self.params = params
+        self.text_places = {text: n for n, text in enumerate(t.texts(term))}
 
     def bind(self, value: list[str]) -> str:
         name = f"q{len(self.params)}"
@@ -142,8 +154,9 @@ class _Writer:
     def text(self, term: t.Text) -> Condition:
         name = f"q{len(self.params)}"
         self.params[name] = term.words
-        kind = "phrase" if term.phrase else "prefix" if term.prefix else "words"
-        return Condition(f"{WORDS} @@ {TSQUERY[kind].format(name=name)}", TEXT_SHARE, True)
+        estimate = self.resolution.texts.get(self.text_places.get(term, -1), 0.0)
+        share = min(1.0, estimate / max(self.resolution.images, 1.0))
+        return Condition(f"{WORDS} @@ {TSQUERY[_kind(term)].format(name=name)}", share, True)
 
     def write(self, term: t.Term) -> Condition:
         if isinstance(term, t.Text):
@@ -197,4 +210,8 @@ def condition(term: t.Term, resolution: Resolution, params: dict[str, Any]) -> C
     """The tree as SQL; its values are added to ``params``."""
     if term == t.EVERYTHING:
         return Condition("true", 1.0, False)
-    return _Writer(resolution, params).write(term)
+    return _Writer(resolution, params, term).write(term)
+
+
+def _kind(term: t.Text) -> str:
+    return "phrase" if term.phrase else "prefix" if term.prefix else "words"

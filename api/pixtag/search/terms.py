@@ -101,3 +101,18 @@ def leaves(term: Term) -> tuple[set[str], set[str]]:
         elif isinstance(node, All | Any):
             stack.extend(node.terms)
     return tags, prefixes
+
+
+def texts(term: Term) -> list[Text]:
+    """The distinct ``text:`` terms of a tree, in one fixed order."""
+    found: set[Text] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Text):
+            found.add(node)
+        elif isinstance(node, Not):
+            stack.append(node.term)
+        elif isinstance(node, All | Any):
+            stack.extend(node.terms)
+    return sorted(found, key=repr)
