@@ -242,19 +242,26 @@ class Unavailable:
     """While the database is down every request fails alike: one log line per interval, with
     how many were answered 503, instead of a traceback per request."""
 
-    def __init__(self, interval: float = 10.0) -> None:
+    def __init__(
+        self,
+        interval: float = 10.0,
+        *,
+        what: str = "database unavailable",
+        counted: str = "requests answered 503",
+        logger: logging.Logger = log,
+    ) -> None:
         self.interval = interval
+        self.what, self.counted, self.log = what, counted, logger
         self._since: float | None = None
         self._count = 0
 
-    def count(self, error: psycopg2.Error) -> None:
+    def count(self, error: BaseException | str) -> None:
         now = time.monotonic()
         self._count += 1
         if self._since is None or now - self._since >= self.interval:
-            log.warning(
-                "database unavailable: %d requests answered 503 since the last report (%s)",
-                self._count,
-                first_line(error),
+            reason = error if isinstance(error, str) else first_line(error)
+            self.log.warning(
+                "%s: %d %s since the last report (%s)", self.what, self._count, self.counted, reason
             )
             self._since, self._count = now, 0
 

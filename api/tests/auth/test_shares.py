@@ -144,6 +144,7 @@ async def test_a_revoked_share_is_gone_and_unlisted(stored):
     assert (await stored.delete(f"/shares/{made['token']}")).status == 204
     assert (await stored.delete(f"/shares/{made['token']}")).status == 204
     assert (await follow(stored, made["url"])).status == 410
+    assert (await download(stored, made["url"])).status == 410  # nothing served once revoked
     listed = await (await stored.get("/images/1/shares")).json()
     assert [s["token"] for s in listed] == [kept["token"]]
     unknown = await stored.delete("/shares/nosuchshare")
