@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     # Listings streamed at once (each holds a connection while its client
     # reads); default: the pool less two, left for everything else.
     max_streams: int | None = Field(default=None, ge=1)
+    # Of those, how many one client (a token, else an address) may stream at once.
+    max_streams_per_client: int | None = Field(default=None, ge=1)
+    # Proxies whose X-Forwarded-For names the client (CIDRs): behind nginx, its address.
+    trusted_proxies: CommaList = ()
     # A streaming transaction left idle this long (a stalled reader) is ended
     # by PostgreSQL, so one slow client cannot pin a backend forever.
     stream_idle_timeout_ms: int = Field(default=60_000, ge=100)
@@ -143,6 +147,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "capture_allow",
+        "trusted_proxies",
         "capture_block_domains",
         "rendition_presets",
         "rendition_eager",
@@ -191,6 +196,16 @@ class Settings(BaseSettings):
 
         for item in value:
             allow_rule(item)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or a CIDR") from None
         return value
 
     @field_validator("rendition_presets")
@@ -260,6 +275,14 @@ class Settings(BaseSettings):
         """The most connections one server process opens: its pool, the job engine's
         listener, one per rendition being built (its lock), one while it sweeps."""
         return self.pool_max_size + 1 + self.rendition_workers + 1
+
+    @property
+    def streams_per_client(self) -> int:
+        """How many of the listings streaming at once one client may hold: by default half
+        of them (at least one), so one client never takes them all."""
+        if self.max_streams_per_client is not None:
+            return min(self.max_streams_per_client, self.stream_limit)
+        return max(1, self.stream_limit // 2)
 
     @property
     def stream_limit(self) -> int:

@@ -127,7 +127,7 @@ async def pooled(dsn: str, settings: Settings, *, max_size: int) -> AsyncIterato
             dsn,
             acquire_timeout_ms=settings.pool_timeout_ms,
             stream_idle_timeout_ms=settings.stream_idle_timeout_ms,
-            slots=StreamSlots(settings.stream_limit),
+            slots=StreamSlots(settings.stream_limit, settings.streams_per_client),
             stream_statement_timeout_ms=settings.stream_statement_timeout_ms,
         )
     finally:

@@ -44,6 +44,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 import aiopg
@@ -75,24 +76,59 @@ class StreamsBusy(DomainError):
         )
 
 
-class StreamSlots:
-    """How many streams may hold a pooled connection at once."""
+class ClientStreamsBusy(DomainError):
+    """This client already streams as many listings as one client may."""
+
+    status = 429
 
     def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This client is already streaming {limit} listings, as many as one client may"
+            " (PIXTAG_STREAMS_PER_CLIENT); try again when one has ended",
+            headers={"Retry-After": "1"},
+        )
+
+
+# Who the stream being opened is for (a token, else an address), set by the view that
+# streams it: the slots count each client's streams against PIXTAG_STREAMS_PER_CLIENT.
+STREAM_CLIENT: ContextVar[str | None] = ContextVar("stream_client", default=None)
+
+
+class StreamSlots:
+    """How many streams may hold a pooled connection at once, and one client at most
+    ``per_client`` of them (so one client cannot take every slot)."""
+
+    def __init__(self, limit: int, per_client: int | None = None) -> None:
         self._free = asyncio.Semaphore(limit)
+        self.per_client = per_client or limit
+        self._clients: dict[str, int] = {}
 
     @asynccontextmanager
     async def hold(self, timeout_ms: int) -> AsyncIterator[None]:
-        """One slot for the block; ``StreamsBusy`` when none comes free within ``timeout_ms``."""
+        """One slot for the block; ``ClientStreamsBusy`` at once when the client holds its
+        share, ``StreamsBusy`` when none comes free within ``timeout_ms``."""
+        client = STREAM_CLIENT.get()
+        if client is not None:
+            if self._clients.get(client, 0) >= self.per_client:
+                raise ClientStreamsBusy(self.per_client)
+            self._clients[client] = self._clients.get(client, 0) + 1
         try:
-            async with asyncio.timeout(timeout_ms / 1000):
-                await self._free.acquire()
-        except TimeoutError:
-            raise StreamsBusy() from None
-        try:
-            yield
+            try:
+                async with asyncio.timeout(timeout_ms / 1000):
+                    await self._free.acquire()
+            except TimeoutError:
+                raise StreamsBusy() from None
+            try:
+                yield
+            finally:
+                self._free.release()
         finally:
-            self._free.release()
+            if client is not None:
+                left = self._clients[client] - 1
+                if left:
+                    self._clients[client] = left
+                else:
+                    del self._clients[client]
 
 
 class ChunkCursor:

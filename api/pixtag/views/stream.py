@@ -18,6 +18,11 @@ The listing's trailer (the ``after`` token of a full page) goes into the
 closing totals object: headers are long gone by then, so a ``Link`` header
 cannot carry it.
 
+One client (its token, else its address: ``X-Forwarded-For`` as far back
+as ``PIXTAG_TRUSTED_PROXIES`` vouch for it) streams at most
+``PIXTAG_MAX_STREAMS_PER_CLIENT`` listings at once (``db.stream``), so one
+client cannot take every slot: the next is a 429.
+
 For a client that accepts gzip, each chunk is compressed and flushed on its
 own (``pixtag.compression.GzipStream``) as it goes out, never the document
 at once; a large chunk is compressed in a worker thread (zlib lets go of the
@@ -27,6 +32,8 @@ GIL), so the next FETCH is read meanwhile.
 import asyncio
 import contextlib
 import fcntl
+import functools
+import ipaddress
 import json
 import logging
 import socket
@@ -37,12 +44,16 @@ from contextlib import AbstractAsyncContextManager
 from aiohttp import HttpVersion11, web
 
 from pixtag import keys
+from pixtag.auth.middleware import PRINCIPAL
 from pixtag.compression import GzipStream, accepts_gzip, vary
 from pixtag.db.chunks import Chunks
+from pixtag.db.stream import STREAM_CLIENT
 from pixtag.errors import QUERY_CANCELED
 from pixtag.logs import redacted
 
 log = logging.getLogger(__name__)
+
+type IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
@@ -63,6 +74,41 @@ class _Stream(web.StreamResponse):
 
 class TooSlow(Exception):
     """The client did not read the stream fast enough (or at all)."""
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in trusted)
+
+
+def _trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip().strip("[]"))
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_of(request: web.Request, trusted: tuple[str, ...]) -> str:
+    """Who a request is from: its API token, else its address (through trusted proxies)."""
+    principal = request.get(PRINCIPAL)
+    if principal is not None and principal.token_id is not None:
+        return f"token {principal.token_id}"
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return f"address {client_address(request.remote or '', forwarded, trusted)}"
+
+
+def client_address(remote: str, forwarded: str, trusted: tuple[str, ...]) -> str:
+    """The client's address: the peer's, or, from a trusted proxy, the last address of
+    ``X-Forwarded-For`` that no trusted proxy added."""
+    networks = _networks(trusted)
+    address = remote
+    if networks and _trusted(address, networks):
+        for hop in reversed([hop.strip() for hop in forwarded.split(",") if hop.strip()]):
+            address = hop
+            if not _trusted(hop, networks):
+                break
+    return address
 
 
 def wants_ndjson(request: web.Request) -> bool:
@@ -131,6 +177,7 @@ async def stream_document(
     totals (the seeds' lists).
     """
     settings = request.app[keys.SETTINGS]
+    STREAM_CLIENT.set(client_of(request, settings.trusted_proxies))
     ndjson = wants_ndjson(request)
     write_timeout = settings.stream_idle_timeout_ms / 1000
     min_rate = settings.stream_min_rate
