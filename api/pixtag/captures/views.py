@@ -18,7 +18,7 @@ from pixtag.captures.models import (
     SwitchState,
 )
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
-from pixtag.openapi.fragments import QUEUE_BUSY, json_body, location
+from pixtag.openapi.fragments import QUEUE_BUSY, STREAM_BUSY, json_body, location
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
 
@@ -61,6 +61,7 @@ class CaptureCollectionView(ProblemView):
                     },
                 },
                 **QUEUE_BUSY,
+                "429": STREAM_BUSY["429"],
             },
         },
         "POST": {

@@ -49,6 +49,11 @@ STREAM_BUSY = busy(
     " chunk took longer than PIXTAG_STREAM_STATEMENT_TIMEOUT_MS (a later chunk past it ends"
     " the stream unfinished)."
 )
+STREAM_BUSY["429"] = {
+    "description": "This client already streams PIXTAG_MAX_STREAMS_PER_CLIENT listings.",
+    "headers": {"Retry-After": header("Seconds to wait before trying again.")},
+    "content": {"application/problem+json": {"schema": Problem}},
+}
 QUEUE_BUSY = busy(
     "The server is busy: no database connection came free within PIXTAG_POOL_TIMEOUT_MS"
     " (or, for listings, PIXTAG_MAX_STREAMS are streaming)."

@@ -6,7 +6,7 @@ from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r409, r415
 from pydantic import Field
 
 from pixtag.models import BIGINT_MAX, DIGITS, AfterId, ChunkSize, Integer, Limit, Problem
-from pixtag.openapi.fragments import QUEUE_BUSY, json_body
+from pixtag.openapi.fragments import QUEUE_BUSY, STREAM_BUSY, json_body
 from pixtag.processing import queries, service
 from pixtag.processing.models import (
     ProcessingCreate,
@@ -50,6 +50,7 @@ class ProcessingCollectionView(ProblemView):
                     },
                 },
                 **QUEUE_BUSY,
+                "429": STREAM_BUSY["429"],
             },
         },
         "POST": {
