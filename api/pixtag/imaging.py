@@ -10,7 +10,11 @@ every server module that opens images with Pillow imports this one first
 (``register``), so they all read the same formats.
 """
 
+import ctypes
+import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,3 +94,60 @@ def identify(path: Path, max_pixels: int, max_side: int | None = None) -> ImageI
             f"The image is {width}x{height} pixels: a side is longer than {max_side} pixels"
         )
     return ImageInfo(content_type, width, height)
+
+
+# Bytes Pillow keeps per pixel by mode: one band in a byte, "I;16" in two, every other mode
+# (RGB included: Pillow pads it to four) in four.
+_ONE_BYTE = frozenset({"1", "L", "P"})
+
+
+def decoded_size(image: Image.Image) -> int:
+    """The bytes ``image`` takes once decoded, from its header alone."""
+    width, height = image.size
+    per_pixel = 1 if image.mode in _ONE_BYTE else 2 if image.mode.startswith("I;16") else 4
+    return width * height * per_pixel
+
+
+class MemoryBudget:
+    """Decoded pixels that image work in this process holds at once (``PIXTAG_IMAGE_MEMORY``),
+    shared by the threads that decode: a task waits until its share is free, and one larger
+    than the whole budget waits to run alone (an image the ingest accepted is never refused
+    for its size here). After each task, memory the allocator kept is returned to the system."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self.waiting = 0  # tasks waiting for their share
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def hold(self, nbytes: int) -> Iterator[None]:
+        with self._changed:
+            self.waiting += 1
+            self._changed.wait_for(lambda: self.used == 0 or self.used + nbytes <= self.total)
+            self.waiting -= 1
+            self.used += nbytes
+        try:
+            yield
+        finally:
+            with self._changed:
+                self.used -= nbytes
+                self._changed.notify_all()
+            release_memory()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None  # not glibc: nothing to ask
+    return trim
+
+
+_TRIM = _malloc_trim()
+
+
+def release_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc keeps freed image buffers)."""
+    if _TRIM is not None:
+        _TRIM(0)

@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     # Threads this process decodes and processes images in (processing tasks); the
     # tasks beyond them wait their turn.
     processing_threads: int = Field(default=2, ge=1, le=64)
+    # Decoded pixels (MiB) the processing tasks of one process hold at once: a task waits
+    # for its share; one larger than all of it runs alone.
+    image_memory_mb: int = Field(default=256, ge=16)
 
     @field_validator("database_url")
     @classmethod

@@ -23,6 +23,7 @@ from pixtag import validation
 from pixtag.db.database import Database
 from pixtag.errors import ImageGone, ImageNotFound, PayloadTooLarge
 from pixtag.images.ingest import Ingest
+from pixtag.imaging import MemoryBudget
 from pixtag.jobs import queries as jobs
 from pixtag.jobs.errors import ClaimLost, Permanent
 from pixtag.pacing import Pacer
@@ -67,6 +68,7 @@ class Processor:
     ingest: Ingest
     executor: Executor
     pacer: Pacer
+    budget: MemoryBudget
 
     async def __call__(self, job: jobs.Claimed) -> dict[str, Any]:
         async with self.db.cursor() as cur:
@@ -127,6 +129,7 @@ class Processor:
                     task.algorithm,
                     task.params,
                     limits.max_pixels,
+                    self.budget,
                 )
         finally:
             await spooled.discard()

@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pixtag.imaging import ACCEPTED
+from pixtag.imaging import ACCEPTED, MemoryBudget, decoded_size
 from pixtag.jobs.errors import Permanent
 
 # Formats a result is written in (MPO, a camera JPEG, is written as JPEG), with their extension.
@@ -159,17 +159,37 @@ def _for_format(image: Image.Image, fmt: str) -> Image.Image:
     return image.convert("L")
 
 
-def process(path: Path, algorithm: str, params: dict[str, Any], max_pixels: int) -> Output:
-    """Decode ``path``, apply ``algorithm`` and encode the result."""
+# Decoded copies a task holds at its peak: the source, the oriented or converted image and
+# the result (bench/RESULTS.md, "Image memory").
+COPIES = 3
+
+
+def process(
+    path: Path,
+    algorithm: str,
+    params: dict[str, Any],
+    max_pixels: int,
+    budget: MemoryBudget | None = None,
+) -> Output:
+    """Decode ``path``, apply ``algorithm`` and encode the result, within ``budget``."""
     with _open(path, max_pixels) as image:
-        source_format = "JPEG" if image.format == "MPO" else (image.format or "")
-        icc = image.info.get("icc_profile")
-        try:
-            image.load()
-            oriented = ImageOps.exif_transpose(image)
-        except (OSError, ValueError, SyntaxError):
-            raise _fail("decode_failed", "the source file could not be decoded") from None
-        result = apply(oriented, algorithm, params, max_pixels)
+        if budget is None:
+            return _process(image, algorithm, params, max_pixels)
+        with budget.hold(decoded_size(image) * COPIES):
+            return _process(image, algorithm, params, max_pixels)
+
+
+def _process(image: Image.Image, algorithm: str, params: dict[str, Any], max_pixels: int) -> Output:
+    source_format = "JPEG" if image.format == "MPO" else (image.format or "")
+    icc = image.info.get("icc_profile")
+    try:
+        image.load()
+        oriented = ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError):
+        raise _fail("decode_failed", "the source file could not be decoded") from None
+    image.close()  # the oriented copy is what the operation reads: the source's pixels go now
+    result = apply(oriented, algorithm, params, max_pixels)
+    del oriented
     same = source_format in WRITTEN and source_format in Image.SAVE
     fmt = source_format if same else "PNG"
     result = _for_format(result, fmt)
