@@ -16,6 +16,7 @@ from pixtag import keys
 from pixtag.auth.access import declared, scope_for
 from pixtag.auth.authenticator import AUTH
 from pixtag.auth.tokens import Principal
+from pixtag.db.stream import STREAM_CLIENT
 from pixtag.errors import Forbidden
 
 log = logging.getLogger(__name__)
@@ -49,4 +50,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             scope=needed,
         )
     request[PRINCIPAL] = principal
+    if principal.token_id is not None:
+        # A listing counts against its token's share of the stream slots (db.stream).
+        STREAM_CLIENT.set(f"token {principal.token_id}")
     return await handler(request)

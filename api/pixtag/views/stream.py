@@ -44,7 +44,6 @@ from contextlib import AbstractAsyncContextManager
 from aiohttp import HttpVersion11, web
 
 from pixtag import keys
-from pixtag.auth.middleware import PRINCIPAL
 from pixtag.compression import GzipStream, accepts_gzip, vary
 from pixtag.db.chunks import Chunks
 from pixtag.db.stream import STREAM_CLIENT
@@ -87,15 +86,6 @@ def _trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
     except ValueError:
         return False
     return any(ip in network for network in networks)
-
-
-def client_of(request: web.Request, trusted: tuple[str, ...]) -> str:
-    """Who a request is from: its API token, else its address (through trusted proxies)."""
-    principal = request.get(PRINCIPAL)
-    if principal is not None and principal.token_id is not None:
-        return f"token {principal.token_id}"
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    return f"address {client_address(request.remote or '', forwarded, trusted)}"
 
 
 def client_address(remote: str, forwarded: str, trusted: tuple[str, ...]) -> str:
@@ -177,7 +167,10 @@ async def stream_document(
     totals (the seeds' lists).
     """
     settings = request.app[keys.SETTINGS]
-    STREAM_CLIENT.set(client_of(request, settings.trusted_proxies))
+    if STREAM_CLIENT.get() is None:  # not a token's (auth_middleware): the address's
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        address = client_address(request.remote or "", forwarded, settings.trusted_proxies)
+        STREAM_CLIENT.set(f"address {address}")
     ndjson = wants_ndjson(request)
     write_timeout = settings.stream_idle_timeout_ms / 1000
     min_rate = settings.stream_min_rate
