@@ -100,15 +100,16 @@ class StreamSlots:
 
     def __init__(self, limit: int, per_client: int | None = None) -> None:
         self._free = asyncio.Semaphore(limit)
-        self.per_client = per_client or limit
+        # A share as large as all the slots is no share: such a client waits like any other.
+        self.per_client = per_client if per_client is not None and per_client < limit else None
         self._clients: dict[str, int] = {}
 
     @asynccontextmanager
     async def hold(self, timeout_ms: int) -> AsyncIterator[None]:
         """One slot for the block; ``ClientStreamsBusy`` at once when the client holds its
         share, ``StreamsBusy`` when none comes free within ``timeout_ms``."""
-        client = STREAM_CLIENT.get()
-        if client is not None:
+        client = STREAM_CLIENT.get() if self.per_client is not None else None
+        if client is not None and self.per_client is not None:
             if self._clients.get(client, 0) >= self.per_client:
                 raise ClientStreamsBusy(self.per_client)
             self._clients[client] = self._clients.get(client, 0) + 1

@@ -32,11 +32,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pixtag.db.database import Database
-from pixtag.errors import database_lost, first_line
+from pixtag.errors import Unavailable, database_lost, first_line
 from pixtag.jobs import queries
 from pixtag.jobs.errors import ClaimLost, Permanent, Transient
 
 log = logging.getLogger(__name__)
+# While the database is away every poll fails alike: a line per interval, with a count.
+CLAIMS_FAILING = Unavailable(
+    what="jobs: claiming failed, trying again shortly", counted="failures", logger=log
+)
+LISTEN_FAILING = Unavailable(
+    what="jobs: listening failed, polling until it is back", counted="failures", logger=log
+)
 
 CHANNEL = "pixtag_jobs"
 
@@ -132,11 +139,14 @@ class Engine:
                 try:
                     job = await self._claim()
                 except Exception as error:
-                    log.warning(
-                        "jobs: claiming failed; trying again shortly: %s",
-                        first_line(error),
-                        exc_info=not database_lost(error),
-                    )
+                    if database_lost(error):  # once per interval, counted, while it lasts
+                        CLAIMS_FAILING.count(error)
+                    else:
+                        log.warning(
+                            "jobs: claiming failed; trying again shortly: %s",
+                            first_line(error),
+                            exc_info=True,
+                        )
                     break
                 if job is None:
                     break
@@ -186,11 +196,14 @@ class Engine:
             except asyncio.CancelledError:
                 raise
             except Exception as error:
-                log.warning(
-                    "jobs: listening failed; polling until it is back: %s",
-                    first_line(error),
-                    exc_info=not database_lost(error),
-                )
+                if database_lost(error):
+                    LISTEN_FAILING.count(error)
+                else:
+                    log.warning(
+                        "jobs: listening failed; polling until it is back: %s",
+                        first_line(error),
+                        exc_info=True,
+                    )
                 await asyncio.sleep(self.tuning.poll_interval)
 
     async def _beat(self) -> None:

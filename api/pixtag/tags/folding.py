@@ -30,10 +30,13 @@ from aiohttp import web
 
 from pixtag import background, keys
 from pixtag.db.database import Database
-from pixtag.errors import database_lost, first_line
+from pixtag.errors import Unavailable, database_lost, first_line
 from pixtag.tags.queries import counts as tag_counts
 
 log = logging.getLogger(__name__)
+FOLDS_FAILING = Unavailable(
+    what="tag count fold failed, retrying at the next interval", counted="failures", logger=log
+)
 
 BATCH = 10_000
 VACUUM_EVERY = 50_000
@@ -72,10 +75,13 @@ async def _fold_forever(db: Database, interval: float) -> None:
                     await tag_counts.vacuum(cur)
                 since_vacuum = 0
         except Exception as error:
-            log.warning(
-                "tag count fold failed; retrying at the next interval: %s",
-                first_line(error),
-                exc_info=not database_lost(error),
-            )
+            if database_lost(error):
+                FOLDS_FAILING.count(error)
+            else:
+                log.warning(
+                    "tag count fold failed; retrying at the next interval: %s",
+                    first_line(error),
+                    exc_info=True,
+                )
         # Jittered, so that processes started together do not fold together.
         await asyncio.sleep(interval * random.uniform(0.9, 1.1))  # noqa: S311
