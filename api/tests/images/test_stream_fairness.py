@@ -7,8 +7,10 @@ import asyncio
 import psycopg2
 import pytest
 
+from pixtag.app import create_app
 from pixtag.settings import Settings
 from pixtag.views.stream import client_address
+from tests.support.auth import bearer, make_token
 from tests.support.helpers import problem
 from tests.support.processes import async_wait_until, sql
 
@@ -73,3 +75,29 @@ def test_x_forwarded_for_is_believed_only_from_trusted_proxies():
     trusted = ("127.0.0.1/32", "10.0.0.0/8")
     assert client_address("127.0.0.1", forwarded, trusted) == "203.0.113.7"
     assert client_address("127.0.0.1", "", trusted) == "127.0.0.1"
+
+
+async def test_with_tokens_each_token_has_its_own_share(aiohttp_client, settings, database_url):
+    """Behind one address (a proxy nobody trusts), two tokens still count apart."""
+    app = create_app(settings.model_copy(update={"auth": "on", "trusted_proxies": ()}))
+    client = await aiohttp_client(app)
+    _, first = make_token(database_url, "read")
+    _, second = make_token(database_url, "read")
+    holder = psycopg2.connect(database_url)
+    try:
+        with holder.cursor() as cur:
+            cur.execute("LOCK TABLE images IN ACCESS EXCLUSIVE MODE")
+        held = [asyncio.create_task(client.get("/images", headers=bearer(first))) for _ in "ab"]
+        await async_wait_until(
+            lambda: waiting_listings(database_url) == 2, within=30, what="the first token's two"
+        )
+        await problem(await client.get("/images", headers=bearer(first)), 429)
+        other = asyncio.create_task(client.get("/images", headers=bearer(second)))
+        await async_wait_until(
+            lambda: waiting_listings(database_url) == 3, within=30, what="the second token's"
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    for resp in [*(await asyncio.gather(*held)), await other]:
+        assert resp.status == 200
