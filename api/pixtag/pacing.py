@@ -9,9 +9,12 @@ requests, each piece of background work is followed by a pause that keeps
 it to ``share`` of the time: work that took d seconds holds the next piece
 back for d * (1 - share) / share. Busy means the event loop, which does
 every request's work in this process, spent at least ``BUSY`` of the time
-since the last look working; a trickle of requests (a health probe, one
-person browsing) does not make it so. As soon as the loop is quieter, the
-pause ends and background work goes at full speed. A rendition a client is
+since the last look working, or wanting to: its thread's time on a CPU and
+its time waiting for one (Linux's ``/proc/thread-self/schedstat``), so that a
+loop starved of CPU by a crowded machine does not look idle; a trickle of
+requests (a health probe, one person browsing) does not make it so. As soon
+as the loop is quieter, the pause ends and background work goes at full
+speed. A rendition a client is
 waiting for is not background work and is never held back.
 """
 
@@ -26,6 +29,18 @@ LOOK_EVERY = 0.05
 STALE = 4
 # The event loop working this share of the time: requests are being answered.
 BUSY = 0.2
+SCHEDSTAT = "/proc/thread-self/schedstat"
+
+
+def demand() -> float:
+    """Seconds the calling thread has run on a CPU or waited on a run queue for one (its CPU
+    time alone where the kernel does not say)."""
+    try:
+        with open(SCHEDSTAT, "rb") as stat:
+            running, waiting, _ = stat.read().split()
+    except (OSError, ValueError):
+        return time.thread_time()
+    return (int(running) + int(waiting)) / 1e9
 
 
 class Pacer:
@@ -40,7 +55,7 @@ class Pacer:
         self.pause_per_second = (1 - share) / share
         self._free_at = 0.0
         self._looked_at = time.monotonic()
-        self._loop_cpu = time.thread_time()
+        self._loop_cpu = demand()
         self._busy = False
 
     def busy(self) -> bool:
@@ -52,9 +67,9 @@ class Pacer:
         now = time.monotonic()
         span = now - self._looked_at
         if span > STALE * LOOK_EVERY:
-            self._looked_at, self._loop_cpu, self._busy = now, time.thread_time(), True
+            self._looked_at, self._loop_cpu, self._busy = now, demand(), True
         elif span >= LOOK_EVERY:
-            cpu = time.thread_time()
+            cpu = demand()
             self._busy = (cpu - self._loop_cpu) / span >= BUSY
             self._looked_at, self._loop_cpu = now, cpu
         return self._busy

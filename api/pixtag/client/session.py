@@ -12,6 +12,7 @@ so memory stays flat whatever the size. Failures raise ``ClientError``.
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -144,6 +145,15 @@ class PixtagClient:
             body = _json_bytes(json)
             sent["Content-Type"] = "application/json"
         resp = self._exchange(method, url, body, sent)
+        for _ in range(RETRIES):
+            pause = _retry_after(resp) if method in ("GET", "HEAD") else None
+            if pause is None:
+                break
+            # Busy (every stream slot taken, or this client's share): a read asks again
+            # after the pause the server named, a few times.
+            resp.read()
+            time.sleep(pause)
+            resp = self._exchange(method, url, body, sent)
         try:
             if follow and resp.status in REDIRECTS and resp.getheader("Location"):
                 resp.read()
@@ -296,3 +306,19 @@ def _size(file: BinaryIO) -> int:
     size = file.seek(0, 2)
     file.seek(0)
     return size
+
+
+# A read the server answers 429 or 503 with Retry-After is asked again this many times,
+# waiting what the server said (at most MAX_PAUSE seconds each time).
+RETRIES = 5
+MAX_PAUSE = 5.0
+
+
+def _retry_after(resp: http.client.HTTPResponse) -> float | None:
+    """The pause a busy server asked for, if this answer is one to retry."""
+    if resp.status not in (429, 503):
+        return None
+    value = resp.getheader("Retry-After") or ""
+    if not value.isdigit():
+        return None
+    return min(float(value), MAX_PAUSE)

@@ -16,6 +16,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 
@@ -41,16 +42,21 @@ class Outcome:
     seconds: float = 0.0
 
 
-def slow_read(port: int, started: threading.Event, rate: int) -> Outcome:
+def slow_read(port: int, started: threading.Event, rate: int, header: str = "") -> Outcome:
     """GET /images on a socket with a small receive buffer, taking ``rate`` bytes a second
-    (0: reading nothing once the headers are in)."""
+    (0: reading nothing once the headers are in); ``header``: one more, as ``Name: value``."""
     outcome = Outcome()
     begin = time.monotonic()
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.settimeout(READER_DEADLINE)
         sock.connect(("127.0.0.1", port))
-        sock.sendall(b"GET /images HTTP/1.1\r\nHost: pixtag\r\nAccept: application/json\r\n\r\n")
+        extra = f"{header}\r\n".encode() if header else b""
+        sock.sendall(
+            b"GET /images HTTP/1.1\r\nHost: pixtag\r\nAccept: application/json\r\n"
+            + extra
+            + b"\r\n"
+        )
         data = b""
         while b"\r\n\r\n" not in data:
             data += sock.recv(4096)
@@ -97,12 +103,12 @@ def slow_read(port: int, started: threading.Event, rate: int) -> Outcome:
     return outcome
 
 
-def get(port: int, path: str) -> tuple[int, float, bytes]:
+def get(port: int, path: str, **headers: str) -> tuple[int, float, bytes]:
     """One request on a fresh connection; its status, how long it took, and the body."""
     begin = time.monotonic()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
-        conn.request("GET", path)
+        conn.request("GET", path, headers=headers)
         resp = conn.getresponse()
         return resp.status, time.monotonic() - begin, resp.read()
     finally:
@@ -205,3 +211,53 @@ def test_a_stalled_reader_is_cut_within_the_grace_whatever_the_kernel_buffers(
         re.search(r"too slow a reader \(\d+ bytes taken in ([\d.]+) s\)", serve.output())[1]
     )
     assert seconds < 10, seconds  # 5 s of grace, then the little it took
+
+
+ATTACKER = "203.0.113.7"
+NEIGHBOUR = "198.51.100.9"
+# Ten prefixes and forty negated tags: the most one q may ask.
+PATHOLOGICAL = (
+    " or ".join(f"b{n}*" for n in range(10)) + " " + " ".join(f"-x{n}" for n in range(40))
+)
+
+
+@pytest.mark.heavy
+def test_one_client_with_slow_readers_and_heavy_queries_cannot_stop_another_s_listing(
+    tmp_path, database_url
+):
+    """Twenty slow readers and ten of the heaviest queries from one client, at once: the
+    other client's listing and point reads are answered within 2 s."""
+    bulk_insert(database_url, IMAGES)
+    env = pixtag_env(
+        PIXTAG_STREAM_MIN_RATE=str(MIN_RATE),
+        PIXTAG_SWEEP_INTERVAL="0",
+        PIXTAG_TRUSTED_PROXIES="127.0.0.1/32",
+    )
+    args = ("--database-url", database_url, "--data-dir", str(tmp_path / "data"))
+    serve = ServeProcess(*args, log=tmp_path / "serve.log", env=env)
+    attacker = {"X-Forwarded-For": ATTACKER}
+    with serve, ThreadPoolExecutor(32) as pool:
+        serve.start()
+        started = [threading.Event() for _ in range(20)]
+        readers = [
+            pool.submit(slow_read, serve.port, event, READ_RATE, f"X-Forwarded-For: {ATTACKER}")
+            for event in started
+        ]
+        queries = [
+            pool.submit(get, serve.port, f"/images?q={quote(PATHOLOGICAL)}", **attacker)
+            for _ in range(10)
+        ]
+        wait_until(lambda: all(e.is_set() for e in started), within=30, what="every answer")
+
+        for path in ("/images?limit=100", "/images/1", "/images?tag=bulk-tag-7-3"):
+            status, seconds, body = get(serve.port, path, **{"X-Forwarded-For": NEIGHBOUR})
+            assert status == 200, body
+            assert seconds < 2, (path, seconds)
+        outcomes = [r.result(timeout=READER_DEADLINE + 10) for r in readers]
+        answers = [q.result(timeout=60) for q in queries]
+
+    # The attacker held at most its share (half the eight slots); the rest of its streams
+    # were refused at once, and its heavy queries were answered or refused, never hung.
+    assert sum(o.status == 200 for o in outcomes) <= 4
+    assert {o.status for o in outcomes} <= {200, 429}
+    assert {status for status, _, _ in answers} <= {200, 429}

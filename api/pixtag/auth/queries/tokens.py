@@ -60,16 +60,14 @@ TOUCH = """
       AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')
 """
 
+# One statement whatever the race: processes starting at once on a fresh database (the
+# workers) all get the one secret. DO NOTHING would not do: a statement that waited for
+# another's insert sees neither its own row nor, in its snapshot, the other's; DO UPDATE
+# returns the row that won, committed or not yet visible.
 SIGNING_KEY_SQL = """
-    WITH made AS (
-        INSERT INTO server_secrets (name, secret) VALUES (%(name)s, %(secret)s)
-        ON CONFLICT (name) DO NOTHING
-        RETURNING secret
-    )
-    SELECT secret FROM made
-    UNION ALL
-    SELECT secret FROM server_secrets WHERE name = %(name)s
-    LIMIT 1
+    INSERT INTO server_secrets AS s (name, secret) VALUES (%(name)s, %(secret)s)
+    ON CONFLICT (name) DO UPDATE SET name = s.name
+    RETURNING s.secret
 """
 
 
