@@ -16,7 +16,7 @@ import pytest
 
 from pixtag.db.embedded import EmbeddedPostgres
 from tests.support.helpers import create_form, image_bytes
-from tests.support.processes import ServeProcess, async_wait_until, pixtag_env, sql
+from tests.support.processes import ServeProcess, async_wait_until, pixtag_env, sql, wait_until
 
 
 def take_away(pg_server: EmbeddedPostgres, name: str) -> None:
@@ -88,6 +88,13 @@ async def test_the_embedded_server_killed_is_brought_back(tmp_path: Path, worker
     args = ("--data-dir", str(data_dir), "--workers", workers)
     with ServeProcess(*args, log=tmp_path / "serve.log", env=env) as server:
         server.start()
+        # Every worker up before the crash: one booting while the database is away cannot
+        # start, and a worker that cannot start stops the server (its boot policy).
+        wait_until(
+            lambda: server.output().count("jobs: working") >= int(workers),
+            within=60,
+            what="every worker to be up",
+        )
         async with aiohttp.ClientSession() as session:
             form = create_form({"filename": "kept.png", "tags": ["kept"]}, image_bytes())
             async with session.post(f"{server.url}/images", data=form) as resp:
