@@ -158,7 +158,20 @@ def _patch_schema(schema: dict[str, Any]) -> None:
     }
 
 
-class ImagePatch(BaseModel):
+class _Patch(BaseModel):
+    """A change of some fields: each optional, none of them null (left out instead)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None and name in cls.model_fields:
+                    raise ValueError(f"{name} must not be null: leave it out instead")
+        return data
+
+
+class ImagePatch(_Patch):
     """Changes to an image record: a new filename or description, and its tags replaced or
     added and removed.
 
@@ -176,15 +189,6 @@ class ImagePatch(BaseModel):
         Tags | None, Field(description="Tags to add (kept in order, after the others).")
     ] = None
     tags_remove: Annotated[Tags | None, Field(description="Tags to remove.")] = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for name, value in data.items():
-                if value is None and name in cls.model_fields:
-                    raise ValueError(f"{name} must not be null: leave it out instead")
-        return data
 
     @model_validator(mode="after")
     def _one_meaning(self) -> "ImagePatch":
@@ -337,7 +341,7 @@ class SeedFile(BaseModel):
     )
 
 
-class SeedFilePatch(BaseModel):
+class SeedFilePatch(_Patch):
     """Seed 003's change of a file: its name (the extension stays) and its comment."""
 
     model_config = ConfigDict(
@@ -350,15 +354,6 @@ class SeedFilePatch(BaseModel):
         Field(description="The new name, without the extension (the file's stays)."),
     ] = None
     comment: Annotated[Description | None, Field(description="The new description.")] = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for name, value in data.items():
-                if value is None and name in cls.model_fields:
-                    raise ValueError(f"{name} must not be null: leave it out instead")
-        return data
 
     @model_validator(mode="after")
     def _something(self) -> "SeedFilePatch":

@@ -11,11 +11,12 @@ from aiohttp import web
 from pixtag.storage.backend import Storage
 from pixtag.storage.disposition import content_disposition
 
-HEADERS = {
+# Stored bytes are the uploader's: never sniffed into something else, never run.
+MEDIA_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; sandbox",
-    "Cache-Control": "private, no-store",
 }
+HEADERS = {**MEDIA_HEADERS, "Cache-Control": "private, no-store"}
 
 
 async def send_file(

@@ -35,6 +35,7 @@ from pixtag.auth import media as media_access
 from pixtag.errors import NotFound
 from pixtag.images import media
 from pixtag.images.conditional import DecidedFileResponse, Validators, decide
+from pixtag.images.delivery import MEDIA_HEADERS
 from pixtag.images.queries import attachments as queries
 from pixtag.images.views.fragments import (
     CONDITIONS,
@@ -51,10 +52,6 @@ from pixtag.storage.disposition import content_disposition
 from pixtag.views.base import ProblemView
 
 # A file that names itself an HTML page stays inert even if opened directly.
-MEDIA_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; sandbox",
-}
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
