@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL; when unset an embedded server runs in <data_dir>/postgres.",
     )
+    # Seconds a start waits for a database that cannot be reached yet (a server still
+    # starting, an outage); 0: a start fails at once, in one line. Workers started by
+    # ``--workers`` wait as long as it takes: their supervisor reached the database first.
+    database_wait: float = Field(default=0, ge=0)
     data_dir: Path = Path("./data")
     # Loopback by default: a server reachable from elsewhere is a choice (and turns auth on).
     host: str = "127.0.0.1"

@@ -44,6 +44,7 @@ import pixtag
 from pixtag import keys, logs
 from pixtag.db import budget, fixtures, url
 from pixtag.db.embedded import EmbeddedPostgres, Watchdog
+from pixtag.db.pool import reached
 from pixtag.errors import one_line
 from pixtag.protocol import ProblemAppRunner
 from pixtag.runner import (
@@ -85,6 +86,8 @@ def serve(settings: Settings) -> int:
         dsn = server.uri()
         log.info("database: embedded PostgreSQL at %s", settings.postgres_dir.resolve())
     try:
+        if settings.database_wait > 0:
+            asyncio.run(reached(dsn, settings.database_wait))
         applied = fixtures.apply(dsn)
         log.info("fixtures: %s", f"applied {', '.join(applied)}" if applied else "none pending")
         needed = budget.check(dsn, settings)
@@ -92,7 +95,12 @@ def serve(settings: Settings) -> int:
         with contextlib.ExitStack() as watching:
             if server is not None:
                 watching.enter_context(Watchdog(server))
-            return Supervisor(Server(settings.model_copy(update={"database_url": dsn}))).serve()
+            # A worker started while the database is away (one replaced during an outage)
+            # waits for it to come back rather than stop the server.
+            worker_settings = settings.model_copy(
+                update={"database_url": dsn, "database_wait": math.inf}
+            )
+            return Supervisor(Server(worker_settings)).serve()
     finally:
         if server is not None:
             log.info("%s", server.stop())

@@ -12,11 +12,19 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import psutil
 import pytest
 
 from pixtag.db.embedded import EmbeddedPostgres
 from tests.support.helpers import create_form, image_bytes
-from tests.support.processes import ServeProcess, async_wait_until, pixtag_env, sql, wait_until
+from tests.support.processes import (
+    ServeProcess,
+    async_wait_until,
+    pixtag_env,
+    run_pixtag,
+    sql,
+    wait_until,
+)
 
 
 def take_away(pg_server: EmbeddedPostgres, name: str) -> None:
@@ -88,8 +96,8 @@ async def test_the_embedded_server_killed_is_brought_back(tmp_path: Path, worker
     args = ("--data-dir", str(data_dir), "--workers", workers)
     with ServeProcess(*args, log=tmp_path / "serve.log", env=env) as server:
         server.start()
-        # Every worker up before the crash: one booting while the database is away cannot
-        # start, and a worker that cannot start stops the server (its boot policy).
+        # Every worker up before the crash, so that each one meets it serving (one still
+        # booting would wait for the database: test_a_worker_replaced_during_an_outage...).
         wait_until(
             lambda: server.output().count("jobs: working") >= int(workers),
             within=60,
@@ -131,3 +139,84 @@ async def test_the_embedded_server_killed_is_brought_back(tmp_path: Path, worker
     reports = [line for line in log.splitlines() if " WARNING " in line or " ERROR " in line]
     assert len(reports) <= 15 * int(workers), "\n".join(reports)
     assert len([line for line in reports if "health" in line]) <= 2
+
+
+async def test_a_start_waits_for_a_database_not_reachable_yet(
+    tmp_path: Path, database_url: str, pg_server: EmbeddedPostgres
+):
+    """PIXTAG_DATABASE_WAIT: a server started before its database (a compose file's order)
+    waits for it, says so once per interval, and serves once it is there."""
+    name = urlsplit(database_url).path.lstrip("/")
+    take_away(pg_server, name)
+    args = ("--data-dir", str(tmp_path / "data"), "--database-url", database_url)
+    env = pixtag_env(PIXTAG_DATABASE_WAIT="120")
+    with ServeProcess(*args, log=tmp_path / "serve.log", env=env) as server:
+        server.spawn()
+        wait_until(
+            lambda: "database not reachable yet" in server.output(),
+            within=60,
+            what="the start to wait for the database",
+        )
+        assert server.running  # still waiting, not exited
+        sql(pg_server.uri(), f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        server.wait_answering(60)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{server.url}/health/ready") as resp,
+        ):
+            assert resp.status == 200
+        assert server.stop() == 0
+    log = server.log.read_text()
+    assert "Traceback" not in log
+    assert len([line for line in log.splitlines() if "not reachable yet" in line]) <= 3
+
+
+def test_a_start_refused_by_the_database_does_not_wait(tmp_path: Path, database_url: str):
+    """A wrong password or database name is no outage: the start fails at once, in one line."""
+    wrong = urlsplit(database_url)._replace(path="/no_such_database").geturl()
+    args = ("serve", "--data-dir", str(tmp_path / "data"), "--database-url", wrong)
+    result = run_pixtag(*args, env=pixtag_env(PIXTAG_DATABASE_WAIT="600"), timeout=60)
+    assert result.returncode == 1
+    assert 'database "no_such_database" does not exist' in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.heavy
+async def test_a_worker_replaced_during_an_outage_waits_for_the_database(
+    tmp_path: Path, database_url: str, pg_server: EmbeddedPostgres
+):
+    """Under --workers, a worker that dies while the database is away is replaced by one that
+    waits for the database; the server does not stop, and serves from both once it is back."""
+    name = urlsplit(database_url).path.lstrip("/")
+    args = ("--data-dir", str(tmp_path / "data"), "--database-url", database_url)
+    env = pixtag_env(PIXTAG_JOBS_POLL_INTERVAL="0.5")
+    with ServeProcess(*args, "--workers", "2", log=tmp_path / "serve.log", env=env) as server:
+        server.start()
+        wait_until(
+            lambda: server.output().count("jobs: working") >= 2,
+            within=60,
+            what="both workers up",
+        )
+        assert server.proc is not None
+        take_away(pg_server, name)
+        victim = min(child.pid for child in psutil.Process(server.proc.pid).children())
+        os.kill(victim, signal.SIGKILL)
+        wait_until(
+            lambda: "database not reachable yet" in server.output(),
+            within=60,
+            what="the new worker to wait for the database",
+        )
+        assert server.running
+        sql(pg_server.uri(), f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        wait_until(
+            lambda: server.output().count("jobs: working") >= 3,
+            within=60,
+            what="the new worker up",
+        )
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{server.url}/health/ready") as resp,
+        ):
+            assert resp.status == 200
+        assert server.stop() == 0
+    assert "cannot start" not in server.log.read_text()

@@ -146,6 +146,11 @@ class ServeProcess:
 
     def start(self, timeout: float = 120) -> Self:
         """Start the server and return once it answers an HTTP request."""
+        self.spawn()
+        return self.wait_answering(timeout)
+
+    def spawn(self) -> Self:
+        """Start the server and return at once."""
         assert not self.running, "already running"
         self.port = free_port()
         self._log_file = self.log.open("a", encoding="utf-8")
@@ -158,6 +163,11 @@ class ServeProcess:
             stderr=subprocess.STDOUT,
             text=True,
         )
+        return self
+
+    def wait_answering(self, timeout: float = 120) -> Self:
+        """Return once the started server answers an HTTP request."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while not self.answers():
             if self.proc.poll() is not None:
