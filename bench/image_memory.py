@@ -2,7 +2,7 @@
 
 Run by hand, not in CI (a minute or two on two cores):
 
-    .venv/bin/python bench/image_memory.py [--rounds 2]
+    .venv/bin/python bench/image_memory.py [--rounds 2] [--work processing|renditions|both]
 
 Each round starts ``pixtag serve`` (its own process, on a fresh embedded
 PostgreSQL; eager renditions off, so only the processing decodes), uploads
@@ -14,6 +14,10 @@ every 20 ms until the six are done. Rounds alternate the default budget
 (the behaviour before the budget); both return freed memory to the system.
 Reported: peak RSS growth over the warm baseline, and the growth left after.
 Target: peak growth under 300 MB with the default.
+
+``--work renditions`` asks for the six thumbnails at once instead (built on
+demand, two rendering threads); ``--work both`` asks for the six flips and
+the six thumbnails together: renditions and processing share the budget.
 """
 
 import argparse
@@ -73,7 +77,13 @@ async def finished(session: aiohttp.ClientSession, url: str, tasks: list[int]) -
     return True
 
 
-async def round_(api: Server, gif: bytes) -> tuple[float, float, float]:
+async def thumbnail(session: aiohttp.ClientSession, url: str, image_id: int) -> None:
+    async with session.get(f"{url}/images/{image_id}/renditions/thumb") as resp:
+        assert resp.status == 200, await resp.text()
+        await resp.read()
+
+
+async def round_(api: Server, gif: bytes, work: str) -> tuple[float, float, float]:
     async with aiohttp.ClientSession() as session:
         ids = [await upload(session, api.url, gif, f"huge{n}.gif") for n in range(6)]
         small = Image.new("RGB", (64, 64), "red")
@@ -84,16 +94,21 @@ async def round_(api: Server, gif: bytes) -> tuple[float, float, float]:
         done = False
         while not done:  # a poll of the task's status, not a pause
             done = await finished(session, api.url, tasks)
+        await thumbnail(session, api.url, warm)
         baseline = api.psutil.memory_info().rss
         peak = baseline
-        tasks = await run_tasks(session, api.url, ids)
+        tasks = await run_tasks(session, api.url, ids) if work != "renditions" else []
+        thumbs = asyncio.gather(
+            *(thumbnail(session, api.url, i) for i in (ids if work != "processing" else []))
+        )
         started = time.perf_counter()
         done = False
         while not done:
             for _ in range(10):
                 peak = max(peak, api.psutil.memory_info().rss)
                 await asyncio.sleep(0.02)
-            done = await finished(session, api.url, tasks)
+            done = await finished(session, api.url, tasks) and thumbs.done()
+        await thumbs
         seconds = time.perf_counter() - started
         after = api.psutil.memory_info().rss
     return (peak - baseline) / MB, (after - baseline) / MB, seconds
@@ -102,6 +117,9 @@ async def round_(api: Server, gif: bytes) -> tuple[float, float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--work", choices=("processing", "renditions", "both"), default="processing"
+    )
     args = parser.parse_args()
     gif = huge_gif()
     print(f"the GIF: {SIDE}x{SIDE}, {len(gif):,} bytes", flush=True)
@@ -117,7 +135,7 @@ def main() -> None:
                     fixtures.apply(server.uri())
                     os.environ["PIXTAG_IMAGE_MEMORY_MB"] = BUDGETS[name]
                     with Server(server.uri(), Path(tmp) / "data") as api:
-                        results[name].append(asyncio.run(round_(api, gif)))
+                        results[name].append(asyncio.run(round_(api, gif, args.work)))
                 finally:
                     server.stop()
             peak, left, seconds = results[name][-1]
@@ -126,7 +144,7 @@ def main() -> None:
                 f" {seconds:.1f} s",
                 flush=True,
             )
-    print("\n| processing | peak RSS growth, MB | growth left after, MB | six tasks, s |")
+    print(f"\n| {args.work} | peak RSS growth, MB | growth left after, MB | all done, s |")
     print("|---|---|---|---|")
     for name, rows in results.items():
         peak = statistics.median(r[0] for r in rows)

@@ -15,6 +15,7 @@ from pixtag.auth.middleware import auth_middleware
 from pixtag.captures.context import setup as setup_captures
 from pixtag.db.pool import database_ctx
 from pixtag.errors import problem_middleware
+from pixtag.imaging import MemoryBudget
 from pixtag.inflight import InFlight
 from pixtag.jobs.context import jobs_ctx
 from pixtag.pacing import Pacer
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     )
     app[keys.IN_FLIGHT] = in_flight
     app[keys.PACER] = Pacer(settings.background_share)
+    app[keys.IMAGE_MEMORY] = MemoryBudget(settings.image_memory_mb * 1024 * 1024)
     app.on_response_prepare.append(compression.on_response_prepare)
     app[keys.JOB_HANDLERS] = {}
     app[keys.JOB_LIMITS] = {}

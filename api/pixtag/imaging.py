@@ -112,21 +112,33 @@ class MemoryBudget:
     """Decoded pixels that image work in this process holds at once (``PIXTAG_IMAGE_MEMORY``),
     shared by the threads that decode: a task waits until its share is free, and one larger
     than the whole budget waits to run alone (an image the ingest accepted is never refused
-    for its size here). After each task, memory the allocator kept is returned to the system."""
+    for its size here). Tasks enter in the order they asked: a small one never overtakes a
+    large one waiting for room, so a stream of thumbnails cannot starve a large task. After
+    each task, memory the allocator kept is returned to the system."""
 
     def __init__(self, total: int) -> None:
         self.total = total
         self.used = 0
         self.waiting = 0  # tasks waiting for their share
         self._changed = threading.Condition()
+        self._issued = 0  # tickets handed out, in the order tasks asked
+        self._serving = 0  # the ticket whose turn it is to enter
 
     @contextmanager
     def hold(self, nbytes: int) -> Iterator[None]:
         with self._changed:
+            ticket = self._issued
+            self._issued += 1
             self.waiting += 1
-            self._changed.wait_for(lambda: self.used == 0 or self.used + nbytes <= self.total)
+            self._changed.wait_for(
+                lambda: (
+                    ticket == self._serving and (self.used == 0 or self.used + nbytes <= self.total)
+                )
+            )
             self.waiting -= 1
+            self._serving += 1
             self.used += nbytes
+            self._changed.notify_all()  # the next in line may fit too
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ from aiohttp import web
 from pixtag.auth.signing import MediaSigner
 from pixtag.db.database import Database
 from pixtag.images.ingest import Ingest
+from pixtag.imaging import MemoryBudget
 from pixtag.inflight import InFlight
 from pixtag.jobs.engine import Engine, Handler
 from pixtag.pacing import Pacer
@@ -24,6 +25,8 @@ DATABASE = web.AppKey("database", Database)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
 # Background image work yields to requests through it.
 PACER = web.AppKey("pacer", Pacer)
+# The decoded pixels image work in this process holds at once (renditions and processing).
+IMAGE_MEMORY = web.AppKey("image_memory", MemoryBudget)
 STORAGE = web.AppKey("storage", Storage)
 INGEST = web.AppKey("ingest", Ingest)
 # Job handlers by (queue, kind), registered while the app is built; the engine, once started.

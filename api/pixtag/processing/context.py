@@ -14,7 +14,6 @@ from typing import Any
 from aiohttp import web
 
 from pixtag import keys
-from pixtag.imaging import MemoryBudget
 from pixtag.jobs.queries import Claimed
 from pixtag.processing import queries
 from pixtag.processing.job import Processor
@@ -35,9 +34,8 @@ def setup(app: web.Application) -> None:
 async def processing_ctx(app: web.Application) -> AsyncIterator[None]:
     threads = app[keys.SETTINGS].processing_threads
     executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pixtag-processing")
-    budget = MemoryBudget(app[keys.SETTINGS].image_memory_mb * 1024 * 1024)
     app[PROCESSOR] = Processor(
-        app[keys.DATABASE], app[keys.INGEST], executor, app[keys.PACER], budget
+        app[keys.DATABASE], app[keys.INGEST], executor, app[keys.PACER], app[keys.IMAGE_MEMORY]
     )
     try:
         yield

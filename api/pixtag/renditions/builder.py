@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from pixtag.errors import DomainError, NotFound
 from pixtag.images.ingest import Ingest
+from pixtag.imaging import MemoryBudget
 from pixtag.pacing import Pacer
 from pixtag.renditions import queries
 from pixtag.renditions.presets import Preset
@@ -69,6 +70,7 @@ class Builder:
     executor: Executor
     workers: int
     pacer: Pacer
+    budget: MemoryBudget
     _flights: dict[tuple[int, str, bool], "asyncio.Future[Ready]"] = field(default_factory=dict)
     _slots: asyncio.Semaphore = field(init=False)
 
@@ -196,11 +198,13 @@ class Builder:
         try:
             path = storage.local_path(key)
             if path is not None:
-                return await loop.run_in_executor(self.executor, render, path, preset, content_type)
+                return await loop.run_in_executor(
+                    self.executor, render, path, preset, content_type, self.budget
+                )
             spooled = await spool.receive(storage.read(key), storage.spool_dir, 1 << 62)
             try:
                 return await loop.run_in_executor(
-                    self.executor, render, spooled.path, preset, content_type
+                    self.executor, render, spooled.path, preset, content_type, self.budget
                 )
             finally:
                 await spooled.discard()

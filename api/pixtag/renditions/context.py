@@ -55,6 +55,7 @@ async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
         executor=executor,
         workers=settings.rendition_workers,
         pacer=app[keys.PACER],
+        budget=app[keys.IMAGE_MEMORY],
     )
     try:
         yield

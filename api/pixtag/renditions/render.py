@@ -20,6 +20,7 @@ from types import ModuleType
 
 from PIL import Image, ImageOps
 
+from pixtag.imaging import MemoryBudget
 from pixtag.renditions.presets import Preset
 
 
@@ -48,8 +49,50 @@ class Rendered:
     height: int
 
 
-def render(source: Path, preset: Preset, content_type: str) -> Rendered:
-    """The rendition of the image in ``source`` (of ``content_type``) for ``preset``."""
+def render(
+    source: Path, preset: Preset, content_type: str, budget: MemoryBudget | None = None
+) -> Rendered:
+    """The rendition of the image in ``source`` (of ``content_type``) for ``preset``, decoded
+    within ``budget`` (the share ``cost`` estimates)."""
+    if budget is None:
+        return _render_any(source, preset, content_type)
+    with budget.hold(cost(source, preset, content_type)):
+        return _render_any(source, preset, content_type)
+
+
+# Of the decoded size, what a rendition holds at its peak (bench/RESULTS.md, "Image memory",
+# renditions of 81-megapixel files): libvips decodes JPEG (shrink-on-load), PNG and WebP
+# (scaled decoding) a part at a time, about an eighth of the whole; a GIF or TIFF frame
+# whole; Pillow holds the decoded image and its converted and reduced copies.
+_STREAMED = frozenset({"image/jpeg", "image/png", "image/webp"})
+_PILLOW_COPIES = 4
+
+
+def cost(source: Path, preset: Preset, content_type: str) -> int:
+    """The bytes rendering ``source`` holds at its peak, estimated from its header."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(source) as image:
+                width, height = image.size
+                jpeg = image.format == "JPEG"
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 0  # not readable: the rendering fails at once and holds nothing
+    rgba = width * height * 4
+    vips = _vips()
+    if vips is not None and content_type in vips.TYPES:
+        return rgba // 8 if content_type in _STREAMED else rgba
+    if jpeg:  # Image.draft: decoded at 1/2, 1/4 or 1/8 when the box allows
+        scale = 1
+        while scale < 8 and min(width, height) // (scale * 2) >= preset.size:
+            scale *= 2
+        return rgba // (scale * scale) * 2
+    return rgba * _PILLOW_COPIES
+
+
+def _render_any(source: Path, preset: Preset, content_type: str) -> Rendered:
     vips = _vips()
     if vips is not None and content_type in vips.TYPES:
         try:
