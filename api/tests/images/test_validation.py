@@ -141,13 +141,45 @@ async def test_invisible_characters_beyond_the_bmp_and_fillers_are_named(client)
 
 
 async def test_braille_blank_and_other_astral_characters_are_kept(client):
-    names = ["\u2800.png", "\U00013440.png", "\U0001f3f4\u200d\u2620\ufe0f.png"]
-    tags = ["\u2800", "\U000e0100x", "\U0001d17b"]
+    # U+13440, U+E0100 and U+1D17B are combining marks: kept after what they combine with.
+    names = ["\u2800.png", "a\U00013440.png", "\U0001f3f4\u200d\u2620\ufe0f.png"]
+    tags = ["\u2800", "x\U000e0100", "x\U0001d17b"]
     for name, tag in zip(names, tags, strict=True):
         resp = await client.post("/images", json={"filename": name, "tags": [tag]})
         assert resp.status == 201, await resp.text()
         body = await resp.json()
         assert (body["filename"], body["tags"]) == (name, [tag])
+
+
+async def test_a_name_may_not_begin_with_a_combining_mark(client, database_url):
+    """A mark with nothing to combine with draws as a floating accent or as nothing: names
+    of marks alone look empty. After a visible character marks are as welcome as ever."""
+    resp = await client.post(
+        "/images",
+        json={"filename": "\u0301\u0301.png", "tags": ["  \u20dd", "\U000e0100x"]},
+    )
+    assert resp.status == 400
+    assert [error["msg"] for error in (await resp.json())["errors"]] == [
+        "Value error, filename must not begin with the combining mark U+0301"
+        " (it has nothing to combine with)",
+        "Value error, tag must not begin with the combining mark U+20DD"
+        " (it has nothing to combine with)",
+        "Value error, tag must not begin with the combining mark U+E0100"
+        " (it has nothing to combine with)",
+    ]
+    resp = await client.post(
+        "/images", json={"filename": "cafe\u0301.png", "tags": ["\u0915\u094d\u0937"]}
+    )
+    assert resp.status == 201, await resp.text()
+    resp = await client.get("/images", params={"tag": "\u0301"})
+    assert resp.status == 400
+    with pytest.raises(ValueError, match="combining mark U\\+0301"):
+        validation.check_label(" \u0301 token")
+    for name in ("\u0301.png", " \u20dd"):
+        with pytest.raises(psycopg2.errors.CheckViolation):
+            sql(database_url, "UPDATE images SET filename = %s", (name,))
+    with pytest.raises(psycopg2.errors.CheckViolation):
+        sql(database_url, "UPDATE images SET tags = %s", (["\u0301x"],))
 
 
 async def test_joiners_between_visible_characters_are_kept(client):

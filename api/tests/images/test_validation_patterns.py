@@ -25,7 +25,7 @@ TRICKY += "\u00ad\u200b\u200c\u200d\u200e\u202e\u2066\U000e0041\U0001f468"
 # neighbours; the Hangul fillers and the braille blank (kept).
 TRICKY += "\U000110bd\U000110cd\U0001343f\U00013440\U0001bca3\U0001d17a\U0001d17b"
 TRICKY += "\U000e0001\U000e0020\U000e007f\U000e0080\U000e0100\U0001f3f4"
-TRICKY += "\u115f\u1160\u3164\uffa0\u2800\u1100\u1161"
+TRICKY += "\u115f\u1160\u3164\uffa0\u2800\u1100\u1161\u20dd\u0340\u0903"
 # JSON Schema strings are Unicode scalar values: lone surrogates cannot occur.
 TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=300) | st.text(
     st.sampled_from(TRICKY), max_size=8
@@ -78,6 +78,17 @@ def test_the_format_characters_are_every_category_cf_but_for_the_joiners():
     known = {chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) == "Cf"}
     assert listed == known - set(validation.JOINERS)
     assert max(map(ord, listed)) > 0xFFFF
+
+
+def test_the_marks_are_every_category_mn_and_me():
+    listed = {
+        chr(code) for first, last in validation.MARK_RANGES for code in range(first, last + 1)
+    }
+    known = {
+        chr(code) for code in range(0x110000) if unicodedata.category(chr(code)) in ("Mn", "Me")
+    }
+    assert listed == known
+    assert {"\u0301", "\U000e0100"} <= listed
 
 
 def test_the_fillers_are_the_hangul_fillers():
