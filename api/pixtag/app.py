@@ -23,6 +23,7 @@ from pixtag.processing.context import setup as setup_processing
 from pixtag.renditions.context import setup as setup_renditions
 from pixtag.routes import setup_routes
 from pixtag.settings import Settings
+from pixtag.similar.context import setup as setup_similar
 from pixtag.storage.context import storage_ctx
 from pixtag.storage.sweeper import sweeper_ctx
 from pixtag.tags.folding import folding_ctx
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_captures(app)
     setup_renditions(app)
     setup_processing(app)
+    setup_similar(app)
     # Last: the engine starts once what its handlers use is open, and stops first.
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)

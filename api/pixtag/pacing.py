@@ -20,6 +20,8 @@ waiting for is not background work and is never held back.
 
 import asyncio
 import contextlib
+import os
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -99,3 +101,15 @@ class Pacer:
         await self.wait()
         with self.timed():
             yield
+
+
+# Threads of background image work (renditions, fingerprints) yield the CPU to the event
+# loop: a batch of thumbnails may take longer, point reads keep their latency
+# (bench/RESULTS.md, "Renditions").
+NICENESS = 10
+
+
+def lower_priority() -> None:
+    """Run this worker thread (and the threads it starts) at a lower priority."""
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: as it is
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)

@@ -52,6 +52,7 @@ from pixtag.processing.views import (
     ProcessingTaskView,
 )
 from pixtag.renditions.views import RebuildCollectionView, RebuildView, RenditionView
+from pixtag.similar.views import SimilarIndexView, SimilarView
 from pixtag.tags.views import (
     TagAliasView,
     TagCollectionView,
@@ -72,6 +73,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/images/{image_id}/renditions/{preset}", RenditionView)
     app.router.add_view("/renditions/rebuild", RebuildCollectionView)
     app.router.add_view("/renditions/rebuild/{rebuild_id}", RebuildView, name="rendition_rebuild")
+    app.router.add_view("/images/{image_id}/similar", SimilarView)
+    app.router.add_view("/similar/index", SimilarIndexView)
     app.router.add_view("/media/{image_id}/{name}", MediaView)
     app.router.add_view("/tags", TagCollectionView)
     app.router.add_view("/tags/{tag}", TagView)

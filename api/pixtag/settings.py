@@ -63,6 +63,8 @@ class Settings(BaseSettings):
     rendition_eager: CommaList = ("thumb",)
     # Renditions this process builds at once (threads off the event loop).
     rendition_workers: int = Field(default=2, ge=1, le=64)
+    # Fingerprint every stored file for similar images (a background job per file).
+    similar_index: bool = True
     # While requests are being answered, background image work (thumbnails of stored files,
     # rebuilds, processing tasks) takes at most this share of the time; 1: never held back.
     background_share: float = Field(default=0.1, gt=0, le=1)

@@ -131,6 +131,7 @@ def settings(
         sweep_interval=0,
         tag_count_fold_interval=0,
         rendition_eager=(),
+        similar_index=False,
         **backend,
     )
 

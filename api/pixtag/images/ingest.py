@@ -26,6 +26,7 @@ from pixtag.db.database import Database
 from pixtag.errors import DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
 from pixtag.renditions import queries as renditions
+from pixtag.similar import queries as similar
 from pixtag.storage import keys, spool
 from pixtag.storage.backend import Storage
 from pixtag.storage.change import Change, CommitUnknown, remove_key
@@ -79,6 +80,8 @@ class Ingest:
     limits: Limits
     # A stored file queues a job for its eager renditions (PIXTAG_RENDITION_EAGER), if any.
     queue_renditions: bool = False
+    # A stored file queues a job for its fingerprint (PIXTAG_SIMILAR_INDEX).
+    queue_fingerprints: bool = False
 
     @property
     def media_url(self) -> str | None:
@@ -138,6 +141,9 @@ class Ingest:
                     change.drop(stale)
                 if self.queue_renditions:
                     await renditions.queue_stored(cur, image_id, sha256)
+                await similar.forget(cur, image_id)
+                if self.queue_fingerprints:
+                    await similar.queue_stored(cur, image_id, sha256)
                 document = await queries.record_attachment(
                     cur, image_id, received.facts(key), media_url=self.media_url
                 )
@@ -183,6 +189,8 @@ class Ingest:
         )
         if self.queue_renditions:
             await renditions.queue_stored(cur, image_id, received.spooled.sha256)
+        if self.queue_fingerprints:
+            await similar.queue_stored(cur, image_id, received.spooled.sha256)
         return document
 
     async def confirm(self, key: str, unknown: CommitUnknown) -> str:

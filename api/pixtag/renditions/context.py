@@ -8,15 +8,13 @@ stopped.
 """
 
 import asyncio
-import contextlib
-import os
-import threading
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from aiohttp import web
 
 from pixtag import keys
+from pixtag.pacing import lower_priority
 from pixtag.renditions import jobs
 from pixtag.renditions.builder import Builder
 
@@ -32,21 +30,10 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(renditions_ctx)
 
 
-# Rendering threads yield the CPU to the event loop: a batch of thumbnails may take
-# longer, point reads keep their latency (bench/RESULTS.md, "Renditions").
-NICENESS = 10
-
-
-def _lower_priority() -> None:
-    """Run this worker thread (and the threads it starts) at a lower priority."""
-    with contextlib.suppress(OSError, AttributeError):  # not Linux: as it is
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICENESS)
-
-
 async def renditions_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     executor = ThreadPoolExecutor(
-        settings.rendition_workers, thread_name_prefix="rendition", initializer=_lower_priority
+        settings.rendition_workers, thread_name_prefix="rendition", initializer=lower_priority
     )
     app[RENDITIONS] = Builder(
         ingest=app[keys.INGEST],

@@ -65,6 +65,7 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
             storage,
             Limits(settings.max_upload_size, settings.max_image_pixels, settings.max_image_side),
             queue_renditions=bool(settings.rendition_eager),
+            queue_fingerprints=settings.similar_index,
         )
         yield
     finally:

@@ -69,6 +69,7 @@ def pixtag_env(**settings: str) -> dict[str, str]:
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXTAG_")}
     env["PIXTAG_RENDITION_EAGER"] = ""
+    env["PIXTAG_SIMILAR_INDEX"] = "false"
     env.update(settings)
     return env
 

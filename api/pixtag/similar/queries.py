@@ -1,0 +1,192 @@
+"""The SQL of similar images: fingerprints written and found, the rungs of the ladder."""
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from pixtag.images.queries.missing import missing_image
+
+QUEUE = "similar"
+KIND = "fingerprint"
+
+# The 64-bit perceptual hash as four 16-bit chunks, each with an index (fixture 022).
+CHUNKS = 4
+CHUNK_BITS = 16
+
+# A stored or replaced file's fingerprint: one job, for the bytes the image has when it runs.
+QUEUE_STORED = """
+    INSERT INTO jobs (queue, kind, payload)
+    VALUES ('similar', 'fingerprint',
+            jsonb_build_object('image_id', %(image_id)s::bigint, 'sha256', %(sha256)s::text))
+"""
+
+SELECT_FILE = """
+    SELECT storage_key, sha256 FROM images WHERE image_id = %(image_id)s
+"""
+
+# Written only while the image still has the fingerprinted bytes: the image's row is
+# locked (FOR SHARE), so a replacement committing meanwhile is waited for, and then its new
+# sha256 fails the condition (its own job fingerprints the new file).
+RECORD = """
+    INSERT INTO image_fingerprints AS f (image_id, sha256, pixels, phash)
+    SELECT image_id, sha256, %(pixels)s, %(phash)s
+    FROM images WHERE image_id = %(image_id)s AND sha256 = %(sha256)s
+    FOR SHARE
+    ON CONFLICT (image_id) DO UPDATE
+        SET sha256 = excluded.sha256, pixels = excluded.pixels, phash = excluded.phash,
+            indexed_at = now()
+"""
+
+# In the transaction that replaces an image's file: its fingerprint goes with the old bytes,
+# so a fingerprint always describes the file its image has.
+FORGET = "DELETE FROM image_fingerprints WHERE image_id = %(image_id)s"
+
+SELECT_SELF = """
+    SELECT i.sha256, f.pixels, f.phash
+    FROM images AS i LEFT JOIN image_fingerprints AS f USING (image_id)
+    WHERE i.image_id = %(image_id)s
+"""
+
+# Each rung through its index: the same bytes (images_sha256), the same pixels, and the
+# perceptual chunks within reach (a bitmap OR of four index scans); the exact distance is
+# counted on those rows only.
+SIMILAR = """
+    SELECT image_id, match, distance FROM (
+        SELECT image_id, 'bytes' AS match, 0 AS distance
+        FROM images
+        WHERE sha256 = %(sha256)s AND image_id <> %(image_id)s
+        UNION ALL
+        SELECT image_id,
+               CASE WHEN pixels = %(pixels)s THEN 'pixels' ELSE 'perceptual' END,
+               CASE WHEN pixels = %(pixels)s THEN 0
+                    ELSE bit_count((phash # %(phash)s::bigint)::bit(64)) END
+        FROM image_fingerprints
+        WHERE image_id <> %(image_id)s AND sha256 <> %(sha256)s
+          AND (pixels = %(pixels)s
+               OR (phash & 65535) = ANY(%(chunk0)s::bigint[])
+               OR ((phash >> 16) & 65535) = ANY(%(chunk1)s::bigint[])
+               OR ((phash >> 32) & 65535) = ANY(%(chunk2)s::bigint[])
+               OR ((phash >> 48) & 65535) = ANY(%(chunk3)s::bigint[]))
+    ) AS found
+    WHERE distance <= %(max_distance)s
+    ORDER BY distance, array_position(ARRAY['bytes', 'pixels', 'perceptual'], match), image_id
+    LIMIT %(limit)s
+"""
+
+PROGRESS = """
+    SELECT count(*) FILTER (WHERE i.sha256 IS NOT NULL),
+           count(f.image_id),
+           (SELECT count(*) FROM jobs
+            WHERE queue = 'similar' AND status IN ('queued', 'running'))
+    FROM images AS i
+    LEFT JOIN image_fingerprints AS f ON f.image_id = i.image_id AND f.sha256 = i.sha256
+"""
+
+# Every image with a file and no fingerprint of it, and no job for it queued already: one
+# job each (a second run resumes: what is indexed or queued is not queued again).
+QUEUE_MISSING = """
+    INSERT INTO jobs (queue, kind, payload)
+    SELECT 'similar', 'fingerprint',
+           jsonb_build_object('image_id', i.image_id, 'sha256', i.sha256)
+    FROM images AS i
+    LEFT JOIN image_fingerprints AS f ON f.image_id = i.image_id AND f.sha256 = i.sha256
+    WHERE i.sha256 IS NOT NULL AND f.image_id IS NULL
+      AND NOT EXISTS (
+          SELECT FROM jobs AS j
+          WHERE j.queue = 'similar' AND j.status IN ('queued', 'running')
+            AND j.payload = jsonb_build_object('image_id', i.image_id, 'sha256', i.sha256)
+      )
+"""
+
+
+@dataclass(frozen=True)
+class Match:
+    image_id: int
+    match: str
+    distance: int
+
+
+@dataclass(frozen=True)
+class Progress:
+    with_file: int
+    indexed: int
+    pending: int
+
+
+async def queue_stored(cur: Any, image_id: int, sha256: str) -> None:
+    """In the transaction that records a file: queue its fingerprint."""
+    await cur.execute(QUEUE_STORED, {"image_id": image_id, "sha256": sha256})
+
+
+async def forget(cur: Any, image_id: int) -> None:
+    """In the transaction that replaces the image's file: drop the old file's fingerprint."""
+    await cur.execute(FORGET, {"image_id": image_id})
+
+
+async def file_of(cur: Any, image_id: int) -> tuple[str | None, str | None] | None:
+    """The image's storage key and sha256 (None, None: no file); None: no such image."""
+    await cur.execute(SELECT_FILE, {"image_id": image_id})
+    row = await cur.fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+async def record(cur: Any, image_id: int, sha256: str, pixels: bytes, phash: int) -> bool:
+    """Store the fingerprint of the file ``sha256``; False if the image has other bytes now
+    (or is gone)."""
+    params = {"image_id": image_id, "sha256": sha256, "pixels": pixels, "phash": phash}
+    await cur.execute(RECORD, params)
+    return bool(cur.rowcount)
+
+
+def chunk_neighbours(phash: int, max_distance: int) -> list[list[int]]:
+    """For each chunk of ``phash``, the chunk values within ``max_distance // CHUNKS`` bits
+    of it: a hash within ``max_distance`` has one of them in at least one chunk."""
+    radius = max_distance // CHUNKS
+    mask = (1 << CHUNK_BITS) - 1
+    found = []
+    for index in range(CHUNKS):
+        chunk = (phash >> (index * CHUNK_BITS)) & mask
+        values = [chunk]
+        for flips in range(1, radius + 1):
+            for bits in itertools.combinations(range(CHUNK_BITS), flips):
+                values.append(chunk ^ sum(1 << bit for bit in bits))
+        found.append(values)
+    return found
+
+
+async def similar(
+    cur: Any, image_id: int, max_distance: int, limit: int
+) -> tuple[bool, list[Match]]:
+    """Whether the image's file is fingerprinted, and the images on each rung within
+    ``max_distance``; ImageNotFound or ImageGone if there is no such image."""
+    await cur.execute(SELECT_SELF, {"image_id": image_id})
+    row = await cur.fetchone()
+    if row is None:
+        raise await missing_image(cur, image_id)
+    sha256, pixels, phash = row
+    if sha256 is None:
+        return False, []
+    chunks = chunk_neighbours(phash, max_distance) if phash is not None else [[]] * CHUNKS
+    params: dict[str, Any] = {
+        "image_id": image_id,
+        "sha256": sha256,
+        "pixels": pixels,
+        "phash": phash,
+        "max_distance": max_distance,
+        "limit": limit,
+    }
+    params.update({f"chunk{index}": values for index, values in enumerate(chunks)})
+    await cur.execute(SIMILAR, params)
+    return phash is not None, [Match(int(r[0]), r[1], int(r[2])) for r in await cur.fetchall()]
+
+
+async def progress(cur: Any) -> Progress:
+    await cur.execute(PROGRESS)
+    with_file, indexed, pending = await cur.fetchone()
+    return Progress(int(with_file), int(indexed), int(pending))
+
+
+async def queue_missing(cur: Any) -> int:
+    """Queue a fingerprint job for each image with a file not fingerprinted; how many."""
+    await cur.execute(QUEUE_MISSING)
+    return int(cur.rowcount)

@@ -1,0 +1,220 @@
+"""Similar images: every rung of the ladder through the API, replaced files fingerprinted
+again, the backfill, the index used, and bad input."""
+
+import io
+import random
+from pathlib import Path
+
+import pytest
+import skimage.data
+from PIL import Image
+
+from pixtag.settings import Settings
+from pixtag.similar import queries
+from pixtag.similar.hashing import distance
+from tests.support.helpers import create_form, form, problem
+from tests.support.processes import async_wait_until, connection, sql
+
+PHOTOS = Path(skimage.data.__file__).parent
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"similar_index": True})
+
+
+def photo(name: str, fmt: str = "PNG", scale: float = 0.5, **options: object) -> bytes:
+    with Image.open(PHOTOS / name) as image:
+        image = image.convert("RGB")
+        image = image.resize((int(image.width * scale), int(image.height * scale)))
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **options)
+        return buffer.getvalue()
+
+
+def with_exif(data: bytes) -> bytes:
+    """The same pixels, another file: EXIF added."""
+    with Image.open(io.BytesIO(data)) as image:
+        exif = Image.Exif()
+        exif[0x010F] = "Camera"
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", exif=exif.tobytes(), compress_level=9)
+        return buffer.getvalue()
+
+
+async def store(client, name: str, data: bytes) -> int:  # type: ignore[no-untyped-def]
+    resp = await client.post("/images", data=create_form({"filename": name}, data))
+    assert resp.status == 201, await resp.text()
+    return int((await resp.json())["image_id"])
+
+
+async def similar_when_indexed(client, image_id: int, count: int, **params: str) -> dict:  # type: ignore[no-untyped-def]
+    found: dict = {}
+
+    async def ready() -> bool:
+        nonlocal found
+        resp = await client.get(f"/images/{image_id}/similar", params=params)
+        assert resp.status == 200, await resp.text()
+        found = await resp.json()
+        return found["indexed"] and len(found["similar"]) >= count
+
+    await async_wait_until(ready, within=60, what=f"image {image_id} indexed with {count}")
+    return found
+
+
+@pytest.mark.both_backends
+async def test_every_rung_of_the_ladder(client):
+    original = photo("coffee.png")
+    ids = {
+        "original": await store(client, "coffee.png", original),
+        "bytes": await store(client, "again.png", original),
+        "pixels": await store(client, "exif.png", with_exif(original)),
+        "perceptual": await store(
+            client, "small.jpg", photo("coffee.png", "JPEG", 0.25, quality=40)
+        ),
+        "other": await store(client, "camera.png", photo("camera.png")),
+    }
+    found = await similar_when_indexed(client, ids["original"], 3)
+    assert found["image_id"] == ids["original"]
+    rungs = [(row["image_id"], row["match"]) for row in found["similar"]]
+    assert rungs == [
+        (ids["bytes"], "bytes"),
+        (ids["pixels"], "pixels"),
+        (ids["perceptual"], "perceptual"),
+    ]
+    assert [row["distance"] for row in found["similar"][:2]] == [0, 0]
+    assert 0 <= found["similar"][2]["distance"] <= 12
+    # From the other side, and not the unrelated photograph.
+    other = await similar_when_indexed(client, ids["other"], 0)
+    assert other["similar"] == []
+    # max_distance 0: the perceptual copy only if its hash is equal; limit 1: the nearest.
+    resp = await client.get(f"/images/{ids['original']}/similar", params={"limit": "1"})
+    assert [row["image_id"] for row in (await resp.json())["similar"]] == [ids["bytes"]]
+
+
+@pytest.mark.both_backends
+async def test_a_replaced_file_is_fingerprinted_again(client):
+    coffee = await store(client, "coffee.png", photo("coffee.png"))
+    camera = await store(client, "camera.png", photo("camera.png"))
+    await similar_when_indexed(client, coffee, 0)
+    await similar_when_indexed(client, camera, 0)
+    resp = await client.post(
+        f"/images/{coffee}/attachment/coffee.png", data=form(photo("camera.png", "JPEG", 0.4))
+    )
+    assert resp.status in (200, 201), await resp.text()
+    found = await similar_when_indexed(client, coffee, 1)
+    assert [(row["image_id"], row["match"]) for row in found["similar"]] == [(camera, "perceptual")]
+
+
+async def test_bad_input(client):
+    image_id = await store(client, "coffee.png", photo("coffee.png", scale=0.1))
+    for params in ({"max_distance": "16"}, {"max_distance": "-1"}, {"limit": "0"}, {"x": "1"}):
+        await problem(await client.get(f"/images/{image_id}/similar", params=params), 400)
+    await problem(await client.get("/images/999999/similar"), 404)
+    resp = await client.delete(f"/images/{image_id}")
+    assert resp.status == 204
+    await problem(await client.get(f"/images/{image_id}/similar"), 410)
+    # An image without a file: nothing is similar to it, and it says it is not indexed.
+    resp = await client.post("/images", json={"filename": "empty.png"})
+    empty = (await resp.json())["image_id"]
+    resp = await client.get(f"/images/{empty}/similar")
+    assert await resp.json() == {"image_id": empty, "indexed": False, "similar": []}
+
+
+async def test_the_backfill_indexes_what_was_stored_before_and_resumes(client, database_url):
+    ids = [
+        await store(client, f"{n}.png", photo(n, scale=0.2)) for n in ("coffee.png", "camera.png")
+    ]
+    for image_id in ids:
+        await similar_when_indexed(client, image_id, 0)
+    # As if stored before fingerprints existed.
+    sql(database_url, "DELETE FROM image_fingerprints")
+    resp = await client.get("/similar/index")
+    assert await resp.json() == {"with_file": 2, "indexed": 0, "pending": 0, "queued": None}
+    resp = await client.post("/similar/index")
+    assert resp.status == 202
+    assert (await resp.json())["queued"] == 2
+    resp = await client.post("/similar/index")  # queued or done already: not queued again
+    assert (await resp.json())["queued"] == 0
+
+    async def indexed() -> bool:
+        resp = await client.get("/similar/index")
+        return (await resp.json())["indexed"] == 2
+
+    await async_wait_until(indexed, within=60, what="the backfill to finish")
+    resp = await client.post("/similar/index")
+    assert (await resp.json())["queued"] == 0
+
+
+def random_hash(rng: random.Random) -> int:
+    return rng.getrandbits(64) - (1 << 63)
+
+
+def near(rng: random.Random, phash: int, bits: int) -> int:
+    value = phash
+    for bit in rng.sample(range(64), bits):
+        value ^= 1 << bit
+    value &= (1 << 64) - 1
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def fill(database_url: str, hashes: list[int]) -> list[int]:
+    """Images with fingerprints of these perceptual hashes (and unique files): their ids."""
+    with connection(database_url, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO images (filename, content_type, size, sha256, width, height, uploaded_at)"
+            " SELECT 'f' || n || '.png', 'image/png', 1, md5(n::text) || md5(n::text), 1, 1, now()"
+            " FROM generate_series(1, %s) AS n RETURNING image_id",
+            (len(hashes),),
+        )
+        ids = [row[0] for row in cur.fetchall()]
+        cur.execute(
+            "INSERT INTO image_fingerprints (image_id, sha256, pixels, phash)"
+            " SELECT i.image_id, i.sha256, sha256(i.image_id::text::bytea), h.phash"
+            " FROM unnest(%s::bigint[], %s::bigint[]) AS h(image_id, phash)"
+            " JOIN images AS i USING (image_id)",
+            (ids, hashes),
+        )
+        cur.execute("ANALYZE images, image_fingerprints")
+    return ids
+
+
+@pytest.mark.heavy
+async def test_the_index_finds_exactly_what_a_scan_would(client, database_url):
+    """Multi-index hashing misses nothing: for hashes planted at every distance up to 20,
+    the answer is exactly the brute-force set within max_distance (not one more), found
+    through the indexes (no sequential scan of the images or fingerprints)."""
+    rng = random.Random(20261205)
+    centre = random_hash(rng)
+    planted = [near(rng, centre, bits) for bits in range(21) for _ in range(3)]
+    background = [random_hash(rng) for _ in range(30_000)]
+    hashes = [centre, *planted, *background]
+    ids = fill(database_url, hashes)
+    by_id = dict(zip(ids, hashes, strict=True))
+    for max_distance in (0, 3, 7, 12, 15):
+        resp = await client.get(
+            f"/images/{ids[0]}/similar", params={"max_distance": str(max_distance), "limit": "1000"}
+        )
+        body = await resp.json()
+        expected = {
+            i for i, h in by_id.items() if i != ids[0] and distance(h, centre) <= max_distance
+        }
+        assert {row["image_id"] for row in body["similar"]} == expected
+        assert all(
+            row["distance"] == distance(by_id[row["image_id"]], centre) for row in body["similar"]
+        )
+        assert [row["distance"] for row in body["similar"]] == sorted(
+            row["distance"] for row in body["similar"]
+        )
+
+    chunks = queries.chunk_neighbours(centre, 12)
+    params = {
+        "image_id": ids[0], "sha256": "0" * 64, "pixels": b"x" * 32, "phash": centre,
+        "max_distance": 12, "limit": 100,
+        **{f"chunk{n}": values for n, values in enumerate(chunks)},
+    }  # fmt: skip
+    with connection(database_url) as conn, conn.cursor() as cur:
+        cur.execute("EXPLAIN " + queries.SIMILAR, params)
+        plan = "\n".join(row[0] for row in cur.fetchall())
+    assert "Seq Scan" not in plan, plan
+    assert "image_fingerprints_chunk0" in plan, plan
