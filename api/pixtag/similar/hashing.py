@@ -4,11 +4,13 @@
 a sha256 of the decoded first frame, orientation applied, as RGBA rows (its
 size first): a re-save with other metadata, a lossless re-encode (PNG to
 lossless WebP) or the EXIF orientation written out give the same digest.
-*Same picture* is a 64-bit DCT perceptual hash (imagehash's ``phash``: a
-32x32 greyscale reduction, its DCT, the 8x8 lowest frequencies against their
-median) of the oriented image: resized, re-compressed or slightly edited
-copies land within a few bits of each other (bench/RESULTS.md, "Similar
-images": which distance, and why this hash).
+*Same picture* is a DCT perceptual hash (imagehash's ``phash``: a greyscale
+reduction, its DCT, the lowest frequencies against their median) of the
+oriented image, at two sizes: 64 bits (8x8 of a 32x32 DCT), searched by an
+index, and 256 bits (16x16 of a 64x64 DCT), which confirms a match: resized,
+re-compressed or slightly edited copies land within a few bits of each other
+on both, different pictures rarely on both at once (bench/RESULTS.md,
+"Similar images": the distances, and why these hashes).
 """
 
 import hashlib
@@ -16,7 +18,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import imagehash
 from PIL import Image, ImageOps
 
 from pixtag.imaging import MemoryBudget
@@ -31,6 +32,7 @@ _HASH_DRAFT = 512
 class Fingerprint:
     pixels: bytes  # sha256 of the decoded, oriented pixels
     phash: int  # 64 bits, as PostgreSQL's signed bigint
+    detail: str  # the 256-bit hash, as PostgreSQL's bit(256) reads it ("0101...")
 
 
 class Unreadable(Exception):
@@ -52,12 +54,12 @@ def fingerprint(path: Path, budget: MemoryBudget | None = None) -> Fingerprint:
                     with budget.hold(share):
                         pixels = _pixels(image)
             with Image.open(path) as image:
-                phash = _phash(image)
+                phash, detail = _phashes(image)
     except FileNotFoundError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise Unreadable(str(error)) from None
-    return Fingerprint(pixels, phash)
+    return Fingerprint(pixels, phash, detail)
 
 
 def _pixels(image: Image.Image) -> bytes:
@@ -71,7 +73,9 @@ def _pixels(image: Image.Image) -> bytes:
     return digest.digest()
 
 
-def _phash(image: Image.Image) -> int:
+def _phashes(image: Image.Image) -> tuple[int, str]:
+    import imagehash  # with numpy and scipy: loaded by the first fingerprint, not at start
+
     image.seek(0)
     if image.format == "JPEG":
         image.draft("RGB" if image.mode not in ("L", "CMYK") else image.mode, (_HASH_DRAFT,) * 2)
@@ -83,7 +87,8 @@ def _phash(image: Image.Image) -> int:
         flat.paste(rgba, mask=rgba.getchannel("A"))
         oriented = flat
     value = int(str(imagehash.phash(oriented)), 16)
-    return value - (1 << 64) if value >= 1 << 63 else value
+    detail = "".join("1" if bit else "0" for bit in imagehash.phash(oriented, 16).hash.flat)
+    return (value - (1 << 64) if value >= 1 << 63 else value), detail
 
 
 def distance(a: int, b: int) -> int:

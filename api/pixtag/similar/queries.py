@@ -2,9 +2,12 @@
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pixtag.images.queries.missing import missing_image
+
+if TYPE_CHECKING:  # the ingest imports these queries; the hashing's libraries only a job
+    from pixtag.similar.hashing import Fingerprint
 
 QUEUE = "similar"
 KIND = "fingerprint"
@@ -12,6 +15,9 @@ KIND = "fingerprint"
 # The 64-bit perceptual hash as four 16-bit chunks, each with an index (fixture 022).
 CHUNKS = 4
 CHUNK_BITS = 16
+# A perceptual match within max_distance of the 64-bit hash is one when the 256-bit hashes
+# differ in at most this many bits (bench/RESULTS.md, "Similar images").
+DETAIL_MAX = 95
 
 # A stored or replaced file's fingerprint: one job, for the bytes the image has when it runs.
 QUEUE_STORED = """
@@ -28,13 +34,13 @@ SELECT_FILE = """
 # locked (FOR SHARE), so a replacement committing meanwhile is waited for, and then its new
 # sha256 fails the condition (its own job fingerprints the new file).
 RECORD = """
-    INSERT INTO image_fingerprints AS f (image_id, sha256, pixels, phash)
-    SELECT image_id, sha256, %(pixels)s, %(phash)s
+    INSERT INTO image_fingerprints AS f (image_id, sha256, pixels, phash, detail)
+    SELECT image_id, sha256, %(pixels)s, %(phash)s, %(detail)s::bit(256)
     FROM images WHERE image_id = %(image_id)s AND sha256 = %(sha256)s
     FOR SHARE
     ON CONFLICT (image_id) DO UPDATE
         SET sha256 = excluded.sha256, pixels = excluded.pixels, phash = excluded.phash,
-            indexed_at = now()
+            detail = excluded.detail, indexed_at = now()
 """
 
 # In the transaction that replaces an image's file: its fingerprint goes with the old bytes,
@@ -42,14 +48,14 @@ RECORD = """
 FORGET = "DELETE FROM image_fingerprints WHERE image_id = %(image_id)s"
 
 SELECT_SELF = """
-    SELECT i.sha256, f.pixels, f.phash
+    SELECT i.sha256, f.pixels, f.phash, f.detail
     FROM images AS i LEFT JOIN image_fingerprints AS f USING (image_id)
     WHERE i.image_id = %(image_id)s
 """
 
 # Each rung through its index: the same bytes (images_sha256), the same pixels, and the
 # perceptual chunks within reach (a bitmap OR of four index scans); the exact distance is
-# counted on those rows only.
+# counted on those rows only, and a perceptual match is confirmed by the 256-bit hash.
 SIMILAR = """
     SELECT image_id, match, distance FROM (
         SELECT image_id, 'bytes' AS match, 0 AS distance
@@ -62,6 +68,8 @@ SIMILAR = """
                     ELSE bit_count((phash # %(phash)s::bigint)::bit(64)) END
         FROM image_fingerprints
         WHERE image_id <> %(image_id)s AND sha256 <> %(sha256)s
+          AND (pixels = %(pixels)s
+               OR bit_count(detail # %(detail)s::bit(256)) <= %(detail_max)s)
           AND (pixels = %(pixels)s
                OR (phash & 65535) = ANY(%(chunk0)s::bigint[])
                OR ((phash >> 16) & 65535) = ANY(%(chunk1)s::bigint[])
@@ -130,10 +138,16 @@ async def file_of(cur: Any, image_id: int) -> tuple[str | None, str | None] | No
     return None if row is None else (row[0], row[1])
 
 
-async def record(cur: Any, image_id: int, sha256: str, pixels: bytes, phash: int) -> bool:
+async def record(cur: Any, image_id: int, sha256: str, found: "Fingerprint") -> bool:
     """Store the fingerprint of the file ``sha256``; False if the image has other bytes now
     (or is gone)."""
-    params = {"image_id": image_id, "sha256": sha256, "pixels": pixels, "phash": phash}
+    params = {
+        "image_id": image_id,
+        "sha256": sha256,
+        "pixels": found.pixels,
+        "phash": found.phash,
+        "detail": found.detail,
+    }
     await cur.execute(RECORD, params)
     return bool(cur.rowcount)
 
@@ -163,7 +177,7 @@ async def similar(
     row = await cur.fetchone()
     if row is None:
         raise await missing_image(cur, image_id)
-    sha256, pixels, phash = row
+    sha256, pixels, phash, detail = row
     if sha256 is None:
         return False, []
     chunks = chunk_neighbours(phash, max_distance) if phash is not None else [[]] * CHUNKS
@@ -172,6 +186,8 @@ async def similar(
         "sha256": sha256,
         "pixels": pixels,
         "phash": phash,
+        "detail": detail,
+        "detail_max": DETAIL_MAX,
         "max_distance": max_distance,
         "limit": limit,
     }

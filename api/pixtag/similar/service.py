@@ -41,7 +41,7 @@ class Fingerprinter:
         except Unreadable as error:
             raise Permanent("unreadable", f"the file could not be decoded: {error}") from None
         async with self.db.cursor() as cur:
-            indexed = await queries.record(cur, image_id, sha256, print_.pixels, print_.phash)
+            indexed = await queries.record(cur, image_id, sha256, print_)
         return {"image_id": image_id, "indexed": indexed}
 
     async def _fingerprint(self, key: str) -> Fingerprint:

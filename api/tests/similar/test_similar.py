@@ -169,8 +169,9 @@ def fill(database_url: str, hashes: list[int]) -> list[int]:
         )
         ids = [row[0] for row in cur.fetchall()]
         cur.execute(
-            "INSERT INTO image_fingerprints (image_id, sha256, pixels, phash)"
-            " SELECT i.image_id, i.sha256, sha256(i.image_id::text::bytea), h.phash"
+            "INSERT INTO image_fingerprints (image_id, sha256, pixels, phash, detail)"
+            " SELECT i.image_id, i.sha256, sha256(i.image_id::text::bytea), h.phash,"
+            " repeat('0', 256)::bit(256)"
             " FROM unnest(%s::bigint[], %s::bigint[]) AS h(image_id, phash)"
             " JOIN images AS i USING (image_id)",
             (ids, hashes),
@@ -210,7 +211,7 @@ async def test_the_index_finds_exactly_what_a_scan_would(client, database_url):
     chunks = queries.chunk_neighbours(centre, 12)
     params = {
         "image_id": ids[0], "sha256": "0" * 64, "pixels": b"x" * 32, "phash": centre,
-        "max_distance": 12, "limit": 100,
+        "detail": "0" * 256, "detail_max": queries.DETAIL_MAX, "max_distance": 12, "limit": 100,
         **{f"chunk{n}": values for n, values in enumerate(chunks)},
     }  # fmt: skip
     with connection(database_url) as conn, conn.cursor() as cur:
@@ -218,3 +219,13 @@ async def test_the_index_finds_exactly_what_a_scan_would(client, database_url):
         plan = "\n".join(row[0] for row in cur.fetchall())
     assert "Seq Scan" not in plan, plan
     assert "image_fingerprints_chunk0" in plan, plan
+
+    # A 64-bit match the 256-bit hash does not confirm is no match.
+    sql(
+        database_url,
+        "UPDATE image_fingerprints SET detail = ~detail WHERE image_id = %s",
+        (ids[1],),
+    )
+    resp = await client.get(f"/images/{ids[0]}/similar", params={"max_distance": "0"})
+    assert ids[1] not in {row["image_id"] for row in (await resp.json())["similar"]}
+    assert distance(by_id[ids[1]], centre) == 0
