@@ -53,32 +53,44 @@ SELECT_SELF = """
     WHERE i.image_id = %(image_id)s
 """
 
-# Each rung through its index: the same bytes (images_sha256), the same pixels, and the
-# perceptual chunks within reach (a bitmap OR of four index scans); the exact distance is
-# counted on those rows only, and a perceptual match is confirmed by the 256-bit hash.
-SIMILAR = """
-    SELECT image_id, match, distance FROM (
-        SELECT image_id, 'bytes' AS match, 0 AS distance
-        FROM images
-        WHERE sha256 = %(sha256)s AND image_id <> %(image_id)s
-        UNION ALL
-        SELECT image_id,
-               CASE WHEN pixels = %(pixels)s THEN 'pixels' ELSE 'perceptual' END,
-               CASE WHEN pixels = %(pixels)s THEN 0
-                    ELSE bit_count((phash # %(phash)s::bigint)::bit(64)) END
-        FROM image_fingerprints
-        WHERE image_id <> %(image_id)s AND sha256 <> %(sha256)s
-          AND (pixels = %(pixels)s
-               OR bit_count(detail # %(detail)s::bit(256)) <= %(detail_max)s)
-          AND (pixels = %(pixels)s
-               OR (phash & 65535) = ANY(%(chunk0)s::bigint[])
-               OR ((phash >> 16) & 65535) = ANY(%(chunk1)s::bigint[])
-               OR ((phash >> 32) & 65535) = ANY(%(chunk2)s::bigint[])
-               OR ((phash >> 48) & 65535) = ANY(%(chunk3)s::bigint[]))
-    ) AS found
-    WHERE distance <= %(max_distance)s
-    ORDER BY distance, array_position(ARRAY['bytes', 'pixels', 'perceptual'], match), image_id
-    LIMIT %(limit)s
+# The same bytes: images_sha256.
+SAME_BYTES = """
+    SELECT image_id FROM images
+    WHERE sha256 = %(sha256)s AND image_id <> %(image_id)s
+    ORDER BY image_id LIMIT %(limit)s
+"""
+
+# The same pixels, and the perceptual hashes within reach: each chunk's index holds the hash
+# and the id (INCLUDE), so these are index-only scans that count each candidate's exact
+# distance without reading the table; only the few within it are looked up (CONFIRM).
+NEAR = """
+    SELECT image_id, phash FROM image_fingerprints WHERE pixels = %(pixels)s
+    UNION
+    SELECT image_id, phash FROM image_fingerprints
+    WHERE (phash & 65535) = ANY(%(chunk0)s::bigint[])
+      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
+    UNION
+    SELECT image_id, phash FROM image_fingerprints
+    WHERE ((phash >> 16) & 65535) = ANY(%(chunk1)s::bigint[])
+      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
+    UNION
+    SELECT image_id, phash FROM image_fingerprints
+    WHERE ((phash >> 32) & 65535) = ANY(%(chunk2)s::bigint[])
+      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
+    UNION
+    SELECT image_id, phash FROM image_fingerprints
+    WHERE ((phash >> 48) & 65535) = ANY(%(chunk3)s::bigint[])
+      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
+"""
+
+# Of the candidates, by primary key: the same pixels, or a perceptual match the 256-bit hash
+# confirms; not the image itself nor its same-bytes copies (listed as such).
+CONFIRM = """
+    SELECT image_id, pixels = %(pixels)s
+    FROM image_fingerprints
+    WHERE image_id = ANY(%(ids)s::bigint[]) AND image_id <> %(image_id)s
+      AND sha256 <> %(sha256)s
+      AND (pixels = %(pixels)s OR bit_count(detail # %(detail)s::bit(256)) <= %(detail_max)s)
 """
 
 PROGRESS = """
@@ -172,7 +184,7 @@ async def similar(
     cur: Any, image_id: int, max_distance: int, limit: int
 ) -> tuple[bool, list[Match]]:
     """Whether the image's file is fingerprinted, and the images on each rung within
-    ``max_distance``; ImageNotFound or ImageGone if there is no such image."""
+    ``max_distance``, nearest first; ImageNotFound or ImageGone if there is no such image."""
     await cur.execute(SELECT_SELF, {"image_id": image_id})
     row = await cur.fetchone()
     if row is None:
@@ -180,20 +192,31 @@ async def similar(
     sha256, pixels, phash, detail = row
     if sha256 is None:
         return False, []
-    chunks = chunk_neighbours(phash, max_distance) if phash is not None else [[]] * CHUNKS
-    params: dict[str, Any] = {
-        "image_id": image_id,
-        "sha256": sha256,
-        "pixels": pixels,
-        "phash": phash,
-        "detail": detail,
-        "detail_max": DETAIL_MAX,
-        "max_distance": max_distance,
-        "limit": limit,
-    }
+    params: dict[str, Any] = {"image_id": image_id, "sha256": sha256, "limit": limit}
+    await cur.execute(SAME_BYTES, params)
+    found = [Match(int(r[0]), "bytes", 0) for r in await cur.fetchall()]
+    if phash is None:
+        return False, found
+    chunks = chunk_neighbours(phash, max_distance)
+    params.update(pixels=pixels, phash=phash, detail=detail, detail_max=DETAIL_MAX)
+    params.update(max_distance=max_distance)
     params.update({f"chunk{index}": values for index, values in enumerate(chunks)})
-    await cur.execute(SIMILAR, params)
-    return phash is not None, [Match(int(r[0]), r[1], int(r[2])) for r in await cur.fetchall()]
+    await cur.execute(NEAR, params)
+    near = {int(r[0]): int(r[1]) for r in await cur.fetchall()}
+    if near:
+        await cur.execute(CONFIRM, {**params, "ids": list(near)})
+        for candidate, same_pixels in await cur.fetchall():
+            if same_pixels:
+                found.append(Match(candidate, "pixels", 0))
+            else:
+                found.append(Match(candidate, "perceptual", _distance(near[candidate], phash)))
+    rank = {"bytes": 0, "pixels": 1, "perceptual": 2}
+    found.sort(key=lambda m: (m.distance, rank[m.match], m.image_id))
+    return True, found[:limit]
+
+
+def _distance(a: int, b: int) -> int:
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
 
 
 async def progress(cur: Any) -> Progress:
