@@ -52,7 +52,13 @@ from pixtag.processing.views import (
     ProcessingTaskView,
 )
 from pixtag.renditions.views import RebuildCollectionView, RebuildView, RenditionView
-from pixtag.similar.views import SimilarIndexView, SimilarView
+from pixtag.similar.views import (
+    DismissView,
+    DuplicatesView,
+    ResolveView,
+    SimilarIndexView,
+    SimilarView,
+)
 from pixtag.tags.views import (
     TagAliasView,
     TagCollectionView,
@@ -75,6 +81,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/renditions/rebuild/{rebuild_id}", RebuildView, name="rendition_rebuild")
     app.router.add_view("/images/{image_id}/similar", SimilarView)
     app.router.add_view("/similar/index", SimilarIndexView)
+    app.router.add_view("/duplicates", DuplicatesView)
+    app.router.add_view("/duplicates/resolve", ResolveView)
+    app.router.add_view("/duplicates/dismiss", DismissView)
     app.router.add_view("/media/{image_id}/{name}", MediaView)
     app.router.add_view("/tags", TagCollectionView)
     app.router.add_view("/tags/{tag}", TagView)

@@ -15,6 +15,7 @@ from pixtag.images.ingest import Ingest
 from pixtag.images.queries import edits as queries
 from pixtag.images.versions import check_version
 from pixtag.renditions import queries as renditions
+from pixtag.similar import queries as similar
 from pixtag.storage.change import CommitUnknown
 
 
@@ -62,6 +63,7 @@ async def delete_file(
             change.drop(locked.key)
             for derived in await renditions.forget(cur, image_id):
                 change.drop(derived)
+            await similar.forget(cur, image_id)
             return await queries.forget_file(cur, image_id)
     except CommitUnknown:
         raise RemovalOutcomeUnknown() from None

@@ -2,9 +2,9 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pixtag.models import DIGITS, Integer
+from pixtag.models import BIGINT_MAX, DIGITS, Integer
 
 # The perceptual hash searched has 64 bits; within 14 (and the 256-bit hash confirming) the
 # measured recall of re-encoded, resized and edited copies was 0.965 at a precision of 0.995
@@ -67,3 +67,86 @@ class IndexProgress(BaseModel):
     queued: int | None = Field(
         default=None, ge=0, description="Jobs this request queued (POST only)."
     )
+
+
+# More images in one request would hold too many row locks for one transaction.
+MAX_RESOLVED = 100
+
+GroupLimit = Annotated[
+    int,
+    Field(ge=1, le=500, description="At most this many groups (default 50)." + DIGITS),
+    Integer,
+]
+GroupCursor = Annotated[
+    str,
+    Field(
+        pattern=r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})$",
+        max_length=40,
+        description="The ``next`` of the previous page.",
+    ),
+]
+DuplicateIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=BIGINT_MAX)]],
+    Field(min_length=1, max_length=MAX_RESOLVED - 1, json_schema_extra={"uniqueItems": True}),
+]
+
+
+class DuplicateGroup(BaseModel):
+    """An image and the duplicates found after it (higher ids), nearest first."""
+
+    image_id: int
+    size: int = Field(ge=1, description="How many duplicates.")
+    duplicates: list[SimilarImage]
+
+
+class DuplicateGroups(BaseModel):
+    """A page of the review queue, largest groups first."""
+
+    groups: list[DuplicateGroup]
+    next: str | None = Field(description="The cursor of the next page (``?after=``), if any.")
+
+
+class Merge(BaseModel):
+    """What the kept image takes from the others."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: bool = Field(default=True, description="Add the others' tags to the kept image's.")
+    description: bool = Field(
+        default=True,
+        description="Append the others' descriptions the kept one lacks, a blank line apart.",
+    )
+
+
+class ResolveRequest(BaseModel):
+    """Keep one image of a group; the others are merged onto it and deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep: int = Field(ge=1, le=BIGINT_MAX)
+    remove: DuplicateIds
+    merge: Merge = Field(default_factory=Merge)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "ResolveRequest":
+        if self.keep in self.remove:
+            raise ValueError("keep must not be one of remove")
+        if len(set(self.remove)) != len(self.remove):
+            raise ValueError("remove must not repeat an id")
+        return self
+
+
+class DismissRequest(BaseModel):
+    """Images that are not duplicates of each other: every pair among them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[Annotated[int, Field(ge=1, le=BIGINT_MAX)]] = Field(
+        min_length=2, max_length=MAX_RESOLVED, json_schema_extra={"uniqueItems": True}
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> "DismissRequest":
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("ids must not repeat an id")
+        return self

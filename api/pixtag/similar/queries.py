@@ -43,9 +43,62 @@ RECORD = """
             detail = excluded.detail, indexed_at = now()
 """
 
-# In the transaction that replaces an image's file: its fingerprint goes with the old bytes,
-# so a fingerprint always describes the file its image has.
-FORGET = "DELETE FROM image_fingerprints WHERE image_id = %(image_id)s"
+# In the transaction that replaces or removes an image's file: its fingerprint and pairs go
+# with the old bytes, so a fingerprint always describes the file its image has.
+FORGET = """
+    WITH pairs AS (
+        DELETE FROM duplicate_pairs WHERE low = %(image_id)s OR high = %(image_id)s
+    )
+    DELETE FROM image_fingerprints WHERE image_id = %(image_id)s
+"""
+
+# The pairs a fingerprint found, but those dismissed.
+RECORD_PAIRS = """
+    INSERT INTO duplicate_pairs (low, high, match, distance)
+    SELECT least(%(image_id)s::bigint, other), greatest(%(image_id)s::bigint, other), m, d
+    FROM unnest(%(others)s::bigint[], %(matches)s::text[], %(distances)s::smallint[])
+        AS found(other, m, d)
+    WHERE NOT EXISTS (
+        SELECT FROM duplicate_dismissals
+        WHERE low = least(%(image_id)s::bigint, other)
+          AND high = greatest(%(image_id)s::bigint, other)
+    )
+    ON CONFLICT (low, high) DO UPDATE SET match = excluded.match, distance = excluded.distance
+"""
+
+# The review queue: each image with the duplicates found after it (higher ids), most first.
+# A page ends before ``after`` (size, image id) of the previous page's last group.
+GROUPS = """
+    SELECT low, count(*) AS size,
+           json_agg(json_build_object('image_id', high, 'match', match, 'distance', distance)
+                    ORDER BY distance, high)::text
+    FROM duplicate_pairs
+    GROUP BY low
+    HAVING %(after_size)s::bigint IS NULL
+        OR (count(*), -low) < (%(after_size)s::bigint, -%(after_id)s::bigint)
+    ORDER BY size DESC, low
+    LIMIT %(limit)s
+"""
+
+# "Not duplicates": every pair among the ids, remembered, and out of the queue.
+DISMISS = """
+    WITH pairs AS (
+        SELECT a AS low, b AS high
+        FROM unnest(%(ids)s::bigint[]) AS a, unnest(%(ids)s::bigint[]) AS b
+        WHERE a < b
+    ), unqueued AS (
+        DELETE FROM duplicate_pairs AS d USING pairs AS p
+        WHERE d.low = p.low AND d.high = p.high
+    )
+    INSERT INTO duplicate_dismissals (low, high)
+    SELECT low, high FROM pairs
+    ON CONFLICT DO NOTHING
+"""
+
+SELECT_MERGED = """
+    SELECT image_id, tags, description FROM images
+    WHERE image_id = ANY(%(ids)s::bigint[])
+"""
 
 SELECT_SELF = """
     SELECT i.sha256, f.pixels, f.phash, f.detail
@@ -141,6 +194,34 @@ async def queue_stored(cur: Any, image_id: int, sha256: str) -> None:
 async def forget(cur: Any, image_id: int) -> None:
     """In the transaction that replaces the image's file: drop the old file's fingerprint."""
     await cur.execute(FORGET, {"image_id": image_id})
+
+
+async def record_pairs(cur: Any, image_id: int, found: "list[Match]") -> None:
+    """Queue the pairs a fingerprint found for review (but those dismissed)."""
+    params = {
+        "image_id": image_id,
+        "others": [m.image_id for m in found],
+        "matches": [m.match for m in found],
+        "distances": [m.distance for m in found],
+    }
+    await cur.execute(RECORD_PAIRS, params)
+
+
+async def groups(cur: Any, after: tuple[int, int] | None, limit: int) -> list[tuple[int, int, str]]:
+    """A page of the review queue: (image id, size, the duplicates' JSON) per group."""
+    size, image_id = after if after is not None else (None, None)
+    await cur.execute(GROUPS, {"after_size": size, "after_id": image_id, "limit": limit})
+    return [(int(r[0]), int(r[1]), r[2]) for r in await cur.fetchall()]
+
+
+async def dismiss(cur: Any, ids: list[int]) -> None:
+    await cur.execute(DISMISS, {"ids": ids})
+
+
+async def merged(cur: Any, ids: list[int]) -> dict[int, tuple[list[str], str]]:
+    """The tags and description of each of ``ids`` (locked by the caller)."""
+    await cur.execute(SELECT_MERGED, {"ids": ids})
+    return {int(r[0]): (list(r[1]), r[2]) for r in await cur.fetchall()}
 
 
 async def file_of(cur: Any, image_id: int) -> tuple[str | None, str | None] | None:

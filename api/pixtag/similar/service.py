@@ -6,15 +6,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from pixtag.db.database import Database
+from pixtag.errors import BadRequest
+from pixtag.images.ingest import Ingest
+from pixtag.images.queries import edits
+from pixtag.images.removal import RemovalOutcomeUnknown
 from pixtag.imaging import MemoryBudget
 from pixtag.jobs.errors import Permanent
 from pixtag.jobs.queries import Claimed
 from pixtag.pacing import Pacer
+from pixtag.renditions import queries as renditions
 from pixtag.similar import queries
 from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
-from pixtag.similar.models import Similar, SimilarImage
+from pixtag.similar.models import DEFAULT_DISTANCE, Merge, Similar, SimilarImage
 from pixtag.storage import spool
 from pixtag.storage.backend import Storage
+from pixtag.storage.change import CommitUnknown
+from pixtag.validation import MAX_DESCRIPTION_LENGTH
+
+# The most pairs one fingerprint queues for review (the nearest).
+PAIRS_LIMIT = 1000
 
 
 @dataclass(frozen=True)
@@ -40,9 +50,13 @@ class Fingerprinter:
             return {"image_id": image_id, "skipped": "the file was replaced meanwhile"}
         except Unreadable as error:
             raise Permanent("unreadable", f"the file could not be decoded: {error}") from None
-        async with self.db.cursor() as cur:
+        async with self.db.transaction() as cur:
             indexed = await queries.record(cur, image_id, sha256, print_)
-        return {"image_id": image_id, "indexed": indexed}
+            pairs: list[queries.Match] = []
+            if indexed:
+                _, pairs = await queries.similar(cur, image_id, DEFAULT_DISTANCE, PAIRS_LIMIT)
+                await queries.record_pairs(cur, image_id, pairs)
+        return {"image_id": image_id, "indexed": indexed, "pairs": len(pairs)}
 
     async def _fingerprint(self, key: str) -> Fingerprint:
         loop = asyncio.get_running_loop()
@@ -70,3 +84,69 @@ async def similar(db: Database, image_id: int, max_distance: int, limit: int) ->
             SimilarImage(image_id=m.image_id, match=m.match, distance=m.distance) for m in matches
         ],
     )
+
+
+async def duplicate_groups(db: Database, after: tuple[int, int] | None, limit: int) -> str:
+    """A page of the review queue as JSON: its groups, and the cursor of the next page."""
+    async with db.cursor() as cur:
+        rows = await queries.groups(cur, after, limit)
+    groups = ",".join(
+        f'{{"image_id": {image_id}, "size": {size}, "duplicates": {found}}}'
+        for image_id, size, found in rows
+    )
+    following = f'"{rows[-1][1]}.{rows[-1][0]}"' if len(rows) == limit else "null"
+    return f'{{"groups": [{groups}], "next": {following}}}'
+
+
+async def dismiss(db: Database, ids: list[int]) -> None:
+    """Remember every pair among ``ids`` as not duplicates."""
+    async with db.transaction() as cur:
+        for image_id in sorted(set(ids)):  # each must exist (404, or 410 if deleted)
+            await edits.lock_image(cur, image_id)
+        await queries.dismiss(cur, sorted(set(ids)))
+
+
+async def resolve(ingest: Ingest, keep: int, remove: list[int], merge: Merge) -> tuple[str, int]:
+    """Keep one image, merge the others' tags and description onto it and delete them (their
+    files after the commit), in one transaction; the kept image's JSON and row version."""
+    try:
+        async with ingest.change(f"resolving duplicates of image {keep}") as change:
+            cur = await change.begin()
+            locked = {}
+            for image_id in sorted({keep, *remove}):  # one lock order: no deadlock
+                locked[image_id] = await edits.lock_image(cur, image_id)
+            found = await queries.merged(cur, [keep, *remove])
+            add = [tag for image_id in remove for tag in found[image_id][0]] if merge.tags else []
+            description = _merged_description(found, keep, remove) if merge.description else None
+            edit = edits.Edit(filename=None, tags=None, add=add, remove=[], description=description)
+            document, version = await edits.update_image(
+                cur, keep, edit, media_url=ingest.media_url
+            )
+            for image_id in remove:
+                change.drop(locked[image_id].key)
+                for derived in await renditions.forget(cur, image_id):
+                    change.drop(derived)
+                await edits.delete_image(cur, image_id)
+    except CommitUnknown:
+        raise RemovalOutcomeUnknown() from None
+    return document, version
+
+
+def _merged_description(
+    found: dict[int, tuple[list[str], str]], keep: int, remove: list[int]
+) -> str | None:
+    """The kept image's description, then each other one it does not hold yet, a blank line
+    apart; BadRequest if that is longer than a description may be."""
+    parts = [found[keep][1]] if found[keep][1] else []
+    for image_id in remove:
+        text = found[image_id][1]
+        if text and text not in parts:
+            parts.append(text)
+    merged = "\n\n".join(parts)
+    if len(merged) > MAX_DESCRIPTION_LENGTH:
+        raise BadRequest(
+            f"The merged description would have {len(merged)} characters; at most"
+            f" {MAX_DESCRIPTION_LENGTH} are allowed: shorten one first, or resolve without"
+            " merging descriptions"
+        )
+    return merged if merged != found[keep][1] else None

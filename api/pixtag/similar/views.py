@@ -2,19 +2,28 @@
 
 from typing import Any, ClassVar
 
-from aiohttp_pydantic.oas.typing import r200, r202, r400, r404, r410
+from aiohttp import web
+from aiohttp_pydantic.oas.typing import r200, r202, r204, r400, r404, r410, r415
 
-from pixtag.models import ImageId, Problem
-from pixtag.openapi.fragments import BUSY
+from pixtag import keys
+from pixtag.images.versions import etag
+from pixtag.images.views.fragments import VERSION
+from pixtag.models import Image, ImageId, Problem
+from pixtag.openapi.fragments import BUSY, UNKNOWN_DELETE, json_body
 from pixtag.similar import queries, service
 from pixtag.similar.models import (
     DEFAULT_DISTANCE,
+    DismissRequest,
+    DuplicateGroups,
+    GroupCursor,
+    GroupLimit,
     IndexProgress,
     MaxDistance,
+    ResolveRequest,
     Similar,
     SimilarLimit,
 )
-from pixtag.views.base import ProblemView, json_document
+from pixtag.views.base import ProblemView, json_document, read_json
 
 
 class SimilarView(ProblemView):
@@ -90,3 +99,104 @@ class SimilarIndexView(ProblemView):
             progress = await queries.progress(cur)
         document = IndexProgress(**vars(progress), queued=queued)
         return json_document(document.model_dump_json(), status=202)
+
+
+class DuplicatesView(ProblemView):
+    """The review queue of duplicates."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "listDuplicates", "responses": BUSY},
+    }
+
+    async def get(
+        self, after: GroupCursor | None = None, limit: GroupLimit = 50
+    ) -> r200[DuplicateGroups] | r400[Problem]:
+        """
+        The duplicates found and not dismissed, as groups: each image with the images found
+        after it (higher ids) on a rung of its ladder within the default distance, largest
+        groups first, then by id. ``next`` is the cursor of the following page
+        (``?after=``), ``null`` on the last one.
+
+        Resolving a group (``POST /duplicates/resolve``) or dismissing it
+        (``POST /duplicates/dismiss``) takes it out of the queue.
+
+        Tags: similar
+        Status Codes:
+            200: A page of groups.
+            400: ``after`` is not a cursor this listing gave, ``limit`` is not 1 to 500,
+                or the query has another parameter.
+        """
+        cursor = None
+        if after is not None:
+            size, image_id = after.split(".")
+            cursor = (int(size), int(image_id))
+        return json_document(await service.duplicate_groups(self.db, cursor, limit))
+
+
+class ResolveView(ProblemView):
+    """Resolving a group of duplicates: one kept, the others merged onto it and deleted."""
+
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "resolveDuplicates",
+            "requestBody": json_body(ResolveRequest),
+            "responses": {"200": {"headers": VERSION}, **UNKNOWN_DELETE},
+        },
+    }
+
+    async def post(
+        self,
+    ) -> r200[Image] | r400[Problem] | r404[Problem] | r410[Problem] | r415[Problem]:
+        """
+        Keep ``keep``; add the tags of the images in ``remove`` to it, and append their
+        descriptions it lacks (``merge`` turns either off); delete them. One transaction:
+        all of it happens, or none (their files are removed after the commit, as a delete
+        does). The deleted ids answer 410 from then on.
+
+        Tags: similar
+        Status Codes:
+            200: The kept image, as it is now.
+            400: The body is invalid (``keep`` among ``remove``, a repeated id, 1 to 99 ids
+                to remove), or the merged tags or description would be too many or too long.
+            404: One of the images does not exist.
+            410: One of the images was deleted.
+            415: The body is not JSON.
+        """
+        body = await read_json(self.request, ResolveRequest)
+        ingest = self.request.app[keys.INGEST]
+        document, version = await service.resolve(ingest, body.keep, body.remove, body.merge)
+        return json_document(document, ETag=etag(version))
+
+
+class DismissView(ProblemView):
+    """Images that are not duplicates of each other."""
+
+    access: ClassVar[dict[str, str]] = {"POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "POST": {
+            "operationId": "dismissDuplicates",
+            "requestBody": json_body(DismissRequest),
+            "responses": BUSY,
+        },
+    }
+
+    async def post(
+        self,
+    ) -> r204[None] | r400[Problem] | r404[Problem] | r410[Problem] | r415[Problem]:
+        """
+        Record that the images in ``ids`` are not duplicates of each other: every pair among
+        them leaves the review queue and is never queued again.
+
+        Tags: similar
+        Status Codes:
+            204: Remembered.
+            400: The body is invalid (2 to 100 ids).
+            404: One of the images does not exist.
+            410: One of the images was deleted.
+            415: The body is not JSON.
+        """
+        body = await read_json(self.request, DismissRequest)
+        await service.dismiss(self.db, body.ids)
+        return web.Response(status=204)
