@@ -40,6 +40,7 @@ COMMANDS = {
     "share": "pixtag.cli.share:share",
     "tokens": "pixtag.cli.tokens:tokens_group",
     "renditions": "pixtag.cli.renditions:renditions",
+    "similar": "pixtag.cli.similar:similar",
     "process": "pixtag.cli.processing:process",
 }
 
