@@ -70,8 +70,9 @@ RECORD_PAIRS = """
 # A page ends before ``after`` (size, image id) of the previous page's last group.
 GROUPS = """
     SELECT low, count(*) AS size,
-           json_agg(json_build_object('image_id', high, 'match', match, 'distance', distance)
-                    ORDER BY distance, high)::text
+           array_agg(high ORDER BY distance, high),
+           array_agg(match ORDER BY distance, high),
+           array_agg(distance ORDER BY distance, high)
     FROM duplicate_pairs
     GROUP BY low
     HAVING %(after_size)s::bigint IS NULL
@@ -207,11 +208,16 @@ async def record_pairs(cur: Any, image_id: int, found: "list[Match]") -> None:
     await cur.execute(RECORD_PAIRS, params)
 
 
-async def groups(cur: Any, after: tuple[int, int] | None, limit: int) -> list[tuple[int, int, str]]:
-    """A page of the review queue: (image id, size, the duplicates' JSON) per group."""
+async def groups(
+    cur: Any, after: tuple[int, int] | None, limit: int
+) -> list[tuple[int, list[Match]]]:
+    """A page of the review queue: each group's image id and its duplicates, nearest first."""
     size, image_id = after if after is not None else (None, None)
     await cur.execute(GROUPS, {"after_size": size, "after_id": image_id, "limit": limit})
-    return [(int(r[0]), int(r[1]), r[2]) for r in await cur.fetchall()]
+    return [
+        (int(low), [Match(int(i), m, int(d)) for i, m, d in zip(ids, matches, dists, strict=True)])
+        for low, _, ids, matches, dists in await cur.fetchall()
+    ]
 
 
 async def dismiss(cur: Any, ids: list[int]) -> None:

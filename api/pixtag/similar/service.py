@@ -17,7 +17,14 @@ from pixtag.pacing import Pacer
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries
 from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
-from pixtag.similar.models import DEFAULT_DISTANCE, Merge, Similar, SimilarImage
+from pixtag.similar.models import (
+    DEFAULT_DISTANCE,
+    DuplicateGroup,
+    DuplicateGroups,
+    Merge,
+    Similar,
+    SimilarImage,
+)
 from pixtag.storage import spool
 from pixtag.storage.backend import Storage
 from pixtag.storage.change import CommitUnknown
@@ -86,16 +93,28 @@ async def similar(db: Database, image_id: int, max_distance: int, limit: int) ->
     )
 
 
-async def duplicate_groups(db: Database, after: tuple[int, int] | None, limit: int) -> str:
-    """A page of the review queue as JSON: its groups, and the cursor of the next page."""
+async def duplicate_groups(
+    db: Database, after: tuple[int, int] | None, limit: int
+) -> DuplicateGroups:
+    """A page of the review queue: its groups, and the cursor of the next page."""
     async with db.cursor() as cur:
         rows = await queries.groups(cur, after, limit)
-    groups = ",".join(
-        f'{{"image_id": {image_id}, "size": {size}, "duplicates": {found}}}'
-        for image_id, size, found in rows
+    groups = [
+        DuplicateGroup(image_id=image_id, size=len(found), duplicates=[_similar(m) for m in found])
+        for image_id, found in rows
+    ]
+    last = groups[-1] if len(groups) == limit else None
+    return DuplicateGroups(
+        groups=groups, next=None if last is None else f"{last.size}.{last.image_id}"
     )
-    following = f'"{rows[-1][1]}.{rows[-1][0]}"' if len(rows) == limit else "null"
-    return f'{{"groups": [{groups}], "next": {following}}}'
+
+
+def _similar(found: queries.Match) -> SimilarImage:
+    return SimilarImage(
+        image_id=found.image_id,
+        match=found.match,
+        distance=found.distance,
+    )
 
 
 async def dismiss(db: Database, ids: list[int]) -> None:

@@ -131,7 +131,8 @@ class DuplicatesView(ProblemView):
         if after is not None:
             size, image_id = after.split(".")
             cursor = (int(size), int(image_id))
-        return json_document(await service.duplicate_groups(self.db, cursor, limit))
+        page = await service.duplicate_groups(self.db, cursor, limit)
+        return json_document(page.model_dump_json())
 
 
 class ResolveView(ProblemView):
