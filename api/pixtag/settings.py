@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     rendition_workers: int = Field(default=2, ge=1, le=64)
     # Fingerprint every stored file for similar images (a background job per file).
     similar_index: bool = True
+    # An upload of bytes another image's file has: stored ("allow", its answer names the
+    # image in Pixtag-Duplicate-Of) or refused with 409 ("refuse").
+    duplicates: Literal["allow", "refuse"] = "allow"
     # While requests are being answered, background image work (thumbnails of stored files,
     # rebuilds, processing tasks) takes at most this share of the time; 1: never held back.
     background_share: float = Field(default=0.1, gt=0, le=1)

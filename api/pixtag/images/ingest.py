@@ -23,7 +23,7 @@ from typing import Any
 
 from pixtag import imaging
 from pixtag.db.database import Database
-from pixtag.errors import DomainError, WrongFilename
+from pixtag.errors import Conflict, DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries as similar
@@ -71,6 +71,17 @@ class Received:
         )
 
 
+class DuplicateFile(Conflict):
+    """The bytes uploaded are another image's file already (PIXTAG_DUPLICATES=refuse)."""
+
+    def __init__(self, image_id: int) -> None:
+        super().__init__(
+            f"Image <{image_id}> holds the same file already; the server refuses duplicates",
+            headers={"Location": f"/images/{image_id}"},
+        )
+        self.extensions = {"image_id": image_id}
+
+
 @dataclass(frozen=True)
 class Ingest:
     """Files in, records out: the storage backend and the database, used in the right order."""
@@ -82,6 +93,8 @@ class Ingest:
     queue_renditions: bool = False
     # A stored file queues a job for its fingerprint (PIXTAG_SIMILAR_INDEX).
     queue_fingerprints: bool = False
+    # An upload (create or attach) of bytes another image holds is refused (PIXTAG_DUPLICATES).
+    refuse_duplicates: bool = False
 
     @property
     def media_url(self) -> str | None:
@@ -132,6 +145,7 @@ class Ingest:
             async with self.change() as change:
                 await self.put(change, received, key)
                 cur = await change.begin()
+                await self._refuse_held(cur, image_id, sha256)
                 current = await queries.image_file(cur, image_id, lock=True)
                 if current.filename != filename:
                     raise WrongFilename(image_id, filename, current.filename)
@@ -160,12 +174,21 @@ class Ingest:
             async with self.change() as change:
                 await self.put(change, received, key)
                 cur = await change.begin()
+                await self._refuse_held(cur, image_id, received.spooled.sha256)
                 document = await self.record(
                     cur, image_id, received, key, filename, tags, description
                 )
         except CommitUnknown as unknown:
             document = await self.confirm(key, unknown)
         return image_id, document
+
+    async def _refuse_held(self, cur: Any, image_id: int, sha256: str) -> None:
+        """With PIXTAG_DUPLICATES=refuse: DuplicateFile (409) if another image holds these
+        bytes (the transaction then rolls back, and the new file goes)."""
+        if self.refuse_duplicates:
+            held = await similar.holding(cur, sha256, besides=image_id, lock=True)
+            if held:
+                raise DuplicateFile(held[0])
 
     async def record(
         self,

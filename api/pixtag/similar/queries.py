@@ -107,6 +107,25 @@ SELECT_SELF = """
     WHERE i.image_id = %(image_id)s
 """
 
+# Uploads of the same bytes wait for each other (PIXTAG_DUPLICATES=refuse): the first one's
+# commit is what the second one's check sees.
+LOCK_BYTES = "SELECT pg_advisory_xact_lock(hashtextextended(%(sha256)s, 26))"
+
+# The images holding these bytes (the first few), for an upload's answer.
+HOLDING = """
+    SELECT image_id FROM images
+    WHERE sha256 = %(sha256)s AND image_id <> %(image_id)s
+    ORDER BY image_id LIMIT 10
+"""
+
+# The images whose file has the same bytes as this one's (the first few).
+HOLDING_SAME = """
+    SELECT o.image_id
+    FROM images AS i JOIN images AS o ON o.sha256 = i.sha256 AND o.image_id <> i.image_id
+    WHERE i.image_id = %(image_id)s
+    ORDER BY o.image_id LIMIT 10
+"""
+
 # The same bytes: images_sha256.
 SAME_BYTES = """
     SELECT image_id FROM images
@@ -190,6 +209,22 @@ class Progress:
 async def queue_stored(cur: Any, image_id: int, sha256: str) -> None:
     """In the transaction that records a file: queue its fingerprint."""
     await cur.execute(QUEUE_STORED, {"image_id": image_id, "sha256": sha256})
+
+
+async def holding(cur: Any, sha256: str, *, besides: int, lock: bool = False) -> list[int]:
+    """The first images (up to 10) whose file has these bytes, other than ``besides``; with
+    ``lock``, after waiting for any other upload of them to end."""
+    params = {"sha256": sha256, "image_id": besides}
+    if lock:
+        await cur.execute(LOCK_BYTES, params)
+    await cur.execute(HOLDING, params)
+    return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def same_bytes(cur: Any, image_id: int) -> list[int]:
+    """The first images (up to 10) whose file has the same bytes as ``image_id``'s."""
+    await cur.execute(HOLDING_SAME, {"image_id": image_id})
+    return [int(row[0]) for row in await cur.fetchall()]
 
 
 async def forget(cur: Any, image_id: int) -> None:

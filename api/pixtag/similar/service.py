@@ -169,3 +169,15 @@ def _merged_description(
             " merging descriptions"
         )
     return merged if merged != found[keep][1] else None
+
+
+# Names, on an upload's answer, the images that hold the same bytes already.
+DUPLICATE_OF = "Pixtag-Duplicate-Of"
+
+
+async def duplicate_of(db: Database, image_id: int) -> dict[str, str]:
+    """The header naming the images whose file has the same bytes as ``image_id``'s (the
+    first ten), if any: an upload's answer says it stored a duplicate."""
+    async with db.cursor() as cur:
+        found = await queries.same_bytes(cur, image_id)
+    return {DUPLICATE_OF: ", ".join(map(str, found))} if found else {}

@@ -66,6 +66,7 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
             Limits(settings.max_upload_size, settings.max_image_pixels, settings.max_image_side),
             queue_renditions=bool(settings.rendition_eager),
             queue_fingerprints=settings.similar_index,
+            refuse_duplicates=settings.duplicates == "refuse",
         )
         yield
     finally:

@@ -23,6 +23,7 @@ from pixtag.images import media, removal, uploads
 from pixtag.images.queries import attachments as queries
 from pixtag.images.versions import etag, if_match_versions
 from pixtag.images.views.fragments import (
+    DUPLICATE_OF,
     FILE_LINKS,
     IF_MATCH,
     IMAGE_PART,
@@ -32,6 +33,7 @@ from pixtag.images.views.fragments import (
 )
 from pixtag.models import Image, ImageId, Problem
 from pixtag.openapi.fragments import BINARY, BUSY, UNKNOWN_DELETE
+from pixtag.similar import service as similar
 from pixtag.views.base import ProblemView, json_document
 
 
@@ -66,8 +68,8 @@ class AttachmentView(ProblemView):
                 },
             },
             "responses": {
-                "200": {"links": FILE_LINKS},
-                "201": {"headers": {"Location": LOCATION}, "links": FILE_LINKS},
+                "200": {"headers": DUPLICATE_OF, "links": FILE_LINKS},
+                "201": {"headers": {"Location": LOCATION, **DUPLICATE_OF}, "links": FILE_LINKS},
                 **BUSY,
             },
         },
@@ -110,10 +112,11 @@ class AttachmentView(ProblemView):
             507: There is no space left to store the file.
         """
         replaced, document = await uploads.attach(self.request, image_id, filename)
+        duplicates = await similar.duplicate_of(self.db, image_id)
         if replaced:
-            return json_document(document, status=200)
+            return json_document(document, status=200, **duplicates)
         location = media.attachment_path(image_id, filename)
-        return json_document(document, status=201, Location=location)
+        return json_document(document, status=201, Location=location, **duplicates)
 
     async def get(
         self, image_id: ImageId, filename: str, /

@@ -17,7 +17,7 @@ from pixtag.images import records, uploads
 from pixtag.images.queries import images as queries
 from pixtag.images.queries.listing import open_listing
 from pixtag.images.versions import etag
-from pixtag.images.views.fragments import IMAGE_LINKS, IMAGE_PART, LOCATION, VERSION
+from pixtag.images.views.fragments import DUPLICATE_OF, IMAGE_LINKS, IMAGE_PART, LOCATION, VERSION
 from pixtag.models import (
     AfterId,
     AfterToken,
@@ -33,6 +33,7 @@ from pixtag.models import (
 )
 from pixtag.openapi.fragments import BINARY, BUSY, STREAM_BUSY
 from pixtag.search.filters import listing_filters
+from pixtag.similar import service as similar
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
 
@@ -91,7 +92,10 @@ class ImageCollectionView(ProblemView):
             },
             # No file links: a JSON creation stores no file.
             "responses": {
-                "201": {"headers": {"Location": LOCATION, **VERSION}, "links": IMAGE_LINKS},
+                "201": {
+                    "headers": {"Location": LOCATION, **VERSION, **DUPLICATE_OF},
+                    "links": IMAGE_LINKS,
+                },
                 **BUSY,
             },
         },
@@ -189,6 +193,7 @@ class ImageCollectionView(ProblemView):
                 status=201,
                 Location=f"/images/{image_id}",
                 ETag=etag(queries.FIRST_VERSION),
+                **await similar.duplicate_of(self.db, image_id),
             )
         meta = await read_json(
             self.request, ImageCreate, accepted=("application/json", "multipart/form-data")

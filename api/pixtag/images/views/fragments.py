@@ -16,6 +16,12 @@ CONDITIONS = [
     header_parameter("If-Modified-Since", "An HTTP date: 304 when not modified since."),
 ]
 # The record's version, for the writes that take If-Match.
+DUPLICATE_OF = {
+    "Pixtag-Duplicate-Of": header(
+        "Images whose file has the same bytes already (the first ten, comma-separated):"
+        " the upload stored a duplicate (PIXTAG_DUPLICATES=allow)."
+    )
+}
 VERSION = {"ETag": header('The image record\'s version, e.g. "v3", for If-Match.')}
 IF_MATCH = [
     header_parameter(
