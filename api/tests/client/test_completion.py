@@ -44,6 +44,6 @@ def test_the_bash_completion_script_completes_command_names_in_bash(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "complete -o nosort -F _pixtag_completion pixtag",
-        "commands: serve storage show share",
+        "commands: serve storage show share similar",
         "options: --all --any",
     ]
