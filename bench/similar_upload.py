@@ -55,7 +55,8 @@ async def timed_upload(http: aiohttp.ClientSession, data: bytes, n: int) -> floa
 
 async def main(uploads: int) -> None:
     files = [photo(n) for n in range(uploads * 2 + 2)]
-    print(f"{len(files)} JPEGs of 6000x4000, median {statistics.median(map(len, files)):,.0f} bytes")
+    median = statistics.median(map(len, files))
+    print(f"{len(files)} JPEGs of 6000x4000, median {median:,.0f} bytes")
     with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
         async with AsyncExitStack() as stack:
             on = await start("index on", Path(tmp), {"PIXTAG_SIMILAR_INDEX": "true"}, stack)

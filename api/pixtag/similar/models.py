@@ -80,7 +80,7 @@ GroupLimit = Annotated[
 GroupCursor = Annotated[
     str,
     Field(
-        pattern=r"^(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})$",
+        pattern=r"^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,17})$",
         max_length=40,
         description="The ``next`` of the previous page.",
     ),

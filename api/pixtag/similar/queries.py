@@ -66,18 +66,22 @@ RECORD_PAIRS = """
     ON CONFLICT (low, high) DO UPDATE SET match = excluded.match, distance = excluded.distance
 """
 
-# The review queue: each image with the duplicates found after it (higher ids), most first.
-# A page ends before ``after`` (size, image id) of the previous page's last group.
+# The review queue: each image with the duplicates found after it (higher ids), most first,
+# through the group sizes' index. A page ends before ``after`` (size, image id) of the
+# previous page's last group.
 GROUPS = """
-    SELECT low, count(*) AS size,
-           array_agg(high ORDER BY distance, high),
-           array_agg(match ORDER BY distance, high),
-           array_agg(distance ORDER BY distance, high)
-    FROM duplicate_pairs
-    GROUP BY low
-    HAVING %(after_size)s::bigint IS NULL
-        OR (count(*), -low) < (%(after_size)s::bigint, -%(after_id)s::bigint)
-    ORDER BY size DESC, low
+    SELECT g.low, g.size, p.ids, p.matches, p.distances
+    FROM duplicate_groups AS g
+    CROSS JOIN LATERAL (
+        SELECT array_agg(high ORDER BY distance, high) AS ids,
+               array_agg(match ORDER BY distance, high) AS matches,
+               array_agg(distance ORDER BY distance, high) AS distances
+        FROM duplicate_pairs WHERE low = g.low
+    ) AS p
+    WHERE %(after_size)s::integer IS NULL
+       OR g.size < %(after_size)s::integer
+       OR (g.size = %(after_size)s::integer AND g.low > %(after_id)s::bigint)
+    ORDER BY g.size DESC, g.low
     LIMIT %(limit)s
 """
 

@@ -14,6 +14,15 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"similar_index": True})
 
 
+def assert_sizes_kept(database_url: str) -> None:
+    """The group sizes the triggers keep are the pairs' counts."""
+    kept = sql(database_url, "SELECT low, size FROM duplicate_groups ORDER BY low")
+    counted = sql(
+        database_url, "SELECT low, count(*) FROM duplicate_pairs GROUP BY low ORDER BY low"
+    )
+    assert kept == counted
+
+
 async def groups(client, **params: str) -> dict:  # type: ignore[no-untyped-def]
     resp = await client.get("/duplicates", params=params)
     assert resp.status == 200, await resp.text()
@@ -70,6 +79,13 @@ async def test_the_queue_groups_dismisses_for_good_and_pages(client, database_ur
     await async_wait_until(settled, within=60, what="the files indexed again")
     found = await groups(client)
     assert [g["image_id"] for g in found["groups"]] == [a, b]
+    assert_sizes_kept(database_url)
+    # A deleted image takes its pairs, and its group's count, along.
+    resp = await client.delete(f"/images/{c}")
+    assert resp.status == 204
+    found = await groups(client)
+    assert [(g["image_id"], g["size"]) for g in found["groups"]] == [(a, 1)]
+    assert_sizes_kept(database_url)
     # /similar still answers what is similar: dismissing is about the queue.
     resp = await client.get(f"/images/{d}/similar")
     assert [row["image_id"] for row in (await resp.json())["similar"]] == [e]
@@ -131,6 +147,7 @@ async def test_resolve_merges_onto_the_kept_image_and_deletes_the_others(client,
     assert resp.status == 200
     resp = await client.get(f"/images/{keep}")
     assert (await resp.json())["tags"] == ["cup", "coffee", "brown"]
+    assert_sizes_kept(database_url)
 
     # merge off: the others' tags and descriptions are not taken.
     resp = await client.post(
@@ -138,3 +155,4 @@ async def test_resolve_merges_onto_the_kept_image_and_deletes_the_others(client,
         json={"keep": keep, "remove": [alive], "merge": {"tags": False, "description": False}},
     )
     assert (await resp.json())["tags"] == ["cup", "coffee", "brown"]
+    assert_sizes_kept(database_url)
