@@ -11,8 +11,9 @@ one of 500 popular pictures (a burst or re-saves: within 0 to 10 bits of it),
 so the index meets crowded chunks as a real library has them, then VACUUM
 ANALYZE (autovacuum's work on a table that size). ``pixtag
 serve`` (its own process) is then asked, one request at a time, alternately
-for ``/images/{id}/similar`` (default ``max_distance`` 14, and 15) and, as
-the reference, ``/images/{id}`` (a point read), of random ids. Reported:
+for ``/images/{id}/similar`` (default ``max_distance`` 14, and 15), the
+review queue's first page, a listing by ``q=similar:ID`` and, as the
+reference, ``/images/{id}`` (a point read), of random ids. Reported:
 median and p95 latency of each, and their ratio. Last, the time to
 fingerprint a 24-megapixel JPEG in this process (what a fingerprint job
 costs, and so the backfill's rate on one thread).
@@ -90,6 +91,7 @@ async def ask(url: str, count: int, asks: int) -> dict[str, list[float]]:
         "/images/{}/similar",
         "/images/{}/similar?max_distance=15",
         "/duplicates?limit=50",
+        "/images?q=similar:{}&limit=50",
     ]
     times: dict[str, list[float]] = {name: [] for name in names}
     async with aiohttp.ClientSession(url) as session:

@@ -101,6 +101,9 @@ Query = Annotated[
         " (at most 8 deep), `ca*` (any of the 100 most used tags starting with `ca`; none:"
         ' nothing matches), `"sci fi"` (a quoted tag: spaces, a leading `-`, `(`, `*`,'
         ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
+        " `text:harbour` (a word of the filename or description; `text:harb*`,"
+        ' `text:"north pier"`), `similar:42` (images similar to image 42; `similar:42~6`'
+        " within 6 bits, at most 5 such terms),"
         " `sort:id`, `sort:-id`, `sort:created`, `sort:-created` (once, at the top level). At"
         " most 50 tags and prefixes, of them at most 10 prefixes, each at most 100 characters,"
         " as tags are. Tags are"

@@ -16,6 +16,7 @@ import click
 
 from pixtag.cli.connect import Failure, run, url_option
 from pixtag.cli.output import echo_image, human_size, images_table
+from pixtag.client.documents import Image
 from pixtag.client.errors import ClientError, ServerError
 from pixtag.client.files import save, scan, sha256_of
 from pixtag.client.importer import import_files, normalised
@@ -36,8 +37,10 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], force: bool, url: str | 
     Each FILE is one request: the record (named after the file, with the
     tags) and its bytes, stored together or not at all. A file whose sha256
     the server already stores is not stored again (unless --force): its line
-    says "already stored" and the image gets the tags it lacks. Every file is
-    tried; exits 1 if any was refused.
+    says "already stored" and the image gets the tags it lacks. A stored file
+    that duplicates others (the same pixels, or the same picture resized or
+    re-compressed) says which. Every file is tried; exits 1 if any was
+    refused.
     """
 
     def one(client: PixtagClient, path: Path) -> str:
@@ -48,7 +51,8 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], force: bool, url: str | 
                 if missing:
                     client.update(stored.image_id, {"tags_add": missing})
                 return f"{path} -> {stored.image_id} (already stored)"
-        return f"{path} -> {client.create(path, tags).image_id}"
+        image = client.create(path, tags, check_similar=True)
+        return f"{path} -> {image.image_id}{near_duplicates(image)}"
 
     def work(client: PixtagClient) -> int:
         failed = 0
@@ -65,6 +69,13 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], force: bool, url: str | 
 
     if run(work, url):
         raise click.exceptions.Exit(1)
+
+
+def near_duplicates(image: Image) -> str:
+    """`` (duplicates 4: same bytes; 9: same picture, 3 bits apart)`` for an upload's
+    answer that names any."""
+    found = image.near_duplicates or []
+    return f" (duplicates {'; '.join(map(str, found))})" if found else ""
 
 
 @click.command("ls")
@@ -175,16 +186,25 @@ def get(image_id: int, output: str | None, url: str | None) -> None:
     "-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
     help="Uploads in flight at once.",
 )  # fmt: skip
+@click.option(
+    "--check-similar", is_flag=True,
+    help="Have each upload fingerprinted before its answer, to list the files that duplicate"
+    " stored images (slower: the server decodes every file while the import waits).",
+)  # fmt: skip
 @url_option
-def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) -> None:
+def import_(
+    directory: Path, tags: tuple[str, ...], jobs: int, check_similar: bool, url: str | None
+) -> None:
     """Upload a folder of images; files already stored only get the tags they lack.
 
     Image files under DIRECTORY (recursively, hidden ones left out) are
     uploaded --jobs at a time. A file whose sha256 the server already has is
     not uploaded again: the stored image gets the --tag tags it lacks, else
     the file is skipped, so a re-run uploads only what is new. Files that are
-    not images (by their extension) are counted and left alone. Exits 1 if
-    any file was refused.
+    not images (by their extension) are counted and left alone. With
+    --check-similar, an uploaded file that duplicates a stored one (the same
+    pixels, or the same picture resized or re-compressed) is listed with the
+    images it duplicates. Exits 1 if any file was refused.
     """
     try:
         paths, others = scan(directory)
@@ -198,12 +218,20 @@ def import_(directory: Path, tags: tuple[str, ...], jobs: int, url: str | None) 
     with bar:
         report = run(
             lambda client: import_files(
-                client, paths, tags=tags, jobs=jobs, on_done=lambda *_: bar.update(1)
+                client,
+                paths,
+                tags=tags,
+                jobs=jobs,
+                check_similar=check_similar,
+                on_done=lambda *_: bar.update(1),
             ),
             url,
             connections=jobs,
         )
     report.not_images = len(others)
+    for path, image in report.uploaded:
+        if image.near_duplicates:
+            click.echo(f"{path} -> {image.image_id}{near_duplicates(image)}")
     for path, detail in report.failed:
         click.echo(f"error: {path}: {detail}", err=True)
     click.echo(report.summary())

@@ -30,12 +30,27 @@ class Attachment:
 
 
 @dataclasses.dataclass(frozen=True)
+class NearDuplicate:
+    image_id: int
+    match: str  # bytes, pixels, perceptual
+    distance: int
+
+    def __str__(self) -> str:
+        how = "same bytes" if self.match == "bytes" else "same pixels"
+        if self.match == "perceptual":
+            how = f"same picture, {self.distance} bits apart"
+        return f"{self.image_id}: {how}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Image:
     image_id: int
     filename: str
     tags: list[str]
     created_at: datetime
     attachment: Attachment | None
+    # In an upload's answer: the images its file duplicates.
+    near_duplicates: list[NearDuplicate] | None = None
     # The document as the server sent it, for --json.
     raw: str = dataclasses.field(default="{}", compare=False)
 

@@ -42,6 +42,9 @@ class ImportReport:
     def summary(self) -> str:
         """One line: uploaded and failed always, the other counts when there are any."""
         parts = [f"uploaded {len(self.uploaded)}"]
+        near = sum(1 for _, image in self.uploaded if image.near_duplicates)
+        if near:
+            parts[0] += f" ({near} duplicating stored images, listed above)"
         if self.tagged:
             parts.append(f"tagged {len(self.tagged)} already stored")
         if self.skipped:
@@ -69,9 +72,11 @@ def import_files(
     *,
     tags: Iterable[str] = (),
     jobs: int = 4,
+    check_similar: bool = False,
     on_done: Callable[[Path, Outcome], None] | None = None,
 ) -> ImportReport:
     """Upload ``paths`` with at most ``jobs`` requests in flight; call ``on_done`` per file.
+    ``check_similar``: each answer lists the near duplicates on every rung.
 
     ``on_done`` runs in the calling thread, one file at a time.
     """
@@ -108,7 +113,7 @@ def import_files(
                 image = client.update(stored.image_id, {"tags_add": missing})
                 report.tagged.append((path, image))
                 return Outcome.TAGGED
-            image = client.create(path, tags)
+            image = client.create(path, tags, check_similar=check_similar)
         except ServerError as error:
             report.failed.append((path, error.detail))
             return Outcome.FAILED

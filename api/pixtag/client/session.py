@@ -223,8 +223,9 @@ class PixtagClient:
                 return image
         return None
 
-    def create(self, path: Path, tags: Iterable[str] = ()) -> Image:
-        """Create an image record and upload its file in one request, streamed from disk."""
+    def create(self, path: Path, tags: Iterable[str] = (), *, check_similar: bool = False) -> Image:
+        """Create an image record and upload its file in one request, streamed from disk;
+        with ``check_similar``, the answer lists the near duplicates on every rung."""
         meta = _json_bytes({"filename": path.name, "tags": list(tags)})
         boundary = f"pixtag-{threading.get_ident():x}-{id(path):x}"
         head = (
@@ -253,7 +254,8 @@ class PixtagClient:
                     raise ClientError(f"{path} changed while it was being sent")
                 yield tail
 
-            with self.request("POST", "images", body=body, headers=headers) as resp:
+            params = {"check_similar": "true"} if check_similar else {}
+            with self.request("POST", "images", body=body, headers=headers, params=params) as resp:
                 return parse_image(resp.read())
 
     def download(self, image_id: int, filename: str) -> Iterator[bytes]:

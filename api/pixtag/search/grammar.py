@@ -9,6 +9,8 @@
     "ca"*            a quoted prefix
     text:harbour     images whose filename or description holds the word (text:harb* any
                      word starting so, text:"north pier" the words in this order)
+    similar:42       images similar to image 42 (the nearest 1,000 within the default distance,
+                     as /images/42/similar lists them); similar:42~6 within 6 bits
     sort:-created    the order: id, -id (newest id first), created, -created; once, at the top
 
 Inside quotes ``\\"`` is a quote and ``\\\\`` a backslash. A bare word ends at
@@ -16,7 +18,8 @@ white space, ``(``, ``)`` or ``"``; a ``*`` may only end it, and a ``-`` only
 starts it as the negation (``sci-fi`` is one tag). ``or`` is a keyword in
 any case. Every tag goes through the same normalisation as on create. At
 most ``MAX_DEPTH`` nested parentheses, ``MAX_TERMS`` tags and prefixes and
-``MAX_PREFIXES`` prefixes (each stands for up to 100 tags), so one request
+``MAX_PREFIXES`` prefixes (each stands for up to 100 tags) and
+``MAX_SIMILAR`` ``similar:`` terms (each an index search), so one request
 cannot make the database plan or run a monster. An error names its
 position: the 1-based index of the character where it was found.
 """
@@ -30,13 +33,15 @@ from pixtag.search.terms import (
     Any,
     Not,
     Prefix,
+    Similar,
     Sort,
     Tag,
     Term,
     Text,
     all_of,
 )
-from pixtag.validation import normalise_tag
+from pixtag.similar.models import DEFAULT_DISTANCE, MAX_DISTANCE
+from pixtag.validation import BIGINT_MAX, normalise_tag
 
 MAX_DEPTH = 8
 MAX_TERMS = 50
@@ -44,7 +49,9 @@ MAX_TERMS = 50
 MAX_PREFIXES = 10
 MAX_LENGTH = 4000
 MAX_TEXT_LENGTH = 200
+MAX_SIMILAR = 5
 TEXT = "text:"
+SIMILAR = "similar:"
 DELIMITERS = '()"'
 
 
@@ -72,10 +79,10 @@ class QuerySyntaxError(DomainError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "end"
+    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "similar", "end"
     text: str
     position: int
-    term: Text | None = None  # of a "text" token
+    term: Text | Similar | None = None  # of a "text" or "similar" token
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,16 @@ def _words(value: str, position: int, *, phrase: bool = False, prefix: bool = Fa
     return Text(value, phrase=phrase, prefix=prefix)
 
 
+def _word_end(text: str, start: int) -> int:
+    """The index after the bare word starting at ``start``."""
+    end = start
+    while end < len(text) and not (text[end].isspace() or text[end] in DELIMITERS):
+        end += 1
+    if end < len(text) and text[end] == '"':
+        raise QuerySyntaxError("unexpected '\"' inside a word", end + 1)
+    return end
+
+
 def _text_token(text: str, i: int) -> tuple[Token, int]:
     """The ``text:`` term starting at ``i``, and the index after it."""
     position, start = i + 1, i + len(TEXT)
@@ -128,17 +145,38 @@ def _text_token(text: str, i: int) -> tuple[Token, int]:
         if end < len(text) and not (text[end].isspace() or text[end] in "()"):
             raise QuerySyntaxError(f"unexpected {text[end]!r} after a quote", end + 1)
         return Token("text", text[i:end], position, _words(value, position, phrase=True)), end
-    end = start
-    while end < len(text) and not (text[end].isspace() or text[end] in DELIMITERS):
-        end += 1
-    if end < len(text) and text[end] == '"':
-        raise QuerySyntaxError("unexpected '\"' inside a word", end + 1)
+    end = _word_end(text, start)
     value = text[start:end]
     if "*" in value[:-1]:
         raise QuerySyntaxError("'*' may only end a word", start + value.index("*") + 1)
     prefix = value.endswith("*")
     term = _words(value.removesuffix("*"), position, prefix=prefix)
     return Token("text", text[i:end], position, term), end
+
+
+def _similar_token(text: str, i: int) -> tuple[Token, int]:
+    """The ``similar:ID[~DISTANCE]`` term starting at ``i``, and the index after it."""
+    position, start = i + 1, i + len(SIMILAR)
+    end = _word_end(text, start)
+    value = text[start:end]
+    number, tilde, distance = value.partition("~")
+    if not (number.isascii() and number.isdigit() and number[0] != "0"):
+        raise QuerySyntaxError("similar: needs an image id (similar:42 or similar:42~6)", position)
+    if int(number) > BIGINT_MAX:
+        raise QuerySyntaxError(f"similar: image id above {BIGINT_MAX}", position)
+    max_distance = DEFAULT_DISTANCE
+    if tilde:
+        if not (distance.isascii() and distance.isdigit() and len(distance) <= 2):
+            raise QuerySyntaxError(
+                "similar: a distance is a number after '~'", start + 1 + len(number)
+            )
+        max_distance = int(distance)
+        if max_distance > MAX_DISTANCE:
+            raise QuerySyntaxError(
+                f"similar: the distance is at most {MAX_DISTANCE}", start + 1 + len(number)
+            )
+    term = Similar(int(number), max_distance)
+    return Token("similar", text[i:end], position, term), end
 
 
 def tokenize(text: str) -> list[Token]:
@@ -165,6 +203,9 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token(kind, _tag(value, position), position))
         elif text[i : i + len(TEXT)].lower() == TEXT:
             token, i = _text_token(text, i)
+            tokens.append(token)
+        elif text[i : i + len(SIMILAR)].lower() == SIMILAR:
+            token, i = _similar_token(text, i)
             tokens.append(token)
         else:
             end = i
@@ -196,6 +237,9 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+LEAVES = ("tag", "prefix", "text", "similar")
+
+
 class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
@@ -203,6 +247,7 @@ class _Parser:
         self.depth = 0
         self.leaves = 0
         self.prefixes = 0
+        self.similars = 0
         self.sort: Sort | None = None
 
     def peek(self) -> Token:
@@ -232,7 +277,7 @@ class _Parser:
             if token.kind == "sort":
                 self.take()
                 self.set_sort(token)
-            elif token.kind in ("tag", "prefix", "text", "(", "-"):
+            elif token.kind in LEAVES or token.kind in ("(", "-"):
                 terms.append(self.unary())
             elif terms or (first and self.depth == 0 and token.kind == "end" and self.sort):
                 return all_of(*terms) if terms else EVERYTHING
@@ -254,15 +299,22 @@ class _Parser:
     def unary(self) -> Term:
         token = self.take()
         if token.kind == "-":
-            if self.peek().kind not in ("tag", "prefix", "text", "(", "-"):
+            if not (self.peek().kind in LEAVES or self.peek().kind in ("(", "-")):
                 raise self.unexpected(self.peek())
             return Not(self.unary())
-        if token.kind in ("tag", "prefix", "text"):
+        if token.kind in LEAVES:
             self.leaves += 1
             if self.leaves > MAX_TERMS:
                 raise QuerySyntaxError(
-                    f"more than {MAX_TERMS} tags, prefixes and text: terms", token.position
+                    f"more than {MAX_TERMS} tags, prefixes, text: and similar: terms",
+                    token.position,
                 )
+            if token.kind == "similar":
+                self.similars += 1
+                if self.similars > MAX_SIMILAR:
+                    raise QuerySyntaxError(
+                        f"more than {MAX_SIMILAR} similar: terms", token.position
+                    )
             if token.term is not None:
                 return token.term
             if token.kind == "prefix":

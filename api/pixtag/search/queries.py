@@ -22,6 +22,12 @@ Nothing counts words ahead of time: a text term's share is PostgreSQL's own
 estimate (``words_estimate``, fixtures/020_word_estimates.sql: the planner's
 row count from the index's word statistics), asked in the same statement
 that resolves the tags.
+
+A ``similar:`` term is resolved in that statement too, to the ids of the
+nearest ``SIMILAR_CAP`` images ``similar_images`` finds (fixture 023, what
+``GET /images/{id}/similar`` answers), and written as a primary-key
+condition: an image unknown, deleted or without a file matches nothing, as
+an unknown tag does.
 """
 
 import math
@@ -33,6 +39,7 @@ from pixtag.search import terms as t
 from pixtag.tags.queries import counts as tag_counts
 
 PREFIX_CAP = 100
+SIMILAR_CAP = 1000
 WORDS = "image_words(i.filename, i.description)"
 TSQUERY = {
     "words": "plainto_tsquery('simple', translate(%({name})s::text, '._-', '   '))",
@@ -57,6 +64,12 @@ RESOLVE_PREFIX = f"""
 ESTIMATE_TEXT = """
     SELECT 'text', %(text_key_{n})s::text, NULL, words_estimate({tsquery})::bigint
 """
+RESOLVE_SIMILAR = """
+    SELECT 'similar', %(similar_key_{n})s::text, m.image_id::text, m.distance::bigint
+    FROM similar_images(
+        %(similar_id_{n})s::bigint, %(similar_distance_{n})s::integer, %(similar_cap)s::integer
+    ) AS m
+"""
 COUNT_IMAGES = """
     SELECT 'images', NULL, NULL, greatest(reltuples, 0)::bigint
     FROM pg_class WHERE oid = 'images'::regclass
@@ -71,6 +84,7 @@ class Resolution:
     counts: dict[str, int] = field(default_factory=dict)
     expansions: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[int, float] = field(default_factory=dict)  # by place in terms.texts
+    similar: dict[int, list[int]] = field(default_factory=dict)  # by place in terms.similars
     images: float = 0.0
 
 
@@ -92,6 +106,10 @@ def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, 
         tsquery = TSQUERY[_kind(text)].format(name=f"text_{n}")
         parts.append(ESTIMATE_TEXT.replace("{n}", str(n)).replace("{tsquery}", tsquery))
         params[f"text_{n}"], params[f"text_key_{n}"] = text.words, str(n)
+    for n, similar in enumerate(t.similars(term)):
+        parts.append(RESOLVE_SIMILAR.replace("{n}", str(n)))
+        params[f"similar_key_{n}"], params[f"similar_id_{n}"] = str(n), similar.image_id
+        params[f"similar_distance_{n}"], params["similar_cap"] = similar.max_distance, SIMILAR_CAP
     if not parts:
         return None
     if with_size:
@@ -112,6 +130,8 @@ def read_resolution(rows: Sequence[tuple[Any, ...]]) -> Resolution:
             found.counts[tag] = int(count)
         elif kind in ("text", b"text"):
             found.texts[int(asked)] = float(count)
+        elif kind in ("similar", b"similar"):
+            found.similar.setdefault(int(asked), []).append(int(tag))
         else:
             found.images = float(count)
     return found
@@ -135,6 +155,7 @@ class _Writer:
         self.resolution = resolution
         self.params = params
         self.text_places = {text: n for n, text in enumerate(t.texts(term))}
+        self.similar_places = {similar: n for n, similar in enumerate(t.similars(term))}
 
     def bind(self, value: list[str]) -> str:
         name = f"q{len(self.params)}"
@@ -158,9 +179,20 @@ class _Writer:
         share = min(1.0, estimate / max(self.resolution.images, 1.0))
         return Condition(f"{WORDS} @@ {TSQUERY[_kind(term)].format(name=name)}", share, True)
 
+    def similar(self, term: t.Similar) -> Condition:
+        ids = self.resolution.similar.get(self.similar_places.get(term, -1), [])
+        if not ids:
+            return Condition("false", 0.0, True)
+        name = f"q{len(self.params)}"
+        self.params[name] = ids
+        share = min(1.0, len(ids) / max(self.resolution.images, 1.0))
+        return Condition(f"i.image_id = ANY(%({name})s::bigint[])", share, True)
+
     def write(self, term: t.Term) -> Condition:
         if isinstance(term, t.Text):
             return self.text(term)
+        if isinstance(term, t.Similar):
+            return self.similar(term)
         if isinstance(term, t.Not):
             inner = self.write(term.term)
             return Condition(f"NOT ({inner.sql})", 1.0 - inner.share, False)

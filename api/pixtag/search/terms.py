@@ -41,6 +41,15 @@ class Text:
 
 
 @dataclass(frozen=True)
+class Similar:
+    """Images similar to ``image_id`` within ``max_distance`` (``similar:``): the nearest
+    ``GET /images/{id}/similar`` lists, the image itself not among them."""
+
+    image_id: int
+    max_distance: int
+
+
+@dataclass(frozen=True)
 class Not:
     """Images not matching ``term``."""
 
@@ -61,7 +70,7 @@ class Any:
     terms: tuple["Term", ...]
 
 
-type Term = Tag | Prefix | Text | Not | All | Any
+type Term = Tag | Prefix | Text | Similar | Not | All | Any
 
 EVERYTHING = All(())
 
@@ -105,14 +114,23 @@ def leaves(term: Term) -> tuple[set[str], set[str]]:
 
 def texts(term: Term) -> list[Text]:
     """The distinct ``text:`` terms of a tree, in one fixed order."""
-    found: set[Text] = set()
+    return sorted(_found(term, Text), key=repr)
+
+
+def similars(term: Term) -> list[Similar]:
+    """The distinct ``similar:`` terms of a tree, in one fixed order."""
+    return sorted(_found(term, Similar), key=repr)
+
+
+def _found[T: (Text, Similar)](term: Term, kind: type[T]) -> set[T]:
+    found: set[T] = set()
     stack = [term]
     while stack:
         node = stack.pop()
-        if isinstance(node, Text):
+        if isinstance(node, kind):
             found.add(node)
         elif isinstance(node, Not):
             stack.append(node.term)
         elif isinstance(node, All | Any):
             stack.extend(node.terms)
-    return sorted(found, key=repr)
+    return found

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pixtag.models import BIGINT_MAX, DIGITS, Integer
+from pixtag.models import BIGINT_MAX, DIGITS, Image, Integer
 
 # The perceptual hash searched has 64 bits; within 14 (and the 256-bit hash confirming) the
 # measured recall of re-encoded, resized and edited copies was 0.965 at a precision of 0.995
@@ -44,6 +44,31 @@ class SimilarImage(BaseModel):
         le=64,
         description="Bits of the 64-bit perceptual hash that differ (0 for bytes and pixels).",
     )
+
+
+class UploadedImage(Image):
+    """An image as an upload answers it: with the images its file duplicates."""
+
+    near_duplicates: list[SimilarImage] | None = Field(
+        default=None,
+        description="In the answer of an upload with a file (not of a record created"
+        " without one): the images (up to 10, nearest first) whose file has the same bytes"
+        " as this one's and, with ``check_similar=true``, the same pixels or the same"
+        " picture (within the default distance); their ids are in ``Pixtag-Duplicate-Of``"
+        " too.",
+    )
+
+
+CheckSimilar = Annotated[
+    bool,
+    Field(
+        description="``true``: fingerprint the file before answering, so that"
+        " ``near_duplicates`` lists every rung of the ladder (the answer waits for the file"
+        " to be decoded: about half a second for 24 megapixels). ``false`` (the default):"
+        " the same bytes only; the fingerprint follows within seconds"
+        " (``GET /images/{id}/similar``)."
+    ),
+]
 
 
 class Similar(BaseModel):

@@ -1,6 +1,5 @@
 """The SQL of similar images: fingerprints written and found, the rungs of the ladder."""
 
-import itertools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,11 +11,9 @@ if TYPE_CHECKING:  # the ingest imports these queries; the hashing's libraries o
 QUEUE = "similar"
 KIND = "fingerprint"
 
-# The 64-bit perceptual hash as four 16-bit chunks, each with an index (fixture 022).
-CHUNKS = 4
-CHUNK_BITS = 16
 # A perceptual match within max_distance of the 64-bit hash is one when the 256-bit hashes
-# differ in at most this many bits (bench/RESULTS.md, "Similar images").
+# differ in at most this many bits (bench/RESULTS.md, "Similar images"): the number fixture
+# 023's similar_images holds.
 DETAIL_MAX = 95
 
 # A stored or replaced file's fingerprint: one job, for the bytes the image has when it runs.
@@ -27,7 +24,10 @@ QUEUE_STORED = """
 """
 
 SELECT_FILE = """
-    SELECT storage_key, sha256 FROM images WHERE image_id = %(image_id)s
+    SELECT i.storage_key, i.sha256, f.image_id IS NOT NULL
+    FROM images AS i
+    LEFT JOIN image_fingerprints AS f ON f.image_id = i.image_id AND f.sha256 = i.sha256
+    WHERE i.image_id = %(image_id)s
 """
 
 # Written only while the image still has the fingerprinted bytes: the image's row is
@@ -105,12 +105,6 @@ SELECT_MERGED = """
     WHERE image_id = ANY(%(ids)s::bigint[])
 """
 
-SELECT_SELF = """
-    SELECT i.sha256, f.pixels, f.phash, f.detail
-    FROM images AS i LEFT JOIN image_fingerprints AS f USING (image_id)
-    WHERE i.image_id = %(image_id)s
-"""
-
 # Uploads of the same bytes wait for each other (PIXTAG_DUPLICATES=refuse): the first one's
 # commit is what the second one's check sees.
 LOCK_BYTES = "SELECT pg_advisory_xact_lock(hashtextextended(%(sha256)s, 26))"
@@ -130,44 +124,16 @@ HOLDING_SAME = """
     ORDER BY o.image_id LIMIT 10
 """
 
-# The same bytes: images_sha256.
-SAME_BYTES = """
-    SELECT image_id FROM images
-    WHERE sha256 = %(sha256)s AND image_id <> %(image_id)s
-    ORDER BY image_id LIMIT %(limit)s
-"""
-
-# The same pixels, and the perceptual hashes within reach: each chunk's index holds the hash
-# and the id (INCLUDE), so these are index-only scans that count each candidate's exact
-# distance without reading the table; only the few within it are looked up (CONFIRM).
-NEAR = """
-    SELECT image_id, phash FROM image_fingerprints WHERE pixels = %(pixels)s
-    UNION
-    SELECT image_id, phash FROM image_fingerprints
-    WHERE (phash & 65535) = ANY(%(chunk0)s::bigint[])
-      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
-    UNION
-    SELECT image_id, phash FROM image_fingerprints
-    WHERE ((phash >> 16) & 65535) = ANY(%(chunk1)s::bigint[])
-      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
-    UNION
-    SELECT image_id, phash FROM image_fingerprints
-    WHERE ((phash >> 32) & 65535) = ANY(%(chunk2)s::bigint[])
-      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
-    UNION
-    SELECT image_id, phash FROM image_fingerprints
-    WHERE ((phash >> 48) & 65535) = ANY(%(chunk3)s::bigint[])
-      AND bit_count((phash # %(phash)s::bigint)::bit(64)) <= %(max_distance)s
-"""
-
-# Of the candidates, by primary key: the same pixels, or a perceptual match the 256-bit hash
-# confirms; not the image itself nor its same-bytes copies (listed as such).
-CONFIRM = """
-    SELECT image_id, pixels = %(pixels)s
-    FROM image_fingerprints
-    WHERE image_id = ANY(%(ids)s::bigint[]) AND image_id <> %(image_id)s
-      AND sha256 <> %(sha256)s
-      AND (pixels = %(pixels)s OR bit_count(detail # %(detail)s::bit(256)) <= %(detail_max)s)
+# The image, whether its file is fingerprinted, and the images on each rung of its ladder,
+# nearest first (fixture 023's similar_images: one function for every caller).
+SIMILAR = """
+    SELECT i.sha256 IS NOT NULL, f.image_id IS NOT NULL, m.image_id, m.match, m.distance
+    FROM images AS i
+    LEFT JOIN image_fingerprints AS f ON f.image_id = i.image_id
+    LEFT JOIN LATERAL similar_images(i.image_id, %(max_distance)s, %(limit)s)
+        WITH ORDINALITY AS m (image_id, match, distance, n) ON true
+    WHERE i.image_id = %(image_id)s
+    ORDER BY m.n
 """
 
 PROGRESS = """
@@ -269,11 +235,18 @@ async def merged(cur: Any, ids: list[int]) -> dict[int, tuple[list[str], str]]:
     return {int(r[0]): (list(r[1]), r[2]) for r in await cur.fetchall()}
 
 
-async def file_of(cur: Any, image_id: int) -> tuple[str | None, str | None] | None:
-    """The image's storage key and sha256 (None, None: no file); None: no such image."""
+@dataclass(frozen=True)
+class File:
+    key: str | None  # None: no file
+    sha256: str | None
+    indexed: bool  # this file is fingerprinted
+
+
+async def file_of(cur: Any, image_id: int) -> File | None:
+    """The image's file, and whether it is fingerprinted; None: no such image."""
     await cur.execute(SELECT_FILE, {"image_id": image_id})
     row = await cur.fetchone()
-    return None if row is None else (row[0], row[1])
+    return None if row is None else File(row[0], row[1], bool(row[2]))
 
 
 async def record(cur: Any, image_id: int, sha256: str, found: "Fingerprint") -> bool:
@@ -290,59 +263,17 @@ async def record(cur: Any, image_id: int, sha256: str, found: "Fingerprint") -> 
     return bool(cur.rowcount)
 
 
-def chunk_neighbours(phash: int, max_distance: int) -> list[list[int]]:
-    """For each chunk of ``phash``, the chunk values within ``max_distance // CHUNKS`` bits
-    of it: a hash within ``max_distance`` has one of them in at least one chunk."""
-    radius = max_distance // CHUNKS
-    mask = (1 << CHUNK_BITS) - 1
-    found = []
-    for index in range(CHUNKS):
-        chunk = (phash >> (index * CHUNK_BITS)) & mask
-        values = [chunk]
-        for flips in range(1, radius + 1):
-            for bits in itertools.combinations(range(CHUNK_BITS), flips):
-                values.append(chunk ^ sum(1 << bit for bit in bits))
-        found.append(values)
-    return found
-
-
 async def similar(
     cur: Any, image_id: int, max_distance: int, limit: int
 ) -> tuple[bool, list[Match]]:
     """Whether the image's file is fingerprinted, and the images on each rung within
     ``max_distance``, nearest first; ImageNotFound or ImageGone if there is no such image."""
-    await cur.execute(SELECT_SELF, {"image_id": image_id})
-    row = await cur.fetchone()
-    if row is None:
+    await cur.execute(SIMILAR, {"image_id": image_id, "max_distance": max_distance, "limit": limit})
+    rows = await cur.fetchall()
+    if not rows:
         raise await missing_image(cur, image_id)
-    sha256, pixels, phash, detail = row
-    if sha256 is None:
-        return False, []
-    params: dict[str, Any] = {"image_id": image_id, "sha256": sha256, "limit": limit}
-    await cur.execute(SAME_BYTES, params)
-    found = [Match(int(r[0]), "bytes", 0) for r in await cur.fetchall()]
-    if phash is None:
-        return False, found
-    chunks = chunk_neighbours(phash, max_distance)
-    params.update(pixels=pixels, phash=phash, detail=detail, detail_max=DETAIL_MAX)
-    params.update(max_distance=max_distance)
-    params.update({f"chunk{index}": values for index, values in enumerate(chunks)})
-    await cur.execute(NEAR, params)
-    near = {int(r[0]): int(r[1]) for r in await cur.fetchall()}
-    if near:
-        await cur.execute(CONFIRM, {**params, "ids": list(near)})
-        for candidate, same_pixels in await cur.fetchall():
-            if same_pixels:
-                found.append(Match(candidate, "pixels", 0))
-            else:
-                found.append(Match(candidate, "perceptual", _distance(near[candidate], phash)))
-    rank = {"bytes": 0, "pixels": 1, "perceptual": 2}
-    found.sort(key=lambda m: (m.distance, rank[m.match], m.image_id))
-    return True, found[:limit]
-
-
-def _distance(a: int, b: int) -> int:
-    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+    indexed = bool(rows[0][1])
+    return indexed, [Match(int(r[2]), r[3], int(r[4])) for r in rows if r[2] is not None]
 
 
 async def progress(cur: Any) -> Progress:

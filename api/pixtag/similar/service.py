@@ -1,6 +1,8 @@
 """Fingerprinting stored files (the ``similar`` queue's jobs) and finding similar images."""
 
 import asyncio
+import contextlib
+import json
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -46,13 +48,20 @@ class Fingerprinter:
 
     async def __call__(self, job: Claimed) -> dict[str, Any]:
         image_id, sha256 = int(job.payload["image_id"]), str(job.payload["sha256"])
+        return await self.index(image_id, sha256)
+
+    async def index(self, image_id: int, sha256: str, *, paced: bool = True) -> dict[str, Any]:
+        """Fingerprint the image's file if it still has the bytes ``sha256`` and they are
+        not fingerprinted yet, and queue the pairs found for review; what was done."""
         async with self.db.cursor() as cur:
             found = await queries.file_of(cur, image_id)
-        if found is None or found[0] is None or found[1] != sha256:
+        if found is None or found.key is None or found.sha256 != sha256:
             # Deleted, or its file replaced (whose own job fingerprints it): nothing to do.
             return {"image_id": image_id, "skipped": "the image no longer has this file"}
+        if found.indexed:
+            return {"image_id": image_id, "skipped": "this file is fingerprinted already"}
         try:
-            print_ = await self._fingerprint(found[0])
+            print_ = await self._fingerprint(found.key, paced)
         except FileNotFoundError:
             return {"image_id": image_id, "skipped": "the file was replaced meanwhile"}
         except Unreadable as error:
@@ -65,10 +74,10 @@ class Fingerprinter:
                 await queries.record_pairs(cur, image_id, pairs)
         return {"image_id": image_id, "indexed": indexed, "pairs": len(pairs)}
 
-    async def _fingerprint(self, key: str) -> Fingerprint:
+    async def _fingerprint(self, key: str, paced: bool) -> Fingerprint:
         loop = asyncio.get_running_loop()
         path = self.storage.local_path(key)
-        async with self.pacer.turn():
+        async with self.pacer.turn() if paced else contextlib.nullcontext():
             if path is not None:
                 return await loop.run_in_executor(self.executor, fingerprint, path, self.budget)
             spooled = await spool.receive(self.storage.read(key), self.storage.spool_dir, 1 << 62)
@@ -171,13 +180,34 @@ def _merged_description(
     return merged if merged != found[keep][1] else None
 
 
-# Names, on an upload's answer, the images that hold the same bytes already.
+# Names, on an upload's answer, the images it duplicates (its near_duplicates' ids).
 DUPLICATE_OF = "Pixtag-Duplicate-Of"
+# The most near duplicates an upload's answer lists (the nearest).
+ANSWER_LIMIT = 10
 
 
-async def duplicate_of(db: Database, image_id: int) -> dict[str, str]:
-    """The header naming the images whose file has the same bytes as ``image_id``'s (the
-    first ten), if any: an upload's answer says it stored a duplicate."""
+async def near_duplicates(
+    db: Database, fingerprinter: Fingerprinter, image_id: int, *, check: bool
+) -> list[SimilarImage]:
+    """For an upload's answer: the images whose file has the same bytes as ``image_id``'s
+    and, with ``check``, every rung (the file fingerprinted now, unpaced, instead of by its
+    job), nearest first; the first ``ANSWER_LIMIT``."""
+    if check:
+        async with db.cursor() as cur:
+            found = await queries.file_of(cur, image_id)
+        if found is not None and found.sha256 is not None:
+            # A file Pillow cannot decode has its same-bytes copies only.
+            with contextlib.suppress(Permanent):
+                await fingerprinter.index(image_id, found.sha256, paced=False)
     async with db.cursor() as cur:
-        found = await queries.same_bytes(cur, image_id)
-    return {DUPLICATE_OF: ", ".join(map(str, found))} if found else {}
+        _, matches = await queries.similar(cur, image_id, DEFAULT_DISTANCE, ANSWER_LIMIT)
+    return [_similar(m) for m in matches]
+
+
+def answer(document: str, found: list[SimilarImage]) -> tuple[str, dict[str, str]]:
+    """An upload's answer: the image document with its ``near_duplicates``, and the header
+    naming them."""
+    listed = json.dumps([m.model_dump() for m in found], separators=(",", ":"))
+    body = document.rstrip()  # a JSON object: its closing brace last
+    headers = {DUPLICATE_OF: ", ".join(str(m.image_id) for m in found)} if found else {}
+    return f'{body[:-1]},"near_duplicates":{listed}}}', headers

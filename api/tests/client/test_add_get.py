@@ -162,10 +162,10 @@ def test_add_tries_every_file_names_each_refusal_and_exits_1(
                     tmp_path / "b.png")  # fmt: skip
     assert result.exit_code == 1
     ids = added_ids(result)
-    assert result.stdout.splitlines() == [
-        f"{tmp_path / 'a.jpg'} -> {ids[0]}",
-        f"{tmp_path / 'b.png'} -> {ids[1]}",
-    ]
+    first, second = result.stdout.splitlines()
+    assert first == f"{tmp_path / 'a.jpg'} -> {ids[0]}"
+    # Two flat colours are the same picture to a perceptual hash: the line says so.
+    assert second.startswith(f"{tmp_path / 'b.png'} -> {ids[1]} (duplicates {ids[0]}: same picture")
     assert result.stderr.splitlines() == [
         f"error: {tmp_path / 'notes.txt'}: The file is not an image of an accepted type"
         " (JPEG, PNG, GIF, WebP, AVIF, HEIC, HEIF, BMP, TIFF, ICO)",
@@ -188,7 +188,7 @@ def test_add_reports_a_file_already_stored_and_stores_it_again_only_with_force(
     assert forced.exit_code == 0, forced.output
     (second,) = added_ids(forced)
     assert second != first
-    assert forced.stdout == f"{tmp_path / 'cat.png'} -> {second}\n"
+    assert forced.stdout == f"{tmp_path / 'cat.png'} -> {second} (duplicates {first}: same bytes)\n"
     assert rows(database_url) == [
         ("cat.png", ["pets"], sha256(data)),
         ("cat.png", [], sha256(data)),

@@ -9,7 +9,7 @@ def add(pixtag: Pixtag, tmp_path: Path, name: str) -> int:
     make_image(tmp_path / name, size=(8, 6))
     result = pixtag("add", tmp_path / name, "-t", "cli", "--force")
     assert result.exit_code == 0, result.output
-    return int(result.stdout.rsplit("-> ", 1)[1])
+    return int(result.stdout.rsplit("-> ", 1)[1].split()[0])
 
 
 def test_process_waits_and_prints_each_task_with_its_result(pixtag: Pixtag, tmp_path: Path):

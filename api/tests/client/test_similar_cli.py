@@ -11,7 +11,7 @@ def test_index_fingerprints_what_was_stored_and_resumes(pixtag: Pixtag, tmp_path
     files = [tmp_path / f"{n}.png" for n in range(3)]
     for n, path in enumerate(files):
         make_image(path, seed=n, size=(200, 150))
-    assert pixtag("add", *files).exit_code == 0
+    assert pixtag("import", tmp_path).exit_code == 0
     assert sql(settings.database_url, "SELECT count(*) FROM image_fingerprints") == [(0,)]
     result = pixtag("similar", "index")
     assert result.exit_code == 0, result.output

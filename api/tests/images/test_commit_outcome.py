@@ -26,6 +26,7 @@ from tests.support.helpers import (
     image_bytes,
     new_image,
     noisy_png,
+    record_of,
     sha256,
     stored_files,
 )
@@ -134,7 +135,7 @@ async def test_a_replacement_whose_commit_fails_keeps_the_old_record_and_its_fil
     old = image_bytes("PNG", (20, 10))
     first = await client.post(url, data=form(old))
     assert first.status == 201
-    before = await first.json()
+    before = record_of(await first.json())
     old_record = record(settings.database_url, image_id)
     assert old_record is not None
     assert old_record["sha256"] == sha256(old)
@@ -193,7 +194,7 @@ async def replace_with_fault(proxied, proxy: CommitFaultProxy, fault: Fault):  #
     old, new = noisy_png((60, 40), seed=1), noisy_png((70, 50), seed=2)
     first = await proxied.post(url, data=form(old))
     assert first.status == 201
-    before = await first.json()
+    before = record_of(await first.json())
     fired = proxy.arm(fault)
     resp = await proxied.post(url, data=form(new))
     assert fired.done(), "the armed COMMIT was never sent"
@@ -219,7 +220,7 @@ async def test_a_replacement_committed_without_an_answer_is_confirmed_and_the_ol
     assert body["attachment"]["url"] == f"/media/{now['key']}"
     assert now["key"] != before["attachment"]["url"].removeprefix("/media/")
     assert_outcome_unknown(caplog, now["key"])
-    assert await (await proxied.get(f"/images/{image_id}")).json() == body
+    assert await (await proxied.get(f"/images/{image_id}")).json() == record_of(body)
     # Committed, so the old key was removed: storage holds exactly the new file.
     assert await stored_files(settings) == {now["key"]: new}
     assert_file_matches(settings.media_dir, now)

@@ -18,7 +18,14 @@ from pixtag import keys as app_keys
 from pixtag.app import create_app
 from pixtag.settings import Settings
 from pixtag.storage import sweeper
-from tests.support.helpers import create_form, file_key, image_bytes, problem, stored_files
+from tests.support.helpers import (
+    create_form,
+    file_key,
+    image_bytes,
+    problem,
+    record_of,
+    stored_files,
+)
 from tests.support.processes import (
     CommitFaultProxy,
     Fault,
@@ -51,7 +58,7 @@ async def stored_image(client) -> dict:  # type: ignore[no-untyped-def]
     meta = {"filename": "doubt.png", "tags": ["t"]}
     resp = await client.post("/images", data=create_form(meta, image_bytes("PNG", (6, 6))))
     assert resp.status == 201
-    return await resp.json()
+    return record_of(await resp.json())
 
 
 async def sweep_now(client) -> sweeper.SweepReport:  # type: ignore[no-untyped-def]

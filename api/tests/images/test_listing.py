@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from pixtag.app import create_app
-from tests.support.helpers import create_form, image_bytes, sha256
+from tests.support.helpers import create_form, image_bytes, record_of, sha256
 from tests.support.listing import (
     bulk_insert,
     chunks_of,
@@ -246,7 +246,7 @@ async def test_sha256_finds_an_uploaded_file_as_the_import_command_asks(client):
     created = await resp.json()
     await create_catalogue(client)
     body = await (await client.get("/images", params={"sha256": sha256(data)})).json()
-    assert flat(body) == [created]
+    assert flat(body) == [record_of(created)]
     assert created["attachment"]["sha256"] == sha256(data)
     other = image_bytes("PNG", color="green")
     resp = await client.get("/images", params={"sha256": sha256(other)})

@@ -21,6 +21,7 @@ from tests.support.helpers import (
     image_bytes,
     new_image,
     noisy_png,
+    record_of,
     sha256,
     stored_files,
 )
@@ -74,9 +75,13 @@ async def test_an_aborted_first_upload_leaves_nothing(client, settings):
 async def test_an_aborted_replacement_keeps_the_previous_file(client, settings):
     image = await new_image(client)
     data = image_bytes()
-    before = await (
-        await client.post(f"/images/{image['image_id']}/attachment/example.jpg", data=form(data))
-    ).json()
+    before = record_of(
+        await (
+            await client.post(
+                f"/images/{image['image_id']}/attachment/example.jpg", data=form(data)
+            )
+        ).json()
+    )
     key = file_key(settings, image["image_id"])
     _, writer = await start_upload(client, image["image_id"], "example.jpg", 800_000, 2_000_000)
     await wait_for(lambda: temp_files(settings))

@@ -186,25 +186,24 @@ async def test_a_repeated_tag_is_400_pointing_at_tags_all(client):
 
 
 @pytest.mark.parametrize(
-    ("method", "path"),
+    ("method", "path", "takes"),
     [
-        ("GET", "/images/1"),
-        ("HEAD", "/images/1"),
-        ("POST", "/images"),
-        ("GET", "/images/1/attachment/a.png"),
-        ("POST", "/images/1/attachment/a.png"),
+        ("GET", "/images/1", "no query parameters"),
+        ("HEAD", "/images/1", "no query parameters"),
+        ("POST", "/images", "takes check_similar"),
+        ("GET", "/images/1/attachment/a.png", "no query parameters"),
+        ("POST", "/images/1/attachment/a.png", "takes check_similar"),
     ],
 )
-async def test_operations_without_query_parameters_refuse_any(client, method, path):
+async def test_operations_refuse_query_parameters_they_do_not_take(client, method, path, takes):
     await client.post("/images", json={"filename": "a.png"})
     resp = await client.request(method, f"{path}?x=1")
     assert resp.status == 400
     assert resp.content_type == "application/problem+json"
     if method != "HEAD":
         body = await resp.json()
-        assert body["detail"] == (
-            "Invalid query string: x: Unknown parameter: this operation takes no query parameters"
-        )
+        assert body["detail"].startswith("Invalid query string: x: Unknown parameter: ")
+        assert takes in body["detail"]
 
 
 async def test_head_answers_wherever_get_does_with_its_headers_and_no_body(client):

@@ -280,6 +280,7 @@ def make_files(root: Path) -> None:
     picture(root / "beach.png", (320, 200), 120)
     picture(root / "cat.jpg", (640, 427), 160)
     picture(root / "dog.png", (320, 240), 200)
+    picture(root / "small-dog.png", (160, 120), 200)
     (root / "drawing.svg").write_bytes(SVG)
     # 60 MB, over the 50 MiB limit; never read as an image, so a sparse file will do.
     with (root / "big.jpg").open("wb") as big:

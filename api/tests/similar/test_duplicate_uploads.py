@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from pixtag.settings import Settings
+from tests.similar.test_similar import photo, with_exif
 from tests.support.helpers import create_form, files_under, form, problem, seeded_image
 
 
@@ -18,17 +19,70 @@ async def test_an_allowed_duplicate_is_stored_and_named(client):
     first = await create(client, "a.png", data)
     assert first.status == 201
     assert "Pixtag-Duplicate-Of" not in first.headers
+    assert (await first.json())["near_duplicates"] == []
     a = (await first.json())["image_id"]
     second = await create(client, "b.png", data)
     assert second.status == 201
     assert second.headers["Pixtag-Duplicate-Of"] == str(a)
-    b = (await second.json())["image_id"]
+    answer = await second.json()
+    assert answer["near_duplicates"] == [{"image_id": a, "match": "bytes", "distance": 0}]
+    b = answer["image_id"]
     # An attachment of those bytes names both.
     resp = await client.post("/images", json={"filename": "c.png"})
     c = (await resp.json())["image_id"]
     resp = await client.post(f"/images/{c}/attachment/c.png", data=form(data))
     assert resp.status == 201
     assert resp.headers["Pixtag-Duplicate-Of"] == f"{a}, {b}"
+
+
+async def test_check_similar_lists_every_rung_in_the_answer(client):
+    """With check_similar=true the upload is fingerprinted before its answer, which lists the
+    same pixels and the same picture too (nearest first), as the header does; without it,
+    the same bytes only (the fingerprint follows). A record without a file takes no
+    check_similar."""
+    original = photo("astronaut.png")
+    first = await client.post(
+        "/images", params={"check_similar": "true"}, data=create_form({"filename": "a"}, original)
+    )
+    assert (await first.json())["near_duplicates"] == []
+    a = (await first.json())["image_id"]
+    resized = photo("astronaut.png", "JPEG", scale=0.25, quality=60)
+    resp = await client.post(
+        "/images",
+        params={"check_similar": "true"},
+        data=create_form({"filename": "r.jpg"}, resized),
+    )
+    assert resp.status == 201, await resp.text()
+    (found,) = (await resp.json())["near_duplicates"]
+    assert (found["image_id"], found["match"]) == (a, "perceptual")
+    assert found["distance"] <= 14
+    assert resp.headers["Pixtag-Duplicate-Of"] == str(a)
+    r = (await resp.json())["image_id"]
+
+    # An attachment of the same pixels in another file: found on the pixels rung first.
+    resp = await client.post("/images", json={"filename": "e.png"})
+    e = (await resp.json())["image_id"]
+    resp = await client.post(
+        f"/images/{e}/attachment/e.png",
+        params={"check_similar": "1"},
+        data=form(with_exif(original)),
+    )
+    assert resp.status == 201, await resp.text()
+    rungs = [(m["image_id"], m["match"]) for m in (await resp.json())["near_duplicates"]]
+    assert rungs == [(a, "pixels"), (r, "perceptual")]
+    assert resp.headers["Pixtag-Duplicate-Of"] == f"{a}, {r}"
+
+    # Unchecked: the file is not decoded before the answer, so only same bytes could show.
+    resp = await create(client, "r2.jpg", photo("astronaut.png", "JPEG", scale=0.5))
+    assert (await resp.json())["near_duplicates"] == []
+    assert "Pixtag-Duplicate-Of" not in resp.headers
+
+    resp = await client.post("/images", params={"check_similar": "true"}, json={"filename": "x"})
+    assert "check_similar applies to an upload with a file" in (await problem(resp, 400))["detail"]
+    resp = await client.post(
+        "/images", params={"check_similar": "maybe"}, data=create_form({"filename": "y"}, original)
+    )
+    await problem(resp, 400)
 
 
 class TestRefused:

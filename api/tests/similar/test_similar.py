@@ -2,6 +2,7 @@
 again, the backfill, the index used, and bad input."""
 
 import io
+import json
 import random
 from pathlib import Path
 
@@ -208,21 +209,22 @@ async def test_the_index_finds_exactly_what_a_scan_would(client, database_url):
             row["distance"] for row in body["similar"]
         )
 
-    chunks = queries.chunk_neighbours(centre, 12)
-    params = {
-        "image_id": ids[0], "sha256": "0" * 64, "pixels": b"x" * 32, "phash": centre,
-        "detail": "0" * 256, "detail_max": queries.DETAIL_MAX, "max_distance": 12, "limit": 100,
-        "ids": ids[1:20], **{f"chunk{n}": values for n, values in enumerate(chunks)},
-    }  # fmt: skip
     with connection(database_url) as conn, conn.cursor() as cur:
-        plans = []
-        for statement in (queries.SAME_BYTES, queries.NEAR, queries.CONFIRM):
-            cur.execute("EXPLAIN " + statement, params)
-            plans.append("\n".join(row[0] for row in cur.fetchall()))
-    for plan in plans:
-        assert "Seq Scan" not in plan, plan
+        # The plans of the statements inside similar_images, as notices (auto_explain).
+        cur.execute("LOAD 'auto_explain'")
+        cur.execute(
+            "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on;"
+            " SET auto_explain.log_level = notice; SET client_min_messages = notice"
+        )
+        cur.execute("SELECT count(*) FROM similar_images(%s, 12, 100)", (ids[0],))
+        plans = "\n".join(conn.notices)
+        cur.execute("SELECT pg_get_functiondef('similar_images'::regproc)")
+        assert f"bit_count(f.detail # own.detail) <= {queries.DETAIL_MAX})" in cur.fetchone()[0]
+    assert "Seq Scan on image" not in plans, plans
     for index in range(4):
-        assert f"Index Only Scan using image_fingerprints_chunk{index}" in plans[1], plans[1]
+        assert f"Index Only Scan using image_fingerprints_chunk{index}" in plans, plans
+    assert "Index Scan using image_fingerprints_pkey" in plans, plans
+    assert "using images_sha256" in plans, plans
 
     # A 64-bit match the 256-bit hash does not confirm is no match.
     sql(
@@ -233,3 +235,57 @@ async def test_the_index_finds_exactly_what_a_scan_would(client, database_url):
     resp = await client.get(f"/images/{ids[0]}/similar", params={"max_distance": "0"})
     assert ids[1] not in {row["image_id"] for row in (await resp.json())["similar"]}
     assert distance(by_id[ids[1]], centre) == 0
+
+
+async def listed(client, q: str) -> list[int]:  # type: ignore[no-untyped-def]
+    resp = await client.get("/images", params={"q": q}, headers={"Accept": "application/x-ndjson"})
+    assert resp.status == 200, await resp.text()
+    rows = [json.loads(line) for line in (await resp.text()).splitlines()]
+    return [row["image_id"] for row in rows if "image_id" in row]
+
+
+async def test_similar_in_a_search(client, database_url):
+    """``similar:ID[~D]`` in ``q`` is what /images/{id}/similar lists, combined like a tag,
+    in bulk retagging too; an unknown or deleted image matches nothing; bad terms are 400s."""
+    rng = random.Random(42)
+    centre = random_hash(rng)
+    hashes = [centre, near(rng, centre, 2), near(rng, centre, 5), near(rng, centre, 12)]
+    hashes += [random_hash(rng) for _ in range(20)]
+    ids = fill(database_url, hashes)
+    source, two, five, twelve = ids[:4]
+    sql(database_url, "UPDATE images SET tags = '{kept}' WHERE image_id = %s", (five,))
+
+    assert await listed(client, f"similar:{source}") == [two, five, twelve]
+    resp = await client.get("/images", params={"q": f"similar:{source}", "limit": "2"})
+    assert resp.status == 200, await resp.text()
+    assert await listed(client, f"similar:{source}~5 sort:-id") == [five, two]
+    assert await listed(client, f"SIMILAR:{source}~0") == []
+    assert await listed(client, f"similar:{source} -kept") == [two, twelve]
+    assert await listed(client, f"similar:{source}~2 or kept") == [two, five]
+    assert await listed(client, f"similar:{two}~2 similar:{five}~5") == [source]
+    everything_else = set(ids) - {two, five, twelve}
+    assert set(await listed(client, f"-similar:{source}")) == everything_else
+    assert await listed(client, "similar:999999") == []
+
+    resp = await client.post(
+        "/images/tags", json={"query": f"similar:{source}~5", "add": ["burst"]}
+    )
+    assert resp.status == 200, await resp.text()
+    assert await listed(client, "burst") == [two, five]
+
+    assert (await client.delete(f"/images/{source}")).status == 204
+    assert await listed(client, f"similar:{source}") == []
+
+    for q, position in [
+        ("similar:", 1),
+        ("similar:abc", 1),
+        ("similar:0", 1),
+        ("cat similar:12x", 5),
+        ("similar:1~", 10),
+        ("similar:1~16", 10),
+        ("similar:99999999999999999999", 1),
+        (" ".join(f"similar:{n}" for n in range(1, 7)), 51),
+    ]:
+        resp = await client.get("/images", params={"q": q})
+        body = await problem(resp, 400)
+        assert body["position"] == position, (q, body)

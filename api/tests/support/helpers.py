@@ -178,3 +178,9 @@ async def problem(resp, status: int) -> dict:  # type: ignore[no-untyped-def]
     assert body["status"] == status
     assert body["detail"] == body["error"]
     return body
+
+
+def record_of(answer: dict) -> dict:  # type: ignore[type-arg]
+    """An upload's answer without its ``near_duplicates`` (a list): the document GET reads."""
+    assert isinstance(answer["near_duplicates"], list), answer
+    return {name: value for name, value in answer.items() if name != "near_duplicates"}

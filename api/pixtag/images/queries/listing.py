@@ -133,7 +133,7 @@ def probe_statement(statement: Statement, sort: Sort) -> str:
     """Matches among the walk's first rows (stopping at enough), and the walk's length when
     there were not enough."""
     walk = (
-        "SELECT i.tags, i.sha256, i.filename, i.description FROM images AS i"  # noqa: S608 - constant fragments; values bound
+        "SELECT i.image_id, i.tags, i.sha256, i.filename, i.description FROM images AS i"  # noqa: S608 - constant fragments; values bound
         f" WHERE {statement.position} ORDER BY {ORDER[sort]} LIMIT %(probe_rows)s"
     )
     return (

@@ -31,9 +31,11 @@ from pixtag.images.views.fragments import (
     REDIRECT,
     VERSION,
 )
-from pixtag.models import Image, ImageId, Problem
+from pixtag.models import ImageId, Problem
 from pixtag.openapi.fragments import BINARY, BUSY, UNKNOWN_DELETE
 from pixtag.similar import service as similar
+from pixtag.similar.context import FINGERPRINTER
+from pixtag.similar.models import CheckSimilar, UploadedImage
 from pixtag.views.base import ProblemView, json_document
 
 
@@ -81,10 +83,10 @@ class AttachmentView(ProblemView):
     }
 
     async def post(
-        self, image_id: ImageId, filename: str, /
+        self, image_id: ImageId, filename: str, /, check_similar: CheckSimilar = False
     ) -> (
-        r200[Image]
-        | r201[Image]
+        r200[UploadedImage]
+        | r201[UploadedImage]
         | r400[Problem]
         | r404[Problem]
         | r410[Problem]
@@ -112,11 +114,14 @@ class AttachmentView(ProblemView):
             507: There is no space left to store the file.
         """
         replaced, document = await uploads.attach(self.request, image_id, filename)
-        duplicates = await similar.duplicate_of(self.db, image_id)
+        found = await similar.near_duplicates(
+            self.db, self.request.app[FINGERPRINTER], image_id, check=check_similar
+        )
+        body, headers = similar.answer(document, found)
         if replaced:
-            return json_document(document, status=200, **duplicates)
+            return json_document(body, status=200, **headers)
         location = media.attachment_path(image_id, filename)
-        return json_document(document, status=201, Location=location, **duplicates)
+        return json_document(body, status=201, Location=location, **headers)
 
     async def get(
         self, image_id: ImageId, filename: str, /

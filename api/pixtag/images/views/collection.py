@@ -13,6 +13,7 @@ from aiohttp_pydantic.oas.typing import (
 )
 
 from pixtag import keys
+from pixtag.errors import BadRequest
 from pixtag.images import records, uploads
 from pixtag.images.queries import images as queries
 from pixtag.images.queries.listing import open_listing
@@ -34,6 +35,8 @@ from pixtag.models import (
 from pixtag.openapi.fragments import BINARY, BUSY, STREAM_BUSY
 from pixtag.search.filters import listing_filters
 from pixtag.similar import service as similar
+from pixtag.similar.context import FINGERPRINTER
+from pixtag.similar.models import CheckSimilar, UploadedImage
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
 
@@ -166,8 +169,8 @@ class ImageCollectionView(ProblemView):
     head = get
 
     async def post(
-        self,
-    ) -> r201[Image] | r400[Problem] | r413[Problem] | r415[Problem] | r507[Problem]:
+        self, check_similar: CheckSimilar = False
+    ) -> r201[UploadedImage] | r400[Problem] | r413[Problem] | r415[Problem] | r507[Problem]:
         """
         Create an image record from JSON ``{"filename", "tags"}``, or a record and its file.
 
@@ -175,26 +178,34 @@ class ImageCollectionView(ProblemView):
         As ``multipart/form-data``, a ``meta`` part (that JSON) and an ``image``
         part create the record and store its file in one request, all or nothing;
         sending ``meta`` first lets a bad record be refused before the file is read.
+        The answer's ``near_duplicates`` names the images the file duplicates.
 
         Tags: images
         Status Codes:
             201: The image was created; ``Location`` names it.
-            400: The body is not valid JSON, a field is invalid, a part is missing, or the
-                query has a parameter (none is taken).
+            400: The body is not valid JSON, a field is invalid, a part is missing, the
+                query has another parameter than ``check_similar``, or it has that one on a
+                creation without a file.
             413: The body (or the file) is too large.
             415: The body is neither JSON nor multipart, or the file is not an accepted image.
             507: There is no space left to store the file.
         """
         if uploads.is_multipart(self.request):
             image_id, document = await uploads.create(self.request)
+            found = await similar.near_duplicates(
+                self.db, self.request.app[FINGERPRINTER], image_id, check=check_similar
+            )
+            body, headers = similar.answer(document, found)
             # The document shows the row as inserted, at its first version.
             return json_document(
-                document,
+                body,
                 status=201,
                 Location=f"/images/{image_id}",
                 ETag=etag(queries.FIRST_VERSION),
-                **await similar.duplicate_of(self.db, image_id),
+                **headers,
             )
+        if "check_similar" in self.request.query:
+            raise BadRequest("check_similar applies to an upload with a file (multipart)")
         meta = await read_json(
             self.request, ImageCreate, accepted=("application/json", "multipart/form-data")
         )

@@ -18,8 +18,9 @@ CONDITIONS = [
 # The record's version, for the writes that take If-Match.
 DUPLICATE_OF = {
     "Pixtag-Duplicate-Of": header(
-        "Images whose file has the same bytes already (the first ten, comma-separated):"
-        " the upload stored a duplicate (PIXTAG_DUPLICATES=allow)."
+        "The ids of the answer's ``near_duplicates`` (comma-separated, nearest first):"
+        " images whose file has the same bytes already and, with ``check_similar=true``,"
+        " the same pixels or the same picture. Absent when there are none."
     )
 }
 VERSION = {"ETag": header('The image record\'s version, e.g. "v3", for If-Match.')}
