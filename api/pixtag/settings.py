@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     # Fingerprint every stored file for similar images (a background job per file).
     similar_index: bool = True
     # An upload of bytes another image's file has: stored ("allow", its answer names the
-    # image in Pixtag-Duplicate-Of) or refused with 409 ("refuse").
+    # image in Pixtag-Duplicate-Of) or refused with 409 ("refuse"; so is a file of the same
+    # decoded pixels: each upload is fingerprinted before it is recorded).
     duplicates: Literal["allow", "refuse"] = "allow"
     # While requests are being answered, background image work (thumbnails of stored files,
     # rebuilds, processing tasks) takes at most this share of the time; 1: never held back.

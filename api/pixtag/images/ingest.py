@@ -25,8 +25,11 @@ from pixtag import imaging
 from pixtag.db.database import Database
 from pixtag.errors import Conflict, DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
+from pixtag.imaging import MemoryBudget
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries as similar
+from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
+from pixtag.similar.models import DEFAULT_DISTANCE
 from pixtag.storage import keys, spool
 from pixtag.storage.backend import Storage
 from pixtag.storage.change import Change, CommitUnknown, remove_key
@@ -72,11 +75,13 @@ class Received:
 
 
 class DuplicateFile(Conflict):
-    """The bytes uploaded are another image's file already (PIXTAG_DUPLICATES=refuse)."""
+    """The bytes uploaded are another image's file already, or decode to the same pixels
+    (PIXTAG_DUPLICATES=refuse)."""
 
-    def __init__(self, image_id: int) -> None:
+    def __init__(self, image_id: int, *, pixels: bool = False) -> None:
+        same = "a file of the same pixels" if pixels else "the same file"
         super().__init__(
-            f"Image <{image_id}> holds the same file already; the server refuses duplicates",
+            f"Image <{image_id}> holds {same} already; the server refuses duplicates",
             headers={"Location": f"/images/{image_id}"},
         )
         self.extensions = {"image_id": image_id}
@@ -93,8 +98,11 @@ class Ingest:
     queue_renditions: bool = False
     # A stored file queues a job for its fingerprint (PIXTAG_SIMILAR_INDEX).
     queue_fingerprints: bool = False
-    # An upload (create or attach) of bytes another image holds is refused (PIXTAG_DUPLICATES).
+    # An upload (create or attach) of bytes another image holds, or of a file that decodes to
+    # the same pixels, is refused (PIXTAG_DUPLICATES); such uploads are fingerprinted before
+    # they are recorded, under this share of memory.
     refuse_duplicates: bool = False
+    budget: MemoryBudget | None = None
 
     @property
     def media_url(self) -> str | None:
@@ -141,11 +149,12 @@ class Ingest:
         the image JSON."""
         key = keys.new_key(image_id, received.spooled.sha256, received.image.content_type)
         sha256 = received.spooled.sha256
+        found = await self._fingerprint(received)
         try:
             async with self.change() as change:
                 await self.put(change, received, key)
                 cur = await change.begin()
-                await self._refuse_held(cur, image_id, sha256)
+                await self._refuse_held(cur, image_id, sha256, found)
                 current = await queries.image_file(cur, image_id, lock=True)
                 if current.filename != filename:
                     raise WrongFilename(image_id, filename, current.filename)
@@ -156,11 +165,10 @@ class Ingest:
                 if self.queue_renditions:
                     await renditions.queue_stored(cur, image_id, sha256)
                 await similar.forget(cur, image_id)
-                if self.queue_fingerprints:
-                    await similar.queue_stored(cur, image_id, sha256)
                 document = await queries.record_attachment(
                     cur, image_id, received.facts(key), media_url=self.media_url
                 )
+                await self._fingerprinted(cur, image_id, sha256, found)
         except CommitUnknown as unknown:
             document = await self.confirm(key, unknown)
         return current.key is not None, document
@@ -169,26 +177,57 @@ class Ingest:
         self, received: Received, *, filename: str, tags: list[str], description: str = ""
     ) -> tuple[int, str]:
         """Create a record with ``received`` as its file; return its id and JSON."""
+        found = await self._fingerprint(received)
         image_id, key = await self.reserve(received)
         try:
             async with self.change() as change:
                 await self.put(change, received, key)
                 cur = await change.begin()
-                await self._refuse_held(cur, image_id, received.spooled.sha256)
+                await self._refuse_held(cur, image_id, received.spooled.sha256, found)
                 document = await self.record(
-                    cur, image_id, received, key, filename, tags, description
+                    cur, image_id, received, key, filename, tags, description, found
                 )
         except CommitUnknown as unknown:
             document = await self.confirm(key, unknown)
         return image_id, document
 
-    async def _refuse_held(self, cur: Any, image_id: int, sha256: str) -> None:
+    async def _fingerprint(self, received: Received) -> Fingerprint | None:
+        """With PIXTAG_DUPLICATES=refuse, the file's fingerprint before it is stored (None
+        if it does not decode: its bytes are still checked)."""
+        if not self.refuse_duplicates:
+            return None
+        try:
+            return await asyncio.to_thread(fingerprint, received.spooled.path, self.budget)
+        except Unreadable:
+            return None
+        except BaseException:
+            await received.spooled.discard()
+            raise
+
+    async def _refuse_held(
+        self, cur: Any, image_id: int, sha256: str, found: Fingerprint | None
+    ) -> None:
         """With PIXTAG_DUPLICATES=refuse: DuplicateFile (409) if another image holds these
-        bytes (the transaction then rolls back, and the new file goes)."""
+        bytes, or a fingerprinted file of these pixels (the transaction then rolls back, and
+        the new file goes)."""
         if self.refuse_duplicates:
             held = await similar.holding(cur, sha256, besides=image_id, lock=True)
             if held:
                 raise DuplicateFile(held[0])
+        if found is not None:
+            same = await similar.holding_pixels(cur, found.pixels, besides=image_id)
+            if same is not None:
+                raise DuplicateFile(same, pixels=True)
+
+    async def _fingerprinted(
+        self, cur: Any, image_id: int, sha256: str, found: Fingerprint | None
+    ) -> None:
+        """In the transaction recording the file: its fingerprint and pairs if it was taken
+        already (refuse mode: the next upload of these pixels sees it), else its job."""
+        if found is not None:
+            await similar.record_found(cur, image_id, sha256, found, DEFAULT_DISTANCE)
+        elif self.queue_fingerprints:
+            await similar.queue_stored(cur, image_id, sha256)
 
     async def record(
         self,
@@ -199,8 +238,10 @@ class Ingest:
         filename: str,
         tags: list[str],
         description: str = "",
+        found: Fingerprint | None = None,
     ) -> str:
-        """Insert the image that names ``key``, in the change's transaction; its JSON."""
+        """Insert the image that names ``key``, in the change's transaction; its JSON.
+        ``found``: the file's fingerprint, if taken (else a job takes it)."""
         document = await queries.insert_image_with_attachment(
             cur,
             image_id,
@@ -212,8 +253,7 @@ class Ingest:
         )
         if self.queue_renditions:
             await renditions.queue_stored(cur, image_id, received.spooled.sha256)
-        if self.queue_fingerprints:
-            await similar.queue_stored(cur, image_id, received.spooled.sha256)
+        await self._fingerprinted(cur, image_id, received.spooled.sha256, found)
         return document
 
     async def confirm(self, key: str, unknown: CommitUnknown) -> str:

@@ -66,7 +66,8 @@ CheckSimilar = Annotated[
         " ``near_duplicates`` lists every rung of the ladder (the answer waits for the file"
         " to be decoded: about half a second for 24 megapixels). ``false`` (the default):"
         " the same bytes only; the fingerprint follows within seconds"
-        " (``GET /images/{id}/similar``)."
+        " (``GET /images/{id}/similar``). Under PIXTAG_DUPLICATES=refuse every upload is"
+        " fingerprinted before its answer."
     ),
 ]
 

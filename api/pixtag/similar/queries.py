@@ -10,6 +10,8 @@ if TYPE_CHECKING:  # the ingest imports these queries; the hashing's libraries o
 
 QUEUE = "similar"
 KIND = "fingerprint"
+# The most pairs one fingerprint queues for review (the nearest).
+PAIRS_LIMIT = 1000
 
 # A perceptual match within max_distance of the 64-bit hash is one when the 256-bit hashes
 # differ in at most this many bits (bench/RESULTS.md, "Similar images"): the number fixture
@@ -106,8 +108,16 @@ SELECT_MERGED = """
 """
 
 # Uploads of the same bytes wait for each other (PIXTAG_DUPLICATES=refuse): the first one's
-# commit is what the second one's check sees.
+# commit is what the second one's check sees. So do uploads of the same pixels.
 LOCK_BYTES = "SELECT pg_advisory_xact_lock(hashtextextended(%(sha256)s, 26))"
+LOCK_PIXELS = "SELECT pg_advisory_xact_lock(hashtextextended(encode(%(pixels)s, 'hex'), 27))"
+
+# The first image whose file decodes to these pixels, but ``image_id``.
+HOLDING_PIXELS = """
+    SELECT image_id FROM image_fingerprints
+    WHERE pixels = %(pixels)s AND image_id <> %(image_id)s
+    ORDER BY image_id LIMIT 1
+"""
 
 # The images holding these bytes (the first few), for an upload's answer.
 HOLDING = """
@@ -189,6 +199,29 @@ async def holding(cur: Any, sha256: str, *, besides: int, lock: bool = False) ->
         await cur.execute(LOCK_BYTES, params)
     await cur.execute(HOLDING, params)
     return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def holding_pixels(cur: Any, pixels: bytes, *, besides: int) -> int | None:
+    """After waiting for any other upload of these pixels to end: the first image whose
+    fingerprinted file has them, other than ``besides``."""
+    params = {"pixels": pixels, "image_id": besides}
+    await cur.execute(LOCK_PIXELS, params)
+    await cur.execute(HOLDING_PIXELS, params)
+    row = await cur.fetchone()
+    return None if row is None else int(row[0])
+
+
+async def record_found(
+    cur: Any, image_id: int, sha256: str, found: "Fingerprint", max_distance: int
+) -> list[Match] | None:
+    """Store the fingerprint of the file ``sha256`` and queue the pairs it makes for review
+    (the nearest ``PAIRS_LIMIT`` within ``max_distance``); None if the image has other bytes
+    now (or is gone)."""
+    if not await record(cur, image_id, sha256, found):
+        return None
+    _, pairs = await similar(cur, image_id, max_distance, PAIRS_LIMIT)
+    await record_pairs(cur, image_id, pairs)
+    return pairs
 
 
 async def same_bytes(cur: Any, image_id: int) -> list[int]:

@@ -32,9 +32,6 @@ from pixtag.storage.backend import Storage
 from pixtag.storage.change import CommitUnknown
 from pixtag.validation import MAX_DESCRIPTION_LENGTH
 
-# The most pairs one fingerprint queues for review (the nearest).
-PAIRS_LIMIT = 1000
-
 
 @dataclass(frozen=True)
 class Fingerprinter:
@@ -67,12 +64,8 @@ class Fingerprinter:
         except Unreadable as error:
             raise Permanent("unreadable", f"the file could not be decoded: {error}") from None
         async with self.db.transaction() as cur:
-            indexed = await queries.record(cur, image_id, sha256, print_)
-            pairs: list[queries.Match] = []
-            if indexed:
-                _, pairs = await queries.similar(cur, image_id, DEFAULT_DISTANCE, PAIRS_LIMIT)
-                await queries.record_pairs(cur, image_id, pairs)
-        return {"image_id": image_id, "indexed": indexed, "pairs": len(pairs)}
+            pairs = await queries.record_found(cur, image_id, sha256, print_, DEFAULT_DISTANCE)
+        return {"image_id": image_id, "indexed": pairs is not None, "pairs": len(pairs or [])}
 
     async def _fingerprint(self, key: str, paced: bool) -> Fingerprint:
         loop = asyncio.get_running_loop()

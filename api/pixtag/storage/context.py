@@ -67,6 +67,7 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
             queue_renditions=bool(settings.rendition_eager),
             queue_fingerprints=settings.similar_index,
             refuse_duplicates=settings.duplicates == "refuse",
+            budget=app[app_keys.IMAGE_MEMORY],
         )
         yield
     finally:

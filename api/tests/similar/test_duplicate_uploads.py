@@ -2,12 +2,21 @@
 refused with 409 and nothing kept (refuse), also when they race each other."""
 
 import asyncio
+import io
 
 import pytest
+from PIL import Image
 
 from pixtag.settings import Settings
 from tests.similar.test_similar import photo, with_exif
-from tests.support.helpers import create_form, files_under, form, problem, seeded_image
+from tests.support.helpers import (
+    create_form,
+    files_under,
+    form,
+    problem,
+    seeded_image,
+    sha256,
+)
 
 
 async def create(client, name: str, data: bytes):  # type: ignore[no-untyped-def]
@@ -118,3 +127,46 @@ class TestRefused:
         assert (await resp.json())["attachment"]["sha256"] != (await kept.json())["attachment"][
             "sha256"
         ]
+
+    async def test_the_same_pixels_in_other_files_are_refused_too_even_racing(
+        self, client, settings
+    ):
+        """Three files of one picture (other metadata, another compression level) race:
+        one is stored, with its fingerprint at once; the others are 409s naming it. A
+        resized copy (the same picture, not the same pixels) is stored, and named so."""
+        original = photo("coffee.png", scale=0.25)
+        variants = [original, with_exif(original), lossless(original)]
+        assert len({sha256(v) for v in variants}) == 3
+        answers = await asyncio.gather(
+            *(create(client, f"{n}.png", data) for n, data in enumerate(variants))
+        )
+        assert sorted(resp.status for resp in answers) == [201, 409, 409]
+        kept = next(resp for resp in answers if resp.status == 201)
+        image_id = (await kept.json())["image_id"]
+        for resp in answers:
+            if resp.status == 409:
+                body = await problem(resp, 409)
+                assert body["image_id"] == image_id
+                assert "holds a file of the same pixels already" in body["detail"]
+        resp = await client.get(f"/images/{image_id}/similar")
+        assert (await resp.json())["indexed"] is True  # recorded with the image
+        resized = await create(client, "small.png", photo("coffee.png", scale=0.2))
+        assert resized.status == 201, await resized.text()
+        answer = await resized.json()
+        # Fingerprinted before its answer (refuse mode), which lists the picture it copies.
+        (near,) = answer["near_duplicates"]
+        assert (near["image_id"], near["match"]) == (image_id, "perceptual")
+        assert resized.headers["Pixtag-Duplicate-Of"] == str(image_id)
+        # An attachment of the same pixels to another image: refused as well.
+        resp = await client.post("/images", json={"filename": "x.png"})
+        other = (await resp.json())["image_id"]
+        resp = await client.post(f"/images/{other}/attachment/x.png", data=form(variants[1]))
+        assert (await problem(resp, 409))["image_id"] == image_id
+
+
+def lossless(data: bytes) -> bytes:
+    """The same pixels, another file: PNG at another compression level."""
+    with Image.open(io.BytesIO(data)) as image:
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=1)
+        return buffer.getvalue()
