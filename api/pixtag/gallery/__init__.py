@@ -40,6 +40,7 @@ def setup(app: web.Application) -> None:
     for route in (
         gallery.router.add_get("", pages.grid, name="grid"),
         gallery.router.add_get("/images/{image_id:[1-9][0-9]{0,18}}", pages.image, name="image"),
+        gallery.router.add_get("/duplicates", pages.duplicates, name="duplicates"),
         gallery.router.add_get("/static/{version}/{name}", static.serve, name="static"),
         app.router.add_get("/", pages.home, name="home"),
     ):

@@ -1,4 +1,4 @@
-"""The gallery's pages: the grid and one image, rendered from templates."""
+"""The gallery's pages: the grid, one image and the duplicates to review, from templates."""
 
 from typing import Any
 
@@ -14,6 +14,7 @@ def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
         "css": static.url(request, "gallery.css"),
         "script": static.url(request, f"{page}.js"),
         "grid_url": str(request.app.router["grid"].url_for()),
+        "duplicates_url": str(request.app.router["duplicates"].url_for()),
         # The modules every page imports, fetched beside the page's own instead of after it.
         "preload": [static.url(request, name) for name in ("api.js", "chrome.js")],
         **extra,
@@ -35,3 +36,9 @@ async def grid(request: web.Request) -> dict[str, Any]:
 async def image(request: web.Request) -> dict[str, Any]:
     """One image's page; the image itself is read by the page's script."""
     return _context(request, "image", image_id=int(request.match_info["image_id"]))
+
+
+@aiohttp_jinja2.template("duplicates.html")
+async def duplicates(request: web.Request) -> dict[str, Any]:
+    """The review queue of duplicates: groups side by side, keep one, or dismiss."""
+    return _context(request, "duplicates")

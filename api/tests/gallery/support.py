@@ -33,9 +33,16 @@ def call(
 
 
 def upload(
-    live: ServeProcess, filename: str, data: bytes, tags: list[str], token: str | None = None
+    live: ServeProcess,
+    filename: str,
+    data: bytes,
+    tags: list[str],
+    token: str | None = None,
+    *,
+    check_similar: bool = False,
 ) -> dict[str, Any]:
-    """Create an image with its file in one multipart request; the image JSON."""
+    """Create an image with its file in one multipart request; the image JSON (with
+    ``check_similar``, fingerprinted before the answer, its pairs queued for review)."""
     boundary = uuid.uuid4().hex
     meta = json.dumps({"filename": filename, "tags": tags}).encode()
     body = b"".join(
@@ -48,7 +55,8 @@ def upload(
             f"--{boundary}--\r\n".encode(),
         ]
     )
-    request = urllib.request.Request(live.url + "/images", data=body, method="POST")
+    path = "/images?check_similar=true" if check_similar else "/images"
+    request = urllib.request.Request(live.url + path, data=body, method="POST")
     request.add_header("Content-Type", f"multipart/form-data; boundary={boundary}")
     if token is not None:
         request.add_header("Authorization", f"Bearer {token}")

@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
 from tests.gallery.support import call, tag_word, upload
+from tests.similar.test_similar import photo
 from tests.support.helpers import picture
 from tests.support.origin import Origin
 from tests.support.processes import ServeProcess
@@ -353,3 +354,83 @@ def test_the_image_page_shows_and_edits_the_description(page: Any, live: ServePr
     assert [row["image_id"] for row in found[0]] == [image["image_id"]]
     page.reload()
     expect(page.locator("#description")).to_contain_text("Harbour at dawn")
+
+
+def test_duplicates_are_not_uploaded_twice_and_a_group_is_reviewed_kept_and_dismissed(
+    page: Any, live: ServeProcess
+) -> None:
+    """Uploading a stored file again stores nothing and says where it is; a resized copy is
+    stored and the row names the picture it copies; the image page shows it as similar;
+    the Duplicates page keeps the larger one (merging the copy's tags) and dismisses
+    another group."""
+    word = tag_word()
+    original = photo("coffee.png", scale=0.3)
+    small = photo("coffee.png", "JPEG", scale=0.15, quality=70)
+    page.goto("/gallery")
+    expect(page.locator("#bulk")).to_be_visible()
+    page.set_input_files(
+        "#files", [{"name": f"{word}.png", "mimeType": "image/png", "buffer": original}]
+    )
+    expect(page.locator("#transfers li.done", has_text=f"{word}.png")).to_be_visible()
+    status, _, found = call(live, "GET", f"/images?q=text:{word}&limit=5")
+    ((kept,),) = found[:1]
+    kept_id = kept["image_id"]
+
+    page.set_input_files(
+        "#files", [{"name": f"{word}-again.png", "mimeType": "image/png", "buffer": original}]
+    )
+    again = page.locator("#transfers li.duplicate", has_text=f"{word}-again.png")
+    expect(again.locator(".status")).to_have_text(
+        f"already stored, not uploaded again: image {kept_id}"
+    )
+    expect(again.locator(f'a[href$="/images/{kept_id}"]')).to_be_visible()
+
+    page.set_input_files(
+        "#files", [{"name": f"{word}-small.jpg", "mimeType": "image/jpeg", "buffer": small}]
+    )
+    copy = page.locator("#transfers li.duplicate", has_text=f"{word}-small.jpg")
+    expect(copy.locator(".status")).to_have_text(
+        re.compile(rf"^done: image (\d+), which looks like image {kept_id} \(same picture\)$")
+    )
+    status, _, found = call(live, "GET", f"/images?q=text:{word}&limit=5")
+    assert status == 200
+    assert len(found[0]) == 2  # the file sent again was not stored
+    copy_id = next(image["image_id"] for image in found[0] if image["image_id"] != kept_id)
+    call(live, "PATCH", f"/images/{copy_id}", {"tags_add": [f"{word}-from-copy"]})
+
+    page.goto(f"/gallery/images/{kept_id}")
+    expect(page.locator("#similar-title")).to_have_text("1 similar")
+    expect(page.locator(f'#similar a[href$="/images/{copy_id}"]')).to_contain_text("same picture")
+
+    # Another pair, to dismiss.
+    rocket = photo("rocket.jpg", scale=0.2)
+    other = upload(live, f"{word}-r.png", rocket, [], check_similar=True)["image_id"]
+    upload(live, f"{word}-r2.jpg", photo("rocket.jpg", "JPEG", scale=0.1), [], check_similar=True)
+
+    page.click("text=Duplicates")
+    expect(page).to_have_url(re.compile(r"/gallery/duplicates$"))
+    group = page.locator(f'.group[data-image-id="{kept_id}"]')
+    expect(group.locator(".candidate")).to_have_count(2)
+    expect(group.locator(f'.candidate[data-image-id="{kept_id}"]')).to_have_class(
+        re.compile("kept")
+    )
+    expect(group.locator(f'.candidate[data-image-id="{copy_id}"] .match')).to_have_text(
+        re.compile("^same picture")
+    )
+    group.locator("button.keep").click()
+    expect(page.locator(".group.resolved").first).to_have_text(
+        f"Kept image {kept_id}; merged and deleted image {copy_id}."
+    )
+    assert call(live, "GET", f"/images/{copy_id}")[0] == 410
+    assert f"{word}-from-copy" in call(live, "GET", f"/images/{kept_id}")[2]["tags"]
+
+    rockets = page.locator(f'.group[data-image-id="{other}"]')
+    rockets.locator("button.dismiss").click()
+    expect(page.locator(".group.resolved", has_text="are not duplicates")).to_be_visible()
+    _, _, queue = call(live, "GET", "/duplicates?limit=500")
+    assert other not in [g["image_id"] for g in queue["groups"]]
+    assert kept_id not in [g["image_id"] for g in queue["groups"]]
+
+
+def one_file(name: str, data: bytes, mime: str = "image/png") -> dict[str, Any]:
+    return {"name": name, "mimeType": mime, "buffer": data}

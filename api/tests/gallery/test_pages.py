@@ -34,7 +34,11 @@ async def test_root_redirects_to_the_gallery(client: TestClient) -> None:
 async def test_pages_are_uncached_html_with_only_versioned_scripts_of_their_own(
     client: TestClient,
 ) -> None:
-    for path, script in (("/gallery", "grid.js"), ("/gallery/images/42", "image.js")):
+    for path, script in (
+        ("/gallery", "grid.js"),
+        ("/gallery/images/42", "image.js"),
+        ("/gallery/duplicates", "duplicates.js"),
+    ):
         resp = await client.get(path)
         assert resp.status == 200
         assert resp.content_type == "text/html"

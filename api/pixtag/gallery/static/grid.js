@@ -157,24 +157,62 @@ function transfer(name) {
   item.append(label, progress, status);
   $("transfers").prepend(item);
   return {
+    item,
     progress,
-    set(text, kind = "") {
-      status.textContent = text;
+    // `text`, then links to `ids` (image pages) each labelled by `labels[i]` when given.
+    set(text, kind = "", ids = [], labels = []) {
+      status.replaceChildren(text);
+      ids.forEach((other, i) => {
+        const link = document.createElement("a");
+        link.href = `${document.body.dataset.grid}/images/${other}`;
+        link.textContent = `image ${other}${labels[i] ? ` (${labels[i]})` : ""}`;
+        status.append(i ? ", " : " ", link);
+      });
       item.className = kind;
     },
   };
 }
 
-// One multipart create per file, through XMLHttpRequest for its upload progress.
-function upload(file) {
+const MATCHES = { bytes: "same file", pixels: "same pixels", perceptual: "same picture" };
+
+// The sha256 of a file, where the browser computes it (a secure context), else null.
+async function digest(file) {
+  if (!globalThis.crypto || !crypto.subtle) return null;
+  try {
+    const hash = await crypto.subtle.digest("SHA-256", await file.arrayBuffer());
+    return [...new Uint8Array(hash)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  } catch (error) {
+    return null;
+  }
+}
+
+// The image already holding these bytes, if any (the file is then not uploaded again).
+async function stored(file) {
+  const sha256 = await digest(file);
+  if (!sha256) return null;
+  const answer = await api("GET", `/images?sha256=${sha256}&limit=1`);
+  return answer.ok ? unpack(answer.body).items[0] || null : null;
+}
+
+// One multipart create per file, through XMLHttpRequest for its upload progress. A file the
+// server stores already is not sent again; one that duplicates others (the same pixels, the
+// same picture) is stored and the row says which images it looks like.
+async function upload(file) {
   const row = transfer(file.name);
+  row.set("checking");
+  const existing = await stored(file);
+  if (existing) {
+    row.progress.value = 1;
+    row.set("already stored, not uploaded again:", "duplicate", [existing.image_id]);
+    return false;
+  }
   row.set("uploading");
   const form = new FormData();
   form.append("meta", new Blob([JSON.stringify({ filename: file.name, tags: [] })], { type: "application/json" }));
   form.append("image", file, file.name);
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", "/images");
+    xhr.open("POST", "/images?check_similar=true");
     for (const [name, value] of Object.entries(authHeaders())) xhr.setRequestHeader(name, value);
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) row.progress.value = event.loaded / event.total;
@@ -188,7 +226,12 @@ function upload(file) {
       }
       if (xhr.status === 201) {
         row.progress.value = 1;
-        row.set(`done: image ${body.image_id}`, "done");
+        const near = body.near_duplicates || [];
+        if (near.length) {
+          row.set(`done: image ${body.image_id}, which looks like`, "done duplicate", near.map((m) => m.image_id), near.map((m) => MATCHES[m.match]));
+        } else {
+          row.set(`done: image ${body.image_id}`, "done");
+        }
       } else {
         row.set(`refused: ${(body && (body.detail || body.error)) || xhr.status}`, "failed");
       }

@@ -73,6 +73,33 @@ function render(image, writable) {
   $("download").hidden = !file;
 }
 
+const MATCHES = { bytes: "same file", pixels: "same pixels", perceptual: "same picture" };
+
+// "N similar": the images on each rung of this one's ladder, nearest first, as thumbnails.
+async function showSimilar() {
+  const answer = await api("GET", `/images/${id}/similar?limit=12`);
+  if (!answer.ok || !answer.body.similar.length) return;
+  const found = answer.body.similar;
+  $("similar-title").textContent = `${found.length}${found.length === 12 ? "+" : ""} similar`;
+  $("similar").replaceChildren(
+    ...found.map((match) => {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = `${grid}/images/${match.image_id}`;
+      const img = document.createElement("img");
+      img.alt = `image ${match.image_id}`;
+      const label = document.createElement("span");
+      label.textContent = match.match === "perceptual" ? `${MATCHES[match.match]}, ${match.distance} bits` : MATCHES[match.match];
+      link.append(img, label);
+      item.append(link);
+      showImage(img, [`/images/${match.image_id}/renditions/thumb`]);
+      return item;
+    }),
+  );
+  $("similar-all").href = `${grid}?q=${encodeURIComponent(`similar:${id}`)}`;
+  $("similar-section").hidden = false;
+}
+
 async function load() {
   const answer = await api("GET", `/images/${id}`);
   if (!answer.ok) {
@@ -229,6 +256,7 @@ async function main() {
   setUpDownload();
   showImage($("preview"), renditionUrls(image, "preview"));
   $("preview").alt = image.filename;
+  showSimilar();
   if (writable) setUpEditing();
 }
 
