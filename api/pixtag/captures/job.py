@@ -23,6 +23,7 @@ from pixtag.images.ingest import Ingest, Received
 from pixtag.jobs import queries as jobs
 from pixtag.jobs.errors import ClaimLost, Permanent
 from pixtag.net.fetch import Fetcher
+from pixtag.similar import queries as similar
 from pixtag.storage.change import CommitUnknown
 
 from .download import OUT_OF_TIME, download
@@ -88,6 +89,9 @@ class Capturer:
         self, job: jobs.Claimed, capture: queries.Capture, received: Received
     ) -> dict[str, Any] | AlreadyStored:
         """The new image, the capture's result and the job's end, in one storage change."""
+        # Fingerprinted here, in the background already, so that the capture can say which
+        # images its file copies (with the fingerprint recorded, no job is queued for it).
+        found = await self.ingest.fingerprint(received) if self.ingest.queue_fingerprints else None
         image_id, key = await self.ingest.reserve(received)
         result = {"image_id": image_id, "duplicate": False}
         sha256 = received.spooled.sha256
@@ -96,14 +100,19 @@ class Capturer:
                 await self.ingest.put(change, received, key)
                 cur = await change.begin()
                 filename = filename_for(capture)
-                await self.ingest.record(cur, image_id, received, key, filename, capture.tags)
+                await self.ingest.record(
+                    cur, image_id, received, key, filename, capture.tags, found=found
+                )
                 if not await jobs.hold(cur, job):
                     raise ClaimLost()
                 await queries.lock_sha256(cur, sha256)
                 other = await queries.image_with_file(cur, sha256, other_than=image_id)
                 if other is not None:
                     raise AlreadyStored(other)
-                await self._record(cur, capture, received, image_id, duplicate=False)
+                near = await similar.near_duplicates(cur, image_id) if found else None
+                await self._record(
+                    cur, capture, received, image_id, duplicate=False, near_duplicates=near
+                )
         except AlreadyStored as stored:
             return stored
         except CommitUnknown as unknown:
@@ -124,7 +133,13 @@ class Capturer:
 
     @staticmethod
     async def _record(
-        cur: Any, capture: queries.Capture, received: Received, image_id: int, *, duplicate: bool
+        cur: Any,
+        capture: queries.Capture,
+        received: Received,
+        image_id: int,
+        *,
+        duplicate: bool,
+        near_duplicates: str | None = None,
     ) -> None:
         await queries.record_result(
             cur,
@@ -134,4 +149,5 @@ class Capturer:
             size=received.spooled.size,
             content_type=received.image.content_type,
             sha256=received.spooled.sha256,
+            near_duplicates=near_duplicates,
         )

@@ -9,6 +9,7 @@ from yarl import URL
 
 from pixtag import validation
 from pixtag.models import Filename, ListingTotals, Tag
+from pixtag.similar.models import SimilarImage
 
 _PORT = r"(?::(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -98,6 +99,11 @@ class Capture(BaseModel):
     sha256: str | None
     created_at: datetime
     finished_at: datetime | None
+    near_duplicates: list[SimilarImage] | None = Field(
+        description="Once the capture stored a file: the images (up to 10, nearest first)"
+        " whose file has the same pixels or the same picture. null before, for a"
+        " ``duplicate``, and when files are not fingerprinted (PIXTAG_SIMILAR_INDEX=false)."
+    )
 
 
 class CaptureListing(RootModel[list[list[Capture] | ListingTotals]]):

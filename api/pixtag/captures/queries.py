@@ -141,7 +141,8 @@ FOR_JOB = """
 RECORD_RESULT = """
     UPDATE captures
     SET image_id = %(image_id)s, duplicate = %(duplicate)s, size = %(size)s,
-        content_type = %(content_type)s, sha256 = %(sha256)s
+        content_type = %(content_type)s, sha256 = %(sha256)s,
+        near_duplicates = %(near_duplicates)s::jsonb
     WHERE capture_id = %(capture_id)s
 """
 
@@ -318,7 +319,10 @@ async def record_result(
     size: int,
     content_type: str,
     sha256: str,
+    near_duplicates: str | None = None,
 ) -> None:
+    """The capture's outcome; ``near_duplicates``: the JSON list of the images its file
+    copies, if it was fingerprinted."""
     params = {
         "capture_id": capture_id,
         "image_id": image_id,
@@ -326,6 +330,7 @@ async def record_result(
         "size": size,
         "content_type": content_type,
         "sha256": sha256,
+        "near_duplicates": near_duplicates,
     }
     await cur.execute(RECORD_RESULT, params)
 

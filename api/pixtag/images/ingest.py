@@ -191,11 +191,9 @@ class Ingest:
             document = await self.confirm(key, unknown)
         return image_id, document
 
-    async def _fingerprint(self, received: Received) -> Fingerprint | None:
-        """With PIXTAG_DUPLICATES=refuse, the file's fingerprint before it is stored (None
-        if it does not decode: its bytes are still checked)."""
-        if not self.refuse_duplicates:
-            return None
+    async def fingerprint(self, received: Received) -> Fingerprint | None:
+        """The spooled file's fingerprint, before it is stored (None if it does not decode);
+        the spooled file goes if this fails."""
         try:
             return await asyncio.to_thread(fingerprint, received.spooled.path, self.budget)
         except Unreadable:
@@ -203,6 +201,11 @@ class Ingest:
         except BaseException:
             await received.spooled.discard()
             raise
+
+    async def _fingerprint(self, received: Received) -> Fingerprint | None:
+        """With PIXTAG_DUPLICATES=refuse, the file's fingerprint before it is stored (its
+        pixels are refused too); else None (a job takes it)."""
+        return await self.fingerprint(received) if self.refuse_duplicates else None
 
     async def _refuse_held(
         self, cur: Any, image_id: int, sha256: str, found: Fingerprint | None

@@ -175,8 +175,6 @@ def _merged_description(
 
 # Names, on an upload's answer, the images it duplicates (its near_duplicates' ids).
 DUPLICATE_OF = "Pixtag-Duplicate-Of"
-# The most near duplicates an upload's answer lists (the nearest).
-ANSWER_LIMIT = 10
 
 
 async def near_duplicates(
@@ -184,7 +182,7 @@ async def near_duplicates(
 ) -> list[SimilarImage]:
     """For an upload's answer: the images whose file has the same bytes as ``image_id``'s
     and, with ``check``, every rung (the file fingerprinted now, unpaced, instead of by its
-    job), nearest first; the first ``ANSWER_LIMIT``."""
+    job), nearest first; the first ``queries.ANSWER_LIMIT``."""
     if check:
         async with db.cursor() as cur:
             found = await queries.file_of(cur, image_id)
@@ -193,7 +191,7 @@ async def near_duplicates(
             with contextlib.suppress(Permanent):
                 await fingerprinter.index(image_id, found.sha256, paced=False)
     async with db.cursor() as cur:
-        _, matches = await queries.similar(cur, image_id, DEFAULT_DISTANCE, ANSWER_LIMIT)
+        _, matches = await queries.similar(cur, image_id, DEFAULT_DISTANCE, queries.ANSWER_LIMIT)
     return [_similar(m) for m in matches]
 
 

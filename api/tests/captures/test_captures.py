@@ -2,6 +2,7 @@
 origin server (no mocks of the network)."""
 
 import hashlib
+import json
 import socket
 
 import pytest
@@ -101,6 +102,46 @@ async def test_same_bytes_at_another_url_is_a_duplicate_and_adds_its_tags(client
     image = await (await client.get(f"/images/{first['image_id']}")).json()
     assert image["tags"] == ["extra"]
     assert sql(client.app[keys.SETTINGS].database_url, "SELECT count(*) FROM images")[0][0] == 1
+
+
+async def test_a_capture_says_which_stored_pictures_its_file_copies(
+    settings, aiohttp_client, origin
+):
+    """With fingerprints on, a capture's file is fingerprinted before it is recorded: the
+    capture names the images it copies (nearest first), its pairs are queued for review,
+    and no fingerprint job is left for it. Off, near_duplicates stays null."""
+    indexed = settings.model_copy(update={"similar_index": True})
+    client = await aiohttp_client(create_app(indexed))
+    big = await finished(
+        client, (await capture(client, f"{origin.url}/photo/30/coffee.png"))["capture_id"]
+    )
+    assert big["status"] == "done", big
+    assert big["near_duplicates"] == []
+    small = await capture(client, f"{origin.url}/photo/12/coffee.png")
+    assert small["near_duplicates"] is None  # not stored yet
+    small = await finished(client, small["capture_id"])
+    assert small["status"] == "done", small
+    (near,) = small["near_duplicates"]
+    assert (near["image_id"], near["match"]) == (big["image_id"], "perceptual")
+    resp = await client.get("/duplicates")
+    (group,) = (await resp.json())["groups"]
+    assert group["image_id"] == big["image_id"]
+    assert [d["image_id"] for d in group["duplicates"]] == [small["image_id"]]
+    url = indexed.database_url
+    assert sql(url, "SELECT count(*) FROM jobs WHERE queue = 'similar'") == [(0,)]
+    assert sql(url, "SELECT count(*) FROM image_fingerprints") == [(2,)]
+    # The listing shows the same document.
+    resp = await client.get("/captures", headers={"Accept": "application/x-ndjson"})
+    listed = [json.loads(line) for line in (await resp.text()).splitlines()]
+    assert small in listed
+
+
+async def test_near_duplicates_stay_null_without_fingerprints(client, origin):
+    done = await finished(
+        client, (await capture(client, f"{origin.url}/photo/12/coffee.png"))["capture_id"]
+    )
+    assert done["status"] == "done"
+    assert done["near_duplicates"] is None
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,7 @@ from playwright.sync_api import expect
 
 from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
 from tests.gallery.support import call, tag_word, upload
-from tests.similar.test_similar import photo
-from tests.support.helpers import picture
+from tests.support.helpers import photo, picture
 from tests.support.origin import Origin
 from tests.support.processes import ServeProcess
 

@@ -8,11 +8,12 @@ import pytest
 from PIL import Image
 
 from pixtag.settings import Settings
-from tests.similar.test_similar import photo, with_exif
+from tests.similar.test_similar import with_exif
 from tests.support.helpers import (
     create_form,
     files_under,
     form,
+    photo,
     problem,
     seeded_image,
     sha256,

@@ -4,33 +4,20 @@ again, the backfill, the index used, and bad input."""
 import io
 import json
 import random
-from pathlib import Path
 
 import pytest
-import skimage.data
 from PIL import Image
 
 from pixtag.settings import Settings
 from pixtag.similar import queries
 from pixtag.similar.hashing import distance
-from tests.support.helpers import create_form, form, problem
+from tests.support.helpers import create_form, form, photo, problem
 from tests.support.processes import async_wait_until, connection, sql
-
-PHOTOS = Path(skimage.data.__file__).parent
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"similar_index": True})
-
-
-def photo(name: str, fmt: str = "PNG", scale: float = 0.5, **options: object) -> bytes:
-    with Image.open(PHOTOS / name) as image:
-        image = image.convert("RGB")
-        image = image.resize((int(image.width * scale), int(image.height * scale)))
-        buffer = io.BytesIO()
-        image.save(buffer, format=fmt, **options)
-        return buffer.getvalue()
 
 
 def with_exif(data: bytes) -> bytes:

@@ -45,6 +45,18 @@ def picture(name: str) -> bytes:
     return buffer.getvalue()
 
 
+def photo(name: str, fmt: str = "PNG", scale: float = 0.5, **options: object) -> bytes:
+    """A scikit-image sample photograph (``astronaut.png``, ``coffee.png``, ...), scaled."""
+    import skimage.data  # only the tests that use photographs pay for the import
+
+    with Image.open(Path(skimage.data.__file__).parent / name) as image:
+        image = image.convert("RGB")
+        image = image.resize((int(image.width * scale), int(image.height * scale)))
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **options)
+        return buffer.getvalue()
+
+
 def halves(size: tuple[int, int] = (40, 20), fmt: str = "PNG", **save: object) -> bytes:
     """Left half red, right half blue: a flip or a turn shows where each half went."""
     image = Image.new("RGB", size, "blue")

@@ -1,11 +1,12 @@
 """An origin server for capture tests: a real aiohttp server in a thread of its own.
 
 It serves what a capture meets on the web: images (distinct bytes per
-name), error statuses, 500s and 429s that clear after a few tries, a slow
-drip, redirect chains, a redirect to a refused address, an oversized file
-with and without Content-Length, a non-image, and images held back until
-the test releases them. Running in its own thread, it serves sync tests
-(real ``pixtag serve`` processes) and async ones alike; ``hits`` counts the
+name), real photographs at a given scale (the same picture at other sizes),
+error statuses, 500s and 429s that clear after a few tries, a slow drip,
+redirect chains, a redirect to a refused address, an oversized file with and
+without Content-Length, a non-image, and images held back until the test
+releases them. Running in its own thread, it serves sync tests (real
+``pixtag serve`` processes) and async ones alike; ``hits`` counts the
 requests per path.
 """
 
@@ -17,7 +18,7 @@ from contextlib import contextmanager
 
 from aiohttp import web
 
-from tests.support.helpers import image_bytes, noisy_png, picture
+from tests.support.helpers import image_bytes, noisy_png, photo, picture
 
 
 class Origin:
@@ -35,6 +36,7 @@ class Origin:
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._count])
         app.router.add_get("/img/{name}", self._image)
+        app.router.add_get("/photo/{percent:[1-9][0-9]?}/{name}", self._photo)
         app.router.add_get("/status/{code}", self._status)
         app.router.add_get("/flaky/{fails}/{name}", self._flaky)
         app.router.add_get("/busy/{name}", self._busy)
@@ -54,6 +56,12 @@ class Origin:
 
     async def _image(self, request: web.Request) -> web.Response:
         return web.Response(body=picture(request.match_info["name"]), content_type="image/png")
+
+    async def _photo(self, request: web.Request) -> web.Response:
+        """A scikit-image photograph (``astronaut.png``), scaled, as a JPEG."""
+        scale = int(request.match_info["percent"]) / 100
+        data = photo(request.match_info["name"], "JPEG", scale=scale, quality=85)
+        return web.Response(body=data, content_type="image/jpeg")
 
     async def _status(self, request: web.Request) -> web.Response:
         return web.Response(status=int(request.match_info["code"]), text="no")
