@@ -2,8 +2,8 @@
 
 The server is the real ``pixtag serve`` process on a fresh database; the
 schema is the committed document, so what clients read is what is tested.
-The run is bounded (examples per operation, a fixed seed) to stay within a
-CI budget of well under a minute, and reproducible: a failure prints the
+The run is bounded (examples per operation, a fixed seed) to about two
+minutes of one core, the suite's longest test, and reproducible: a failure prints the
 curl command and the seed that show it again. No check is excluded; what
 the run is told beyond the command line is in ``schemathesis.toml``, each
 setting with its reason.
