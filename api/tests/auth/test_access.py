@@ -86,6 +86,11 @@ def test_every_route_declares_a_scope_for_each_of_its_methods(settings):
     assert scopes[("PUT", "/captures/switch")] == "admin"
     assert scopes[("POST", "/tokens")] == "admin"
     assert scopes[("GET", "/health/ready")] == "public"
+    assert scopes[("GET", "/images/999999/similar")] == "read"
+    assert scopes[("GET", "/duplicates")] == "read"
+    assert scopes[("POST", "/duplicates/resolve")] == "write"
+    assert scopes[("POST", "/duplicates/dismiss")] == "write"
+    assert scopes[("POST", "/similar/index")] == "admin"
 
 
 async def test_each_route_answers_each_scope_as_it_declares(auth_client, database_url):
