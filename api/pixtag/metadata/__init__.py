@@ -1,0 +1,1 @@
+"""What photos already know: EXIF, XMP and IPTC read at ingest (``reading``)."""
