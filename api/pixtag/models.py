@@ -14,6 +14,7 @@ from pydantic import (
 )
 
 from pixtag import validation
+from pixtag.metadata.models import PhotoMetadata
 from pixtag.validation import BIGINT_MAX as BIGINT_MAX
 
 # Numbers in paths and queries have one spelling: plain decimal digits.
@@ -283,6 +284,11 @@ class Image(BaseModel):
         " (``thumb``, ``preview``); ``{}`` when none is ready yet.",
     )
     description: str = Field(default="", description="Free text about the image; '' if none.")
+    metadata: PhotoMetadata | None = Field(
+        default=None,
+        description="What the file's EXIF, XMP and IPTC say of the photo (null: nothing,"
+        " or no file).",
+    )
 
 
 class Problem(BaseModel):

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     # image in Pixtag-Duplicate-Of) or refused with 409 ("refuse"; so is a file of the same
     # decoded pixels: each upload is fingerprinted before it is recorded).
     duplicates: Literal["allow", "refuse"] = "allow"
+    # A stored file's keywords (XMP dc:subject, lr:hierarchicalSubject leaves, IPTC) become
+    # tags of its image ("keywords"), or not ("off").
+    metadata_tags: Literal["keywords", "off"] = "keywords"
+    # A stored file's GPS position is recorded in its metadata ("keep"), or never ("drop").
+    metadata_location: Literal["keep", "drop"] = "keep"
     # While requests are being answered, background image work (thumbnails of stored files,
     # rebuilds, processing tasks) takes at most this share of the time; 1: never held back.
     background_share: float = Field(default=0.1, gt=0, le=1)

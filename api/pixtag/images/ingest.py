@@ -16,16 +16,19 @@ by ``pixtag.storage.sweeper``, whose only truth is the database.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from pixtag import imaging
+from pixtag import imaging, validation
 from pixtag.db.database import Database
 from pixtag.errors import Conflict, DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
 from pixtag.imaging import MemoryBudget
+from pixtag.metadata.reading import PhotoFacts, read_file
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries as similar
 from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
@@ -65,12 +68,28 @@ class Received:
 
     spooled: spool.Spooled
     image: imaging.ImageInfo
+    # What the file says of the photo, as it is recorded (PIXTAG_METADATA_LOCATION applied),
+    # and the tags its keywords make (PIXTAG_METADATA_TAGS).
+    photo: PhotoFacts = field(default_factory=PhotoFacts)
+    keywords: tuple[str, ...] = ()
 
     def facts(self, key: str) -> queries.FileFacts:
         info = self.image
         spooled = self.spooled
+        document = self.photo.document()
         return queries.FileFacts(
-            key, info.content_type, spooled.size, spooled.sha256, info.width, info.height
+            key,
+            info.content_type,
+            spooled.size,
+            spooled.sha256,
+            info.width,
+            info.height,
+            taken_at=self.photo.taken_at,
+            taken_offset=self.photo.taken_offset,
+            metadata=None
+            if document is None
+            else json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+            keywords=self.keywords,
         )
 
 
@@ -103,6 +122,10 @@ class Ingest:
     # they are recorded, under this share of memory.
     refuse_duplicates: bool = False
     budget: MemoryBudget | None = None
+    # A file's keywords become tags of its image (PIXTAG_METADATA_TAGS=keywords).
+    keyword_tags: bool = True
+    # A file's GPS position is recorded (PIXTAG_METADATA_LOCATION=keep), or never (drop).
+    keep_location: bool = True
 
     @property
     def media_url(self) -> str | None:
@@ -117,13 +140,34 @@ class Ingest:
         """Spool ``source`` and identify it; the caller then attaches, creates or discards it."""
         spooled = await spool.receive(source, self.storage.spool_dir, self.limits.max_size)
         try:
-            info = await asyncio.to_thread(
-                imaging.identify, spooled.path, self.limits.max_pixels, self.limits.max_side
-            )
+            info, photo = await asyncio.to_thread(self._examine, spooled.path)
         except BaseException:
             await spooled.discard()
             raise
-        return Received(spooled, info)
+        return Received(spooled, info, photo, self._keywords(photo, spooled.sha256))
+
+    def _examine(self, path: Path) -> tuple[imaging.ImageInfo, PhotoFacts]:
+        """The image's type and size (or the refusal), then what its metadata says."""
+        info = imaging.identify(path, self.limits.max_pixels, self.limits.max_side)
+        photo = read_file(path)
+        return info, photo if self.keep_location else photo.without_location()
+
+    def _keywords(self, photo: PhotoFacts, sha256: str) -> tuple[str, ...]:
+        """The tags ``photo``'s keywords make (normalised as every tag; a keyword that is
+        no valid tag is left out); the file's unreadable metadata, logged once."""
+        if photo.warnings:
+            log.warning("metadata of %s partly unreadable: %s", sha256, "; ".join(photo.warnings))
+        if not self.keyword_tags:
+            return ()
+        tags: list[str] = []
+        for keyword in photo.keywords:
+            try:
+                tag = validation.normalise_tag(keyword)
+            except ValueError:
+                continue
+            if tag not in tags:
+                tags.append(tag)
+        return tuple(tags)
 
     async def reserve(self, received: Received) -> tuple[int, str]:
         """A new image id, and the key its file is stored under."""

@@ -68,6 +68,8 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
             queue_fingerprints=settings.similar_index,
             refuse_duplicates=settings.duplicates == "refuse",
             budget=app[app_keys.IMAGE_MEMORY],
+            keyword_tags=settings.metadata_tags == "keywords",
+            keep_location=settings.metadata_location == "keep",
         )
         yield
     finally:

@@ -53,6 +53,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.metadata.test_reading import XMP, camera_exif, saved
 from tests.support.helpers import SVG
 from tests.support.processes import ServeProcess, pixtag_env
 
@@ -282,6 +283,7 @@ def make_files(root: Path) -> None:
     picture(root / "dog.png", (320, 240), 200)
     picture(root / "small-dog.png", (160, 120), 200)
     (root / "drawing.svg").write_bytes(SVG)
+    (root / "paris.jpg").write_bytes(saved("JPEG", exif=camera_exif(), xmp=XMP.encode()))
     # 60 MB, over the 50 MiB limit; never read as an image, so a sparse file will do.
     with (root / "big.jpg").open("wb") as big:
         big.truncate(60_000_000)

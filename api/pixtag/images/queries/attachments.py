@@ -8,6 +8,7 @@ each knows exactly which key it replaced.
 """
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from pixtag.db import prepared
@@ -22,10 +23,16 @@ SELECT_IMAGE_FILE = """
 LOCK_IMAGE_FILE = prepared.statement("lock_image_file", SELECT_IMAGE_FILE + " FOR UPDATE")
 SELECT_IMAGE_FILE_PREPARED = prepared.statement("select_image_file", SELECT_IMAGE_FILE)
 
+# The file's metadata replaces the previous file's; its keywords join the tags.
 UPDATE_ATTACHMENT = """
     UPDATE images AS i
     SET content_type = %(content_type)s, size = %(size)s, sha256 = %(sha256)s,
-        width = %(width)s, height = %(height)s, storage_key = %(key)s, uploaded_at = now()
+        width = %(width)s, height = %(height)s, storage_key = %(key)s, uploaded_at = now(),
+        taken_at = %(taken_at)s, taken_offset = %(taken_offset)s,
+        metadata = %(metadata)s::json,
+        tags = i.tags || ARRAY(
+            SELECT k FROM unnest(%(keywords)s::text[]) AS k WHERE k <> ALL (i.tags)
+        )
     WHERE i.image_id = %(image_id)s
     RETURNING image_json(i, %(media_url)s)::text
 """
@@ -40,10 +47,15 @@ INSERT_IMAGE_WITH_ATTACHMENT = prepared.statement(
     "insert_image_with_attachment",
     """
     INSERT INTO images AS i (image_id, filename, tags, description, content_type, size, sha256,
-                             width, height, storage_key, uploaded_at)
+                             width, height, storage_key, uploaded_at, taken_at, taken_offset,
+                             metadata)
     OVERRIDING SYSTEM VALUE
-    VALUES (%(image_id)s, %(filename)s, %(tags)s::text[], %(description)s, %(content_type)s,
-            %(size)s, %(sha256)s, %(width)s, %(height)s, %(key)s, now())
+    VALUES (%(image_id)s, %(filename)s,
+            %(tags)s::text[] || ARRAY(
+                SELECT k FROM unnest(%(keywords)s::text[]) AS k WHERE k <> ALL (%(tags)s::text[])
+            ),
+            %(description)s, %(content_type)s, %(size)s, %(sha256)s, %(width)s, %(height)s,
+            %(key)s, now(), %(taken_at)s, %(taken_offset)s, %(metadata)s::json)
     RETURNING image_json(i, %(media_url)s)::text
 """,
 )
@@ -93,6 +105,12 @@ class FileFacts:
     sha256: str
     width: int
     height: int
+    # What the file says of the photo (pixtag.metadata): when it was taken (the wall clock,
+    # the offset in minutes), the rest as the image JSON shows it, and tags to add.
+    taken_at: datetime | None = None
+    taken_offset: int | None = None
+    metadata: str | None = None  # a JSON object
+    keywords: tuple[str, ...] = ()
 
 
 async def image_file(cur: Any, image_id: int, *, lock: bool = False) -> ImageFile:
@@ -109,12 +127,16 @@ async def record_attachment(
     cur: Any, image_id: int, facts: FileFacts, *, media_url: str | None
 ) -> str:
     """Record the stored file of an image; return the image JSON."""
-    params = {"image_id": image_id, "media_url": media_url, **asdict(facts)}
+    params = {"image_id": image_id, "media_url": media_url, **_facts(facts)}
     await cur.execute(UPDATE_ATTACHMENT, params)
     row = await cur.fetchone()
     if row is None:
         raise await missing_image(cur, image_id)
     return str(row[0])
+
+
+def _facts(facts: FileFacts) -> dict[str, Any]:
+    return {**asdict(facts), "keywords": list(facts.keywords)}
 
 
 async def reserve_image_id(cur: Any) -> int:
@@ -141,7 +163,7 @@ async def insert_image_with_attachment(
         "tags": tags,
         "description": description,
         "media_url": media_url,
-        **asdict(facts),
+        **_facts(facts),
     }
     await prepared.execute(cur, INSERT_IMAGE_WITH_ATTACHMENT, params)
     (document,) = await cur.fetchone()

@@ -1,0 +1,53 @@
+"""The image JSON's ``metadata``: what the photo's file says of it (``pixtag.metadata``)."""
+
+from pydantic import BaseModel, Field
+
+
+class Camera(BaseModel):
+    make: str | None = Field(default=None, examples=["Canon"])
+    model: str | None = Field(default=None, examples=["Canon EOS R5"])
+
+
+class Exposure(BaseModel):
+    focal_length: float | None = Field(default=None, description="Millimetres.")
+    focal_length_35mm: int | None = Field(
+        default=None, description="Millimetres, the 35 mm film equivalent."
+    )
+    aperture: float | None = Field(default=None, description="The f-number.", examples=[2.8])
+    exposure_time: float | None = Field(default=None, description="Seconds.", examples=[0.004])
+    iso: int | None = None
+    flash: bool | None = Field(default=None, description="Whether the flash fired.")
+
+
+class Location(BaseModel):
+    latitude: float = Field(ge=-90, le=90, description="Degrees, north positive.")
+    longitude: float = Field(ge=-180, le=180, description="Degrees, east positive.")
+    altitude: float | None = Field(default=None, description="Metres above sea level.")
+
+
+class PhotoMetadata(BaseModel):
+    """What the file's EXIF, XMP and IPTC say; a field the file does not give is absent."""
+
+    taken_at: str | None = Field(
+        default=None,
+        description="When it was taken: the wall-clock time where it was taken, ISO 8601,"
+        " with that place's UTC offset when the file gives it (2024-05-01T10:30:15+02:00),"
+        " else without (2024-05-01T10:30:15).",
+    )
+    camera: Camera | None = None
+    lens: str | None = None
+    exposure: Exposure | None = None
+    location: Location | None = Field(
+        default=None,
+        description="The GPS position (never recorded under PIXTAG_METADATA_LOCATION=drop).",
+    )
+    orientation: int | None = Field(
+        default=None, ge=1, le=8, description="EXIF orientation (1: as stored)."
+    )
+    software: str | None = None
+    keywords: list[str] | None = Field(
+        default=None,
+        description="The file's keywords as written (XMP dc:subject, the leaf of each"
+        " lr:hierarchicalSubject, IPTC Keywords); under PIXTAG_METADATA_TAGS=keywords they"
+        " are tags of the image too.",
+    )
