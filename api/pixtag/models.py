@@ -162,6 +162,37 @@ def _patch_schema(schema: dict[str, Any]) -> None:
     }
 
 
+def _taken_at(value: str) -> tuple[datetime, int | None]:
+    """``2024-05-01T10:30:15`` (no offset known) or with one (``+02:00``, ``Z``): the wall
+    clock and the offset in minutes."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO 8601 date and time (2024-05-01T10:30:15+02:00)") from None
+    if not 1 <= parsed.year <= 9999 or "T" not in value:
+        raise ValueError("a date and a time are needed (2024-05-01T10:30:15)")
+    offset = parsed.utcoffset()
+    minutes = None if offset is None else int(offset.total_seconds() // 60)
+    if minutes is not None and not -1080 <= minutes <= 1080:
+        raise ValueError("the UTC offset is at most 18 hours")
+    return parsed.replace(tzinfo=None), minutes
+
+
+TakenAt = Annotated[
+    str,
+    Field(
+        max_length=40,
+        pattern=r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3])"
+        r":[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]((0[0-9]|1[0-7]):[0-5][0-9]|18:00))?$",
+        description="When the photo was taken, correcting what its file says (a camera's"
+        " clock is often wrong): the wall-clock time where it was taken, with that place's"
+        " UTC offset if known (2024-05-01T10:30:15+02:00) or without (2024-05-01T10:30:15).",
+        examples=["2024-05-01T10:30:15+02:00"],
+    ),
+    AfterValidator(lambda value: _taken_at(value) and value),
+]
+
+
 class _Patch(BaseModel):
     """A change of some fields: each optional, none of them null (left out instead)."""
 
@@ -193,12 +224,18 @@ class ImagePatch(_Patch):
         Tags | None, Field(description="Tags to add (kept in order, after the others).")
     ] = None
     tags_remove: Annotated[Tags | None, Field(description="Tags to remove.")] = None
+    taken_at: TakenAt | None = None
+
+    def taken(self) -> tuple[datetime, int | None] | None:
+        """``taken_at`` as the wall clock and the offset in minutes, if given."""
+        return None if self.taken_at is None else _taken_at(self.taken_at)
 
     @model_validator(mode="after")
     def _one_meaning(self) -> "ImagePatch":
         if not self.model_fields_set:
             raise ValueError(
-                "nothing to change: give filename, description, tags, or tags_add and tags_remove"
+                "nothing to change: give filename, description, tags, tags_add and tags_remove,"
+                " or taken_at"
             )
         if self.tags is not None and (self.tags_add is not None or self.tags_remove is not None):
             raise ValueError("tags replaces every tag: give it alone, or tags_add and tags_remove")

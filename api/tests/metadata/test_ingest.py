@@ -74,3 +74,26 @@ class TestOff:
         assert "location" not in image["metadata"]
         stored = sql(settings.database_url, "SELECT metadata::text FROM images")
         assert "48.85" not in stored[0][0]
+
+
+async def test_taken_at_is_corrected_with_patch_and_goes_with_the_file(client):
+    image = await upload(client, PHOTO, [])
+    path = f"/images/{image['image_id']}"
+    for given, shown in [
+        ("2024-05-02T08:00:00", "2024-05-02T08:00:00"),
+        ("2024-05-02T08:00:00.5Z", "2024-05-02T08:00:00.5+00:00"),
+        ("2024-05-02T08:00-05:30", "2024-05-02T08:00:00-05:30"),
+    ]:
+        resp = await client.patch(path, json={"taken_at": given})
+        assert resp.status == 200, await resp.text()
+        metadata = (await resp.json())["metadata"]
+        assert metadata["taken_at"] == shown
+        assert metadata["camera"] == EXPECTED["camera"]  # the rest as the file says
+    for bad in ["2024-05-02", "yesterday", "2024-13-02T08:00:00", "2024-05-02T08:00:00+19:00"]:
+        resp = await client.patch(path, json={"taken_at": bad})
+        assert resp.status == 400, (bad, await resp.text())
+    assert (await client.patch(path, json={"taken_at": None})).status == 400
+    # Without its file, an image has no metadata.
+    resp = await client.delete(f"{path}/attachment/p.jpg")
+    assert resp.status == 204, await resp.text()
+    assert (await (await client.get(path)).json())["metadata"] is None

@@ -8,6 +8,7 @@ commit on; the stored file goes only after the commit (``pixtag.images.removal``
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg2.errors
@@ -29,6 +30,9 @@ UPDATE_IMAGE = """
     UPDATE images AS i
     SET filename = coalesce(%(filename)s, i.filename),
         description = coalesce(%(description)s, i.description),
+        taken_at = CASE WHEN %(taken)s THEN %(taken_at)s::timestamp ELSE i.taken_at END,
+        taken_offset = CASE WHEN %(taken)s THEN %(taken_offset)s::smallint
+                            ELSE i.taken_offset END,
         tags = CASE WHEN %(tags)s::text[] IS NOT NULL THEN %(tags)s::text[] ELSE ARRAY(
             SELECT t
             FROM unnest(i.tags || %(add)s::text[]) WITH ORDINALITY AS u(t, n)
@@ -51,7 +55,8 @@ DELETE_IMAGE = """
 FORGET_FILE = """
     UPDATE images
     SET content_type = NULL, size = NULL, sha256 = NULL, width = NULL, height = NULL,
-        storage_key = NULL, uploaded_at = NULL
+        storage_key = NULL, uploaded_at = NULL, taken_at = NULL, taken_offset = NULL,
+        metadata = NULL
     WHERE image_id = %(image_id)s
     RETURNING version
 """
@@ -78,6 +83,8 @@ class Edit:
     description: str | None = None
     # A new filename keeping the current extension (seed 003's name): set under the lock.
     stem: str | None = None
+    # When the photo was taken (the wall clock, the offset in minutes), if given.
+    taken: tuple[datetime, int | None] | None = None
 
 
 async def lock_image(cur: Any, image_id: int) -> LockedImage:
@@ -101,6 +108,9 @@ async def update_image(
         "add": edit.add,
         "remove": edit.remove,
         "media_url": media_url,
+        "taken": edit.taken is not None,
+        "taken_at": edit.taken[0] if edit.taken else None,
+        "taken_offset": edit.taken[1] if edit.taken else None,
     }
     try:
         await cur.execute(UPDATE_IMAGE, params)

@@ -125,6 +125,7 @@ class ImageView(ProblemView):
             tags=patch.tags,
             add=patch.tags_add or [],
             remove=patch.tags_remove or [],
+            taken=patch.taken(),
         )
         edited = await edit_image(
             self.db,
