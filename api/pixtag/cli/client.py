@@ -19,7 +19,7 @@ from pixtag.cli.output import echo_image, human_size, images_table
 from pixtag.client.documents import Image
 from pixtag.client.errors import ClientError, ServerError
 from pixtag.client.files import save, scan, sha256_of
-from pixtag.client.importer import import_files, normalised
+from pixtag.client.importer import from_file, import_files, normalised
 from pixtag.client.session import PixtagClient
 from pixtag.validation import BIGINT_MAX
 
@@ -37,7 +37,8 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], force: bool, url: str | 
     Each FILE is one request: the record (named after the file, with the
     tags) and its bytes, stored together or not at all. A file whose sha256
     the server already stores is not stored again (unless --force): its line
-    says "already stored" and the image gets the tags it lacks. A stored file
+    says "already stored" and the image gets the tags it lacks. Tags the
+    server made of the file's keywords are named. A stored file
     that duplicates others (the same pixels, or the same picture resized or
     re-compressed) says which. Every file is tried; exits 1 if any was
     refused.
@@ -52,7 +53,9 @@ def add(files: tuple[Path, ...], tags: tuple[str, ...], force: bool, url: str | 
                     client.update(stored.image_id, {"tags_add": missing})
                 return f"{path} -> {stored.image_id} (already stored)"
         image = client.create(path, tags, check_similar=True)
-        return f"{path} -> {image.image_id}{near_duplicates(image)}"
+        made = from_file(image, tags)
+        keywords = f" (tags from the file: {', '.join(made)})" if made else ""
+        return f"{path} -> {image.image_id}{keywords}{near_duplicates(image)}"
 
     def work(client: PixtagClient) -> int:
         failed = 0

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import click
 
-from pixtag.client.documents import Image
+from pixtag.client.documents import Exposure, Image, Metadata
 
 GAP = "   "
 
@@ -88,7 +88,53 @@ def image_lines(image: Image) -> list[tuple[str, str]]:
         ("sha256", file.sha256),
         ("url", file.url),
         ("uploaded_at", utc_text(file.uploaded_at)),
+        *metadata_lines(image.metadata),
     ]
+
+
+def metadata_lines(found: Metadata | None) -> list[tuple[str, str]]:
+    """What the file says of the photo, a line a subject, only those it gives."""
+    if found is None:
+        return []
+    lines = []
+    if found.taken_at:
+        lines.append(("taken_at", found.taken_at))
+    camera = found.camera
+    if camera is not None and (camera.make or camera.model):
+        make, model = camera.make or "", camera.model or ""
+        lines.append(("camera", model if make and model.startswith(make) else f"{make} {model}"))
+    if found.lens:
+        lines.append(("lens", found.lens))
+    if found.exposure is not None:
+        lines.append(("exposure", exposure_text(found.exposure)))
+    if found.location is not None:
+        place = f"{found.location.latitude:.6f}, {found.location.longitude:.6f}"
+        if found.location.altitude is not None:
+            place += f", {found.location.altitude:g} m"
+        lines.append(("location", place))
+    if found.keywords:
+        lines.append(("keywords", ", ".join(found.keywords)))
+    return lines
+
+
+def exposure_text(exposure: Exposure) -> str:
+    """``35 mm (35 mm equiv.), f/2.8, 1/250 s, ISO 3200, flash``."""
+    parts = []
+    if exposure.focal_length is not None:
+        focal = f"{exposure.focal_length:g} mm"
+        if exposure.focal_length_35mm and exposure.focal_length_35mm != exposure.focal_length:
+            focal += f" ({exposure.focal_length_35mm} mm equiv.)"
+        parts.append(focal)
+    if exposure.aperture is not None:
+        parts.append(f"f/{exposure.aperture:g}")
+    if exposure.exposure_time is not None:
+        time = exposure.exposure_time
+        parts.append(f"1/{round(1 / time)} s" if time < 1 else f"{time:g} s")
+    if exposure.iso is not None:
+        parts.append(f"ISO {exposure.iso}")
+    if exposure.flash:
+        parts.append("flash")
+    return ", ".join(parts) or "-"
 
 
 def echo_image(image: Image) -> None:

@@ -30,6 +30,43 @@ class Attachment:
 
 
 @dataclasses.dataclass(frozen=True)
+class Camera:
+    make: str | None = None
+    model: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Exposure:
+    focal_length: float | None = None
+    focal_length_35mm: int | None = None
+    aperture: float | None = None
+    exposure_time: float | None = None
+    iso: int | None = None
+    flash: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Location:
+    latitude: float
+    longitude: float
+    altitude: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Metadata:
+    """What the photo's file says (the image JSON's ``metadata``)."""
+
+    taken_at: str | None = None
+    camera: Camera | None = None
+    lens: str | None = None
+    exposure: Exposure | None = None
+    location: Location | None = None
+    orientation: int | None = None
+    software: str | None = None
+    keywords: list[str] | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class NearDuplicate:
     image_id: int
     match: str  # bytes, pixels, perceptual
@@ -49,6 +86,8 @@ class Image:
     tags: list[str]
     created_at: datetime
     attachment: Attachment | None
+    # What the file says of the photo (None: nothing).
+    metadata: Metadata | None = None
     # In an upload's answer: the images its file duplicates.
     near_duplicates: list[NearDuplicate] | None = None
     # The document as the server sent it, for --json.
@@ -83,6 +122,8 @@ def _convert(kind: Any, value: Any, name: str) -> Any:
         )
     if kind is datetime:
         return datetime.fromisoformat(_convert(str, value, name))
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)  # JSON writes 35.0 as 35 too
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise TypeError(f"{name} is not {kind.__name__}")
     return value

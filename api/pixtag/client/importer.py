@@ -38,6 +38,8 @@ class ImportReport:
     skipped: list[Path] = field(default_factory=list)
     failed: list[tuple[Path, str]] = field(default_factory=list)
     not_images: int = 0
+    # The tags every file was given (--tag), normalised.
+    given: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line: uploaded and failed always, the other counts when there are any."""
@@ -45,6 +47,9 @@ class ImportReport:
         near = sum(1 for _, image in self.uploaded if image.near_duplicates)
         if near:
             parts[0] += f" ({near} duplicating stored images, listed above)"
+        keyword_tags = sum(len(from_file(image, self.given)) for _, image in self.uploaded)
+        if keyword_tags:
+            parts.append(f"{keyword_tags} tags from the files' keywords")
         if self.tagged:
             parts.append(f"tagged {len(self.tagged)} already stored")
         if self.skipped:
@@ -53,6 +58,13 @@ class ImportReport:
             parts.append(f"skipped {self.not_images} (not an image)")
         parts.append(f"failed {len(self.failed)}")
         return ", ".join(parts)
+
+
+def from_file(image: Image, given: Iterable[str]) -> list[str]:
+    """The image's tags that its file's keywords made (not among the ``given`` tags)."""
+    keywords = image.metadata.keywords if image.metadata and image.metadata.keywords else []
+    made = set(normalised(keywords)) - set(normalised(given))
+    return [tag for tag in image.tags if tag in made]
 
 
 def normalised(tags: Iterable[str]) -> list[str]:
@@ -82,7 +94,7 @@ def import_files(
     """
     tags = list(tags)
     wanted = normalised(tags)
-    report = ImportReport()
+    report = ImportReport(given=wanted)
     seen: set[str] = set()
     claim = threading.Lock()
 

@@ -14,6 +14,7 @@ from tests.client.support import (
     rows,
     sha256,
 )
+from tests.metadata.test_reading import XMP, camera_exif, saved
 
 
 def test_add_prints_one_id_per_file_and_stores_each_file(
@@ -193,3 +194,23 @@ def test_add_reports_a_file_already_stored_and_stores_it_again_only_with_force(
         ("cat.png", ["pets"], sha256(data)),
         ("cat.png", [], sha256(data)),
     ]
+
+
+def test_add_names_the_tags_from_the_file_and_show_prints_what_it_says(
+    pixtag: Pixtag, tmp_path: Path
+):
+    path = tmp_path / "paris.jpg"
+    path.write_bytes(saved("JPEG", exif=camera_exif(), xmp=XMP.encode()))
+    added = pixtag("add", path, "-t", "Trip", "-t", "Paris")
+    assert added.exit_code == 0, added.output
+    (image_id,) = added_ids(added)
+    assert added.stdout == f"{path} -> {image_id} (tags from the file: eiffel tower, alice)\n"
+    shown = pixtag("show", image_id)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.stdout.splitlines()
+    assert "taken_at     2024-05-01T10:30:15.25+02:00" in lines
+    assert "camera       Canon EOS R5" in lines
+    assert "lens         RF35mm F1.8 MACRO IS STM" in lines
+    assert "exposure     35 mm, f/2.8, 1/250 s, ISO 3200, flash" in lines
+    assert "location     48.856600, -2.352200, 35.5 m" in lines
+    assert "keywords     Paris, Eiffel Tower, Alice" in lines
