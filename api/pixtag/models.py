@@ -105,7 +105,8 @@ Query = Annotated[
         " `text:harbour` (a word of the filename or description; `text:harb*`,"
         ' `text:"north pier"`), `similar:42` (images similar to image 42; `similar:42~6`'
         " within 6 bits, at most 5 such terms),"
-        " `sort:id`, `sort:-id`, `sort:created`, `sort:-created` (once, at the top level). At"
+        " `sort:id`, `sort:-id`, `sort:created`, `sort:-created`, `sort:taken`, `sort:-taken`"
+        " (when the photo was taken; undated last) (once, at the top level). At"
         " most 50 tags and prefixes, of them at most 10 prefixes, each at most 100 characters,"
         " as tags are. Tags are"
         " normalised as on create and aliases resolved. A syntax error is a 400 whose"

@@ -1,7 +1,7 @@
 """The ``after`` token: where a sorted listing stopped, opaque to clients.
 
 It holds the sort and the last image's sort key (its id, or its creation
-time to the microsecond and its id), as URL-safe base64 of a small JSON
+time or the time it was taken, to the microsecond, and its id), as URL-safe base64 of a small JSON
 array. Clients hand it back as it is; a token for another sort, or one
 that does not decode, is a 400.
 """
@@ -48,8 +48,10 @@ def decode(token: str, sort: Sort) -> Key:
         raise InvalidCursorToken("not a cursor token returned by this listing")
     if sort in ("id", "-id") and len(key) == 1:
         return (last,)
+    if sort in ("taken", "-taken") and len(key) == 2 and key[0] in ("infinity", "-infinity"):
+        return (key[0], last)  # past the dated images: the undated, by id
     if (
-        sort in ("created", "-created")
+        sort in ("created", "-created", "taken", "-taken")
         and len(key) == 2
         and isinstance(key[0], str)
         and TIMESTAMP.match(key[0])

@@ -11,7 +11,8 @@
                      word starting so, text:"north pier" the words in this order)
     similar:42       images similar to image 42 (the nearest 1,000 within the default distance,
                      as /images/42/similar lists them); similar:42~6 within 6 bits
-    sort:-created    the order: id, -id (newest id first), created, -created; once, at the top
+    sort:-created    the order: id, -id (newest id first), created, -created, taken, -taken
+                     (when the photo was taken, undated last); once, at the top
 
 Inside quotes ``\\"`` is a quote and ``\\\\`` a backslash. A bare word ends at
 white space, ``(``, ``)`` or ``"``; a ``*`` may only end it, and a ``-`` only

@@ -10,8 +10,8 @@ compiler and one plan choice.
 from dataclasses import dataclass
 from typing import Literal
 
-type Sort = Literal["id", "-id", "created", "-created"]
-SORTS: tuple[Sort, ...] = ("id", "-id", "created", "-created")
+type Sort = Literal["id", "-id", "created", "-created", "taken", "-taken"]
+SORTS: tuple[Sort, ...] = ("id", "-id", "created", "-created", "taken", "-taken")
 
 
 @dataclass(frozen=True)

@@ -52,11 +52,18 @@ NO_WALK = {"enable_indexscan": "off"}
 # Fetch the next chunk while the current one is written (bench/listing_read_ahead.py).
 READ_AHEAD = True
 
+# The date taken with the undated past the end of the order (fixture 026 indexes both).
+TAKEN_LAST = "coalesce(i.taken_at, 'infinity'::timestamp)"
+TAKEN_FIRST = "coalesce(i.taken_at, '-infinity'::timestamp)"
+
 ORDER: dict[Sort, str] = {
     "id": "i.image_id",
     "-id": "i.image_id DESC",
     "created": "i.created_at, i.image_id",
     "-created": "i.created_at DESC, i.image_id DESC",
+    # When the photo was taken (its wall clock), images without a date last either way.
+    "taken": f"{TAKEN_LAST}, i.image_id",
+    "-taken": f"{TAKEN_FIRST} DESC, i.image_id DESC",
 }
 # The sort key of a row, as the cursor token holds it.
 KEY: dict[Sort, str] = {
@@ -64,6 +71,8 @@ KEY: dict[Sort, str] = {
     "-id": "i.image_id",
     "created": "(i.created_at AT TIME ZONE 'UTC')::text, i.image_id",
     "-created": "(i.created_at AT TIME ZONE 'UTC')::text, i.image_id",
+    "taken": f"{TAKEN_LAST}::text, i.image_id",
+    "-taken": f"{TAKEN_FIRST}::text, i.image_id",
 }
 _AT = "(%(key_at)s::timestamp AT TIME ZONE 'UTC', %(key_id)s::bigint)"
 KEYSET: dict[Sort, str] = {
@@ -71,6 +80,8 @@ KEYSET: dict[Sort, str] = {
     "-id": "i.image_id < %(key_id)s::bigint",
     "created": f"(i.created_at, i.image_id) > {_AT}",
     "-created": f"(i.created_at, i.image_id) < {_AT}",
+    "taken": f"({TAKEN_LAST}, i.image_id) > (%(key_at)s::timestamp, %(key_id)s::bigint)",
+    "-taken": f"({TAKEN_FIRST}, i.image_id) < (%(key_at)s::timestamp, %(key_id)s::bigint)",
 }
 SHA256 = "i.sha256 = %(sha256)s::text"
 AFTER_ID = "i.image_id > %(after_id)s::bigint"
