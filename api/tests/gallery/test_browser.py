@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from tests.gallery.browser import DESKTOP, PHONE, Watch, open_context
 from tests.gallery.support import call, tag_word, upload
+from tests.metadata.test_reading import XMP, camera_exif, saved
 from tests.support.helpers import photo, picture
 from tests.support.origin import Origin
 from tests.support.processes import ServeProcess
@@ -433,3 +434,34 @@ def test_duplicates_are_not_uploaded_twice_and_a_group_is_reviewed_kept_and_dism
 
 def one_file(name: str, data: bytes, mime: str = "image/png") -> dict[str, Any]:
     return {"name": name, "mimeType": mime, "buffer": data}
+
+
+def test_the_image_page_shows_what_the_photo_says_and_the_grid_sorts_by_date_taken(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    photo_bytes = saved("JPEG", exif=camera_exif(), xmp=XMP.encode())
+    first = upload(live, f"{word}-1.jpg", photo_bytes, [word])["image_id"]
+    later = upload(live, f"{word}-2.png", picture(word), [word])["image_id"]
+    upload(live, f"{word}-3.png", picture(word + "x"), [word])  # no date: last either way
+    call(live, "PATCH", f"/images/{later}", {"taken_at": "2025-01-01T12:00:00"})
+
+    page.goto(f"/gallery/images/{first}")
+    facts = page.locator("#facts")
+    expect(facts).to_contain_text("2024-05-01 10:30:15 (UTC+02:00)")
+    expect(facts).to_contain_text("Canon EOS R5")
+    expect(facts).to_contain_text("RF35mm F1.8 MACRO IS STM")
+    expect(facts).to_contain_text("35 mm, f/2.8, 1/250 s, ISO 3200, flash")
+    expect(page.locator("#location")).to_have_text("48.85660, -2.35220")
+    expect(facts).to_contain_text("Paris, Eiffel Tower, Alice")
+
+    page.goto(f"/gallery?q={word}")
+    expect(tiles(page)).to_have_count(3)
+    page.select_option("#sort", "-taken")
+    expect(page).to_have_url(re.compile(r"sort=-taken"))
+    expected = [f"{word}-2.png", f"{word}-1.jpg", f"{word}-3.png"]
+    expect(tiles(page).locator(".name")).to_have_text(expected)
+    page.select_option("#sort", "taken")
+    expect(tiles(page).locator(".name")).to_have_text([expected[1], expected[0], expected[2]])
+    page.reload()  # the order is in the address
+    expect(page.locator("#sort")).to_have_value("taken")

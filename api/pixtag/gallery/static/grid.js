@@ -3,6 +3,8 @@ import { api, authHeaders, canWrite, renditionUrls, showImage, unpack } from "./
 import { $, autocomplete, notice, readable, start, term } from "./chrome.js";
 
 const PAGE = 60;
+// The orders the Order menu offers (the q language's sort: values).
+const SORTS = ["-id", "id", "-taken", "taken"];
 const state = { q: "", sort: "-id", after: null, done: false, loading: false, generation: 0, selected: new Set(), last: null };
 
 function query() {
@@ -305,7 +307,7 @@ async function main() {
   const who = start();
   const params = new URLSearchParams(location.search);
   state.q = params.get("q") || "";
-  state.sort = params.get("sort") === "id" ? "id" : "-id";
+  state.sort = SORTS.includes(params.get("sort")) ? params.get("sort") : "-id";
   $("q").value = state.q;
   $("sort").value = state.sort;
   $("search").addEventListener("submit", (event) => {
@@ -314,6 +316,10 @@ async function main() {
   });
   $("sort").addEventListener("change", () => {
     state.sort = $("sort").value;
+    const url = new URL(location.href);
+    if (state.sort === "-id") url.searchParams.delete("sort");
+    else url.searchParams.set("sort", state.sort);
+    history.replaceState(null, "", url);
     reload();
   });
   document.addEventListener("keydown", (event) => {

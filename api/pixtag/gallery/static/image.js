@@ -30,6 +30,61 @@ function size(bytes) {
   return unit ? `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)` : `${bytes} bytes`;
 }
 
+// "2024-05-01 10:30:15 (UTC+02:00)": the wall clock where it was taken, as the file says.
+function takenText(value) {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.exec(value);
+  if (!match) return value;
+  if (!match[3]) return `${match[1]} ${match[2]}`;
+  const zone = ` (UTC${match[3] === "Z" ? "" : match[3]})`;
+  const yours = new Date(value).toLocaleString();
+  return `${match[1]} ${match[2]}${zone}, ${yours} your time`;
+}
+
+function exposureText(exposure) {
+  const parts = [];
+  if (exposure.focal_length != null) {
+    let focal = `${exposure.focal_length} mm`;
+    if (exposure.focal_length_35mm && exposure.focal_length_35mm !== exposure.focal_length) focal += ` (${exposure.focal_length_35mm} mm equiv.)`;
+    parts.push(focal);
+  }
+  if (exposure.aperture != null) parts.push(`f/${exposure.aperture}`);
+  if (exposure.exposure_time != null) {
+    const t = exposure.exposure_time;
+    parts.push(t < 1 ? `1/${Math.round(1 / t)} s` : `${t} s`);
+  }
+  if (exposure.iso != null) parts.push(`ISO ${exposure.iso}`);
+  if (exposure.flash) parts.push("flash");
+  return parts.join(", ");
+}
+
+// What the photo's file says: date taken, camera, lens, exposure, place, keywords.
+function photoFacts(metadata) {
+  if (!metadata) return [];
+  const camera = metadata.camera ? [metadata.camera.make, metadata.camera.model].filter(Boolean) : [];
+  const cameraText = camera.length === 2 && camera[1].startsWith(camera[0]) ? camera[1] : camera.join(" ");
+  const location = metadata.location;
+  const place = location ? `${location.latitude.toFixed(5)}, ${location.longitude.toFixed(5)}` : null;
+  const items = [
+    ...fact("Taken", metadata.taken_at ? takenText(metadata.taken_at) : null),
+    ...fact("Camera", cameraText || null),
+    ...fact("Lens", metadata.lens || null),
+    ...fact("Exposure", metadata.exposure ? exposureText(metadata.exposure) || null : null),
+  ];
+  if (place) {
+    const dt = document.createElement("dt");
+    dt.textContent = "Location";
+    const dd = document.createElement("dd");
+    const link = document.createElement("a");
+    link.id = "location";
+    link.href = `geo:${location.latitude},${location.longitude}`;
+    link.textContent = place;
+    dd.append(link);
+    items.push(dt, dd);
+  }
+  items.push(...fact("Keywords", metadata.keywords ? metadata.keywords.join(", ") : null));
+  return items;
+}
+
 function render(image, writable) {
   state.image = image;
   document.title = `pixtag: ${image.filename}`;
@@ -49,6 +104,7 @@ function render(image, writable) {
           ...fact("Uploaded", file.uploaded_at),
         ]
       : fact("File", "none uploaded")),
+    ...photoFacts(image.metadata),
   );
   $("tags").replaceChildren(
     ...image.tags.map((tag) => {
