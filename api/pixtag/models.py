@@ -103,7 +103,9 @@ Query = Annotated[
         ' nothing matches), `"sci fi"` (a quoted tag: spaces, a leading `-`, `(`, `*`,'
         ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
         " `text:harbour` (a word of the filename or description; `text:harb*`,"
-        ' `text:"north pier"`), `similar:42` (images similar to image 42; `similar:42~6`'
+        ' `text:"north pier"`), `taken:2024-05` (taken in that year, month or day; a range'
+        " `taken:2024-05-01..2024-07-31`), `similar:42` (images similar to image 42;"
+        " `similar:42~6`"
         " within 6 bits, at most 5 such terms),"
         " `sort:id`, `sort:-id`, `sort:created`, `sort:-created`, `sort:taken`, `sort:-taken`"
         " (when the photo was taken; undated last) (once, at the top level). At"

@@ -9,6 +9,8 @@
     "ca"*            a quoted prefix
     text:harbour     images whose filename or description holds the word (text:harb* any
                      word starting so, text:"north pier" the words in this order)
+    taken:2024-05    images taken in May 2024 (taken:2024, taken:2024-05-01, a range
+                     taken:2024-05-01..2024-07-31, its ends included)
     similar:42       images similar to image 42 (the nearest 1,000 within the default distance,
                      as /images/42/similar lists them); similar:42~6 within 6 bits
     sort:-created    the order: id, -id (newest id first), created, -created, taken, -taken
@@ -25,7 +27,9 @@ cannot make the database plan or run a monster. An error names its
 position: the 1-based index of the character where it was found.
 """
 
+import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from pixtag.errors import DomainError
 from pixtag.search.terms import (
@@ -37,6 +41,7 @@ from pixtag.search.terms import (
     Similar,
     Sort,
     Tag,
+    Taken,
     Term,
     Text,
     all_of,
@@ -53,6 +58,8 @@ MAX_TEXT_LENGTH = 200
 MAX_SIMILAR = 5
 TEXT = "text:"
 SIMILAR = "similar:"
+TAKEN = "taken:"
+_DAY = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 DELIMITERS = '()"'
 
 
@@ -80,10 +87,10 @@ class QuerySyntaxError(DomainError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "similar", "end"
+    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "similar", "taken", "end"
     text: str
     position: int
-    term: Text | Similar | None = None  # of a "text" or "similar" token
+    term: Text | Similar | Taken | None = None  # of a "text", "similar" or "taken" token
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,40 @@ def _similar_token(text: str, i: int) -> tuple[Token, int]:
     return Token("similar", text[i:end], position, term), end
 
 
+def _period(value: str, position: int) -> tuple[datetime, datetime]:
+    """The first instant of the year, month or day ``value`` names, and the first after it."""
+    match = _DAY.match(value)
+    if match is None:
+        raise QuerySyntaxError(
+            f"taken: {value!r} is not a year, month or day (2024, 2024-05, 2024-05-01)", position
+        )
+    year, month, day = match.groups()
+    try:
+        start = datetime(int(year), int(month or 1), int(day or 1))
+        if day is not None:
+            end = start + timedelta(days=1)
+        elif month is not None:
+            end = datetime(start.year + (start.month == 12), start.month % 12 + 1, 1)
+        else:
+            end = datetime(start.year + 1, 1, 1)
+    except (ValueError, OverflowError):
+        raise QuerySyntaxError(f"taken: {value!r} is not a date", position) from None
+    return start, end
+
+
+def _taken_token(text: str, i: int) -> tuple[Token, int]:
+    """The ``taken:PERIOD[..PERIOD]`` term starting at ``i``, and the index after it."""
+    position, start = i + 1, i + len(TAKEN)
+    end = _word_end(text, start)
+    first, dots, last = text[start:end].partition("..")
+    low, high = _period(first, position)
+    if dots:
+        _, high = _period(last, position)
+        if high <= low:
+            raise QuerySyntaxError("taken: the range ends before it starts", position)
+    return Token("taken", text[i:end], position, Taken(low, high)), end
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of ``text``, each with its 1-based position."""
     tokens: list[Token] = []
@@ -207,6 +248,9 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(token)
         elif text[i : i + len(SIMILAR)].lower() == SIMILAR:
             token, i = _similar_token(text, i)
+            tokens.append(token)
+        elif text[i : i + len(TAKEN)].lower() == TAKEN:
+            token, i = _taken_token(text, i)
             tokens.append(token)
         else:
             end = i
@@ -238,7 +282,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-LEAVES = ("tag", "prefix", "text", "similar")
+LEAVES = ("tag", "prefix", "text", "similar", "taken")
 
 
 class _Parser:
@@ -307,7 +351,7 @@ class _Parser:
             self.leaves += 1
             if self.leaves > MAX_TERMS:
                 raise QuerySyntaxError(
-                    f"more than {MAX_TERMS} tags, prefixes, text: and similar: terms",
+                    f"more than {MAX_TERMS} tags, prefixes and other terms",
                     token.position,
                 )
             if token.kind == "similar":

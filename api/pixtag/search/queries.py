@@ -23,6 +23,10 @@ estimate (``words_estimate``, fixtures/020_word_estimates.sql: the planner's
 row count from the index's word statistics), asked in the same statement
 that resolves the tags.
 
+A ``taken:`` term is a range of the date taken, which the ``images_taken``
+index serves (fixture 026), its share PostgreSQL's own estimate
+(``taken_estimate``, fixture 027).
+
 A ``similar:`` term is resolved in that statement too, to the ids of the
 nearest ``SIMILAR_CAP`` images ``similar_images`` finds (fixture 023, what
 ``GET /images/{id}/similar`` answers), and written as a primary-key
@@ -70,6 +74,12 @@ RESOLVE_SIMILAR = """
         %(similar_id_{n})s::bigint, %(similar_distance_{n})s::integer, %(similar_cap)s::integer
     ) AS m
 """
+ESTIMATE_TAKEN = """
+    SELECT 'taken', %(taken_key_{n})s::text, NULL,
+           taken_estimate(%(taken_start_{n})s::timestamp, %(taken_end_{n})s::timestamp)::bigint
+"""
+# The date taken as the order and the index have it: the undated past every period.
+TAKEN = "coalesce(i.taken_at, 'infinity'::timestamp)"
 COUNT_IMAGES = """
     SELECT 'images', NULL, NULL, greatest(reltuples, 0)::bigint
     FROM pg_class WHERE oid = 'images'::regclass
@@ -85,6 +95,7 @@ class Resolution:
     expansions: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[int, float] = field(default_factory=dict)  # by place in terms.texts
     similar: dict[int, list[int]] = field(default_factory=dict)  # by place in terms.similars
+    taken: dict[int, float] = field(default_factory=dict)  # by place in terms.takens
     images: float = 0.0
 
 
@@ -106,6 +117,10 @@ def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, 
         tsquery = TSQUERY[_kind(text)].format(name=f"text_{n}")
         parts.append(ESTIMATE_TEXT.replace("{n}", str(n)).replace("{tsquery}", tsquery))
         params[f"text_{n}"], params[f"text_key_{n}"] = text.words, str(n)
+    for n, taken in enumerate(t.takens(term)):
+        parts.append(ESTIMATE_TAKEN.replace("{n}", str(n)))
+        params[f"taken_key_{n}"] = str(n)
+        params[f"taken_start_{n}"], params[f"taken_end_{n}"] = taken.start, taken.end
     for n, similar in enumerate(t.similars(term)):
         parts.append(RESOLVE_SIMILAR.replace("{n}", str(n)))
         params[f"similar_key_{n}"], params[f"similar_id_{n}"] = str(n), similar.image_id
@@ -130,6 +145,8 @@ def read_resolution(rows: Sequence[tuple[Any, ...]]) -> Resolution:
             found.counts[tag] = int(count)
         elif kind in ("text", b"text"):
             found.texts[int(asked)] = float(count)
+        elif kind in ("taken", b"taken"):
+            found.taken[int(asked)] = float(count)
         elif kind in ("similar", b"similar"):
             found.similar.setdefault(int(asked), []).append(int(tag))
         else:
@@ -156,6 +173,7 @@ class _Writer:
         self.params = params
         self.text_places = {text: n for n, text in enumerate(t.texts(term))}
         self.similar_places = {similar: n for n, similar in enumerate(t.similars(term))}
+        self.taken_places = {taken: n for n, taken in enumerate(t.takens(term))}
 
     def bind(self, value: list[str]) -> str:
         name = f"q{len(self.params)}"
@@ -188,9 +206,19 @@ class _Writer:
         share = min(1.0, len(ids) / max(self.resolution.images, 1.0))
         return Condition(f"i.image_id = ANY(%({name})s::bigint[])", share, True)
 
+    def taken(self, term: t.Taken) -> Condition:
+        start, end = f"q{len(self.params)}", f"q{len(self.params) + 1}"
+        self.params[start], self.params[end] = term.start, term.end
+        estimate = self.resolution.taken.get(self.taken_places.get(term, -1), 0.0)
+        share = min(1.0, estimate / max(self.resolution.images, 1.0))
+        sql = f"{TAKEN} >= %({start})s::timestamp AND {TAKEN} < %({end})s::timestamp"
+        return Condition(sql, share, True)
+
     def write(self, term: t.Term) -> Condition:
         if isinstance(term, t.Text):
             return self.text(term)
+        if isinstance(term, t.Taken):
+            return self.taken(term)
         if isinstance(term, t.Similar):
             return self.similar(term)
         if isinstance(term, t.Not):

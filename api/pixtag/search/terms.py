@@ -8,6 +8,7 @@ compiler and one plan choice.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 type Sort = Literal["id", "-id", "created", "-created", "taken", "-taken"]
@@ -50,6 +51,15 @@ class Similar:
 
 
 @dataclass(frozen=True)
+class Taken:
+    """Images taken (the photo's wall clock) from ``start`` up to, not including, ``end``
+    (``taken:``)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class Not:
     """Images not matching ``term``."""
 
@@ -70,7 +80,7 @@ class Any:
     terms: tuple["Term", ...]
 
 
-type Term = Tag | Prefix | Text | Similar | Not | All | Any
+type Term = Tag | Prefix | Text | Similar | Taken | Not | All | Any
 
 EVERYTHING = All(())
 
@@ -122,7 +132,12 @@ def similars(term: Term) -> list[Similar]:
     return sorted(_found(term, Similar), key=repr)
 
 
-def _found[T: (Text, Similar)](term: Term, kind: type[T]) -> set[T]:
+def takens(term: Term) -> list[Taken]:
+    """The distinct ``taken:`` terms of a tree, in one fixed order."""
+    return sorted(_found(term, Taken), key=repr)
+
+
+def _found[T: (Text, Similar, Taken)](term: Term, kind: type[T]) -> set[T]:
     found: set[T] = set()
     stack = [term]
     while stack:

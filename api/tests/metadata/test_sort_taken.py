@@ -62,3 +62,38 @@ def test_each_order_walks_its_index(database_url):
         )
         walk = "Index Scan Backward" if sort.startswith("-") else "Index Scan"
         assert f"{walk} using {index} " in str(plan), plan
+
+
+async def test_taken_terms_match_what_the_dates_say(client):
+    dates = {
+        "a": "2023-12-31T23:59:59.999999", "b": "2024-01-01T00:00:00",
+        "c": "2024-05-01T10:00:00+02:00", "d": "2024-05-31T23:59:59",
+        "e": "2024-06-01T00:00:00", "f": "2024-07-31T22:00:00", "g": "2024-08-01T00:00:00",
+        "h": None,
+    }  # fmt: skip
+    ids = {}
+    for name, when in dates.items():
+        resp = await client.post("/images", json={"filename": f"{name}.jpg", "tags": [name]})
+        ids[name] = (await resp.json())["image_id"]
+        if when is not None:
+            await client.patch(f"/images/{ids[name]}", json={"taken_at": when})
+
+    async def names(q: str) -> list[str]:
+        found, _ = await listing(client, q)
+        return sorted(name for name, image_id in ids.items() if image_id in found)
+
+    assert await names("taken:2024") == ["b", "c", "d", "e", "f", "g"]
+    assert await names("taken:2023") == ["a"]
+    assert await names("taken:2024-05") == ["c", "d"]
+    assert await names("TAKEN:2024-05-01") == ["c"]
+    assert await names("taken:2024-05-01..2024-07-31") == ["c", "d", "e", "f"]
+    assert await names("taken:2024-05..2024-06") == ["c", "d", "e"]
+    assert await names("-taken:2024") == ["a", "h"]
+    assert await names("taken:2024-05 or g") == ["c", "d", "g"]
+    assert (await listing(client, "taken:2024 sort:-taken"))[0][:2] == [ids["g"], ids["f"]]
+    for q, position in [
+        ("taken:2024-13", 1), ("taken:abc", 1), ("x taken:2024-02-30", 3),
+        ("taken:2024..2023", 1), ("taken:", 1), ("taken:2024-05-01..", 1),
+    ]:  # fmt: skip
+        body = await problem(await client.get("/images", params={"q": q}), 400)
+        assert body["position"] == position, (q, body)
