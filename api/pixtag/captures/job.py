@@ -109,7 +109,9 @@ class Capturer:
                 other = await queries.image_with_file(cur, sha256, other_than=image_id)
                 if other is not None:
                     raise AlreadyStored(other)
-                near = await similar.near_duplicates(cur, image_id) if found else None
+                near = None
+                if found is not None:
+                    near = similar.listed(await similar.near_duplicates(cur, image_id))
                 await self._record(
                     cur, capture, received, image_id, duplicate=False, near_duplicates=near
                 )

@@ -133,14 +133,6 @@ HOLDING = """
     ORDER BY image_id LIMIT 10
 """
 
-# The images whose file has the same bytes as this one's (the first few).
-HOLDING_SAME = """
-    SELECT o.image_id
-    FROM images AS i JOIN images AS o ON o.sha256 = i.sha256 AND o.image_id <> i.image_id
-    WHERE i.image_id = %(image_id)s
-    ORDER BY o.image_id LIMIT 10
-"""
-
 # The image, whether its file is fingerprinted, and the images on each rung of its ladder,
 # nearest first (fixture 023's similar_images: one function for every caller).
 SIMILAR = """
@@ -235,20 +227,19 @@ async def record_found(
 ANSWER_LIMIT = 10
 
 
-async def near_duplicates(cur: Any, image_id: int) -> str:
-    """The images on each rung of ``image_id``'s ladder within the default distance (the
-    first ``ANSWER_LIMIT``), as the JSON list an answer shows."""
+async def near_duplicates(cur: Any, image_id: int) -> list[Match]:
+    """The images on each rung of ``image_id``'s ladder within the default distance, the
+    first ``ANSWER_LIMIT``: what an upload's or a capture's answer lists."""
     _, matches = await similar(cur, image_id, DEFAULT_DISTANCE, ANSWER_LIMIT)
+    return matches
+
+
+def listed(matches: list[Match]) -> str:
+    """``matches`` as the compact JSON list an answer shows."""
     return json.dumps(
         [{"image_id": m.image_id, "match": m.match, "distance": m.distance} for m in matches],
         separators=(",", ":"),
     )
-
-
-async def same_bytes(cur: Any, image_id: int) -> list[int]:
-    """The first images (up to 10) whose file has the same bytes as ``image_id``'s."""
-    await cur.execute(HOLDING_SAME, {"image_id": image_id})
-    return [int(row[0]) for row in await cur.fetchall()]
 
 
 async def forget(cur: Any, image_id: int) -> None:

@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import json
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -47,12 +46,18 @@ class Fingerprinter:
         image_id, sha256 = int(job.payload["image_id"]), str(job.payload["sha256"])
         return await self.index(image_id, sha256)
 
-    async def index(self, image_id: int, sha256: str, *, paced: bool = True) -> dict[str, Any]:
-        """Fingerprint the image's file if it still has the bytes ``sha256`` and they are
-        not fingerprinted yet, and queue the pairs found for review; what was done."""
+    async def index(
+        self, image_id: int, sha256: str | None, *, paced: bool = True
+    ) -> dict[str, Any]:
+        """Fingerprint the image's file if it still has the bytes ``sha256`` (None: whatever
+        file it has) and they are not fingerprinted yet, and queue the pairs found for
+        review; what was done."""
         async with self.db.cursor() as cur:
             found = await queries.file_of(cur, image_id)
-        if found is None or found.key is None or found.sha256 != sha256:
+        if found is None or found.key is None or found.sha256 is None:
+            return {"image_id": image_id, "skipped": "the image has no file"}
+        sha256 = sha256 or found.sha256
+        if found.sha256 != sha256:
             # Deleted, or its file replaced (whose own job fingerprints it): nothing to do.
             return {"image_id": image_id, "skipped": "the image no longer has this file"}
         if found.indexed:
@@ -179,26 +184,22 @@ DUPLICATE_OF = "Pixtag-Duplicate-Of"
 
 async def near_duplicates(
     db: Database, fingerprinter: Fingerprinter, image_id: int, *, check: bool
-) -> list[SimilarImage]:
+) -> list[queries.Match]:
     """For an upload's answer: the images whose file has the same bytes as ``image_id``'s
     and, with ``check``, every rung (the file fingerprinted now, unpaced, instead of by its
     job), nearest first; the first ``queries.ANSWER_LIMIT``."""
     if check:
-        async with db.cursor() as cur:
-            found = await queries.file_of(cur, image_id)
-        if found is not None and found.sha256 is not None:
-            # A file Pillow cannot decode has its same-bytes copies only.
-            with contextlib.suppress(Permanent):
-                await fingerprinter.index(image_id, found.sha256, paced=False)
+        # A file Pillow cannot decode has its same-bytes copies only.
+        with contextlib.suppress(Permanent):
+            await fingerprinter.index(image_id, None, paced=False)
     async with db.cursor() as cur:
-        _, matches = await queries.similar(cur, image_id, DEFAULT_DISTANCE, queries.ANSWER_LIMIT)
-    return [_similar(m) for m in matches]
+        return await queries.near_duplicates(cur, image_id)
 
 
-def answer(document: str, found: list[SimilarImage]) -> tuple[str, dict[str, str]]:
+def answer(document: str, found: list[queries.Match]) -> tuple[str, dict[str, str]]:
     """An upload's answer: the image document with its ``near_duplicates``, and the header
     naming them."""
-    listed = json.dumps([m.model_dump() for m in found], separators=(",", ":"))
+    listed = queries.listed(found)
     body = document.rstrip()  # a JSON object: its closing brace last
     headers = {DUPLICATE_OF: ", ".join(str(m.image_id) for m in found)} if found else {}
     return f'{body[:-1]},"near_duplicates":{listed}}}', headers
