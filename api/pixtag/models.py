@@ -104,7 +104,12 @@ Query = Annotated[
         ' `or`; `\\"` and `\\\\` escape inside quotes), `"ca"*` (a quoted prefix),'
         " `text:harbour` (a word of the filename or description; `text:harb*`,"
         ' `text:"north pier"`), `taken:2024-05` (taken in that year, month or day; a range'
-        " `taken:2024-05-01..2024-07-31`), `similar:42` (images similar to image 42;"
+        " `taken:2024-05-01..2024-07-31`), what the photo's file says: `camera:fuji`,"
+        ' `camera:"canon eos r5"`, `lens:"ef 35mm"` (a name\'s start, any case),'
+        " `iso:>3200`, `focal:24..70`, `width:>=4000`, `height:<1000` (a number, `>N`, `>=N`,"
+        " `<N`, `<=N` or a range `N..M`), `orientation:portrait` (or `landscape`, `square`),"
+        " `has:location`, `near:48.8566,2.3522,5km` (km, m or mi),"
+        " `similar:42` (images similar to image 42;"
         " `similar:42~6`"
         " within 6 bits, at most 5 such terms),"
         " `sort:id`, `sort:-id`, `sort:created`, `sort:-created`, `sort:taken`, `sort:-taken`"

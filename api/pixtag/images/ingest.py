@@ -77,13 +77,17 @@ class Received:
         info = self.image
         spooled = self.spooled
         document = self.photo.document()
+        # The pixels as displayed: EXIF orientations 5 to 8 turn the image a quarter.
+        width, height = info.width, info.height
+        if (self.photo.orientation or 1) >= 5:
+            width, height = height, width
         return queries.FileFacts(
             key,
             info.content_type,
             spooled.size,
             spooled.sha256,
-            info.width,
-            info.height,
+            width,
+            height,
             taken_at=self.photo.taken_at,
             taken_offset=self.photo.taken_offset,
             metadata=None

@@ -11,6 +11,15 @@
                      word starting so, text:"north pier" the words in this order)
     taken:2024-05    images taken in May 2024 (taken:2024, taken:2024-05-01, a range
                      taken:2024-05-01..2024-07-31, its ends included)
+    camera:fuji      images from a camera whose name starts so (case does not matter; the model
+                     alone counts too: camera:iphone); camera:"canon eos r5" with spaces
+    lens:"ef 35mm"   the same for the lens
+    iso:>3200        the ISO speed: a number, >N, >=N, <N, <=N or a range N..M (ends included;
+                     N.. or ..M open); focal: (millimetres, decimals allowed), width: and
+                     height: (pixels as displayed) the same
+    orientation:portrait  taller than wide (landscape: wider than tall; square)
+    has:location     images with a GPS position
+    near:48.8566,2.3522,5km  within 5 km (or m, mi) of a latitude and longitude
     similar:42       images similar to image 42 (the nearest 1,000 within the default distance,
                      as /images/42/similar lists them); similar:42~6 within 6 bits
     sort:-created    the order: id, -id (newest id first), created, -created, taken, -taken
@@ -27,6 +36,7 @@ cannot make the database plan or run a monster. An error names its
 position: the 1-based index of the character where it was found.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,10 +44,16 @@ from datetime import datetime, timedelta
 from pixtag.errors import DomainError
 from pixtag.search.terms import (
     EVERYTHING,
+    MEASURED,
     SORTS,
     Any,
+    Fact,
+    Measure,
+    Named,
     Not,
+    Place,
     Prefix,
+    Shape,
     Similar,
     Sort,
     Tag,
@@ -59,6 +75,25 @@ MAX_SIMILAR = 5
 TEXT = "text:"
 SIMILAR = "similar:"
 TAKEN = "taken:"
+FACTS = ("camera", "lens", "iso", "focal", "width", "height", "orientation", "has", "near")
+_FACT = re.compile(r"(" + "|".join(FACTS) + r"):", re.IGNORECASE)
+MAX_NAME_LENGTH = 200
+# The largest value of each measured fact, and whether it is a whole number.
+MEASURE_LIMITS: dict[str, tuple[float, bool]] = {
+    "iso": (10_000_000, True),
+    "focal": (100_000, False),
+    "width": (2**31 - 1, True),
+    "height": (2**31 - 1, True),
+}
+_NUMBER = re.compile(r"^[0-9]+(?:\.[0-9]+)?$")
+_BOUND = re.compile(r"^(>=|<=|>|<)?(.*)$")
+_NEAR = re.compile(
+    r"^(-?[0-9]+(?:\.[0-9]+)?),(-?[0-9]+(?:\.[0-9]+)?),([0-9]+(?:\.[0-9]+)?)(km|m|mi)$",
+    re.IGNORECASE,
+)
+KM_PER = {"km": 1.0, "m": 0.001, "mi": 1.609344}
+# Half the Earth's circumference: every place is within it.
+MAX_RADIUS_KM = 20_037.5
 _DAY = re.compile(r"^([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?$")
 DELIMITERS = '()"'
 
@@ -87,10 +122,11 @@ class QuerySyntaxError(DomainError):
 
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "similar", "taken", "end"
+    # "(", ")", "-", "or", "sort", "tag", "prefix", "text", "similar", "taken", "fact", "end"
+    kind: str
     text: str
     position: int
-    term: Text | Similar | Taken | None = None  # of a "text", "similar" or "taken" token
+    term: Text | Similar | Taken | Fact | None = None  # of a "text", "similar", "taken", "fact"
 
 
 @dataclass(frozen=True)
@@ -221,6 +257,108 @@ def _taken_token(text: str, i: int) -> tuple[Token, int]:
     return Token("taken", text[i:end], position, Taken(low, high)), end
 
 
+def _number(fact: str, value: str, position: int) -> float:
+    top, whole = MEASURE_LIMITS[fact]
+    if not (_NUMBER.match(value) and (not whole or value.isdigit())):
+        kind = "a whole number" if whole else "a number"
+        raise QuerySyntaxError(f"{fact}: {value!r} is not {kind}", position)
+    number = float(value)
+    if number > top:
+        raise QuerySyntaxError(f"{fact}: at most {top:g}", position)
+    return number
+
+
+def _measure(fact: str, value: str, position: int) -> Measure:
+    """``N``, ``>N``, ``>=N``, ``<N``, ``<=N``, ``N..M``, ``N..`` or ``..M`` as a closed range."""
+    low: float | None
+    high: float | None
+    _, whole = MEASURE_LIMITS[fact]
+    first, dots, last = value.partition("..")
+    if dots:
+        low = _number(fact, first, position) if first else None
+        high = _number(fact, last, position) if last else None
+        if low is None and high is None:
+            raise QuerySyntaxError(f"{fact}: a range needs at least one end", position)
+    else:
+        match = _BOUND.match(value)
+        assert match is not None
+        operator, number = match.group(1), _number(fact, match.group(2), position)
+        step = 1.0 if whole else math.inf
+        low = high = number
+        if operator in (">", ">="):
+            high = None
+            if operator == ">":
+                low = number + 1 if whole else math.nextafter(number, step)
+        elif operator in ("<", "<="):
+            low = None
+            if operator == "<":
+                high = number - 1 if whole else math.nextafter(number, -step)
+    if low is not None and high is not None and high < low:
+        raise QuerySyntaxError(f"{fact}: the range ends before it starts", position)
+    measured = next(m for m in MEASURED if m == fact)
+    return Measure(measured, low, high)
+
+
+def _place(value: str, position: int) -> Place:
+    match = _NEAR.match(value)
+    if match is None:
+        raise QuerySyntaxError(
+            "near: needs a latitude, a longitude and a distance (near:48.8566,2.3522,5km;"
+            " km, m or mi)",
+            position,
+        )
+    latitude, longitude, radius = (float(x) for x in match.group(1, 2, 3))
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise QuerySyntaxError(
+            "near: the latitude is within -90..90 and the longitude within -180..180", position
+        )
+    radius_km = radius * KM_PER[match.group(4).lower()]
+    if not 0 < radius_km <= MAX_RADIUS_KM:
+        raise QuerySyntaxError(
+            f"near: the distance is above 0 and at most {MAX_RADIUS_KM:g} km", position
+        )
+    return Place(latitude, longitude, radius_km)
+
+
+def _fact_token(text: str, i: int, name: str) -> tuple[Token, int]:
+    """The photo-fact term (``camera:``, ``iso:``, ``near:``...) starting at ``i``."""
+    position, start = i + 1, i + len(name) + 1
+    quoted = start < len(text) and text[start] == '"'
+    if quoted:
+        value, end = _quoted(text, start)
+        if end < len(text) and not (text[end].isspace() or text[end] in "()"):
+            raise QuerySyntaxError(f"unexpected {text[end]!r} after a quote", end + 1)
+    else:
+        end = _word_end(text, start)
+        value = text[start:end]
+    term: Fact
+    if name in ("camera", "lens"):
+        prefix = " ".join(value.removesuffix("*").split()).lower()
+        if not prefix:
+            raise QuerySyntaxError(f'{name}: needs a name ({name}:fuji, {name}:"a b")', position)
+        if len(prefix) > MAX_NAME_LENGTH:
+            raise QuerySyntaxError(f"{name}: at most {MAX_NAME_LENGTH} characters", position)
+        term = Named("camera" if name == "camera" else "lens", prefix)
+    elif quoted:
+        raise QuerySyntaxError(f"{name}: takes no quoted value", position)
+    elif name == "orientation":
+        shape = value.lower()
+        if shape not in ("portrait", "square", "landscape"):
+            raise QuerySyntaxError("orientation: is portrait, landscape or square", position)
+        term = Shape(
+            "portrait" if shape == "portrait" else "square" if shape == "square" else "landscape"
+        )
+    elif name == "has":
+        if value.lower() != "location":
+            raise QuerySyntaxError("has: knows location (has:location)", position)
+        term = Place()
+    elif name == "near":
+        term = _place(value, position)
+    else:
+        term = _measure(name, value, position)
+    return Token("fact", text[i:end], position, term), end
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of ``text``, each with its 1-based position."""
     tokens: list[Token] = []
@@ -252,6 +390,9 @@ def tokenize(text: str) -> list[Token]:
         elif text[i : i + len(TAKEN)].lower() == TAKEN:
             token, i = _taken_token(text, i)
             tokens.append(token)
+        elif fact := _FACT.match(text, i):
+            token, i = _fact_token(text, i, fact.group(1).lower())
+            tokens.append(token)
         else:
             end = i
             while end < len(text) and not (text[end].isspace() or text[end] in DELIMITERS):
@@ -282,7 +423,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-LEAVES = ("tag", "prefix", "text", "similar", "taken")
+LEAVES = ("tag", "prefix", "text", "similar", "taken", "fact")
 
 
 class _Parser:

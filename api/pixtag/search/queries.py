@@ -27,6 +27,13 @@ A ``taken:`` term is a range of the date taken, which the ``images_taken``
 index serves (fixture 026), its share PostgreSQL's own estimate
 (``taken_estimate``, fixture 027).
 
+The photo's facts (``camera:``, ``lens:``, ``iso:``, ``focal:``,
+``width:``, ``height:``, ``orientation:``, ``has:location``, ``near:``) are
+conditions on the functions of fixture 028, each served by an index on the
+same expression (names as prefixes of a "C"-collated B-tree, the position
+as a box of a GiST index on a point, the exact distance tested on what the
+box finds), their shares PostgreSQL's own estimates (``photo_estimate``).
+
 A ``similar:`` term is resolved in that statement too, to the ids of the
 nearest ``SIMILAR_CAP`` images ``similar_images`` finds (fixture 023, what
 ``GET /images/{id}/similar`` answers), and written as a primary-key
@@ -78,6 +85,28 @@ ESTIMATE_TAKEN = """
     SELECT 'taken', %(taken_key_{n})s::text, NULL,
            taken_estimate(%(taken_start_{n})s::timestamp, %(taken_end_{n})s::timestamp)::bigint
 """
+ESTIMATE_FACT = """
+    SELECT 'fact', %(fact_key_{n})s::text, NULL,
+           photo_estimate(%(fact_{n})s::text, %(fact_low_{n})s::double precision,
+                          %(fact_high_{n})s::double precision, %(fact_pattern_{n})s::text,
+                          %(fact_area_{n})s::box)::bigint
+"""
+EARTH_RADIUS_KM = 6371.0088  # as photo_distance_km
+INTEGER = (-(2**31), 2**31 - 1)
+# Each fact's expression over ``images AS i`` and the type its bounds are bound as.
+MEASURES: dict[str, tuple[str, str]] = {
+    "iso": ("photo_iso(i.metadata)", "integer"),
+    "focal": ("photo_focal(i.metadata)", "double precision"),
+    "width": ("i.width", "integer"),
+    "height": ("i.height", "integer"),
+}
+CAMERA = 'photo_camera(i.metadata) COLLATE "C"'
+MODEL = 'photo_model(i.metadata) COLLATE "C"'
+LENS = 'photo_lens(i.metadata) COLLATE "C"'
+POINT = "photo_point(i.metadata)"
+SHAPE = "sign(i.width - i.height)"
+SHAPES = {"portrait": -1, "square": 0, "landscape": 1}
+WORLD = "((-180,-90),(180,90))"
 # The date taken as the order and the index have it: the undated past every period.
 TAKEN = "coalesce(i.taken_at, 'infinity'::timestamp)"
 COUNT_IMAGES = """
@@ -96,6 +125,7 @@ class Resolution:
     texts: dict[int, float] = field(default_factory=dict)  # by place in terms.texts
     similar: dict[int, list[int]] = field(default_factory=dict)  # by place in terms.similars
     taken: dict[int, float] = field(default_factory=dict)  # by place in terms.takens
+    facts: dict[int, float] = field(default_factory=dict)  # by place in terms.facts
     images: float = 0.0
 
 
@@ -103,6 +133,48 @@ def like_pattern(prefix: str) -> str:
     """A LIKE pattern matching the strings that start with ``prefix``."""
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "%"
+
+
+def boxes(place: t.Place) -> list[str]:
+    """The boxes (longitude, latitude) that hold every point of ``place``: one, or two when
+    it crosses the antimeridian."""
+    if place.latitude is None or place.longitude is None or place.radius_km is None:
+        return [WORLD]
+    angle = place.radius_km / EARTH_RADIUS_KM
+    south = place.latitude - math.degrees(angle)
+    north = place.latitude + math.degrees(angle)
+    cosine = math.cos(math.radians(place.latitude))
+    if south <= -90 or north >= 90 or math.sin(angle) >= cosine:
+        west, east = -180.0, 180.0  # a pole is within reach: every longitude is
+    else:
+        spread = math.degrees(math.asin(math.sin(angle) / cosine))
+        west, east = place.longitude - spread, place.longitude + spread
+    south, north = max(south, -90.0), min(north, 90.0)
+    if west < -180:
+        return [_box(west + 360, south, 180, north), _box(-180, south, east, north)]
+    if east > 180:
+        return [_box(west, south, 180, north), _box(-180, south, east - 360, north)]
+    return [_box(west, south, east, north)]
+
+
+def _box(west: float, south: float, east: float, north: float) -> str:
+    return f"(({west!r},{south!r}),({east!r},{north!r}))"
+
+
+def _estimates(
+    fact: t.Fact,
+) -> list[tuple[str, float | None, float | None, str | None, str | None]]:
+    """The arguments of ``photo_estimate`` for a fact (summed when several)."""
+    if isinstance(fact, t.Measure):
+        whole = MEASURES[fact.fact][1] == "integer"
+        low = fact.low if fact.low is not None else INTEGER[0] if whole else -math.inf
+        high = fact.high if fact.high is not None else INTEGER[1] if whole else math.inf
+        return [(fact.fact, low, high, None, None)]
+    if isinstance(fact, t.Named):
+        return [(fact.fact, None, None, like_pattern(fact.prefix), None)]
+    if isinstance(fact, t.Shape):
+        return [("shape", SHAPES[fact.shape], None, None, None)]
+    return [("location", None, None, None, box) for box in boxes(fact)]
 
 
 def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, Any]] | None:
@@ -121,6 +193,14 @@ def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, 
         parts.append(ESTIMATE_TAKEN.replace("{n}", str(n)))
         params[f"taken_key_{n}"] = str(n)
         params[f"taken_start_{n}"], params[f"taken_end_{n}"] = taken.start, taken.end
+    n = 0
+    for place, fact in enumerate(t.facts(term)):
+        for name, low, high, pattern, area in _estimates(fact):
+            parts.append(ESTIMATE_FACT.replace("{n}", str(n)))
+            params[f"fact_key_{n}"], params[f"fact_{n}"] = str(place), name
+            params[f"fact_low_{n}"], params[f"fact_high_{n}"] = low, high
+            params[f"fact_pattern_{n}"], params[f"fact_area_{n}"] = pattern, area
+            n += 1
     for n, similar in enumerate(t.similars(term)):
         parts.append(RESOLVE_SIMILAR.replace("{n}", str(n)))
         params[f"similar_key_{n}"], params[f"similar_id_{n}"] = str(n), similar.image_id
@@ -147,6 +227,8 @@ def read_resolution(rows: Sequence[tuple[Any, ...]]) -> Resolution:
             found.texts[int(asked)] = float(count)
         elif kind in ("taken", b"taken"):
             found.taken[int(asked)] = float(count)
+        elif kind in ("fact", b"fact"):
+            found.facts[int(asked)] = found.facts.get(int(asked), 0.0) + float(count)
         elif kind in ("similar", b"similar"):
             found.similar.setdefault(int(asked), []).append(int(tag))
         else:
@@ -174,6 +256,12 @@ class _Writer:
         self.text_places = {text: n for n, text in enumerate(t.texts(term))}
         self.similar_places = {similar: n for n, similar in enumerate(t.similars(term))}
         self.taken_places = {taken: n for n, taken in enumerate(t.takens(term))}
+        self.fact_places = {fact: n for n, fact in enumerate(t.facts(term))}
+
+    def value(self, value: Any) -> str:
+        name = f"q{len(self.params)}"
+        self.params[name] = value
+        return f"%({name})s"
 
     def bind(self, value: list[str]) -> str:
         name = f"q{len(self.params)}"
@@ -214,7 +302,37 @@ class _Writer:
         sql = f"{TAKEN} >= %({start})s::timestamp AND {TAKEN} < %({end})s::timestamp"
         return Condition(sql, share, True)
 
+    def fact(self, term: t.Fact) -> Condition:
+        estimate = self.resolution.facts.get(self.fact_places.get(term, -1), 0.0)
+        share = min(1.0, estimate / max(self.resolution.images, 1.0))
+        return Condition(self.fact_sql(term), share, True)
+
+    def fact_sql(self, term: t.Fact) -> str:
+        if isinstance(term, t.Measure):
+            expression, kind = MEASURES[term.fact]
+            bounds = []
+            if term.low is not None:
+                bounds.append(f"{expression} >= {self.value(term.low)}::{kind}")
+            if term.high is not None:
+                bounds.append(f"{expression} <= {self.value(term.high)}::{kind}")
+            return " AND ".join(bounds)
+        if isinstance(term, t.Named):
+            pattern = self.value(like_pattern(term.prefix))
+            if term.fact == "lens":
+                return f"{LENS} LIKE {pattern}"
+            return f"({CAMERA} LIKE {pattern} OR {MODEL} LIKE {pattern})"
+        if isinstance(term, t.Shape):
+            return f"{SHAPE} = {self.value(SHAPES[term.shape])}::integer"
+        within = " OR ".join(f"{POINT} <@ {self.value(box)}::box" for box in boxes(term))
+        if term.radius_km is None:
+            return within
+        latitude, longitude = self.value(term.latitude), self.value(term.longitude)
+        distance = f"photo_distance_km({POINT}, {latitude}::float8, {longitude}::float8)"
+        return f"({within}) AND {distance} <= {self.value(term.radius_km)}::float8"
+
     def write(self, term: t.Term) -> Condition:
+        if isinstance(term, t.Measure | t.Named | t.Place | t.Shape):
+            return self.fact(term)
         if isinstance(term, t.Text):
             return self.text(term)
         if isinstance(term, t.Taken):
@@ -223,7 +341,8 @@ class _Writer:
             return self.similar(term)
         if isinstance(term, t.Not):
             inner = self.write(term.term)
-            return Condition(f"NOT ({inner.sql})", 1.0 - inner.share, False)
+            # IS NOT TRUE: a fact the image lacks (NULL) does not match, so its negation does.
+            return Condition(f"({inner.sql}) IS NOT TRUE", 1.0 - inner.share, False)
         if isinstance(term, t.Tag | t.Prefix):
             return self.any_of([term])
         if isinstance(term, t.All):

@@ -59,6 +59,50 @@ class Taken:
     end: datetime
 
 
+type Measured = Literal["iso", "focal", "width", "height"]
+MEASURED: tuple[Measured, ...] = ("iso", "focal", "width", "height")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Images whose ``fact`` lies from ``low`` to ``high``, both included (``iso:``,
+    ``focal:``, ``width:``, ``height:``); ``None``: no bound. The ISO speed and the focal
+    length (millimetres) are the photo's; width and height are the pixels as displayed."""
+
+    fact: Measured
+    low: float | None
+    high: float | None
+
+
+@dataclass(frozen=True)
+class Named:
+    """Images whose camera or lens name starts with ``prefix`` (lower-case; ``camera:``,
+    ``lens:``)."""
+
+    fact: Literal["camera", "lens"]
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Place:
+    """Images taken within ``radius_km`` of a point (``near:``), or anywhere (``has:location``:
+    every bound None)."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+    radius_km: float | None = None
+
+
+@dataclass(frozen=True)
+class Shape:
+    """Images taller than wide, wider than tall, or square, as displayed (``orientation:``)."""
+
+    shape: Literal["portrait", "square", "landscape"]
+
+
+type Fact = Measure | Named | Place | Shape
+
+
 @dataclass(frozen=True)
 class Not:
     """Images not matching ``term``."""
@@ -80,7 +124,9 @@ class Any:
     terms: tuple["Term", ...]
 
 
-type Term = Tag | Prefix | Text | Similar | Taken | Not | All | Any
+type Term = (
+    Tag | Prefix | Text | Similar | Taken | Measure | Named | Place | Shape | Not | All | Any
+)
 
 EVERYTHING = All(())
 
@@ -137,7 +183,19 @@ def takens(term: Term) -> list[Taken]:
     return sorted(_found(term, Taken), key=repr)
 
 
-def _found[T: (Text, Similar, Taken)](term: Term, kind: type[T]) -> set[T]:
+def facts(term: Term) -> list[Fact]:
+    """The distinct photo-fact terms of a tree, in one fixed order."""
+    found: set[Fact] = set()
+    found |= _found(term, Measure)
+    found |= _found(term, Named)
+    found |= _found(term, Place)
+    found |= _found(term, Shape)
+    return sorted(found, key=repr)
+
+
+def _found[T: (Text, Similar, Taken, Measure, Named, Place, Shape)](
+    term: Term, kind: type[T]
+) -> set[T]:
     found: set[T] = set()
     stack = [term]
     while stack:

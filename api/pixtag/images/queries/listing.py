@@ -144,8 +144,8 @@ def probe_statement(statement: Statement, sort: Sort) -> str:
     """Matches among the walk's first rows (stopping at enough), and the walk's length when
     there were not enough."""
     walk = (
-        "SELECT i.image_id, i.tags, i.sha256, i.filename, i.description, i.taken_at"  # noqa: S608 - constant fragments; values bound
-        " FROM images AS i"
+        "SELECT i.image_id, i.tags, i.sha256, i.filename, i.description, i.taken_at,"  # noqa: S608 - constant fragments; values bound
+        " i.metadata, i.width, i.height FROM images AS i"
         f" WHERE {statement.position} ORDER BY {ORDER[sort]} LIMIT %(probe_rows)s"
     )
     return (
