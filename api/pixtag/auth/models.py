@@ -71,6 +71,12 @@ class ShareCreate(BaseModel):
     password: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
     expires_in: Lifetime | None = Field(default=None, description="Seconds until it expires.")
     max_downloads: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    strip_metadata: bool = Field(
+        default=True,
+        description="Send the file without its EXIF, XMP and IPTC (the date, camera, GPS"
+        " position...): the same pixels, JPEG, PNG, WebP and GIF without re-encoding, other"
+        " types as PNG; the EXIF orientation alone is kept. false: the file as stored.",
+    )
 
 
 class Share(BaseModel):
@@ -84,3 +90,4 @@ class Share(BaseModel):
     downloads: int
     has_password: bool
     created_at: str
+    strip_metadata: bool = Field(description="Whether downloads leave out the metadata.")

@@ -30,6 +30,9 @@ from pixtag.auth.signing import Verdict
 from pixtag.errors import DomainError, Gone, NotFound, TooManyRequests
 from pixtag.images import removal
 from pixtag.images.delivery import send_file
+from pixtag.renditions.context import RENDITIONS
+from pixtag.renditions.presets import STRIPPED
+from pixtag.storage.keys import EXTENSIONS
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,7 @@ async def create(
             expires_in=body.expires_in,
             max_downloads=1 if kind == DROP else body.max_downloads,
             kind=kind,
+            strip_metadata=kind != DROP and body.strip_metadata,
         )
     return share_model(app, row)
 
@@ -147,17 +151,20 @@ async def download(
     app = request.app
     link = await check(app, token, proof, kind)
     storage = app[keys.STORAGE]
+    assert link.key is not None
+    assert link.content_type is not None
+    sent = (link.key, link.content_type, link.filename or "", link.size or 0)
+    if link.strip_metadata:
+        ready = await app[RENDITIONS].ensure(link.image_id, STRIPPED)
+        filename = link.filename or ""
+        if ready.content_type != link.content_type:  # written anew as PNG
+            filename = f"{filename.rsplit('.', 1)[0] or 'image'}.{EXTENSIONS[ready.content_type]}"
+        sent = (ready.key, ready.content_type, filename, ready.size)
 
     async def send() -> web.StreamResponse:
-        assert link.key is not None
-        assert link.content_type is not None
+        key, content_type, filename, size = sent
         return await send_file(
-            request,
-            storage,
-            link.key,
-            content_type=link.content_type,
-            filename=link.filename or "",
-            size=link.size or 0,
+            request, storage, key, content_type=content_type, filename=filename, size=size
         )
 
     if request.method == "HEAD":

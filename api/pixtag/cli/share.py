@@ -32,15 +32,22 @@ def read_password() -> str:
 )
 @click.option("--expires", type=Duration(), help="Lifetime: 90s, 15m, 12h, 1d, 2w.")
 @click.option("--max-downloads", type=click.IntRange(1), help="How many downloads it allows.")
+@click.option(
+    "--keep-metadata",
+    is_flag=True,
+    help="Send the file as stored, its EXIF, XMP and IPTC (date, camera, GPS) with it.",
+)
 @url_option
 def share(
     image_id: int,
     password: str | None,
     expires: int | None,
     max_downloads: int | None,
+    keep_metadata: bool,
     url: str | None,
 ) -> None:
-    """Make a share link for image ID's file; it needs no API token to follow."""
+    """Make a share link for image ID's file; it needs no API token to follow. Its downloads
+    leave out the file's metadata (date, camera, GPS position) unless --keep-metadata."""
     if password == ASK:
         password = read_password()
     made = run(
@@ -50,6 +57,7 @@ def share(
             password=password,
             expires_in=expires,
             max_downloads=max_downloads,
+            keep_metadata=keep_metadata,
         ),
         url,
     )

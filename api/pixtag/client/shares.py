@@ -19,6 +19,7 @@ class Share:
     downloads: int
     has_password: bool
     created_at: str
+    strip_metadata: bool = True
 
 
 def create_share(
@@ -28,6 +29,7 @@ def create_share(
     password: str | None = None,
     expires_in: int | None = None,
     max_downloads: int | None = None,
+    keep_metadata: bool = False,
 ) -> Share:
     """Make a share link for an image's file."""
     body: dict[str, Any] = {}
@@ -37,5 +39,7 @@ def create_share(
         body["expires_in"] = expires_in
     if max_downloads is not None:
         body["max_downloads"] = max_downloads
+    if keep_metadata:
+        body["strip_metadata"] = False
     with client.request("POST", "images", image_id, "shares", json=body) as resp:
         return read_document(Share, resp.read())

@@ -58,6 +58,7 @@ class Ready:
     key: str
     content_type: str
     filename: str
+    size: int
 
 
 @dataclass
@@ -190,7 +191,7 @@ class Builder:
             if not recorded:
                 raise Stale()  # the image's file changed meanwhile: nothing is recorded
             change.drop(previous)
-        return Ready(key, rendered.content_type, source.filename)
+        return Ready(key, rendered.content_type, source.filename, spooled.size)
 
     async def _render(self, key: str, content_type: str, preset: Preset) -> Rendered:
         storage = self.ingest.storage
@@ -219,7 +220,9 @@ def _ready(image_id: int, source: queries.Source) -> Ready | None:
         raise NotFound(f"Image <{image_id}> has no file yet")
     if source.rendition_key is None or source.rendition_type is None:
         return None
-    return Ready(source.rendition_key, source.rendition_type, source.filename)
+    return Ready(
+        source.rendition_key, source.rendition_type, source.filename, source.rendition_size or 0
+    )
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -26,9 +26,20 @@ class Preset:
         return FORMATS[self.format]
 
     @property
+    def original(self) -> bool:
+        """The source's own format and pixels (``STRIPPED``), not a resized copy."""
+        return self.format == "original"
+
+    @property
     def alpha(self) -> bool:
         """Whether the format keeps transparency."""
         return self.format != "jpeg"
+
+
+# Not configured but always there: the file itself without its metadata
+# (pixtag.metadata.stripping), what a share with strip_metadata sends.
+STRIPPED = Preset("stripped", 0, "original")
+RESERVED = frozenset({STRIPPED.name})
 
 
 def parse(specs: tuple[str, ...]) -> tuple[Preset, ...]:
@@ -42,6 +53,8 @@ def parse(specs: tuple[str, ...]) -> tuple[Preset, ...]:
                 f"rendition preset {spec!r} is not NAME:SIZE:FORMAT"
                 f" (a lower-case name, pixels, one of {', '.join(FORMATS)})"
             )
+        if name in RESERVED:
+            raise ValueError(f"rendition preset {spec!r}: {name!r} is the server's own")
         if not 1 <= int(size) <= MAX_SIZE:
             raise ValueError(f"rendition preset {spec!r}: size must be 1 to {MAX_SIZE}")
         presets.append(Preset(name, int(size), fmt))

@@ -16,7 +16,7 @@ from pixtag.images.queries.missing import missing_image
 
 SELECT_SOURCE = """
     SELECT i.filename, i.content_type, file_key(i), i.sha256,
-           r.storage_key, r.content_type
+           r.storage_key, r.content_type, r.size
     FROM images AS i
     LEFT JOIN renditions AS r
       ON r.image_id = i.image_id AND r.preset = %(preset)s AND r.source_sha256 = i.sha256
@@ -77,6 +77,7 @@ class Source:
     sha256: str | None
     rendition_key: str | None
     rendition_type: str | None
+    rendition_size: int | None
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from types import ModuleType
 from PIL import Image, ImageOps
 
 from pixtag.imaging import MemoryBudget
+from pixtag.metadata import stripping
 from pixtag.renditions.presets import Preset
 
 
@@ -54,6 +55,8 @@ def render(
 ) -> Rendered:
     """The rendition of the image in ``source`` (of ``content_type``) for ``preset``, decoded
     within ``budget`` (the share ``cost`` estimates)."""
+    if preset.original:
+        return _stripped(source, content_type, budget)
     if budget is None:
         return _render_any(source, preset, content_type)
     with budget.hold(cost(source, preset, content_type)):
@@ -90,6 +93,28 @@ def cost(source: Path, preset: Preset, content_type: str) -> int:
             scale *= 2
         return rgba // (scale * scale) * 2
     return rgba * _PILLOW_COPIES
+
+
+def _stripped(source: Path, content_type: str, budget: MemoryBudget | None) -> Rendered:
+    """``STRIPPED``: the file without its metadata; a type written anew as PNG decodes first."""
+    decoded = 0
+    try:
+        if content_type not in stripping.LOSSLESS_TYPES:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(source) as image:
+                    frames = getattr(image, "n_frames", 1)
+                    decoded = image.width * image.height * 4 * 2 * frames
+        if budget is None or not decoded:
+            done = stripping.strip(source, content_type)
+        else:
+            with budget.hold(decoded):
+                done = stripping.strip(source, content_type)
+    except FileNotFoundError:
+        raise  # removed (a replacement): not the file's fault
+    except (stripping.Unstrippable, OSError, ValueError, Image.DecompressionBombError) as error:
+        raise Unrenderable(str(error)) from None
+    return Rendered(done.data, done.content_type, done.width, done.height)
 
 
 def _render_any(source: Path, preset: Preset, content_type: str) -> Rendered:

@@ -19,13 +19,15 @@ FAILURE_WINDOW = 60
 
 SHARE_COLUMNS = """
     s.token, s.image_id, utc_iso(s.expires_at), s.max_downloads, s.downloads,
-    s.password_hash IS NOT NULL, utc_iso(s.created_at)
+    s.password_hash IS NOT NULL, utc_iso(s.created_at), s.strip_metadata
 """
 
 INSERT_SHARE = f"""
-    INSERT INTO shares AS s (token, image_id, password_hash, expires_at, max_downloads, kind)
+    INSERT INTO shares AS s (token, image_id, password_hash, expires_at, max_downloads, kind,
+                             strip_metadata)
     SELECT %(token)s, i.image_id, %(password_hash)s,
-           now() + make_interval(secs => %(expires_in)s), %(max_downloads)s, %(kind)s
+           now() + make_interval(secs => %(expires_in)s), %(max_downloads)s, %(kind)s,
+           %(strip_metadata)s
     FROM images AS i WHERE i.image_id = %(image_id)s
     RETURNING {SHARE_COLUMNS}
 """  # noqa: S608 - constant fragments; values bound
@@ -55,7 +57,7 @@ SELECT_LINK = f"""
                                   + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
            END,
            i.filename, i.content_type, file_key(i), s.image_id, i.size,
-           r.storage_key, r.content_type, r.size
+           r.storage_key, r.content_type, r.size, s.strip_metadata
     FROM shares AS s
     LEFT JOIN images AS i ON i.image_id = s.image_id
     LEFT JOIN renditions AS r
@@ -104,6 +106,7 @@ class ShareRow:
     downloads: int
     has_password: bool
     created_at: str
+    strip_metadata: bool
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Link:
     preview_key: str | None  # the image's small rendition, when it is ready
     preview_type: str | None
     preview_size: int | None
+    strip_metadata: bool  # the download is the file without its metadata
 
 
 async def create(
@@ -132,6 +136,7 @@ async def create(
     expires_in: int | None,
     max_downloads: int | None,
     kind: str = "share",
+    strip_metadata: bool = False,
 ) -> ShareRow:
     """Store a share of an existing image (ImageNotFound / ImageGone otherwise)."""
     params = {
@@ -141,6 +146,7 @@ async def create(
         "password_hash": password_hash,
         "expires_in": expires_in,
         "max_downloads": max_downloads,
+        "strip_metadata": strip_metadata,
     }
     await cur.execute(INSERT_SHARE, params)
     row = await cur.fetchone()

@@ -250,6 +250,7 @@ function setUpEditing() {
     if ($("share-password").value) body.password = $("share-password").value;
     if ($("share-expiry").value) body.expires_in = Number($("share-expiry").value);
     if ($("share-once").checked) body.max_downloads = 1;
+    if ($("share-keep-metadata").checked) body.strip_metadata = false;
     const answer = await api("POST", `/images/${id}/shares`, { json: body });
     if (answer.status === 404 || answer.status === 405) {
       $("share-message").textContent = "Share links are unavailable on this server.";
