@@ -18,6 +18,7 @@ from pixtag.errors import problem_middleware
 from pixtag.imaging import MemoryBudget
 from pixtag.inflight import InFlight
 from pixtag.jobs.context import jobs_ctx
+from pixtag.metadata.context import setup as setup_metadata
 from pixtag.pacing import Pacer
 from pixtag.processing.context import setup as setup_processing
 from pixtag.renditions.context import setup as setup_renditions
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_renditions(app)
     setup_processing(app)
     setup_similar(app)
+    setup_metadata(app)
     # Last: the engine starts once what its handlers use is open, and stops first.
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)

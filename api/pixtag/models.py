@@ -190,7 +190,9 @@ TakenAt = Annotated[
     str,
     Field(
         max_length=40,
-        pattern=r"^[0-9]{3}[1-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3])"
+        # A year but 0000 (which no calendar has), a month, a day, a time.
+        pattern=r"^([0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+        r"-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3])"
         r":[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-]((0[0-9]|1[0-7]):[0-5][0-9]|18:00))?$",
         description="When the photo was taken, correcting what its file says (a camera's"
         " clock is often wrong): the wall-clock time where it was taken, with that place's"

@@ -40,6 +40,7 @@ from pixtag.images.views.seed_files import (
     SeedFileView,
     seed_files_slash,
 )
+from pixtag.metadata.views import MetadataRebuildView
 from pixtag.processing.seed_views import (
     SeedProcessingCollectionView,
     SeedProcessingRestartView,
@@ -81,6 +82,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/renditions/rebuild/{rebuild_id}", RebuildView, name="rendition_rebuild")
     app.router.add_view("/images/{image_id}/similar", SimilarView)
     app.router.add_view("/similar/index", SimilarIndexView)
+    app.router.add_view("/metadata/rebuild", MetadataRebuildView)
     app.router.add_view("/duplicates", DuplicatesView)
     app.router.add_view("/duplicates/resolve", ResolveView)
     app.router.add_view("/duplicates/dismiss", DismissView)

@@ -41,6 +41,7 @@ COMMANDS = {
     "tokens": "pixtag.cli.tokens:tokens_group",
     "renditions": "pixtag.cli.renditions:renditions",
     "similar": "pixtag.cli.similar:similar",
+    "metadata": "pixtag.cli.metadata:metadata",
     "process": "pixtag.cli.processing:process",
 }
 

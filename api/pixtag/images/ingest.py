@@ -28,7 +28,7 @@ from pixtag.db.database import Database
 from pixtag.errors import Conflict, DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
 from pixtag.imaging import MemoryBudget
-from pixtag.metadata.reading import PhotoFacts, read_file
+from pixtag.metadata.reading import READER_VERSION, PhotoFacts, read_file
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries as similar
 from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
@@ -74,27 +74,40 @@ class Received:
     keywords: tuple[str, ...] = ()
 
     def facts(self, key: str) -> queries.FileFacts:
-        info = self.image
-        spooled = self.spooled
-        document = self.photo.document()
-        # The pixels as displayed: EXIF orientations 5 to 8 turn the image a quarter.
-        width, height = info.width, info.height
-        if (self.photo.orientation or 1) >= 5:
-            width, height = height, width
-        return queries.FileFacts(
-            key,
-            info.content_type,
-            spooled.size,
-            spooled.sha256,
-            width,
-            height,
-            taken_at=self.photo.taken_at,
-            taken_offset=self.photo.taken_offset,
-            metadata=None
-            if document is None
-            else json.dumps(document, ensure_ascii=False, separators=(",", ":")),
-            keywords=self.keywords,
+        return file_facts(
+            key, self.image, self.spooled.size, self.spooled.sha256, self.photo, self.keywords
         )
+
+
+def file_facts(
+    key: str,
+    info: imaging.ImageInfo,
+    size: int,
+    sha256: str,
+    photo: PhotoFacts,
+    keywords: tuple[str, ...],
+) -> queries.FileFacts:
+    """What is recorded of a stored file: its type, size and hash, its pixels as displayed
+    (EXIF orientations 5 to 8 turn the image a quarter), and what it says of the photo."""
+    width, height = info.width, info.height
+    if (photo.orientation or 1) >= 5:
+        width, height = height, width
+    document = photo.document()
+    return queries.FileFacts(
+        key,
+        info.content_type,
+        size,
+        sha256,
+        width,
+        height,
+        taken_at=photo.taken_at,
+        taken_offset=photo.taken_offset,
+        metadata=None
+        if document is None
+        else json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        keywords=keywords,
+        metadata_read=READER_VERSION,
+    )
 
 
 class DuplicateFile(Conflict):
@@ -148,15 +161,20 @@ class Ingest:
         except BaseException:
             await spooled.discard()
             raise
-        return Received(spooled, info, photo, self._keywords(photo, spooled.sha256))
+        return Received(spooled, info, photo, self.keywords(photo, spooled.sha256))
 
     def _examine(self, path: Path) -> tuple[imaging.ImageInfo, PhotoFacts]:
         """The image's type and size (or the refusal), then what its metadata says."""
         info = imaging.identify(path, self.limits.max_pixels, self.limits.max_side)
-        photo = read_file(path)
-        return info, photo if self.keep_location else photo.without_location()
+        return info, self.photo_facts(path)
 
-    def _keywords(self, photo: PhotoFacts, sha256: str) -> tuple[str, ...]:
+    def photo_facts(self, path: Path) -> PhotoFacts:
+        """What the file at ``path`` says of the photo, as it is recorded (the location
+        dropped under PIXTAG_METADATA_LOCATION=drop)."""
+        photo = read_file(path)
+        return photo if self.keep_location else photo.without_location()
+
+    def keywords(self, photo: PhotoFacts, sha256: str) -> tuple[str, ...]:
         """The tags ``photo``'s keywords make (normalised as every tag; a keyword that is
         no valid tag is left out); the file's unreadable metadata, logged once."""
         if photo.warnings:

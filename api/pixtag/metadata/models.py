@@ -1,5 +1,7 @@
 """The image JSON's ``metadata``: what the photo's file says of it (``pixtag.metadata``)."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 
@@ -51,3 +53,24 @@ class PhotoMetadata(BaseModel):
         " lr:hierarchicalSubject, IPTC Keywords); under PIXTAG_METADATA_TAGS=keywords they"
         " are tags of the image too.",
     )
+
+
+class RebuildProgress(BaseModel):
+    """How many stored files' metadata is read (``pixtag metadata rebuild``)."""
+
+    with_file: int = Field(ge=0, description="Images with a file.")
+    read: int = Field(ge=0, description="Of those, read by this server's metadata reader.")
+    pending: int = Field(ge=0, description="Read jobs queued or running.")
+    queued: int | None = Field(
+        default=None, ge=0, description="Jobs this request queued (POST only)."
+    )
+
+
+ReadAll = Annotated[
+    bool,
+    Field(
+        description="``true``: read every stored file again (after an upgrade that reads"
+        " more, or to undo edits of the metadata), not only those this reader has not read."
+        " A date set with PATCH is kept either way."
+    ),
+]

@@ -28,6 +28,9 @@ from typing import IO, Any
 
 from PIL import ExifTags, Image, ImageFile, IptcImagePlugin
 
+# What this reader knows how to read; a rebuild (``pixtag metadata rebuild --all``) reads
+# again the files an older one read. Raised when a change here reads files differently.
+READER_VERSION = 1
 MAX_XMP = 1 << 20
 MAX_KEYWORDS = 100
 MAX_KEYWORD = 100

@@ -81,6 +81,8 @@ async def test_taken_at_is_corrected_with_patch_and_goes_with_the_file(client):
     path = f"/images/{image['image_id']}"
     for given, shown in [
         ("2024-05-02T08:00:00", "2024-05-02T08:00:00"),
+        ("2020-01-02T08:00:00", "2020-01-02T08:00:00"),  # years ending in 0 too
+        ("1000-01-02T08:00:00", "1000-01-02T08:00:00"),
         ("2024-05-02T08:00:00.5Z", "2024-05-02T08:00:00.5+00:00"),
         ("2024-05-02T08:00-05:30", "2024-05-02T08:00:00-05:30"),
     ]:
@@ -89,7 +91,13 @@ async def test_taken_at_is_corrected_with_patch_and_goes_with_the_file(client):
         metadata = (await resp.json())["metadata"]
         assert metadata["taken_at"] == shown
         assert metadata["camera"] == EXPECTED["camera"]  # the rest as the file says
-    for bad in ["2024-05-02", "yesterday", "2024-13-02T08:00:00", "2024-05-02T08:00:00+19:00"]:
+    for bad in [
+        "0000-01-01T00:00:00",
+        "2024-05-02",
+        "yesterday",
+        "2024-13-02T08:00:00",
+        "2024-05-02T08:00:00+19:00",
+    ]:
         resp = await client.patch(path, json={"taken_at": bad})
         assert resp.status == 400, (bad, await resp.text())
     assert (await client.patch(path, json={"taken_at": None})).status == 400

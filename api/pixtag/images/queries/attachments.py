@@ -29,7 +29,7 @@ UPDATE_ATTACHMENT = """
     SET content_type = %(content_type)s, size = %(size)s, sha256 = %(sha256)s,
         width = %(width)s, height = %(height)s, storage_key = %(key)s, uploaded_at = now(),
         taken_at = %(taken_at)s, taken_offset = %(taken_offset)s,
-        metadata = %(metadata)s::json,
+        metadata = %(metadata)s::json, metadata_read = %(metadata_read)s, taken_by_hand = false,
         tags = i.tags || ARRAY(
             SELECT k FROM unnest(%(keywords)s::text[]) AS k WHERE k <> ALL (i.tags)
         )
@@ -48,14 +48,15 @@ INSERT_IMAGE_WITH_ATTACHMENT = prepared.statement(
     """
     INSERT INTO images AS i (image_id, filename, tags, description, content_type, size, sha256,
                              width, height, storage_key, uploaded_at, taken_at, taken_offset,
-                             metadata)
+                             metadata, metadata_read)
     OVERRIDING SYSTEM VALUE
     VALUES (%(image_id)s, %(filename)s,
             %(tags)s::text[] || ARRAY(
                 SELECT k FROM unnest(%(keywords)s::text[]) AS k WHERE k <> ALL (%(tags)s::text[])
             ),
             %(description)s, %(content_type)s, %(size)s, %(sha256)s, %(width)s, %(height)s,
-            %(key)s, now(), %(taken_at)s, %(taken_offset)s, %(metadata)s::json)
+            %(key)s, now(), %(taken_at)s, %(taken_offset)s, %(metadata)s::json,
+            %(metadata_read)s)
     RETURNING image_json(i, %(media_url)s)::text
 """,
 )
@@ -111,6 +112,7 @@ class FileFacts:
     taken_offset: int | None = None
     metadata: str | None = None  # a JSON object
     keywords: tuple[str, ...] = ()
+    metadata_read: int | None = None  # the version of the reader that read it (None: not read)
 
 
 async def image_file(cur: Any, image_id: int, *, lock: bool = False) -> ImageFile:

@@ -33,6 +33,7 @@ UPDATE_IMAGE = """
         taken_at = CASE WHEN %(taken)s THEN %(taken_at)s::timestamp ELSE i.taken_at END,
         taken_offset = CASE WHEN %(taken)s THEN %(taken_offset)s::smallint
                             ELSE i.taken_offset END,
+        taken_by_hand = i.taken_by_hand OR %(taken)s,
         tags = CASE WHEN %(tags)s::text[] IS NOT NULL THEN %(tags)s::text[] ELSE ARRAY(
             SELECT t
             FROM unnest(i.tags || %(add)s::text[]) WITH ORDINALITY AS u(t, n)
@@ -56,7 +57,7 @@ FORGET_FILE = """
     UPDATE images
     SET content_type = NULL, size = NULL, sha256 = NULL, width = NULL, height = NULL,
         storage_key = NULL, uploaded_at = NULL, taken_at = NULL, taken_offset = NULL,
-        metadata = NULL
+        metadata = NULL, metadata_read = NULL, taken_by_hand = false
     WHERE image_id = %(image_id)s
     RETURNING version
 """

@@ -1,0 +1,55 @@
+"""Reading the metadata of the files stored before (``pixtag metadata rebuild``)."""
+
+from typing import Any, ClassVar
+
+from aiohttp_pydantic.oas.typing import r200, r202, r400
+
+from pixtag.metadata import queries
+from pixtag.metadata.models import ReadAll, RebuildProgress
+from pixtag.metadata.reading import READER_VERSION
+from pixtag.models import Problem
+from pixtag.openapi.fragments import BUSY
+from pixtag.views.base import ProblemView, json_document
+
+
+class MetadataRebuildView(ProblemView):
+    """The metadata backfill: progress, and queueing it."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "admin"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "getMetadataRebuild", "responses": BUSY},
+        "POST": {"operationId": "rebuildMetadata", "responses": BUSY},
+    }
+
+    async def get(self) -> r200[RebuildProgress] | r400[Problem]:
+        """
+        How many stored files' metadata is read, and how many read jobs wait.
+
+        Tags: metadata
+        Status Codes:
+            200: The progress.
+            400: The query has a parameter (none is taken).
+        """
+        async with self.db.cursor() as cur:
+            progress = await queries.progress(cur, READER_VERSION)
+        return json_document(RebuildProgress(**vars(progress)).model_dump_json())
+
+    async def post(self, all: ReadAll = False) -> r202[RebuildProgress] | r400[Problem]:
+        """
+        Queue a job to read the metadata of every stored file not read yet (stored before
+        pixtag read metadata, or by an older reader; ``all``: every file) that has no job
+        queued: run again, it resumes. The jobs run in the background, paced like
+        renditions; each records what the file says as an upload would (date taken,
+        camera, location, keywords as tags, pixels as displayed), keeping a date set with
+        PATCH. ``GET /metadata/rebuild`` says how far they got.
+
+        Tags: metadata
+        Status Codes:
+            202: The jobs are queued (``queued``: how many).
+            400: ``all`` is not a boolean, or the query has another parameter.
+        """
+        async with self.db.transaction() as cur:
+            queued = await queries.queue_unread(cur, READER_VERSION, every=all)
+            progress = await queries.progress(cur, READER_VERSION)
+        document = RebuildProgress(**vars(progress), queued=queued)
+        return json_document(document.model_dump_json(), status=202)
