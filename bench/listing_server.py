@@ -44,7 +44,9 @@ class Server:
                     return self
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError(f"pixtag serve did not start; see {self.log.name}")
+        self.log.flush()
+        tail = Path(self.log.name).read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"pixtag serve did not start within 60 s; its log ends:\n{tail}")
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()

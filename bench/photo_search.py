@@ -42,12 +42,14 @@ from pixtag.search.terms import Tag  # noqa: E402
 
 # A Zipf-like pick from 1..n: floor(exp(random() * ln(n))).
 SEED = """
-    INSERT INTO images (filename, tags, content_type, size, sha256, width, height, uploaded_at,
-                        taken_at, metadata)
-    SELECT 'img_' || g || '.jpg',
+    INSERT INTO images (image_id, filename, tags, content_type, size, sha256, width, height,
+                        uploaded_at, storage_key, taken_at, metadata)
+    OVERRIDING SYSTEM VALUE
+    SELECT g, 'img_' || g || '.jpg',
            ARRAY(SELECT DISTINCT 't' || floor(exp(random() * ln(20000)))::int
                  FROM generate_series(1, 5) WHERE g > 0),
            'image/jpeg', 1000, md5(g::text) || md5(g::text), s.w, s.h, now(),
+           g || '/' || left(md5(g::text), 16) || '-' || right(md5(g::text), 16) || '.jpg',
            CASE WHEN p.photo THEN timestamp '2005-01-01'
                 + (sqrt(random()) * 22 * 365.25) * interval '1 day' END,
            CASE WHEN p.photo THEN json_build_object(
@@ -141,6 +143,11 @@ def main() -> None:
             execute(dsn, "ALTER TABLE images DISABLE TRIGGER images_apply_tag_rules")
             execute(dsn, SEED, {"rows": args.rows})
             execute(dsn, "ALTER TABLE images ENABLE TRIGGER images_apply_tag_rules")
+            execute(
+                dsn,
+                "SELECT setval(pg_get_serial_sequence('images', 'image_id'), %(rows)s)",
+                {"rows": args.rows},
+            )
             execute(dsn, "SELECT fold_tag_counts(1000000)")
             execute(dsn, "VACUUM ANALYZE")
             print(f"  seeded in {time.perf_counter() - started:.0f} s", flush=True)

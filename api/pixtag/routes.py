@@ -40,7 +40,7 @@ from pixtag.images.views.seed_files import (
     SeedFileView,
     seed_files_slash,
 )
-from pixtag.metadata.views import MetadataRebuildView
+from pixtag.metadata.views import CameraNamesView, LensNamesView, MetadataRebuildView
 from pixtag.processing.seed_views import (
     SeedProcessingCollectionView,
     SeedProcessingRestartView,
@@ -83,6 +83,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/images/{image_id}/similar", SimilarView)
     app.router.add_view("/similar/index", SimilarIndexView)
     app.router.add_view("/metadata/rebuild", MetadataRebuildView)
+    app.router.add_view("/metadata/cameras", CameraNamesView)
+    app.router.add_view("/metadata/lenses", LensNamesView)
     app.router.add_view("/duplicates", DuplicatesView)
     app.router.add_view("/duplicates/resolve", ResolveView)
     app.router.add_view("/duplicates/dismiss", DismissView)

@@ -74,3 +74,21 @@ ReadAll = Annotated[
         " A date set with PATCH is kept either way."
     ),
 ]
+
+
+NamePrefix = Annotated[
+    str,
+    Field(
+        max_length=200,
+        description="Only names starting with this (any case; blanks collapsed).",
+        examples=["canon"],
+        pattern=r"^[^\x00-\x1f\x7f-\x9f]*$",
+    ),
+]
+NameLimit = Annotated[int, Field(ge=1, le=50, description="At most this many names.")]
+
+
+class Names(BaseModel):
+    """Camera or lens names as the ``camera:`` and ``lens:`` search terms match them."""
+
+    names: list[str] = Field(description="Lower-case, in order.", examples=[["canon eos r5"]])

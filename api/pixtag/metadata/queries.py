@@ -98,3 +98,30 @@ async def record(cur: Any, image_id: int, facts: FileFacts) -> bool:
     params = {**asdict(facts), "keywords": list(facts.keywords), "image_id": image_id}
     await cur.execute(RECORD, params)
     return bool(cur.rowcount == 1)
+
+
+# The distinct names starting with a prefix, in order, each found by one step along the
+# name's index (a loose index scan: as fast on a million photos of three cameras as on
+# three photos), at most ``limit``.
+_NAMES = """
+    WITH RECURSIVE found(name, n) AS (
+        (SELECT {name}, 1 FROM images AS i WHERE {name} LIKE %(pattern)s
+         ORDER BY 1 LIMIT 1)
+        UNION ALL
+        SELECT (SELECT {name} FROM images AS i WHERE {name} > f.name AND {name} LIKE %(pattern)s
+                ORDER BY 1 LIMIT 1),
+               f.n + 1
+        FROM found AS f WHERE f.name IS NOT NULL AND f.n < %(limit)s
+    )
+    SELECT name FROM found WHERE name IS NOT NULL
+"""
+NAMES = {
+    "camera": _NAMES.replace("{name}", 'photo_camera(i.metadata) COLLATE "C"'),
+    "lens": _NAMES.replace("{name}", 'photo_lens(i.metadata) COLLATE "C"'),
+}
+
+
+async def names(cur: Any, fact: str, pattern: str, limit: int) -> list[str]:
+    """The camera (``fact`` "camera") or lens names matching the LIKE ``pattern``."""
+    await cur.execute(NAMES[fact], {"pattern": pattern, "limit": limit})
+    return [str(row[0]) for row in await cur.fetchall()]

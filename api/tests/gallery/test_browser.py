@@ -463,5 +463,29 @@ def test_the_image_page_shows_what_the_photo_says_and_the_grid_sorts_by_date_tak
     expect(tiles(page).locator(".name")).to_have_text(expected)
     page.select_option("#sort", "taken")
     expect(tiles(page).locator(".name")).to_have_text([expected[1], expected[0], expected[2]])
-    page.reload()  # the order is in the address
+    # A timeline: a heading per month (or day), the undated last.
+    periods = page.locator("#grid .period h2")
+    expect(periods).to_have_text(["May 2024", "January 2025", "No date taken"])
+    expect(page.locator("#grid [data-period]").first).to_have_attribute("data-period", "2024-05")
+    page.select_option("#group", "day")
+    expect(page).to_have_url(re.compile(r"group=day"))
+    expect(periods).to_have_text(
+        ["Wednesday, May 1, 2024", "Wednesday, January 1, 2025", "No date taken"]
+    )
+    page.reload()  # the order and the grouping are in the address
     expect(page.locator("#sort")).to_have_value("taken")
+    expect(page.locator("#group")).to_have_value("day")
+    page.select_option("#group", "")
+    expect(periods).to_have_count(0)
+    expect(tiles(page)).to_have_count(3)
+
+    # The search box completes camera names as camera: matches them.
+    search = page.locator("#q")
+    search.fill("")
+    search.press_sequentially(f"{word} camera:can")
+    expect(page.locator("#suggestions li").first).to_have_text("canon eos r5")
+    search.press("ArrowDown")
+    search.press("Enter")
+    expect(search).to_have_value(f'{word} camera:"canon eos r5" ')
+    search.press("Enter")
+    expect(tiles(page).locator(".name")).to_have_text([f"{word}-1.jpg"])

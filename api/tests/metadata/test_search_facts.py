@@ -338,3 +338,29 @@ async def test_an_uploaded_photo_is_found_by_what_its_file_says(client):
     for q in ["-has:location", "orientation:landscape", "-camera:canon"]:
         assert await ids_of(client, q) == [other["image_id"]], q
     assert await ids_of(client, "near:48.8566,2.3522,100km") == []  # east, not west, of Greenwich
+
+
+async def test_camera_and_lens_names_for_autocomplete(client, photos):
+    cameras = sorted(
+        {
+            camera_name(c.get("make"), c.get("model"))
+            for p in photos.values()
+            if (c := (p["metadata"] or {}).get("camera"))
+        }
+    )
+    lenses = sorted(
+        {m["lens"].lower() for p in photos.values() if (m := p["metadata"]) and "lens" in m}
+    )
+    for path, names in [("/metadata/cameras", cameras), ("/metadata/lenses", lenses)]:
+        for prefix in ["", "c", "N", "ef ", "ef  3", "100%", "100_", "zz"]:
+            resp = await client.get(path, params={"prefix": prefix, "limit": "50"})
+            assert resp.status == 200, await resp.text()
+            wanted = " ".join(prefix.split()).lower()
+            expected = [n for n in names if n.startswith(wanted)]
+            assert (await resp.json())["names"] == expected, (path, prefix)
+        resp = await client.get(path, params={"limit": "2"})
+        assert (await resp.json())["names"] == names[:2]
+    assert len(cameras) >= 5
+    assert len(lenses) >= 4
+    for bad in [{"limit": "0"}, {"limit": "51"}, {"prefix": "a\x01"}, {"other": "1"}]:
+        assert (await client.get("/metadata/cameras", params=bad)).status == 400, bad

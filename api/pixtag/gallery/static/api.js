@@ -59,6 +59,13 @@ export async function suggestTags(prefix, limit = 10) {
   return answer.ok ? unpack(answer.body).items : [];
 }
 
+// Camera or lens names (`fact`: "cameras" or "lenses") starting with `prefix`, as camera: and
+// lens: match them.
+export async function suggestNames(fact, prefix, limit = 10) {
+  const answer = await api("GET", `/metadata/${fact}?prefix=${encodeURIComponent(prefix)}&limit=${limit}`);
+  return answer.ok ? answer.body.names : [];
+}
+
 // Show the first of `urls` that loads in `img`. Without a token a plain lazy <img src>;
 // with one, fetched with the Authorization header (following the 302 to /media) into a blob.
 export async function showImage(img, urls) {

@@ -1,5 +1,5 @@
 // What every page shares: sign-in, the search box with tag autocomplete, the keyboard.
-import { canWrite, setToken, suggestTags, token, whoAmI } from "./api.js";
+import { canWrite, setToken, suggestNames, suggestTags, token, whoAmI } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,8 +10,12 @@ export function notice(text, isError = false) {
   element.hidden = !text;
 }
 
-// Complete the last word of `input` with tags (keeping a leading '-' or '('), as one types.
-export function autocomplete(input, list, { onPick } = {}) {
+// A camera: or lens: term being typed at the end of `text` (camera:fu, lens:"ef 3), if any.
+const FACT = /(^|[\s(-])(camera|lens):(?:"([^"]*)|([^\s"()]*))$/i;
+
+// Complete the last word of `input` with tags (keeping a leading '-' or '('), as one types;
+// in the search box (`facts`), a camera: or lens: term with the names the photos have.
+export function autocomplete(input, list, { onPick, facts = false } = {}) {
   let asked = 0;
   let active = -1;
   const close = () => {
@@ -30,34 +34,58 @@ export function autocomplete(input, list, { onPick } = {}) {
     input.focus();
     if (onPick) onPick(tag);
   };
-  input.addEventListener("input", async () => {
-    const parts = words();
-    const prefix = parts[parts.length - 1].replace(/^[-(]+/, "");
-    const mine = ++asked;
-    if (!prefix || /["*)]/.test(prefix) || prefix.startsWith("sort:")) return close();
-    const tags = await suggestTags(prefix);
-    if (mine !== asked) return;
-    if (!tags.length) return close();
+  // The term for a name: what the search box then holds up to the caret.
+  const pickName = (term) => {
+    const match = input.value.match(FACT);
+    input.value = input.value.slice(0, match.index + match[1].length) + term + " ";
+    close();
+    input.focus();
+  };
+  const show = (entries, choose) => {
     list.replaceChildren(
-      ...tags.map(({ tag, image_count }) => {
+      ...entries.map(({ label, count, value }) => {
         const item = document.createElement("li");
         item.setAttribute("role", "option");
-        item.dataset.tag = tag;
+        item.dataset.tag = value;
         const name = document.createElement("span");
-        name.textContent = tag;
-        const count = document.createElement("span");
-        count.className = "tag-count";
-        count.textContent = String(image_count);
-        item.append(name, count);
+        name.textContent = label;
+        item.append(name);
+        if (count !== undefined) {
+          const counted = document.createElement("span");
+          counted.className = "tag-count";
+          counted.textContent = String(count);
+          item.append(counted);
+        }
         item.addEventListener("mousedown", (event) => {
           event.preventDefault();
-          pick(tag);
+          choose(value);
         });
         return item;
       }),
     );
+    chosen = choose;
     active = -1;
     list.hidden = false;
+  };
+  let chosen = pick;
+  input.addEventListener("input", async () => {
+    const mine = ++asked;
+    const fact = facts && input.value.match(FACT);
+    if (fact) {
+      const kind = fact[2].toLowerCase();
+      const names = await suggestNames(kind === "camera" ? "cameras" : "lenses", fact[3] ?? fact[4]);
+      if (mine !== asked) return;
+      if (!names.length) return close();
+      const entries = names.map((name) => ({ label: name, value: `${kind}:"${name.replace(/["\\]/g, "\\$&")}"` }));
+      return show(entries, pickName);
+    }
+    const parts = words();
+    const prefix = parts[parts.length - 1].replace(/^[-(]+/, "");
+    if (!prefix || /["*)]/.test(prefix) || /^(sort|text|taken|similar|camera|lens|iso|focal|width|height|orientation|has|near):/i.test(prefix)) return close();
+    const tags = await suggestTags(prefix);
+    if (mine !== asked) return;
+    if (!tags.length) return close();
+    show(tags.map(({ tag, image_count }) => ({ label: tag, count: image_count, value: tag })), pick);
   });
   input.addEventListener("keydown", (event) => {
     const items = [...list.children];
@@ -68,7 +96,7 @@ export function autocomplete(input, list, { onPick } = {}) {
       items.forEach((item, i) => item.classList.toggle("active", i === active));
     } else if ((event.key === "Enter" || event.key === "Tab") && active >= 0) {
       event.preventDefault();
-      pick(items[active].dataset.tag);
+      chosen(items[active].dataset.tag);
     } else if (event.key === "Escape") {
       event.stopPropagation();
       close();
@@ -124,7 +152,7 @@ export async function start() {
   document.body.dataset.scope = me.scope || "none";
   setUpAuth(me);
   const search = $("q");
-  autocomplete(search, $("suggestions"));
+  autocomplete(search, $("suggestions"), { facts: true });
   document.addEventListener("keydown", (event) => {
     const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
     if (event.key === "/" && !typing) {

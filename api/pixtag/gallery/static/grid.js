@@ -5,7 +5,53 @@ import { $, autocomplete, notice, readable, start, term } from "./chrome.js";
 const PAGE = 60;
 // The orders the Order menu offers (the q language's sort: values).
 const SORTS = ["-id", "id", "-taken", "taken"];
-const state = { q: "", sort: "-id", after: null, done: false, loading: false, generation: 0, selected: new Set(), last: null };
+// A timeline: in an order by date taken, a heading before each month's or day's photos.
+const GROUPS = ["month", "day", ""];
+const state = { q: "", sort: "-id", group: "month", after: null, done: false, loading: false, generation: 0, selected: new Set(), last: null, heading: null };
+
+const tiles = () => [...$("grid").querySelectorAll(".tile")];
+
+// The period a photo falls in (its own wall-clock date: taken_at as the file says it), or
+// "" for a photo without a date.
+function period(image) {
+  const taken = image.metadata?.taken_at;
+  if (!taken) return "";
+  return state.group === "day" ? taken.slice(0, 10) : taken.slice(0, 7);
+}
+
+function heading(key) {
+  const item = document.createElement("li");
+  item.className = "period";
+  item.setAttribute("role", "presentation");
+  const title = document.createElement("h2");
+  if (!key) {
+    title.textContent = "No date taken";
+  } else {
+    const [year, month, day] = key.split("-").map(Number);
+    const date = new Date(Date.UTC(year, month - 1, day || 1));
+    const style = day ? { dateStyle: "full" } : { year: "numeric", month: "long" };
+    title.textContent = date.toLocaleDateString(undefined, { ...style, timeZone: "UTC" });
+    title.dataset.period = key;
+  }
+  item.append(title);
+  return item;
+}
+
+// The tiles of `images`, with a heading wherever the period changes (a timeline).
+function placed(images) {
+  const timeline = state.group && state.sort.endsWith("taken") && !/(^|\s)sort:/.test(state.q);
+  if (!timeline) return images.map(tile);
+  const out = [];
+  for (const image of images) {
+    const key = period(image);
+    if (key !== state.heading) {
+      out.push(heading(key));
+      state.heading = key;
+    }
+    out.push(tile(image));
+  }
+  return out;
+}
 
 function query() {
   const q = state.q.trim();
@@ -56,18 +102,18 @@ function tile(image) {
 
 // The image page's arrow keys walk the ids the grid has shown.
 function remember() {
-  const ids = [...$("grid").children].map((item) => Number(item.dataset.id));
+  const ids = tiles().map((item) => Number(item.dataset.id));
   sessionStorage.setItem("pixtag.ids", JSON.stringify(ids));
   sessionStorage.setItem("pixtag.back", location.pathname + location.search);
 }
 
 function select(item, range) {
-  const tiles = [...$("grid").children];
+  const all = tiles();
   const on = item.querySelector(".pick").checked;
   let chosen = [item];
   if (range && state.last && state.last.isConnected) {
-    const [a, b] = [tiles.indexOf(state.last), tiles.indexOf(item)].sort((x, y) => x - y);
-    chosen = tiles.slice(a, b + 1);
+    const [a, b] = [all.indexOf(state.last), all.indexOf(item)].sort((x, y) => x - y);
+    chosen = all.slice(a, b + 1);
   }
   for (const one of chosen) mark(one, on);
   state.last = item;
@@ -102,20 +148,21 @@ async function more() {
   }
   const { items, totals } = unpack(answer.body);
   const first = !$("grid").children.length && items.length;
-  $("grid").append(...items.map(tile));
+  $("grid").append(...placed(items));
   // When the grid first shows something (bench/gallery.py reads it).
   if (first && !performance.getEntriesByName("pixtag:grid").length) performance.mark("pixtag:grid");
   state.after = totals.after || null;
   state.done = !state.after;
-  $("empty").hidden = $("grid").children.length > 0;
-  $("count").textContent = `${$("grid").children.length}${state.done ? "" : "+"} shown`;
+  const shown = tiles().length;
+  $("empty").hidden = shown > 0;
+  $("count").textContent = `${shown}${state.done ? "" : "+"} shown`;
   const sentinel = $("more").getBoundingClientRect();
   if (!state.done && sentinel.top < window.innerHeight * 2) more();
 }
 
 function reload() {
   state.generation += 1;
-  Object.assign(state, { after: null, done: false, loading: false, last: null });
+  Object.assign(state, { after: null, done: false, loading: false, last: null, heading: null });
   state.selected.clear();
   showBulk();
   $("grid").replaceChildren();
@@ -279,8 +326,8 @@ function setUpWriting() {
   autocomplete($("bulk-tags"), document.createElement("ul"));
   $("bulk-add").addEventListener("click", () => bulk("add"));
   $("bulk-remove").addEventListener("click", () => bulk("remove"));
-  $("select-all").addEventListener("click", () => [...$("grid").children].forEach((item) => mark(item, true)) || showBulk());
-  $("select-none").addEventListener("click", () => [...$("grid").children].forEach((item) => mark(item, false)) || showBulk());
+  $("select-all").addEventListener("click", () => tiles().forEach((item) => mark(item, true)) || showBulk());
+  $("select-none").addEventListener("click", () => tiles().forEach((item) => mark(item, false)) || showBulk());
   $("files").addEventListener("change", (event) => uploadAll(event.target.files));
   $("capture").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -310,12 +357,24 @@ async function main() {
   state.sort = SORTS.includes(params.get("sort")) ? params.get("sort") : "-id";
   $("q").value = state.q;
   $("sort").value = state.sort;
+  state.group = GROUPS.includes(params.get("group")) ? params.get("group") : "month";
+  $("group").value = state.group;
+  $("group").disabled = !state.sort.endsWith("taken");
+  $("group").addEventListener("change", () => {
+    state.group = $("group").value;
+    const url = new URL(location.href);
+    if (state.group === "month") url.searchParams.delete("group");
+    else url.searchParams.set("group", state.group);
+    history.replaceState(null, "", url);
+    reload();
+  });
   $("search").addEventListener("submit", (event) => {
     event.preventDefault();
     search($("q").value.trim());
   });
   $("sort").addEventListener("change", () => {
     state.sort = $("sort").value;
+    $("group").disabled = !state.sort.endsWith("taken");
     const url = new URL(location.href);
     if (state.sort === "-id") url.searchParams.delete("sort");
     else url.searchParams.set("sort", state.sort);
@@ -324,7 +383,7 @@ async function main() {
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && state.selected.size) {
-      [...$("grid").children].forEach((item) => mark(item, false));
+      tiles().forEach((item) => mark(item, false));
       showBulk();
     }
   });

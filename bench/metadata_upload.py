@@ -1,0 +1,119 @@
+"""What reading metadata costs an upload: a 24-megapixel camera JPEG uploaded to this tree and
+to the tree before pixtag read metadata, in the same run.
+
+Run by hand (two or three minutes on two cores):
+
+    .venv/bin/python bench/metadata_upload.py [--uploads 15] [--base 975f612]
+
+``--base`` is checked out as a git worktree (the commit before uploads read
+metadata); two ``pixtag serve`` (each its own embedded PostgreSQL and data
+directory), this tree and the base, take turns: each upload is a 6000x4000
+JPEG (a photograph enlarged, its bytes changed per upload) carrying what a
+camera and a photo manager write: EXIF (camera, lens, exposure, date with
+offset, GPS), XMP with keywords and IPTC keywords, sent as ``POST /images``
+multipart and timed from the first byte sent to the answer read. This tree
+reads all of it, records it, makes its keywords tags, and maintains the
+indexes the search terms use (fixture 028). Reported: each server's median
+upload time and their ratio.
+"""
+
+import argparse
+import asyncio
+import io
+import statistics
+import subprocess
+import sys
+import tempfile
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "api"), str(Path(__file__).parent)]
+
+from PIL import ExifTags, Image  # noqa: E402
+from similar_upload import photo, timed_upload  # noqa: E402
+from upload import start  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+    ' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"'
+    ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    ' xmlns:lr="http://ns.adobe.com/lightroom/1.0/">'
+    "<rdf:Description><dc:subject><rdf:Bag><rdf:li>harbour</rdf:li><rdf:li>boats</rdf:li>"
+    "<rdf:li>evening</rdf:li></rdf:Bag></dc:subject><lr:hierarchicalSubject><rdf:Bag>"
+    "<rdf:li>Places|France|Marseille</rdf:li></rdf:Bag></lr:hierarchicalSubject>"
+    "</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def camera_photo(seed: int) -> bytes:
+    """``photo(seed)`` with a camera's EXIF, XMP keywords and IPTC keywords."""
+    from fractions import Fraction
+
+    with Image.open(io.BytesIO(photo(seed))) as image:
+        exif = Image.Exif()
+        base = ExifTags.Base
+        exif[base.Make], exif[base.Model] = "FUJIFILM", "X-T4"
+        ifd = exif.get_ifd(ExifTags.IFD.Exif)
+        ifd[base.DateTimeOriginal] = "2024:05:01 18:30:15"
+        ifd[base.OffsetTimeOriginal] = "+02:00"
+        ifd[base.LensModel] = "XF23mmF2 R WR"
+        ifd[base.FocalLength] = Fraction(23, 1)
+        ifd[base.FNumber] = Fraction(4, 1)
+        ifd[base.ExposureTime] = Fraction(1, 500)
+        ifd[base.ISOSpeedRatings] = 400
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLongitudeRef] = "N", "E"
+        gps[ExifTags.GPS.GPSLatitude] = (Fraction(43), Fraction(17), Fraction(45))
+        gps[ExifTags.GPS.GPSLongitude] = (Fraction(5), Fraction(22), Fraction(12))
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=92, exif=exif, xmp=XMP.encode())
+    data = buffer.getvalue()
+    records = b"".join(b"\x1c\x02\x19" + len(k).to_bytes(2, "big") + k for k in (b"sea", b"sun"))
+    resource = b"8BIM\x04\x04\x00\x00" + len(records).to_bytes(4, "big") + records
+    payload = b"Photoshop 3.0\x00" + resource + b"\x00" * (len(records) % 2)
+    segment = b"\xff\xed" + (len(payload) + 2).to_bytes(2, "big") + payload
+    return data[:2] + segment + data[2:]
+
+
+async def measure(work: Path, tree: Path, base: str, files: list[bytes], uploads: int) -> None:
+    async with AsyncExitStack() as stack:
+        this = await start("this tree", work, {}, stack)
+        before = await start(f"base {base}", work, {"PYTHONPATH": str(tree / "api")}, stack)
+        times: dict[str, list[float]] = {this.label: [], before.label: []}
+        for server in (this, before):  # warm: connections, imports
+            await timed_upload(server.http, files.pop(), 0)
+        for n in range(uploads):
+            for server in (this, before) if n % 2 == 0 else (before, this):
+                times[server.label].append(await timed_upload(server.http, files.pop(), n))
+        async with this.http.get("/images/1") as resp:
+            recorded = (await resp.json())["metadata"]
+    assert recorded["camera"]["model"] == "X-T4", recorded  # this tree did read it
+    this_median = statistics.median(times[this.label])
+    before_median = statistics.median(times[before.label])
+    print(f"\n| server | median upload, ms | of {uploads} uploads, alternated |")
+    print("|---|---|---|")
+    print(f"| {before.label} (no metadata read) | {before_median * 1000:.1f} | |")
+    print(f"| this tree | {this_median * 1000:.1f} | {this_median / before_median:.2f}x |")
+
+
+def main(uploads: int, base: str) -> None:
+    files = [camera_photo(n) for n in range(uploads * 2 + 2)]
+    median = statistics.median(map(len, files))
+    print(f"{len(files)} JPEGs of 6000x4000 with EXIF, XMP and IPTC, median {median:,.0f} bytes")
+    with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:
+        tree = Path(tmp) / "base"
+        git = ["git", "-C", str(ROOT), "worktree"]
+        subprocess.run([*git, "add", "--detach", str(tree), base], check=True, capture_output=True)
+        try:
+            asyncio.run(measure(Path(tmp), tree, base, files, uploads))
+        finally:
+            subprocess.run([*git, "remove", "--force", str(tree)], check=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--uploads", type=int, default=15)
+    parser.add_argument("--base", default="975f612")
+    arguments = parser.parse_args()
+    main(arguments.uploads, arguments.base)
