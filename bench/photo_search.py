@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "api"), str(Path(__file__).parent)]
 
 import aiohttp  # noqa: E402
-from descriptions import execute, first_chunk  # noqa: E402
+from descriptions import execute  # noqa: E402
 from listing_server import Server  # noqa: E402
 
 from pixtag.db import fixtures  # noqa: E402
@@ -112,6 +112,18 @@ SHAPES = [
     ("camera: common, taken:2024", {"q": 'camera:"maker1 model 1" taken:2024'}),
     ("iso:>3200 t100 sort:-taken", {"q": "iso:>3200 t100 sort:-taken"}),
 ]
+
+
+async def first_chunk(session: aiohttp.ClientSession, url: str, params: dict[str, str]) -> float:
+    """Seconds to the first body bytes of a listing of 100 (a page: the stream then ends,
+    and its slot is free for the next request)."""
+    started = time.perf_counter()
+    async with session.get(url, params={**params, "chunk_size": "100", "limit": "100"}) as resp:
+        assert resp.status == 200, await resp.text()
+        await resp.content.readany()
+        seconds = time.perf_counter() - started
+        await resp.read()
+    return seconds
 
 
 async def measure(api: Server, rounds: int) -> dict[str, list[float]]:

@@ -214,3 +214,11 @@ def test_add_names_the_tags_from_the_file_and_show_prints_what_it_says(
     assert "exposure     35 mm, f/2.8, 1/250 s, ISO 3200, flash" in lines
     assert "location     48.856600, -2.352200, 35.5 m" in lines
     assert "keywords     Paris, Eiffel Tower, Alice" in lines
+    # What the file says is searched from the command line too.
+    other = tmp_path / "plain.jpg"
+    other.write_bytes(saved("JPEG"))
+    assert pixtag("add", other).exit_code == 0
+    listed = pixtag("ls", "--json", "-q", "taken:2024-05 camera:canon lens:rf35")
+    assert listed.exit_code == 0, listed.output
+    assert [image["image_id"] for image in json.loads(listed.stdout)] == [image_id]
+    assert pixtag("ls", "--json", "-q", "taken:2024-06").stdout == "[]\n"
