@@ -93,6 +93,10 @@ ESTIMATE_FACT = """
 """
 EARTH_RADIUS_KM = 6371.0088  # as photo_distance_km
 INTEGER = (-(2**31), 2**31 - 1)
+# What a row test costs, a tag test 1 (seconds per row of a scan, measured on 200,000 rows:
+# a tag 0.34 us, ISO 1.8, a camera 5.1, a position 2.4-2.9, width or date 0.3).
+ROW_COST = {"iso": 5.0, "focal": 5.0, "width": 1.0, "height": 1.0, "camera": 15.0,
+            "lens": 8.0, "place": 8.0, "shape": 1.0, "text": 5.0}  # fmt: skip
 # Each fact's expression over ``images AS i`` and the type its bounds are bound as.
 MEASURES: dict[str, tuple[str, str]] = {
     "iso": ("photo_iso(i.metadata)", "integer"),
@@ -247,6 +251,9 @@ class Condition:
     sql: str
     share: float
     indexed: bool  # the GIN index can find its matches (no negation at the top)
+    # What testing one row costs, against a tag test (bench/RESULTS.md, "Photo search"):
+    # a JSON fact parses the row's metadata, a text term its words.
+    row_cost: float = 1.0
 
 
 class _Writer:
@@ -283,7 +290,8 @@ class _Writer:
         self.params[name] = term.words
         estimate = self.resolution.texts.get(self.text_places.get(term, -1), 0.0)
         share = min(1.0, estimate / max(self.resolution.images, 1.0))
-        return Condition(f"{WORDS} @@ {TSQUERY[_kind(term)].format(name=name)}", share, True)
+        sql = f"{WORDS} @@ {TSQUERY[_kind(term)].format(name=name)}"
+        return Condition(sql, share, True, ROW_COST["text"])
 
     def similar(self, term: t.Similar) -> Condition:
         ids = self.resolution.similar.get(self.similar_places.get(term, -1), [])
@@ -305,7 +313,7 @@ class _Writer:
     def fact(self, term: t.Fact) -> Condition:
         estimate = self.resolution.facts.get(self.fact_places.get(term, -1), 0.0)
         share = min(1.0, estimate / max(self.resolution.images, 1.0))
-        return Condition(self.fact_sql(term), share, True)
+        return Condition(self.fact_sql(term), share, True, ROW_COST[_fact_name(term)])
 
     def fact_sql(self, term: t.Fact) -> str:
         if isinstance(term, t.Measure):
@@ -342,7 +350,8 @@ class _Writer:
         if isinstance(term, t.Not):
             inner = self.write(term.term)
             # IS NOT TRUE: a fact the image lacks (NULL) does not match, so its negation does.
-            return Condition(f"({inner.sql}) IS NOT TRUE", 1.0 - inner.share, False)
+            sql = f"({inner.sql}) IS NOT TRUE"
+            return Condition(sql, 1.0 - inner.share, False, inner.row_cost)
         if isinstance(term, t.Tag | t.Prefix):
             return self.any_of([term])
         if isinstance(term, t.All):
@@ -365,6 +374,7 @@ class _Writer:
             " AND ".join(f"({p.sql})" for p in parts) if len(parts) > 1 else parts[0].sql,
             math.prod(p.share for p in parts),
             any(p.indexed for p in parts),
+            max(p.row_cost for p in parts),
         )
 
     def any_of(self, terms: Sequence[t.Term]) -> Condition:
@@ -382,6 +392,7 @@ class _Writer:
             " OR ".join(f"({p.sql})" for p in parts) if len(parts) > 1 else parts[0].sql,
             1.0 - math.prod(1.0 - p.share for p in parts),
             all(p.indexed for p in parts),
+            sum(p.row_cost for p in parts),
         )
 
 
@@ -390,6 +401,12 @@ def condition(term: t.Term, resolution: Resolution, params: dict[str, Any]) -> C
     if term == t.EVERYTHING:
         return Condition("true", 1.0, False)
     return _Writer(resolution, params, term).write(term)
+
+
+def _fact_name(term: t.Fact) -> str:
+    if isinstance(term, t.Measure | t.Named):
+        return term.fact
+    return "place" if isinstance(term, t.Place) else "shape"
 
 
 def _kind(term: t.Text) -> str:

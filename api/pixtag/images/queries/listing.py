@@ -21,8 +21,12 @@ estimated from the exact counts in ``tags`` (``queries.search``). Filling
 the first F rows costs about ``c_walk * F * N / M`` along the walk and
 ``c_sort * M`` through the index; they break even at ``M = sqrt(F * N *
 c_walk / c_sort)``, with ``c_walk / c_sort`` measured at about 0.11 (0.33
-us per row walked against 3 us per row collected and sorted). Below that
-the walk is switched off for this transaction only (``enable_indexscan``).
+us per row walked against 3 us per row collected and sorted). A row test
+dearer than a tag's (a photo fact parses the row's JSON metadata: up to 15
+times a tag test) raises the break-even by its square root. Below that the
+walk is switched off for this transaction only (``enable_indexscan``); a
+walk chosen is taken (``enable_sort`` and ``enable_bitmapscan`` off), since
+PostgreSQL's own estimate of some conditions is a fixed guess.
 
 Above it the estimate says the walk fills a chunk quickly, but only if the
 matches are spread out; a common tag on the newest ids only would make the
@@ -49,6 +53,9 @@ WALK_TO_SORT_COST = 0.11
 PROBE_ROWS = 20_000
 WALK_BUDGET_ROWS = 100_000
 NO_WALK = {"enable_indexscan": "off"}
+# The walk, once chosen, taken: PostgreSQL's own estimate of a condition may say few rows
+# match (it guesses a position's box at 0.1%) and have it collect and sort them.
+WALK = {"enable_bitmapscan": "off", "enable_sort": "off"}
 # Fetch the next chunk while the current one is written (bench/listing_read_ahead.py).
 READ_AHEAD = True
 
@@ -156,9 +163,10 @@ def probe_statement(statement: Statement, sort: Sort) -> str:
     )
 
 
-def walk_pays(matches: float, images: float, first_rows: int) -> bool:
-    """Whether the estimate says walking the order beats sorting the matches."""
-    return matches >= math.sqrt(first_rows * images * WALK_TO_SORT_COST)
+def walk_pays(matches: float, images: float, first_rows: int, row_cost: float = 1.0) -> bool:
+    """Whether the estimate says walking the order beats sorting the matches, when testing
+    a row costs ``row_cost`` tag tests."""
+    return matches >= math.sqrt(first_rows * images * WALK_TO_SORT_COST * row_cost)
 
 
 async def choose_plan(
@@ -172,13 +180,13 @@ async def choose_plan(
     condition = statement.condition
     if condition.sql == "true" or not condition.indexed:
         return {}
-    if not walk_pays(condition.share * images, images, first_rows):
+    if not walk_pays(condition.share * images, images, first_rows, condition.row_cost):
         return dict(NO_WALK)
     needed = math.ceil(first_rows * PROBE_ROWS / WALK_BUDGET_ROWS)
     params = {**statement.params, "probe_rows": PROBE_ROWS, "needed": needed}
     ((found, walked),) = await tx.query(probe_statement(statement, filters.sort), params)
     if int(found) >= needed or int(walked) < PROBE_ROWS:
-        return {}
+        return dict(WALK)
     return dict(NO_WALK)
 
 
