@@ -254,6 +254,13 @@ class Condition:
     # What testing one row costs, against a tag test (bench/RESULTS.md, "Photo search"):
     # a JSON fact parses the row's metadata, a text term its words.
     row_cost: float = 1.0
+    # The share of images the index path reads to collect the matches: the matches
+    # themselves for one term, the most selective indexed term's for several together.
+    index_share: float | None = None
+
+    @property
+    def index_reads(self) -> float:
+        return self.share if self.index_share is None else self.index_share
 
 
 class _Writer:
@@ -370,11 +377,13 @@ class _Writer:
         parts += [self.write(x) for x in terms if not isinstance(x, t.Tag)]
         if not parts:
             return Condition("true", 1.0, False)
+        indexed = [p.index_reads for p in parts if p.indexed]
         return Condition(
             " AND ".join(f"({p.sql})" for p in parts) if len(parts) > 1 else parts[0].sql,
             math.prod(p.share for p in parts),
-            any(p.indexed for p in parts),
+            bool(indexed),
             max(p.row_cost for p in parts),
+            min(indexed, default=1.0),
         )
 
     def any_of(self, terms: Sequence[t.Term]) -> Condition:
@@ -393,6 +402,7 @@ class _Writer:
             1.0 - math.prod(1.0 - p.share for p in parts),
             all(p.indexed for p in parts),
             sum(p.row_cost for p in parts),
+            min(1.0, sum(p.index_reads for p in parts)),
         )
 
 

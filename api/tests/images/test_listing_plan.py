@@ -132,4 +132,6 @@ async def test_common_tag_on_the_newest_ids_newest_first_keeps_the_walk(clustere
 
 
 async def test_keyset_page_past_the_gap_keeps_the_walk(clustered):
-    assert (await chosen(clustered, 100, tags_all=("late",), after_id=19000, limit=100))[0] == listing.WALK
+    assert (await chosen(clustered, 100, tags_all=("late",), after_id=19000, limit=100))[
+        0
+    ] == listing.WALK

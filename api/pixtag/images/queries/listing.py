@@ -21,7 +21,9 @@ estimated from the exact counts in ``tags`` (``queries.search``). Filling
 the first F rows costs about ``c_walk * F * N / M`` along the walk and
 ``c_sort * M`` through the index; they break even at ``M = sqrt(F * N *
 c_walk / c_sort)``, with ``c_walk / c_sort`` measured at about 0.11 (0.33
-us per row walked against 3 us per row collected and sorted). A row test
+us per row walked against 3 us per row collected and sorted). Combined terms
+read their most selective index's rows, not only the matches: ``M * R >= F
+* N * c_walk / c_sort`` with R those rows. A row test
 dearer than a tag's (a photo fact parses the row's JSON metadata: up to 15
 times a tag test) raises the break-even by its square root. Below that the
 walk is switched off for this transaction only (``enable_indexscan``); a
@@ -163,10 +165,18 @@ def probe_statement(statement: Statement, sort: Sort) -> str:
     )
 
 
-def walk_pays(matches: float, images: float, first_rows: int, row_cost: float = 1.0) -> bool:
+def walk_pays(
+    matches: float,
+    images: float,
+    first_rows: int,
+    row_cost: float = 1.0,
+    index_reads: float | None = None,
+) -> bool:
     """Whether the estimate says walking the order beats sorting the matches, when testing
-    a row costs ``row_cost`` tag tests."""
-    return matches >= math.sqrt(first_rows * images * WALK_TO_SORT_COST * row_cost)
+    a row costs ``row_cost`` tag tests and the index path reads ``index_reads`` rows (the
+    matches themselves, unless terms are combined)."""
+    reads = matches if index_reads is None else max(index_reads, matches)
+    return matches * reads >= first_rows * images * WALK_TO_SORT_COST * row_cost
 
 
 async def choose_plan(
@@ -180,7 +190,8 @@ async def choose_plan(
     condition = statement.condition
     if condition.sql == "true" or not condition.indexed:
         return {}
-    if not walk_pays(condition.share * images, images, first_rows, condition.row_cost):
+    matches, reads = condition.share * images, condition.index_reads * images
+    if not walk_pays(matches, images, first_rows, condition.row_cost, reads):
         return dict(NO_WALK)
     needed = math.ceil(first_rows * PROBE_ROWS / WALK_BUDGET_ROWS)
     params = {**statement.params, "probe_rows": PROBE_ROWS, "needed": needed}
