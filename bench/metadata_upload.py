@@ -20,17 +20,21 @@ upload time and their ratio.
 import argparse
 import asyncio
 import io
+import json
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "api"), str(Path(__file__).parent)]
 
+import aiohttp  # noqa: E402
 from PIL import ExifTags, Image  # noqa: E402
-from similar_upload import photo, timed_upload  # noqa: E402
+from PIL.TiffImagePlugin import IFDRational as Rational  # noqa: E402
+from similar_upload import photo  # noqa: E402
 from upload import start  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,8 +52,6 @@ XMP = (
 
 def camera_photo(seed: int) -> bytes:
     """``photo(seed)`` with a camera's EXIF, XMP keywords and IPTC keywords."""
-    from fractions import Fraction
-
     with Image.open(io.BytesIO(photo(seed))) as image:
         exif = Image.Exif()
         base = ExifTags.Base
@@ -58,14 +60,14 @@ def camera_photo(seed: int) -> bytes:
         ifd[base.DateTimeOriginal] = "2024:05:01 18:30:15"
         ifd[base.OffsetTimeOriginal] = "+02:00"
         ifd[base.LensModel] = "XF23mmF2 R WR"
-        ifd[base.FocalLength] = Fraction(23, 1)
-        ifd[base.FNumber] = Fraction(4, 1)
-        ifd[base.ExposureTime] = Fraction(1, 500)
+        ifd[base.FocalLength] = Rational(23, 1)
+        ifd[base.FNumber] = Rational(4, 1)
+        ifd[base.ExposureTime] = Rational(1, 500)
         ifd[base.ISOSpeedRatings] = 400
         gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
         gps[ExifTags.GPS.GPSLatitudeRef], gps[ExifTags.GPS.GPSLongitudeRef] = "N", "E"
-        gps[ExifTags.GPS.GPSLatitude] = (Fraction(43), Fraction(17), Fraction(45))
-        gps[ExifTags.GPS.GPSLongitude] = (Fraction(5), Fraction(22), Fraction(12))
+        gps[ExifTags.GPS.GPSLatitude] = (Rational(43), Rational(17), Rational(45))
+        gps[ExifTags.GPS.GPSLongitude] = (Rational(5), Rational(22), Rational(12))
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=92, exif=exif, xmp=XMP.encode())
     data = buffer.getvalue()
@@ -76,29 +78,53 @@ def camera_photo(seed: int) -> bytes:
     return data[:2] + segment + data[2:]
 
 
+KEYWORDS = ["harbour", "boats", "evening", "marseille", "sea", "sun"]
+
+
+async def upload(http: aiohttp.ClientSession, data: bytes, n: int, tags: list[str]) -> float:
+    form = aiohttp.FormData()
+    meta = json.dumps({"filename": f"p{n}.jpg", "tags": tags})
+    form.add_field("meta", meta, content_type="application/json")
+    form.add_field("image", data, filename=f"p{n}.jpg", content_type="image/jpeg")
+    started = time.perf_counter()
+    async with http.post("/images", data=form) as resp:
+        await resp.read()
+        assert resp.status == 201, resp.status
+    return time.perf_counter() - started
+
+
 async def measure(work: Path, tree: Path, base: str, files: list[bytes], uploads: int) -> None:
+    before_env = {"PYTHONPATH": str(tree / "api")}
     async with AsyncExitStack() as stack:
-        this = await start("this tree", work, {}, stack)
-        before = await start(f"base {base}", work, {"PYTHONPATH": str(tree / "api")}, stack)
-        times: dict[str, list[float]] = {this.label: [], before.label: []}
-        for server in (this, before):  # warm: connections, imports
-            await timed_upload(server.http, files.pop(), 0)
+        # (label, server, tags sent): the base as it was, and given the tags this tree
+        # takes from the file, so that both record the same image.
+        runs = [
+            (f"base {base}", await start(f"base {base}", work, before_env, stack), []),
+            (f"base {base}, the 6 tags sent", await start("base tags", work, before_env, stack),
+             KEYWORDS),
+            ("this tree", await start("this tree", work, {}, stack), []),
+            ("this tree, PIXTAG_METADATA_TAGS=off",
+             await start("this tree off", work, {"PIXTAG_METADATA_TAGS": "off"}, stack), []),
+        ]  # fmt: skip
+        times: dict[str, list[float]] = {label: [] for label, _, _ in runs}
+        for _, server, tags in runs:  # warm: connections, imports
+            await upload(server.http, files.pop(), 0, tags)
         for n in range(uploads):
-            for server in (this, before) if n % 2 == 0 else (before, this):
-                times[server.label].append(await timed_upload(server.http, files.pop(), n))
-        async with this.http.get("/images/1") as resp:
+            for label, server, tags in runs if n % 2 == 0 else runs[::-1]:
+                times[label].append(await upload(server.http, files.pop(), n, tags))
+        async with runs[2][1].http.get("/images/1") as resp:
             recorded = (await resp.json())["metadata"]
     assert recorded["camera"]["model"] == "X-T4", recorded  # this tree did read it
-    this_median = statistics.median(times[this.label])
-    before_median = statistics.median(times[before.label])
+    reference = statistics.median(times[runs[0][0]])
     print(f"\n| server | median upload, ms | of {uploads} uploads, alternated |")
     print("|---|---|---|")
-    print(f"| {before.label} (no metadata read) | {before_median * 1000:.1f} | |")
-    print(f"| this tree | {this_median * 1000:.1f} | {this_median / before_median:.2f}x |")
+    for label, samples in times.items():
+        median = statistics.median(samples)
+        print(f"| {label} | {median * 1000:.1f} | {median / reference:.2f}x |")
 
 
 def main(uploads: int, base: str) -> None:
-    files = [camera_photo(n) for n in range(uploads * 2 + 2)]
+    files = [camera_photo(n) for n in range(uploads * 4 + 4)]
     median = statistics.median(map(len, files))
     print(f"{len(files)} JPEGs of 6000x4000 with EXIF, XMP and IPTC, median {median:,.0f} bytes")
     with tempfile.TemporaryDirectory(prefix="pixtag-bench-") as tmp:

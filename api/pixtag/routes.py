@@ -2,6 +2,13 @@
 
 from aiohttp import web
 
+from pixtag.albums.views import (
+    AlbumCollectionView,
+    AlbumImagesView,
+    AlbumOrderView,
+    AlbumView,
+    ImageAlbumsView,
+)
 from pixtag.auth import access
 from pixtag.auth.views.drops import DropCollectionView, DropView
 from pixtag.auth.views.shares import (
@@ -82,6 +89,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/renditions/rebuild/{rebuild_id}", RebuildView, name="rendition_rebuild")
     app.router.add_view("/images/{image_id}/similar", SimilarView)
     app.router.add_view("/similar/index", SimilarIndexView)
+    app.router.add_view("/albums", AlbumCollectionView)
+    app.router.add_view("/albums/{album_id}", AlbumView, name="album")
+    app.router.add_view("/albums/{album_id}/images", AlbumImagesView)
+    app.router.add_view("/albums/{album_id}/order", AlbumOrderView)
+    app.router.add_view("/images/{image_id}/albums", ImageAlbumsView)
     app.router.add_view("/metadata/rebuild", MetadataRebuildView)
     app.router.add_view("/metadata/cameras", CameraNamesView)
     app.router.add_view("/metadata/lenses", LensNamesView)

@@ -35,9 +35,9 @@ def if_match_versions(request: web.BaseRequest) -> list[int] | None:
     ]
 
 
-def check_version(versions: list[int] | None, version: int) -> None:
+def check_version(versions: list[int] | None, version: int, what: str = "image") -> None:
     """Raise the 412 when If-Match named versions and ``version`` is not one of them."""
     if versions is not None and version not in versions:
         raise PreconditionFailed(
-            f"If-Match does not hold: the image is now at ETag {etag(version)}; read it again"
+            f"If-Match does not hold: the {what} is now at ETag {etag(version)}; read it again"
         )
