@@ -60,6 +60,15 @@ async def retag(
     term: Term = grammar.parse(query, ("body", "query")).term if query is not None else EVERYTHING
     report = Report()
     async with db.cursor(timeout_ms) as cur:
+        for _ in range(search.MAX_ALBUM_DEPTH):
+            albums = search.album_statement(term)
+            if albums is None:
+                break
+            await cur.execute(*albums)
+            term = search.with_albums(term, await cur.fetchall())
+        else:
+            if search.album_statement(term) is not None:
+                raise search.AlbumsTooDeep()
         lookup = all_of(term, *(Tag(t) for t in [*add, *remove]))
         resolution = search.Resolution()
         resolving = search.resolve_statement(lookup, with_size=False)

@@ -20,6 +20,8 @@
     orientation:portrait  taller than wide (landscape: wider than tall; square)
     has:location     images with a GPS position
     near:48.8566,2.3522,5km  within 5 km (or m, mi) of a latitude and longitude
+    album:12         images of album 12 (album:"Lisbon, the best" by its name, any case): a
+                     manual album's images, or a smart album's search
     similar:42       images similar to image 42 (the nearest 1,000 within the default distance,
                      as /images/42/similar lists them); similar:42~6 within 6 bits
     sort:-created    the order: id, -id (newest id first), created, -created, taken, -taken
@@ -48,6 +50,7 @@ from pixtag.search.terms import (
     SORTS,
     Any,
     Fact,
+    InAlbum,
     Measure,
     Named,
     Not,
@@ -75,6 +78,7 @@ MAX_SIMILAR = 5
 TEXT = "text:"
 SIMILAR = "similar:"
 TAKEN = "taken:"
+ALBUM = "album:"
 FACTS = ("camera", "lens", "iso", "focal", "width", "height", "orientation", "has", "near")
 _FACT = re.compile(r"(" + "|".join(FACTS) + r"):", re.IGNORECASE)
 MAX_NAME_LENGTH = 200
@@ -126,7 +130,8 @@ class Token:
     kind: str
     text: str
     position: int
-    term: Text | Similar | Taken | Fact | None = None  # of a "text", "similar", "taken", "fact"
+    # of a "text", "similar", "taken", "fact" or "album" token
+    term: Text | Similar | Taken | Fact | InAlbum | None = None
 
 
 @dataclass(frozen=True)
@@ -359,6 +364,26 @@ def _fact_token(text: str, i: int, name: str) -> tuple[Token, int]:
     return Token("fact", text[i:end], position, term), end
 
 
+def _album_token(text: str, i: int) -> tuple[Token, int]:
+    """The ``album:ID`` or ``album:NAME`` term starting at ``i``, and the index after it."""
+    position, start = i + 1, i + len(ALBUM)
+    if start < len(text) and text[start] == '"':
+        value, end = _quoted(text, start)
+        if end < len(text) and not (text[end].isspace() or text[end] in "()"):
+            raise QuerySyntaxError(f"unexpected {text[end]!r} after a quote", end + 1)
+    else:
+        end = _word_end(text, start)
+        value = text[start:end]
+        if value.isascii() and value.isdigit():
+            if value[0] == "0" or int(value) > BIGINT_MAX:
+                raise QuerySyntaxError("album: an id is 1 to 2^63-1", position)
+            return Token("album", text[i:end], position, InAlbum(album_id=int(value))), end
+    name = value.strip().lower()
+    if not name or len(name) > 200:
+        raise QuerySyntaxError('album: needs an id or a name (album:12, album:"a trip")', position)
+    return Token("album", text[i:end], position, InAlbum(name=name)), end
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of ``text``, each with its 1-based position."""
     tokens: list[Token] = []
@@ -389,6 +414,9 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(token)
         elif text[i : i + len(TAKEN)].lower() == TAKEN:
             token, i = _taken_token(text, i)
+            tokens.append(token)
+        elif text[i : i + len(ALBUM)].lower() == ALBUM:
+            token, i = _album_token(text, i)
             tokens.append(token)
         elif fact := _FACT.match(text, i):
             token, i = _fact_token(text, i, fact.group(1).lower())
@@ -423,7 +451,7 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-LEAVES = ("tag", "prefix", "text", "similar", "taken", "fact")
+LEAVES = ("tag", "prefix", "text", "similar", "taken", "fact", "album")
 
 
 class _Parser:

@@ -34,6 +34,11 @@ same expression (names as prefixes of a "C"-collated B-tree, the position
 as a box of a GiST index on a point, the exact distance tested on what the
 box finds), their shares PostgreSQL's own estimates (``photo_estimate``).
 
+An ``album:`` term is read before all that (``album_statement``, one more
+statement when there is one): a manual album becomes a condition on its
+images (``album_images``), a smart album its own search (albums in it read
+in turn, ``MAX_ALBUM_DEPTH`` deep), an unknown album nothing.
+
 A ``similar:`` term is resolved in that statement too, to the ids of the
 nearest ``SIMILAR_CAP`` images ``similar_images`` finds (fixture 023, what
 ``GET /images/{id}/similar`` answers), and written as a primary-key
@@ -46,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pixtag.errors import BadRequest
 from pixtag.search import terms as t
 from pixtag.tags.queries import counts as tag_counts
 
@@ -113,6 +119,12 @@ SHAPES = {"portrait": -1, "square": 0, "landscape": 1}
 WORLD = "((-180,-90),(180,90))"
 # The date taken as the order and the index have it: the undated past every period.
 TAKEN = "coalesce(i.taken_at, 'infinity'::timestamp)"
+MAX_ALBUM_DEPTH = 3
+SELECT_ALBUMS = """
+    SELECT a.album_id, lower(a.name), a.query, a.image_count FROM albums AS a
+    WHERE a.album_id = ANY(%(ids)s::bigint[]) OR lower(a.name) = ANY(%(names)s::text[])
+"""
+MEMBERS = "i.image_id IN (SELECT ai.image_id FROM album_images AS ai WHERE ai.album_id = {})"
 COUNT_IMAGES = """
     SELECT 'images', NULL, NULL, greatest(reltuples, 0)::bigint
     FROM pg_class WHERE oid = 'images'::regclass
@@ -179,6 +191,48 @@ def _estimates(
     if isinstance(fact, t.Shape):
         return [("shape", SHAPES[fact.shape], None, None, None)]
     return [("location", None, None, None, box) for box in boxes(fact)]
+
+
+def album_statement(term: t.Term) -> tuple[str, dict[str, Any]] | None:
+    """The statement reading the albums the tree names (None: it names none)."""
+    named = t.albums(term)
+    if not named:
+        return None
+    ids = [a.album_id for a in named if a.album_id is not None]
+    names = [a.name for a in named if a.name is not None]
+    return SELECT_ALBUMS, {"ids": ids, "names": names}
+
+
+def with_albums(term: t.Term, rows: Sequence[tuple[Any, ...]]) -> t.Term:
+    """The tree with its ``album:`` terms replaced by what ``rows`` (of ``album_statement``)
+    say the albums are; the smart albums' searches may name albums in turn."""
+    from pixtag.search.grammar import QuerySyntaxError, parse  # the grammar builds terms
+
+    by_id = {int(row[0]): row for row in rows}
+    by_name = {_text(row[1]): row for row in rows}
+    found: dict[t.InAlbum, t.Term] = {}
+    for album in t.albums(term):
+        row = by_id.get(album.album_id or 0) if album.name is None else by_name.get(album.name)
+        if row is None:
+            found[album] = NOTHING
+        elif row[2] is None:
+            found[album] = t.Members(int(row[0]), int(row[3]))
+        else:
+            try:
+                found[album] = parse(_text(row[2])).term
+            except QuerySyntaxError:
+                found[album] = NOTHING  # its query no longer reads: GET /albums/{id} says why
+    return t.replaced(term, found)
+
+
+NOTHING: t.Term = t.Any(())
+
+
+class AlbumsTooDeep(BadRequest):
+    def __init__(self) -> None:
+        super().__init__(
+            f"q: smart albums name albums more than {MAX_ALBUM_DEPTH} deep (or in a circle)"
+        )
 
 
 def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, Any]] | None:
@@ -345,7 +399,15 @@ class _Writer:
         distance = f"photo_distance_km({POINT}, {latitude}::float8, {longitude}::float8)"
         return f"({within}) AND {distance} <= {self.value(term.radius_km)}::float8"
 
+    def members(self, term: t.Members) -> Condition:
+        name = f"q{len(self.params)}"
+        self.params[name] = term.album_id
+        share = min(1.0, term.count / max(self.resolution.images, 1.0))
+        return Condition(MEMBERS.format(f"%({name})s::bigint"), share, True)
+
     def write(self, term: t.Term) -> Condition:
+        if isinstance(term, t.Members):
+            return self.members(term)
         if isinstance(term, t.Measure | t.Named | t.Place | t.Shape):
             return self.fact(term)
         if isinstance(term, t.Text):
@@ -363,6 +425,8 @@ class _Writer:
             return self.any_of([term])
         if isinstance(term, t.All):
             return self.all_of(term.terms)
+        if isinstance(term, t.InAlbum):  # with_albums replaces them before
+            raise TypeError("an album: term is read before the search is written")
         return self.any_of(list(term.terms))
 
     def all_of(self, terms: Sequence[t.Term]) -> Condition:

@@ -104,6 +104,24 @@ type Fact = Measure | Named | Place | Shape
 
 
 @dataclass(frozen=True)
+class InAlbum:
+    """Images of an album (``album:``), named by its id or its name (lower-case); before the
+    search runs it becomes ``Members`` (a manual album), the album's own search (a smart
+    one), or nothing (no such album)."""
+
+    album_id: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Members:
+    """Images of the manual album ``album_id``, which holds ``count`` of them."""
+
+    album_id: int
+    count: int
+
+
+@dataclass(frozen=True)
 class Not:
     """Images not matching ``term``."""
 
@@ -125,7 +143,20 @@ class Any:
 
 
 type Term = (
-    Tag | Prefix | Text | Similar | Taken | Measure | Named | Place | Shape | Not | All | Any
+    Tag
+    | Prefix
+    | Text
+    | Similar
+    | Taken
+    | Measure
+    | Named
+    | Place
+    | Shape
+    | InAlbum
+    | Members
+    | Not
+    | All
+    | Any
 )
 
 EVERYTHING = All(())
@@ -193,7 +224,25 @@ def facts(term: Term) -> list[Fact]:
     return sorted(found, key=repr)
 
 
-def _found[T: (Text, Similar, Taken, Measure, Named, Place, Shape)](
+def albums(term: Term) -> list[InAlbum]:
+    """The distinct ``album:`` terms of a tree, in one fixed order."""
+    return sorted(_found(term, InAlbum), key=repr)
+
+
+def replaced(term: Term, by: dict[InAlbum, Term]) -> Term:
+    """The tree with each ``album:`` term replaced as ``by`` says."""
+    if isinstance(term, InAlbum):
+        return by[term]
+    if isinstance(term, Not):
+        return Not(replaced(term.term, by))
+    if isinstance(term, All):
+        return all_of(*(replaced(x, by) for x in term.terms))
+    if isinstance(term, Any):
+        return Any(tuple(replaced(x, by) for x in term.terms))
+    return term
+
+
+def _found[T: (Text, Similar, Taken, Measure, Named, Place, Shape, InAlbum)](
     term: Term, kind: type[T]
 ) -> set[T]:
     found: set[T] = set()

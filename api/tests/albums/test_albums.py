@@ -246,3 +246,49 @@ async def test_the_albums_of_an_image_and_the_album_listing(client):
 async def test_album_text_fields_are_checked(client, field):
     body = {"name": "ok", field: "x" * 5000}
     await problem(await client.post("/albums", json=body), 400)
+
+
+async def listed(client, q: str) -> list[int]:  # type: ignore[no-untyped-def]
+    resp = await client.get("/images", params={"q": q})
+    assert resp.status == 200, (q, await resp.text())
+    body = json.loads(await resp.text())
+    return [image["image_id"] for chunk in body[:-1] for image in chunk]
+
+
+async def test_album_terms_combine_with_the_rest_of_q(client):
+    cats = await images(client, 3, ["cat"])
+    dogs = await images(client, 3, ["dog"])
+    trip = await create(client, name="Trip to Lisbon")
+    await client.post(f"/albums/{trip['album_id']}/images", json={"ids": [cats[0], dogs[0]]})
+    smart = await create(client, name="Dogs", query='dog -album:"trip to lisbon"')
+    nested = await create(client, name="Both", query=f"album:{smart['album_id']} or cat")
+    trip_id, smart_id = trip["album_id"], smart["album_id"]
+    for q, expected in [
+        (f"album:{trip_id}", [cats[0], dogs[0]]),
+        ('album:"TRIP TO LISBON"', [cats[0], dogs[0]]),
+        (f"album:{trip_id} cat", [cats[0]]),
+        (f"-album:{trip_id}", [*cats[1:], *dogs[1:]]),
+        (f"album:{trip_id} or dog", [cats[0], *dogs]),
+        (f"album:{smart_id}", dogs[1:]),
+        (f"album:{nested['album_id']}", [*cats, *dogs[1:]]),
+        ("album:999999", []),
+        ('album:"no such album"', []),
+        (f"album:{smart_id} sort:-id", dogs[1:][::-1]),
+    ]:
+        assert await listed(client, q) == sorted(expected, reverse=q.endswith("-id")), q
+    # Bulk tags through an album term.
+    resp = await client.post("/images/tags", json={"query": f"album:{trip_id}", "add": ["lisbon"]})
+    assert resp.status == 200, await resp.text()
+    assert await listed(client, "lisbon") == [cats[0], dogs[0]]
+    # Smart albums naming each other in a circle: a 400, not a loop.
+    loop = await create(client, name="Loop", query="cat")
+    resp = await client.patch(
+        f"/albums/{loop['album_id']}", json={"query": f"album:{loop['album_id']}"}
+    )
+    assert resp.status == 200
+    body = await problem(
+        await client.get("/images", params={"q": f"album:{loop['album_id']}"}), 400
+    )
+    assert "more than 3 deep" in body["detail"]
+    await problem(await client.get("/images", params={"q": "album:0"}), 400)
+    await problem(await client.get("/images", params={"q": 'album:""'}), 400)

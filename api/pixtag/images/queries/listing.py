@@ -42,7 +42,7 @@ alone) always walks: the other plan would read and sort the whole table.
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pixtag.db.database import Database
@@ -238,6 +238,14 @@ async def prepare(
     tx: StreamTransaction, filters: ListingFilters, media_url: str | None, first_rows: int
 ) -> tuple[Statement, dict[str, str]]:
     """The listing's statement and the settings its cursor is planned under."""
+    for _ in range(search.MAX_ALBUM_DEPTH):
+        albums = search.album_statement(filters.term)
+        if albums is None:
+            break
+        filters = replace(filters, term=search.with_albums(filters.term, await tx.query(*albums)))
+    else:
+        if search.album_statement(filters.term) is not None:
+            raise search.AlbumsTooDeep()
     resolution = search.Resolution()
     resolving = search.resolve_statement(filters.term, with_size=True)
     if resolving is not None:
