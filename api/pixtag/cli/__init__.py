@@ -42,6 +42,7 @@ COMMANDS = {
     "renditions": "pixtag.cli.renditions:renditions",
     "similar": "pixtag.cli.similar:similar",
     "metadata": "pixtag.cli.metadata:metadata",
+    "album": "pixtag.cli.albums:album",
     "process": "pixtag.cli.processing:process",
 }
 
