@@ -18,7 +18,7 @@ from pixtag.errors import DomainError
 from pixtag.images.queries import bulk_tags
 from pixtag.search import grammar
 from pixtag.search import queries as search
-from pixtag.search.terms import EVERYTHING, Tag, Term, all_of
+from pixtag.search.terms import EVERYTHING, Term
 
 
 @dataclass
@@ -60,21 +60,14 @@ async def retag(
     term: Term = grammar.parse(query, ("body", "query")).term if query is not None else EVERYTHING
     report = Report()
     async with db.cursor(timeout_ms) as cur:
-        for _ in range(search.MAX_ALBUM_DEPTH):
-            albums = search.album_statement(term)
-            if albums is None:
-                break
-            await cur.execute(*albums)
-            term = search.with_albums(term, await cur.fetchall())
-        else:
-            if search.album_statement(term) is not None:
-                raise search.AlbumsTooDeep()
-        lookup = all_of(term, *(Tag(t) for t in [*add, *remove]))
-        resolution = search.Resolution()
-        resolving = search.resolve_statement(lookup, with_size=False)
-        if resolving is not None:
-            await cur.execute(*resolving)
-            resolution = search.read_resolution(await cur.fetchall())
+
+        async def fetch(sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+            await cur.execute(sql, values)
+            return list(await cur.fetchall())
+
+        term, resolution = await search.compile_term(
+            fetch, term, with_size=False, also=[*add, *remove]
+        )
         params: dict[str, Any] = {
             "add": list(dict.fromkeys(resolution.targets.get(t, t) for t in add)),
             "remove": list(dict.fromkeys(resolution.targets.get(t, t) for t in remove)),

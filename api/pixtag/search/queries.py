@@ -47,7 +47,7 @@ an unknown tag does.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,6 +233,31 @@ class AlbumsTooDeep(BadRequest):
         super().__init__(
             f"q: smart albums name albums more than {MAX_ALBUM_DEPTH} deep (or in a circle)"
         )
+
+
+type Fetch = Callable[[str, dict[str, Any]], Awaitable[Sequence[tuple[Any, ...]]]]
+
+
+async def compile_term(
+    fetch: Fetch, term: t.Term, *, with_size: bool, also: Sequence[str] = ()
+) -> tuple[t.Term, Resolution]:
+    """The tree with its albums read (``album_statement``, as deep as they go) and what the
+    database says of its tags and terms, and of the tags ``also`` (``resolve_statement``);
+    ``fetch`` runs a statement and returns its rows."""
+    for _ in range(MAX_ALBUM_DEPTH):
+        albums = album_statement(term)
+        if albums is None:
+            break
+        term = with_albums(term, await fetch(*albums))
+    else:
+        if album_statement(term) is not None:
+            raise AlbumsTooDeep()
+    resolution = Resolution()
+    lookup = t.all_of(term, *(t.Tag(tag) for tag in also))
+    resolving = resolve_statement(lookup, with_size=with_size)
+    if resolving is not None:
+        resolution = read_resolution(await fetch(*resolving))
+    return term, resolution
 
 
 def resolve_statement(term: t.Term, *, with_size: bool) -> tuple[str, dict[str, Any]] | None:

@@ -238,18 +238,8 @@ async def prepare(
     tx: StreamTransaction, filters: ListingFilters, media_url: str | None, first_rows: int
 ) -> tuple[Statement, dict[str, str]]:
     """The listing's statement and the settings its cursor is planned under."""
-    for _ in range(search.MAX_ALBUM_DEPTH):
-        albums = search.album_statement(filters.term)
-        if albums is None:
-            break
-        filters = replace(filters, term=search.with_albums(filters.term, await tx.query(*albums)))
-    else:
-        if search.album_statement(filters.term) is not None:
-            raise search.AlbumsTooDeep()
-    resolution = search.Resolution()
-    resolving = search.resolve_statement(filters.term, with_size=True)
-    if resolving is not None:
-        resolution = search.read_resolution(await tx.query(*resolving))
+    term, resolution = await search.compile_term(tx.query, filters.term, with_size=True)
+    filters = replace(filters, term=term)
     statement = build(filters, resolution, media_url)
     if filters.sha256 is not None:
         return statement, dict(NO_WALK)  # one image at most: the partial index finds it
