@@ -6,12 +6,14 @@ from pixtag.albums.views import (
     AlbumCollectionView,
     AlbumImagesView,
     AlbumOrderView,
+    AlbumSharesView,
     AlbumView,
     ImageAlbumsView,
 )
 from pixtag.auth import access
 from pixtag.auth.views.drops import DropCollectionView, DropView
 from pixtag.auth.views.shares import (
+    AlbumShareImageView,
     ImageSharesView,
     ShareDownloadView,
     ShareLinkView,
@@ -93,6 +95,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/albums/{album_id}", AlbumView, name="album")
     app.router.add_view("/albums/{album_id}/images", AlbumImagesView)
     app.router.add_view("/albums/{album_id}/order", AlbumOrderView)
+    app.router.add_view("/albums/{album_id}/shares", AlbumSharesView)
     app.router.add_view("/images/{image_id}/albums", ImageAlbumsView)
     app.router.add_view("/metadata/rebuild", MetadataRebuildView)
     app.router.add_view("/metadata/cameras", CameraNamesView)
@@ -134,6 +137,7 @@ def setup_access_routes(app: web.Application) -> None:
     app.router.add_view("/s/{token}", ShareLinkView, name="share_link")
     app.router.add_view("/s/{token}/download", ShareDownloadView)
     app.router.add_view("/s/{token}/preview", SharePreviewView)
+    app.router.add_view("/s/{token}/images/{image_id}/{what}", AlbumShareImageView)
     # Seed 002's file drop.
     app.router.add_view("/file", DropCollectionView, expect_handler=expect_handler)
     app.router.add_view("/file/{token}", DropView, name="drop")

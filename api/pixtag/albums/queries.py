@@ -17,8 +17,11 @@ from pixtag.db.chunks import FirstColumn, declared
 from pixtag.db.database import Database
 from pixtag.db.stream import ChunkCursor
 from pixtag.errors import Conflict, Gone, NotFound
+from pixtag.images.queries.listing import ORDER
 from pixtag.images.queries.missing import missing_image
 from pixtag.search import cursor_token
+from pixtag.search import queries as search
+from pixtag.search.grammar import parse
 
 GAP = 1 << 16
 
@@ -365,3 +368,87 @@ async def open_album_images(
     async with db.stream() as tx:
         cursor = await tx.declare(SELECT_IMAGES, params, chunk_size=chunk_size)
         yield AlbumPage(cursor, limit)
+
+
+# The images of an album a share hands out: those with a file, in the album's order.
+MANUAL_MEMBER_IDS = """
+    SELECT ai.image_id FROM album_images AS ai JOIN images AS i ON i.image_id = ai.image_id
+    WHERE ai.album_id = %(album_id)s AND i.content_type IS NOT NULL
+    ORDER BY ai.position
+    LIMIT %(limit)s
+"""
+MANUAL_MEMBER = """
+    SELECT 1 FROM album_images AS ai JOIN images AS i ON i.image_id = ai.image_id
+    WHERE ai.album_id = %(album_id)s AND ai.image_id = %(image_id)s
+      AND i.content_type IS NOT NULL
+"""
+SMART_MEMBER_IDS = """
+    SELECT i.image_id FROM images AS i
+    WHERE ({condition}) AND i.content_type IS NOT NULL
+    ORDER BY {order}
+    LIMIT %(limit)s
+"""
+SMART_MEMBER = """
+    SELECT 1 FROM images AS i
+    WHERE i.image_id = %(image_id)s AND ({condition}) AND i.content_type IS NOT NULL
+"""
+MEMBER_FILES = """
+    SELECT i.image_id, i.filename, file_key(i), i.content_type, i.size, i.sha256
+    FROM unnest(%(ids)s::bigint[]) WITH ORDINALITY AS m(image_id, n)
+    JOIN images AS i ON i.image_id = m.image_id
+    WHERE i.content_type IS NOT NULL
+    ORDER BY m.n
+"""
+
+
+@dataclass(frozen=True)
+class MemberFile:
+    """An album image's stored file."""
+
+    image_id: int
+    filename: str
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+async def _smart_condition(cur: Any, query: str, params: dict[str, Any]) -> tuple[str, str]:
+    """A smart album's search as a condition on ``images AS i`` and its ORDER BY."""
+    parsed = parse(query)
+
+    async def fetch(sql: str, values: dict[str, Any]) -> list[tuple[Any, ...]]:
+        await cur.execute(sql, values)
+        return list(await cur.fetchall())
+
+    term, resolution = await search.compile_term(fetch, parsed.term, with_size=True)
+    condition = search.condition(term, resolution, params)
+    return condition.sql, ORDER[parsed.sort or "id"]
+
+
+async def member_ids(cur: Any, album_id: int, query: str | None, limit: int | None) -> list[int]:
+    """The ids of the album's images that have a file, in its order (at most ``limit``)."""
+    params: dict[str, Any] = {"album_id": album_id, "limit": limit}
+    if query is None:
+        await cur.execute(MANUAL_MEMBER_IDS, params)
+    else:
+        condition, order = await _smart_condition(cur, query, params)
+        await cur.execute(SMART_MEMBER_IDS.format(condition=condition, order=order), params)
+    return [int(row[0]) for row in await cur.fetchall()]
+
+
+async def is_member(cur: Any, album_id: int, query: str | None, image_id: int) -> bool:
+    """Whether the image is in the album, with a file."""
+    params: dict[str, Any] = {"album_id": album_id, "image_id": image_id}
+    if query is None:
+        await cur.execute(MANUAL_MEMBER, params)
+    else:
+        condition, _ = await _smart_condition(cur, query, params)
+        await cur.execute(SMART_MEMBER.format(condition=condition), params)
+    return await cur.fetchone() is not None
+
+
+async def member_files(cur: Any, ids: list[int]) -> list[MemberFile]:
+    """The files of these images, in this order (those without one left out)."""
+    await cur.execute(MEMBER_FILES, {"ids": ids})
+    return [MemberFile(*row) for row in await cur.fetchall()]

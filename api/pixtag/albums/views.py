@@ -8,6 +8,7 @@ from aiohttp_pydantic.oas.typing import r200, r201, r204, r400, r404, r409, r410
 
 from pixtag import keys
 from pixtag.albums import queries, service
+from pixtag.albums import shares as album_shares
 from pixtag.albums.models import (
     Album,
     AlbumCreate,
@@ -19,6 +20,7 @@ from pixtag.albums.models import (
     AlbumPatch,
     ImageAlbums,
 )
+from pixtag.auth.models import AlbumShare, ShareCreate
 from pixtag.errors import DomainError
 from pixtag.images.queries.listing import ListingFilters, open_listing
 from pixtag.images.versions import etag, if_match_versions
@@ -395,3 +397,55 @@ class ImageAlbumsView(ProblemView):
         """
         async with self.db.cursor() as cur:
             return json_document(await queries.image_albums(cur, image_id))
+
+
+class AlbumSharesView(ProblemView):
+    """The share links of an album."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read", "POST": "write"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "listAlbumShares", "responses": BUSY},
+        "POST": {
+            "operationId": "createAlbumShare",
+            "requestBody": json_body(ShareCreate),
+            "responses": {"201": {"headers": location("The share link, /s/{token}.")}, **BUSY},
+        },
+    }
+
+    async def post(
+        self, album_id: AlbumId, /
+    ) -> r201[AlbumShare] | r400[Problem] | r404[Problem] | r410[Problem] | r415[Problem]:
+        """
+        Make a share link for the album: ``/s/{token}`` shows its images (a page, or JSON
+        for an API client), each viewable and downloadable, and all of them as one zip;
+        nothing outside the album. A smart album's link shows what its search finds when
+        it is opened. Optional: ``password``, ``expires_in``, ``max_downloads`` (each
+        image's file or the zip counts one), ``strip_metadata`` (default true).
+
+        Tags: shares
+        Status Codes:
+            201: The share, with its URL.
+            400: The body or the id is invalid.
+            404: No album has this id.
+            410: The album was deleted.
+            415: The body is not JSON.
+        """
+        body = await read_json(self.request, ShareCreate)
+        share = await album_shares.create(self.request.app, album_id, body)
+        return json_document(share.model_dump_json(), status=201, Location=share.url)
+
+    async def get(
+        self, album_id: AlbumId, /
+    ) -> r200[list[AlbumShare]] | r400[Problem] | r404[Problem] | r410[Problem]:
+        """
+        The album's share links that are not revoked, oldest first.
+
+        Tags: shares
+        Status Codes:
+            200: The shares.
+            400: The id is invalid.
+            404: No album has this id.
+            410: The album was deleted.
+        """
+        found = await album_shares.listing(self.request.app, album_id)
+        return json_document("[" + ",".join(s.model_dump_json() for s in found) + "]")

@@ -91,3 +91,44 @@ class Share(BaseModel):
     has_password: bool
     created_at: str
     strip_metadata: bool = Field(description="Whether downloads leave out the metadata.")
+
+
+class AlbumShare(BaseModel):
+    """A share link of an album: ``url`` (``/s/{token}``) leads to its page (a browser) or its
+    JSON (an API client), and to nothing outside the album."""
+
+    token: str
+    url: str
+    album_id: int
+    expires_at: str | None
+    max_downloads: int | None = Field(
+        description="Downloads it allows: each image's file or the whole zip counts one."
+    )
+    downloads: int
+    has_password: bool
+    created_at: str
+    strip_metadata: bool = Field(description="Whether downloads leave out the metadata.")
+
+
+class AlbumShareImage(BaseModel):
+    """An image an album's share hands out, with its URLs under the link."""
+
+    image_id: int
+    filename: str
+    content_type: str
+    size: int
+    preview: str = Field(description="Its thumbnail.")
+    view: str = Field(description="Its large rendition, to look at.")
+    download: str = Field(description="Its file (counts one download).")
+
+
+class AlbumShareDocument(BaseModel):
+    """What an album's share link shows an API client."""
+
+    name: str
+    description: str
+    truncated: bool = Field(
+        description="More images than listed here (1,000): download_all holds every one."
+    )
+    download_all: str = Field(description="Every image as one zip (counts one download).")
+    images: list[AlbumShareImage]

@@ -31,6 +31,10 @@ h1{font-size:1.3rem;margin:0 0 1rem;overflow-wrap:anywhere}
 figure{margin:0 0 1rem}img{max-width:100%;height:auto;display:block;border-radius:4px}
 .no-preview{padding:3rem;text-align:center;background:#eee;color:#666;border-radius:4px}
 figcaption{margin-top:.5rem;color:#555;overflow-wrap:anywhere}
+.album{max-width:72rem}.grid{list-style:none;padding:0;margin:1rem 0;display:grid;gap:.8rem;
+grid-template-columns:repeat(auto-fill,minmax(10rem,1fr))}.grid li{background:#f6f6f4;
+border-radius:6px;padding:.4rem;overflow-wrap:anywhere;font-size:.9rem}
+.grid img{aspect-ratio:1;object-fit:cover;width:100%}
 .message{padding:.5rem .75rem;background:#fdecea;color:#8a1c13;border-radius:4px}
 .button,button{display:inline-block;padding:.5rem 1.25rem;background:#1f5fbf;color:#fff;
 border:0;border-radius:4px;text-decoration:none;font:inherit;cursor:pointer}
@@ -112,7 +116,14 @@ def _ready(request: web.Request, token: str, link: queries.Link, *, grant: bool)
     )
 
 
-def _closed(status: int, message: str) -> web.Response:
+def render_album(document: dict[str, object]) -> web.Response:
+    """An album share's page: its images' thumbnails, each linking to its view and download,
+    and a Download all button."""
+    page = ENVIRONMENT.get_template("album.html").render(css=CSS, **document)
+    return web.Response(status=200, text=page, content_type="text/html", headers=HEADERS)
+
+
+def closed(status: int, message: str) -> web.Response:
     return render(status, state="closed", title="Share link", message=message)
 
 
@@ -134,9 +145,9 @@ async def page(request: web.Request, token: str, password: str | None = None) ->
         link = await shares.check(request.app, token, shares.Proof(password=password))
         return _ready(request, token, link, grant=True)
     except NotFound as error:
-        return _closed(404, error.detail)
+        return closed(404, error.detail)
     except Gone:
-        return _closed(
+        return closed(
             410, "This link has been used up, has expired or was revoked, or its image is gone."
         )
     except shares.ShareLocked as locked:

@@ -126,21 +126,33 @@ async def find(app: web.Application, token: str, kind: str = SHARE) -> queries.L
 async def check(app: web.Application, token: str, proof: Proof, kind: str = SHARE) -> queries.Link:
     """The link, if ``proof`` opens it now: 404, 410, 401 or 429 otherwise. Counts nothing."""
     link = await find(app, token, kind)
-    if link.password_hash is not None and not proof.granted:
-        if link.locked_for is None and not proof.password:
-            raise SharePasswordNeeded(
-                "This share link needs its password (?password= or X-Share-Password)"
-            )
-        async with app[keys.DATABASE].cursor() as cur:
-            # Counted before it is checked: guesses sent at once cannot outrun the limit.
-            if link.locked_for is not None or not await queries.claim_attempt(cur, token):
-                locked = await queries.link(cur, token, kind=kind)
-                raise ShareLocked(max(1, (locked and locked.locked_for) or 1))
-        if not await passwords.verify_password(proof.password or "", link.password_hash):
-            raise SharePasswordNeeded("Wrong password for this share link", wrong=True)
+    await check_password(app, token, link.password_hash, link.locked_for, proof)
     if link.key is None or link.content_type is None or link.filename is None:
         raise NotFound("The shared image has no file yet")
     return link
+
+
+async def check_password(
+    app: web.Application,
+    token: str,
+    password_hash: str | None,
+    locked_for: int | None,
+    proof: Proof,
+) -> None:
+    """Nothing when the link needs no password or ``proof`` gives it (or a grant); 401 or
+    429 otherwise. A wrong password counts towards the link's limit."""
+    if password_hash is None or proof.granted:
+        return
+    if locked_for is None and not proof.password:
+        raise SharePasswordNeeded(
+            "This share link needs its password (?password= or X-Share-Password)"
+        )
+    async with app[keys.DATABASE].cursor() as cur:
+        # Counted before it is checked: guesses sent at once cannot outrun the limit.
+        if locked_for is not None or not await queries.claim_attempt(cur, token):
+            raise ShareLocked(max(1, await queries.locked_for(cur, token) or 1))
+    if not await passwords.verify_password(proof.password or "", password_hash):
+        raise SharePasswordNeeded("Wrong password for this share link", wrong=True)
 
 
 async def download(

@@ -87,14 +87,137 @@ COUNT_DOWNLOAD = """
       AND s.revoked_at IS NULL
       AND (s.expires_at IS NULL OR s.expires_at > now())
       AND (s.max_downloads IS NULL OR s.downloads < s.max_downloads)
-      AND EXISTS (SELECT 1 FROM images AS i WHERE i.image_id = s.image_id)
+      AND CASE WHEN s.kind = 'album'
+               THEN EXISTS (SELECT 1 FROM albums AS a WHERE a.album_id = s.album_id)
+               ELSE EXISTS (SELECT 1 FROM images AS i WHERE i.image_id = s.image_id) END
     RETURNING s.downloads
 """
+
+KIND = "SELECT kind FROM shares WHERE token = %(token)s"
+LOCKED_FOR = f"""
+    SELECT CASE WHEN s.failures >= {MAX_FAILURES}
+                     AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
+                THEN ceil(extract(epoch FROM s.failures_since
+                                  + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
+           END
+    FROM shares AS s WHERE s.token = %(token)s
+"""  # noqa: S608 - constant numbers
+
+ALBUM_SHARE_COLUMNS = """
+    s.token, s.album_id, utc_iso(s.expires_at), s.max_downloads, s.downloads,
+    s.password_hash IS NOT NULL, utc_iso(s.created_at), s.strip_metadata
+"""
+INSERT_ALBUM_SHARE = f"""
+    INSERT INTO shares AS s (token, album_id, password_hash, expires_at, max_downloads, kind,
+                             strip_metadata)
+    SELECT %(token)s, a.album_id, %(password_hash)s,
+           now() + make_interval(secs => %(expires_in)s), %(max_downloads)s, 'album',
+           %(strip_metadata)s
+    FROM albums AS a WHERE a.album_id = %(album_id)s
+    RETURNING {ALBUM_SHARE_COLUMNS}
+"""  # noqa: S608 - constant fragments; values bound
+SELECT_ALBUM_SHARES = f"""
+    SELECT {ALBUM_SHARE_COLUMNS} FROM shares AS s
+    WHERE s.album_id = %(album_id)s AND s.revoked_at IS NULL AND s.kind = 'album'
+    ORDER BY s.created_at, s.token
+"""  # noqa: S608 - constant fragments; values bound
+SELECT_ALBUM_LINK = f"""
+    SELECT s.password_hash,
+           s.revoked_at IS NOT NULL
+             OR s.expires_at <= now()
+             OR (s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads)
+             OR a.album_id IS NULL,
+           CASE WHEN s.failures >= {MAX_FAILURES}
+                     AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
+                THEN ceil(extract(epoch FROM s.failures_since
+                                  + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
+           END,
+           s.album_id, a.name, a.description, a.query, s.strip_metadata
+    FROM shares AS s LEFT JOIN albums AS a ON a.album_id = s.album_id
+    WHERE s.token = %(token)s AND s.kind = 'album'
+"""  # noqa: S608 - constant numbers
 
 # A download whose bytes could not all be sent gives its count back.
 UNCOUNT_DOWNLOAD = """
     UPDATE shares SET downloads = downloads - 1 WHERE token = %(token)s AND downloads > 0
 """
+
+
+@dataclass(frozen=True)
+class AlbumShareRow:
+    token: str
+    album_id: int
+    expires_at: str | None
+    max_downloads: int | None
+    downloads: int
+    has_password: bool
+    created_at: str
+    strip_metadata: bool
+
+
+@dataclass(frozen=True)
+class AlbumLink:
+    """What following an album's share link needs to know."""
+
+    password_hash: str | None
+    gone: bool  # revoked, expired, used up, or its album deleted
+    locked_for: int | None
+    album_id: int
+    name: str | None
+    description: str | None
+    query: str | None  # a smart album's search
+    strip_metadata: bool
+
+
+async def locked_for(cur: Any, token: str) -> int | None:
+    """Seconds until the link takes passwords again, if it is locked."""
+    await cur.execute(LOCKED_FOR, {"token": token})
+    row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+async def kind(cur: Any, token: str) -> str | None:
+    """What the share ``token`` leads to (share, drop, album), or None."""
+    await cur.execute(KIND, {"token": token})
+    row = await cur.fetchone()
+    return None if row is None else str(row[0])
+
+
+async def create_album_share(
+    cur: Any,
+    *,
+    token: str,
+    album_id: int,
+    password_hash: str | None,
+    expires_in: int | None,
+    max_downloads: int | None,
+    strip_metadata: bool,
+) -> AlbumShareRow | None:
+    """Store a share of an existing album; None when there is no such album."""
+    await cur.execute(
+        INSERT_ALBUM_SHARE,
+        {
+            "token": token,
+            "album_id": album_id,
+            "password_hash": password_hash,
+            "expires_in": expires_in,
+            "max_downloads": max_downloads,
+            "strip_metadata": strip_metadata,
+        },
+    )
+    row = await cur.fetchone()
+    return None if row is None else AlbumShareRow(*row)
+
+
+async def album_shares(cur: Any, album_id: int) -> list[AlbumShareRow]:
+    await cur.execute(SELECT_ALBUM_SHARES, {"album_id": album_id})
+    return [AlbumShareRow(*row) for row in await cur.fetchall()]
+
+
+async def album_link(cur: Any, token: str) -> AlbumLink | None:
+    await cur.execute(SELECT_ALBUM_LINK, {"token": token})
+    row = await cur.fetchone()
+    return None if row is None else AlbumLink(*row)
 
 
 @dataclass(frozen=True)

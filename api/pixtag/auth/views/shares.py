@@ -1,14 +1,15 @@
 """Share links: made for an image (write), listed (read), revoked (write), followed (public)."""
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r201, r204, r302, r400, r401, r404, r410, r415, r429
 from pydantic import Field
 
+from pixtag.albums import shares as album_shares
 from pixtag.auth import share_page, shares
-from pixtag.auth.models import Share, ShareCreate
-from pixtag.errors import BadRequest
+from pixtag.auth.models import AlbumShareDocument, Share, ShareCreate
+from pixtag.errors import BadRequest, NotFound
 from pixtag.models import ImageId, Problem
 from pixtag.openapi.fragments import json_body, location
 from pixtag.views.base import ProblemView, json_document, read_json
@@ -192,17 +193,27 @@ class ShareLinkView(ProblemView):
 
     async def get(
         self, token: ShareToken, /, password: Password = None
-    ) -> r302[None] | r400[Problem] | r401[Problem] | r404[Problem] | r410[Problem] | r429[Problem]:
+    ) -> (
+        r200[AlbumShareDocument]
+        | r302[None]
+        | r400[Problem]
+        | r401[Problem]
+        | r404[Problem]
+        | r410[Problem]
+        | r429[Problem]
+    ):
         """
         Open a share link. A browser (or a link preview) gets the share's page: its
         thumbnail, name and size, a password form if it needs one, and a Download button.
         An API client is sent to ``/s/{token}/download`` once the link is checked (the
         password, if the share has one, is ``?password=`` or ``X-Share-Password``).
+        An album's link shows a page of its images instead, and an API client its JSON
+        (each image's preview, view and download URLs, and ``download_all``, the zip).
         Nothing here counts a download.
 
         Tags: shares
         Status Codes:
-            200: The share's page (HTML).
+            200: The share's page (HTML), or an album's JSON.
             302: ``Location`` is the download URL (the query string kept).
             400: A parameter is invalid.
             401: The share needs its password, and it is missing or wrong.
@@ -210,6 +221,12 @@ class ShareLinkView(ProblemView):
             410: The share expired, was used up or revoked, or its image was deleted.
             429: Too many wrong passwords; ``Retry-After`` says when to try again.
         """
+        if await album_shares.is_album(self.request.app, token):
+            if share_page.wants_page(self.request):
+                return await album_shares.page(self.request, token)
+            link = await album_shares.check(self.request.app, token, proof(self.request, password))
+            document = await album_shares.listing_document(self.request, token, link, grant=False)
+            return json_document(AlbumShareDocument(**document).model_dump_json())
         if share_page.wants_page(self.request):
             return await share_page.page(self.request, token)
         await shares.check(self.request.app, token, proof(self.request, password))
@@ -246,6 +263,8 @@ class ShareLinkView(ProblemView):
         password = form.get("password")
         if not isinstance(password, str) or not password or len(password) > 1024:
             raise BadRequest("The form needs its password field")
+        if await album_shares.is_album(self.request.app, token):
+            return await album_shares.page(self.request, token, password)
         return await share_page.page(self.request, token, password)
 
 
@@ -276,9 +295,11 @@ class ShareDownloadView(ProblemView):
         expires: GrantExpiry = None,
     ) -> r200[None] | r400[Problem] | r401[Problem] | r404[Problem] | r410[Problem] | r429[Problem]:
         """
-        Download the shared file (200, the bytes). A download counts when its bytes start
-        and is given back if they could not all be sent; a one-time link is used up by one
-        complete download, never by a page, a HEAD or a link preview.
+        Download the shared file (200, the bytes); an album's link: every image of the
+        album with a file, as one zip (stored entries, streamed as it is written). A
+        download counts when its bytes start and is given back if they could not all be
+        sent; a one-time link is used up by one complete download, never by a page, a HEAD
+        or a link preview.
 
         Tags: shares
         Status Codes:
@@ -290,7 +311,10 @@ class ShareDownloadView(ProblemView):
             410: The share expired, was used up or revoked, or its image was deleted.
             429: Too many wrong passwords; ``Retry-After`` says when to try again.
         """
-        return await shares.download(self.request, token, proof(self.request, password))
+        given = proof(self.request, password)
+        if await album_shares.is_album(self.request.app, token):
+            return await album_shares.zip_all(self.request, token, given)
+        return await shares.download(self.request, token, given)
 
     head = get
 
@@ -341,5 +365,58 @@ class SharePreviewView(ProblemView):
             429: Too many wrong passwords; ``Retry-After`` says when to try again.
         """
         return await shares.preview(self.request, token, proof(self.request, password))
+
+    head = get
+
+
+AlbumShareView = Literal["preview", "view", "download"]
+
+
+class AlbumShareImageView(ProblemView):
+    """One image of an album's share link: its thumbnail, its large view, or its file."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "public"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {
+            "operationId": "albumShareImage",
+            "parameters": [PASSWORD_HEADER],
+            "responses": {"200": FILE_BYTES, **RETRY_AFTER},
+        },
+        "HEAD": {
+            "operationId": "headAlbumShareImage",
+            "description": "The status and headers GET answers, without the body; counts nothing.",
+            "parameters": [PASSWORD_HEADER],
+            "responses": RETRY_AFTER,
+        },
+    }
+
+    async def get(
+        self,
+        token: ShareToken,
+        image_id: ImageId,
+        what: AlbumShareView,
+        /,
+        password: Password = None,
+        md5: GrantSignature = None,
+        expires: GrantExpiry = None,
+    ) -> r200[None] | r400[Problem] | r401[Problem] | r404[Problem] | r410[Problem] | r429[Problem]:
+        """
+        An image of the album the link shares: ``preview`` (its thumbnail) and ``view`` (its
+        large rendition) count nothing; ``download`` sends its file and counts one download,
+        as the zip does. An image not in the album (now) is a 404, whatever its id.
+
+        Tags: shares
+        Status Codes:
+            200: The bytes.
+            400: A parameter is invalid.
+            401: The share needs its password (or the page's grant).
+            404: No such share link, not an album's, or the image is not in the album.
+            410: The share expired, was used up or revoked, or its album was deleted.
+            429: Too many wrong passwords; ``Retry-After`` says when to try again.
+        """
+        if not await album_shares.is_album(self.request.app, token):
+            raise NotFound("No such album share link")
+        given = proof(self.request, password)
+        return await album_shares.image(self.request, token, image_id, what, given)
 
     head = get
