@@ -116,3 +116,61 @@ def test_a_link_without_password_shows_its_thumbnail_and_survives_everything_but
         assert saved.read() == data
     assert downloads(live, image["image_id"]) == [1]
     assert fetch(live, share["url"] + "/download") == 410
+
+
+def test_an_album_page_with_a_password_shows_its_images_and_zips_them(
+    page: Any, live: ServeProcess
+) -> None:
+    import hashlib
+    import zipfile
+
+    word = tag_word()
+    files = {f"{word}-{n}.png": picture(f"{word}{n}") for n in range(3)}
+    ids = [upload(live, name, data, [word])["image_id"] for name, data in files.items()]
+    outsider = upload(live, f"{word}-x.png", picture(word + "x"), [word])["image_id"]
+    status, _, album = call(live, "POST", "/albums", {"name": f"Album {word}"})
+    assert status == 201
+    call(live, "POST", f"/albums/{album['album_id']}/images", {"ids": ids})
+    status, _, share = call(
+        live,
+        "POST",
+        f"/albums/{album['album_id']}/shares",
+        {"password": "open sesame", "strip_metadata": False},
+    )
+    assert status == 201
+
+    page.goto(share["url"])
+    expect(page.locator("h1")).to_have_text("This album needs a password")
+    page.fill("#password", "wrong")
+    page.click("button[type=submit]")
+    expect(page.locator(".message")).to_have_text("Wrong password.")
+    page.fill("#password", "open sesame")
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text(f"Album {word}")
+    images = page.locator("li.image")
+    expect(images.locator(".name")).to_have_text(list(files))
+    # The thumbnails load through the page's signed URLs (no password in them).
+    for n in range(3):
+        expect(images.nth(n).locator("img")).to_have_js_property("complete", True)
+        width = images.nth(n).locator("img").evaluate("img => img.naturalWidth")
+        assert width > 0
+    assert "sesame" not in page.content()
+    # One image, then all of them.
+    with page.expect_download() as waiting:
+        images.nth(1).locator("a.download").click()
+    with open(waiting.value.path(), "rb") as saved:
+        assert saved.read() == files[f"{word}-1.png"]
+    with page.expect_download() as waiting:
+        page.click("#download-all")
+    assert waiting.value.suggested_filename == f"Album {word}.zip"
+    with zipfile.ZipFile(waiting.value.path()) as archive:
+        assert archive.namelist() == list(files)
+        for name, data in files.items():
+            assert hashlib.sha256(archive.read(name)).digest() == hashlib.sha256(data).digest()
+    # The page's URLs lead only into the album: the same grant shape on another image fails.
+    view = images.nth(0).locator("a.view").get_attribute("href")
+    assert view is not None
+    guessed = view.replace(f"/images/{ids[0]}/", f"/images/{outsider}/")
+    assert fetch(live, guessed) in (401, 404)
+    status, _, shares = call(live, "GET", f"/albums/{album['album_id']}/shares")
+    assert [s["downloads"] for s in shares] == [2]
