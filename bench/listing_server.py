@@ -1,5 +1,6 @@
 """``pixtag serve`` as a separate process for the benchmark, so its memory is measured alone."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -12,7 +13,8 @@ import psutil
 class Server:
     """``pixtag serve`` in its own process, so its memory is measured alone."""
 
-    def __init__(self, dsn: str, data_dir: Path) -> None:
+    def __init__(self, dsn: str, data_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.env = None if env is None else {**os.environ, **env}
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -35,7 +37,9 @@ class Server:
 
     def __enter__(self) -> "Server":
         self.log = open(self.data_dir.parent / "serve.log", "wb")
-        self.process = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env
+        )
         self.psutil = psutil.Process(self.process.pid)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -144,10 +144,10 @@ SELECT_IMAGES = """
 
 IMAGE_ALBUMS = """
     SELECT EXISTS (SELECT 1 FROM images WHERE image_id = %(image_id)s),
-           json_build_object('albums', coalesce(json_agg(json_build_object(
-               'album_id', a.album_id, 'name', a.name) ORDER BY a.album_id), '[]'))::text
-    FROM album_images AS ai JOIN albums AS a ON a.album_id = ai.album_id
-    WHERE ai.image_id = %(image_id)s
+           '{"albums":' || coalesce(json_agg(row_to_json(r) ORDER BY r.album_id), '[]') || '}'
+    FROM (SELECT a.album_id, a.name
+          FROM album_images AS ai JOIN albums AS a ON a.album_id = ai.album_id
+          WHERE ai.image_id = %(image_id)s) AS r
 """
 
 

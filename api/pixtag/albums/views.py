@@ -181,7 +181,8 @@ class AlbumView(ProblemView):
         document = row.document
         why = service.query_error(row.query)
         if why is not None:
-            document = json.dumps({**json.loads(document), "query_error": why})
+            merged = {**json.loads(document), "query_error": why}
+            document = json.dumps(merged, ensure_ascii=False, separators=(",", ":"))
         return json_document(document, ETag=etag(row.version))
 
     async def patch(self, album_id: AlbumId, /) -> Changed:
