@@ -4,6 +4,7 @@ import click
 
 from pixtag.cli.connect import run, url_option
 from pixtag.cli.output import images_table, table
+from pixtag.cli.share import make_link, share_options
 from pixtag.client import albums as api
 from pixtag.client.albums import Album
 from pixtag.client.documents import Image
@@ -113,3 +114,21 @@ def delete(album_id: int, url: str | None) -> None:
     """Delete an album; its images stay."""
     run(lambda client: api.delete(client, album_id), url)
     click.echo(f"album {album_id} deleted")
+
+
+@album.command("share")
+@click.argument("album_id", type=click.IntRange(1))
+@share_options
+@url_option
+def share_album(
+    album_id: int,
+    password: str | None,
+    expires: int | None,
+    max_downloads: int | None,
+    keep_metadata: bool,
+    url: str | None,
+) -> None:
+    """Make a share link for album ALBUM_ID: a page of its images, each downloadable, and
+    all of them as one zip; nothing outside the album. Downloads leave out the files'
+    metadata unless --keep-metadata."""
+    click.echo(make_link(url, password, expires, max_downloads, keep_metadata, album_id=album_id))

@@ -36,3 +36,23 @@ def test_album_commands_walk_an_album(pixtag: Pixtag, tmp_path: Path):
     gone = pixtag("album", "show", "1")
     assert gone.exit_code != 0
     assert "deleted" in gone.output
+
+
+def test_album_share_prints_a_link_to_the_album(pixtag: Pixtag, tmp_path: Path, live_url: str):
+    import json
+    import urllib.request
+
+    make_image(tmp_path / "a.png", seed=1, size=(20, 10))
+    assert pixtag("import", tmp_path).exit_code == 0
+    assert pixtag("album", "create", "Shared").exit_code == 0
+    assert pixtag("album", "add", "1", "1").exit_code == 0
+    made = pixtag("album", "share", "1", "--max-downloads", "2")
+    assert made.exit_code == 0, made.output
+    link = made.stdout.strip()
+    assert link.startswith(f"{live_url}/s/")
+    request = urllib.request.Request(link, headers={"Accept": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as resp:
+        shown = json.load(resp)
+    assert shown["name"] == "Shared"
+    assert [image["filename"] for image in shown["images"]] == ["a.png"]
+    assert pixtag("share", "1").stdout.startswith(f"{live_url}/s/")  # an image's, as before
