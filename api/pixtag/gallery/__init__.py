@@ -41,6 +41,8 @@ def setup(app: web.Application) -> None:
         gallery.router.add_get("", pages.grid, name="grid"),
         gallery.router.add_get("/images/{image_id:[1-9][0-9]{0,18}}", pages.image, name="image"),
         gallery.router.add_get("/duplicates", pages.duplicates, name="duplicates"),
+        gallery.router.add_get("/albums", pages.albums, name="albums"),
+        gallery.router.add_get("/albums/{album_id:[1-9][0-9]{0,18}}", pages.album, name="album"),
         gallery.router.add_get("/static/{version}/{name}", static.serve, name="static"),
         app.router.add_get("/", pages.home, name="home"),
     ):

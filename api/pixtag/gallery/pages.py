@@ -1,4 +1,5 @@
-"""The gallery's pages: the grid, one image and the duplicates to review, from templates."""
+"""The gallery's pages: the grid, one image, the duplicates to review and the albums, from
+templates."""
 
 from typing import Any
 
@@ -15,6 +16,7 @@ def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
         "script": static.url(request, f"{page}.js"),
         "grid_url": str(request.app.router["grid"].url_for()),
         "duplicates_url": str(request.app.router["duplicates"].url_for()),
+        "albums_url": str(request.app.router["albums"].url_for()),
         # The modules every page imports, fetched beside the page's own instead of after it.
         "preload": [static.url(request, name) for name in ("api.js", "chrome.js")],
         **extra,
@@ -42,3 +44,15 @@ async def image(request: web.Request) -> dict[str, Any]:
 async def duplicates(request: web.Request) -> dict[str, Any]:
     """The review queue of duplicates: groups side by side, keep one, or dismiss."""
     return _context(request, "duplicates")
+
+
+@aiohttp_jinja2.template("albums.html")
+async def albums(request: web.Request) -> dict[str, Any]:
+    """The albums, and a form to make one."""
+    return _context(request, "albums")
+
+
+@aiohttp_jinja2.template("album.html")
+async def album(request: web.Request) -> dict[str, Any]:
+    """One album's images, in its order: reordered by drag or keyboard, shared."""
+    return _context(request, "album", album_id=int(request.match_info["album_id"]))

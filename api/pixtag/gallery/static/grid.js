@@ -320,12 +320,43 @@ async function capture(url) {
   }
 }
 
+// The selection (in the grid's order) into an album named in the box: an existing manual
+// album of that name (any case), else a new one.
+async function addToAlbum() {
+  const name = $("album-target").value.trim();
+  const ids = tiles().map((item) => Number(item.dataset.id)).filter((id) => state.selected.has(id));
+  if (!name) return notice("Name the album to add the selection to.", true);
+  if (!ids.length) return notice("Select images first.", true);
+  const listed = await api("GET", "/albums");
+  const albums = listed.ok ? unpack(listed.body).items : [];
+  let album = albums.find((a) => a.name.toLowerCase() === name.toLowerCase());
+  if (album && album.kind !== "manual") return notice(`“${album.name}” is a smart album: its images are its search's.`, true);
+  if (!album) {
+    const made = await api("POST", "/albums", { json: { name } });
+    if (!made.ok) return notice(made.message, true);
+    album = made.body;
+  }
+  const answer = await api("POST", `/albums/${album.album_id}/images`, { json: { ids } });
+  if (!answer.ok) return notice(answer.message, true);
+  notice(`Added ${ids.length} image${ids.length === 1 ? "" : "s"} to “${answer.body.name}” (${answer.body.image_count} in it).`);
+  loadAlbumNames();
+}
+
+async function loadAlbumNames() {
+  const answer = await api("GET", "/albums");
+  if (!answer.ok) return;
+  const names = unpack(answer.body).items.filter((a) => a.kind === "manual").map((a) => a.name);
+  $("album-names").replaceChildren(...names.map((name) => Object.assign(document.createElement("option"), { value: name })));
+}
+
 function setUpWriting() {
   $("bulk").hidden = false;
   showBulk();
   autocomplete($("bulk-tags"), document.createElement("ul"));
   $("bulk-add").addEventListener("click", () => bulk("add"));
   $("bulk-remove").addEventListener("click", () => bulk("remove"));
+  $("album-add").addEventListener("click", addToAlbum);
+  loadAlbumNames();
   $("select-all").addEventListener("click", () => tiles().forEach((item) => mark(item, true)) || showBulk());
   $("select-none").addEventListener("click", () => tiles().forEach((item) => mark(item, false)) || showBulk());
   $("files").addEventListener("change", (event) => uploadAll(event.target.files));
