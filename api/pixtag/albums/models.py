@@ -1,8 +1,8 @@
 """Request bodies and answers of /albums."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from pixtag import validation
 from pixtag.models import (
@@ -11,7 +11,6 @@ from pixtag.models import (
     Description,
     ImageId,
     Integer,
-    ListingTotals,
     Query,
 )
 
@@ -52,15 +51,42 @@ class AlbumCreate(BaseModel):
     )
 
 
+NULLABLE = ("cover_id",)  # null unsets the cover: the first image again
+
+
+def _patch_schema(schema: dict[str, Any]) -> None:
+    """Some field; none null but the cover (left out of the schema's other fields)."""
+    for name, field in schema["properties"].items():
+        if name in NULLABLE:
+            continue
+        field.pop("default", None)
+        branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
+        if branches:
+            (branch,) = branches
+            schema["properties"][name] = {**branch, **field}
+    schema["minProperties"] = 1
+
+
 class AlbumPatch(BaseModel):
     """What changes: any of the fields; ``query`` only on a smart album."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_patch_schema)
 
     name: AlbumName | None = None
     description: Description | None = None
     query: Query | None = None
-    cover_id: ImageId | None = None
+    cover_id: ImageId | None = Field(
+        default=None, description="The cover; null: the album's first image again."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if value is None and name in cls.model_fields and name not in NULLABLE:
+                    raise ValueError(f"{name} must not be null: leave it out instead")
+        return data
 
 
 class Album(BaseModel):
@@ -86,7 +112,15 @@ class Album(BaseModel):
     )
 
 
-class AlbumListing(RootModel[list[list[Album] | ListingTotals]]):
+class AlbumTotals(BaseModel):
+    """The last element of an album listing: how many albums came before it, in how many
+    chunks."""
+
+    totalAlbums: int = Field(ge=0, title="Total albums")
+    totalChunks: int = Field(ge=0, title="Total chunks")
+
+
+class AlbumListing(RootModel[list[list[Album] | AlbumTotals]]):
     """GET /albums: the envelope of GET /images, one array per chunk, then the totals."""
 
 

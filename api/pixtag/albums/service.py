@@ -100,9 +100,6 @@ async def edit(
     changes: dict[str, Any] = patch.model_dump(exclude_unset=True)
     if not changes:
         raise BadRequest("Nothing to change: give name, description, query or cover_id")
-    for field in ("name", "description", "query"):
-        if field in changes and changes[field] is None:
-            raise BadRequest(f"{field}: may not be null")
     async with db.transaction() as cur:
         version, query = await queries.lock(cur, album_id)
         check_version(versions, version, "album")

@@ -75,7 +75,12 @@ def show(album_id: int, url: str | None) -> None:
 @album.command()
 @click.argument("album_id", type=click.IntRange(1))
 @click.argument("image_ids", type=click.IntRange(1), nargs=-1, required=True)
-@click.option("--at", "position", type=click.IntRange(0), help="Insert at this index (0: first).")
+@click.option(
+    "--at",
+    "position",
+    type=click.IntRange(0),
+    help="Put them before the image at this index (0: first).",
+)
 @url_option
 def add(album_id: int, image_ids: tuple[int, ...], position: int | None, url: str | None) -> None:
     """Add images to a manual album (those in it already stay where they are)."""

@@ -32,6 +32,8 @@ SAMPLES = {
     "version": "0",
     "rebuild_id": "999999",
     "task_id": "999999",
+    "album_id": "999999",
+    "what": "download",
 }
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 CHALLENGE = 'Bearer realm="pixtag"'

@@ -112,6 +112,14 @@ FILE_BYTES = {
     "description": "The file's bytes, as an attachment named by its filename.",
     "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
 }
+SHARED_BYTES = {
+    "description": "The file's bytes, as an attachment named by its filename; an album's"
+    " images as one zip.",
+    "content": {
+        "image/*": {"schema": {"type": "string", "format": "binary"}},
+        "application/zip": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
 Password = Annotated[
     str | None, Field(max_length=1024, description="The share's password, if it has one.")
 ]
@@ -276,7 +284,7 @@ class ShareDownloadView(ProblemView):
         "GET": {
             "operationId": "downloadShare",
             "parameters": [PASSWORD_HEADER],
-            "responses": {"200": FILE_BYTES, **RETRY_AFTER},
+            "responses": {"200": SHARED_BYTES, **RETRY_AFTER},
         },
         "HEAD": {
             "operationId": "headShareDownload",
