@@ -2,7 +2,7 @@
 // keyboard (Alt+Left, Alt+Right on a focused image), each move one PUT /albums/{id}/order;
 // an image leaves the album with its Remove button. Share makes a link to the album.
 import { api, canWrite, renditionUrls, showImage, unpack } from "./api.js";
-import { $, notice, readable, start } from "./chrome.js";
+import { $, notice, readable, start, writing } from "./chrome.js";
 
 const grid = document.body.dataset.grid;
 const albumId = Number($("album").dataset.albumId);
@@ -131,6 +131,7 @@ async function main() {
   $("share-album").addEventListener("click", share);
   $("more").addEventListener("click", more);
   await more();
+  if (state.writable) writing();
 }
 
 main();

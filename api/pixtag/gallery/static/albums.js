@@ -1,6 +1,6 @@
 // The albums: a card for each (its cover, name, what it holds), and a form to make one.
 import { api, canWrite, showImage, unpack } from "./api.js";
-import { $, notice, readable, start } from "./chrome.js";
+import { $, notice, readable, start, writing } from "./chrome.js";
 
 const grid = document.body.dataset.grid;
 
@@ -47,6 +47,7 @@ async function main() {
       if (!answer.ok) return notice(answer.message, true);
       location.href = `${grid}/albums/${answer.body.album_id}`;
     });
+    writing();
   }
   await load();
 }

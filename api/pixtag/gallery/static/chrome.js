@@ -148,7 +148,9 @@ function setUpAuth(me) {
 // Set the page up; resolves with who the user is once the chrome is ready.
 export async function start() {
   const me = await whoAmI();
-  document.body.classList.toggle("no-write", !canWrite(me));
+  // The page shows its writing controls (writing()) once it has wired them: a click on one
+  // before would do nothing.
+  if (!canWrite(me)) document.body.classList.add("no-write");
   document.body.dataset.scope = me.scope || "none";
   setUpAuth(me);
   const search = $("q");
@@ -164,6 +166,11 @@ export async function start() {
     }
   });
   return me;
+}
+
+// Show the page's writing controls, now that they work.
+export function writing() {
+  document.body.classList.remove("no-write");
 }
 
 export const readable = (me) => !me.auth_required || me.authenticated || me.anonymous_read;

@@ -1,6 +1,6 @@
 // The grid: keyset-paged infinite scroll, selection and bulk tagging, upload and capture.
 import { api, authHeaders, canWrite, renditionUrls, showImage, unpack } from "./api.js";
-import { $, autocomplete, notice, readable, start, term } from "./chrome.js";
+import { $, autocomplete, notice, readable, start, term, writing } from "./chrome.js";
 
 const PAGE = 60;
 // The orders the Order menu offers (the q language's sort: values).
@@ -378,6 +378,7 @@ function setUpWriting() {
     drop.hidden = true;
     if (event.dataTransfer.files.length) uploadAll(event.dataTransfer.files);
   });
+  writing();
 }
 
 async function main() {

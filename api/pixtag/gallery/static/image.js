@@ -1,6 +1,6 @@
 // One image: preview, facts, tags edited in place (If-Match), rename, delete, download, share.
 import { api, authHeaders, canWrite, renditionUrls, showImage, token } from "./api.js";
-import { $, autocomplete, notice, readable, start, term } from "./chrome.js";
+import { $, autocomplete, notice, readable, start, term, writing } from "./chrome.js";
 
 const id = Number($("image").dataset.imageId);
 const grid = document.body.dataset.grid;
@@ -274,6 +274,7 @@ function setUpEditing() {
       $("share-message").textContent = "Select the link and copy it (the clipboard is not available).";
     }
   });
+  writing();
 }
 
 // The arrow keys walk the ids the grid showed last; Escape goes back to it.
