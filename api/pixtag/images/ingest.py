@@ -29,6 +29,7 @@ from pixtag.errors import Conflict, DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
 from pixtag.imaging import MemoryBudget
 from pixtag.metadata.reading import READER_VERSION, PhotoFacts, read_file
+from pixtag.metadata.reading import read as read_image
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries as similar
 from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
@@ -165,8 +166,11 @@ class Ingest:
 
     def _examine(self, path: Path) -> tuple[imaging.ImageInfo, PhotoFacts]:
         """The image's type and size (or the refusal), then what its metadata says."""
-        info = imaging.identify(path, self.limits.max_pixels, self.limits.max_side)
-        return info, self.photo_facts(path)
+        # One open of the file: its header, then its metadata.
+        info, photo = imaging.identify_and(
+            path, self.limits.max_pixels, self.limits.max_side, read_image
+        )
+        return info, photo if self.keep_location else photo.without_location()
 
     def photo_facts(self, path: Path) -> PhotoFacts:
         """What the file at ``path`` says of the photo, as it is recorded (the location
