@@ -18,12 +18,9 @@ stays flat whatever the album's size; entries are stored (photos are
 compressed already) and named by their filenames, made unique.
 """
 
-import asyncio
 import io
-import logging
 import secrets
 import zipfile
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -34,30 +31,18 @@ from pixtag.auth import passwords, share_page
 from pixtag.auth import shares as image_shares
 from pixtag.auth.models import AlbumShare, ShareCreate
 from pixtag.auth.queries import shares as queries
+from pixtag.auth.shares import Sent
 from pixtag.errors import Gone, NotFound
 from pixtag.images.delivery import HEADERS, send_file
 from pixtag.renditions.context import RENDITIONS
-from pixtag.renditions.presets import STRIPPED
 from pixtag.storage.disposition import content_disposition
 from pixtag.storage.keys import EXTENSIONS
-
-log = logging.getLogger(__name__)
 
 # Images the page and the JSON list; the zip holds every one.
 PAGE_LIMIT = 1000
 # Member files looked up at once while the zip is written.
 ZIP_BATCH = 200
 VIEWS = ("preview", "view", "download")
-
-
-@dataclass(frozen=True)
-class Sent:
-    """A file as a share sends it."""
-
-    key: str
-    content_type: str
-    filename: str
-    size: int
 
 
 def share_model(app: web.Application, row: queries.AlbumShareRow) -> AlbumShare:
@@ -120,14 +105,8 @@ async def _members(app: web.Application, link: queries.AlbumLink, limit: int | N
 
 
 async def _sent(app: web.Application, link: queries.AlbumLink, member: albums.MemberFile) -> Sent:
-    """The file a download sends: as stored, or without its metadata."""
-    if not link.strip_metadata:
-        return Sent(member.key, member.content_type, member.filename, member.size)
-    ready = await app[RENDITIONS].ensure(member.image_id, STRIPPED)
-    filename = member.filename
-    if ready.content_type != member.content_type:  # written anew as PNG
-        filename = f"{filename.rsplit('.', 1)[0] or 'image'}.{EXTENSIONS[ready.content_type]}"
-    return Sent(ready.key, ready.content_type, filename, ready.size)
+    stored = Sent(member.key, member.content_type, member.filename, member.size)
+    return await image_shares.as_shared(app, stored, member.image_id, strip=link.strip_metadata)
 
 
 async def image(
@@ -154,38 +133,7 @@ async def image(
     async with app[keys.DATABASE].cursor() as cur:
         (member,) = await albums.member_files(cur, [image_id])
     sent = await _sent(app, link, member)
-
-    async def send() -> web.StreamResponse:
-        return await send_file(
-            request, app[keys.STORAGE], sent.key, content_type=sent.content_type,
-            filename=sent.filename, size=sent.size,
-        )  # fmt: skip
-
-    return await _counted(request, token, send)
-
-
-async def _counted(request: web.Request, token: str, send) -> web.StreamResponse:  # type: ignore[no-untyped-def]
-    """Send, counting one download as the bytes start; given back if they could not all be
-    sent. HEAD counts nothing."""
-    if request.method == "HEAD":
-        return await send()  # type: ignore[no-any-return]
-    app = request.app
-    async with app[keys.DATABASE].cursor() as cur:
-        if not await queries.count_download(cur, token):
-            raise Gone("This share link has just been used up, revoked or expired")
-    try:
-        return await send()  # type: ignore[no-any-return]
-    except BaseException:
-        await asyncio.shield(_give_back(app, token))
-        raise
-
-
-async def _give_back(app: web.Application, token: str) -> None:
-    try:
-        async with app[keys.DATABASE].cursor() as cur:
-            await queries.uncount_download(cur, token)
-    except Exception:
-        log.warning("could not give back an unfinished download of an album share", exc_info=True)
+    return await image_shares.counted(request, token, lambda: image_shares.send(request, sent))
 
 
 class _Sink(io.RawIOBase):
@@ -234,7 +182,7 @@ async def zip_all(
     )
     resp.enable_chunked_encoding()
 
-    async def send() -> web.StreamResponse:
+    async def respond() -> web.StreamResponse:
         await resp.prepare(request)
         if request.method == "HEAD":
             await resp.write_eof()
@@ -243,7 +191,7 @@ async def zip_all(
         await resp.write_eof()
         return resp
 
-    return await _counted(request, token, send)
+    return await image_shares.counted(request, token, respond)
 
 
 async def _write_zip(

@@ -18,6 +18,7 @@ HEAD requests, the page, its thumbnail and link previews use nothing up.
 import asyncio
 import logging
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -162,38 +163,70 @@ async def download(
     they could not all be sent; a drop's image is deleted once it was downloaded."""
     app = request.app
     link = await check(app, token, proof, kind)
-    storage = app[keys.STORAGE]
     assert link.key is not None
     assert link.content_type is not None
-    sent = (link.key, link.content_type, link.filename or "", link.size or 0)
-    if link.strip_metadata:
-        ready = await app[RENDITIONS].ensure(link.image_id, STRIPPED)
-        filename = link.filename or ""
-        if ready.content_type != link.content_type:  # written anew as PNG
-            filename = f"{filename.rsplit('.', 1)[0] or 'image'}.{EXTENSIONS[ready.content_type]}"
-        sent = (ready.key, ready.content_type, filename, ready.size)
+    sent = await as_shared(
+        app,
+        Sent(link.key, link.content_type, link.filename or "", link.size or 0),
+        link.image_id,
+        strip=link.strip_metadata,
+    )
+    response = await counted(request, token, lambda: send(request, sent))
+    if kind == DROP and request.method != "HEAD":  # a HEAD counts nothing
+        await _remove_drop(app, link.image_id)
+    return response
 
-    async def send() -> web.StreamResponse:
-        key, content_type, filename, size = sent
-        return await send_file(
-            request, storage, key, content_type=content_type, filename=filename, size=size
-        )
 
+@dataclass(frozen=True)
+class Sent:
+    """A file as a share sends it."""
+
+    key: str
+    content_type: str
+    filename: str
+    size: int
+
+
+async def as_shared(app: web.Application, stored: Sent, image_id: int, *, strip: bool) -> Sent:
+    """The file a share's download sends: as stored, or (``strip``) the image's copy without
+    its metadata, built once as the rendition ``stripped`` (named .png when written anew)."""
+    if not strip:
+        return stored
+    ready = await app[RENDITIONS].ensure(image_id, STRIPPED)
+    filename = stored.filename
+    if ready.content_type != stored.content_type:  # written anew as PNG
+        filename = f"{filename.rsplit('.', 1)[0] or 'image'}.{EXTENSIONS[ready.content_type]}"
+    return Sent(ready.key, ready.content_type, filename, ready.size)
+
+
+async def send(request: web.Request, sent: Sent) -> web.StreamResponse:
+    return await send_file(
+        request,
+        request.app[keys.STORAGE],
+        sent.key,
+        content_type=sent.content_type,
+        filename=sent.filename,
+        size=sent.size,
+    )
+
+
+async def counted(
+    request: web.Request, token: str, respond: Callable[[], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """``respond()``, counting one download of the share as its bytes start and giving it
+    back if they could not all be sent; HEAD counts nothing."""
     if request.method == "HEAD":
-        return await send()
-    db = app[keys.DATABASE]
-    async with db.cursor() as cur:
+        return await respond()
+    app = request.app
+    async with app[keys.DATABASE].cursor() as cur:
         if not await queries.count_download(cur, token):
             raise Gone("This share link has just been used up, revoked or expired")
     try:
-        response = await send()
+        return await respond()
     except BaseException:
         # Shielded: a cancelled handler (the client left) still gives the count back.
         await asyncio.shield(_give_back(app, token))
         raise
-    if kind == DROP:
-        await _remove_drop(app, link.image_id)
-    return response
 
 
 async def _give_back(app: web.Application, token: str) -> None:

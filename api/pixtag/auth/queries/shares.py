@@ -45,17 +45,22 @@ REVOKE_SHARE = """
     RETURNING image_id
 """
 
+# Seconds until a locked link takes passwords again (NULL: it is not locked).
+LOCKED = f"""
+    CASE WHEN s.failures >= {MAX_FAILURES}
+              AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
+         THEN ceil(extract(epoch FROM s.failures_since
+                           + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
+    END
+"""
+
 SELECT_LINK = f"""
     SELECT s.password_hash,
            s.revoked_at IS NOT NULL
              OR s.expires_at <= now()
              OR (s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads)
              OR i.image_id IS NULL,
-           CASE WHEN s.failures >= {MAX_FAILURES}
-                     AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
-                THEN ceil(extract(epoch FROM s.failures_since
-                                  + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
-           END,
+           {LOCKED},
            i.filename, i.content_type, file_key(i), s.image_id, i.size,
            r.storage_key, r.content_type, r.size, s.strip_metadata
     FROM shares AS s
@@ -95,11 +100,7 @@ COUNT_DOWNLOAD = """
 
 KIND = "SELECT kind FROM shares WHERE token = %(token)s"
 LOCKED_FOR = f"""
-    SELECT CASE WHEN s.failures >= {MAX_FAILURES}
-                     AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
-                THEN ceil(extract(epoch FROM s.failures_since
-                                  + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
-           END
+    SELECT {LOCKED}
     FROM shares AS s WHERE s.token = %(token)s
 """  # noqa: S608 - constant numbers
 
@@ -127,11 +128,7 @@ SELECT_ALBUM_LINK = f"""
              OR s.expires_at <= now()
              OR (s.max_downloads IS NOT NULL AND s.downloads >= s.max_downloads)
              OR a.album_id IS NULL,
-           CASE WHEN s.failures >= {MAX_FAILURES}
-                     AND s.failures_since > now() - make_interval(secs => {FAILURE_WINDOW})
-                THEN ceil(extract(epoch FROM s.failures_since
-                                  + make_interval(secs => {FAILURE_WINDOW}) - now()))::int
-           END,
+           {LOCKED},
            s.album_id, a.name, a.description, a.query, s.strip_metadata
     FROM shares AS s LEFT JOIN albums AS a ON a.album_id = s.album_id
     WHERE s.token = %(token)s AND s.kind = 'album'
