@@ -15,6 +15,7 @@ from pixtag.auth.middleware import auth_middleware
 from pixtag.captures.context import setup as setup_captures
 from pixtag.db.pool import database_ctx
 from pixtag.errors import problem_middleware
+from pixtag.events.context import setup as setup_events
 from pixtag.imaging import MemoryBudget
 from pixtag.inflight import InFlight
 from pixtag.jobs.context import jobs_ctx
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     setup_processing(app)
     setup_similar(app)
     setup_metadata(app)
+    setup_events(app)
     # Last: the engine starts once what its handlers use is open, and stops first.
     app.cleanup_ctx.append(jobs_ctx)
     setup_routes(app)

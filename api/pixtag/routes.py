@@ -36,6 +36,13 @@ from pixtag.captures.views import (
     CaptureSwitchView,
     CaptureView,
 )
+from pixtag.events.views import (
+    DeliveriesView,
+    EventsView,
+    RedeliverView,
+    WebhookCollectionView,
+    WebhookView,
+)
 from pixtag.health.views import LiveView, ReadyView
 from pixtag.images.uploads import expect_handler
 from pixtag.images.views.attachments import AttachmentView
@@ -98,6 +105,11 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/albums/{album_id}/shares", AlbumSharesView)
     app.router.add_view("/images/{image_id}/albums", ImageAlbumsView)
     app.router.add_view("/metadata/rebuild", MetadataRebuildView)
+    app.router.add_view("/events", EventsView)
+    app.router.add_view("/webhooks", WebhookCollectionView)
+    app.router.add_view("/webhooks/{webhook_id}", WebhookView, name="webhook")
+    app.router.add_view("/webhooks/{webhook_id}/deliveries", DeliveriesView)
+    app.router.add_view("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", RedeliverView)
     app.router.add_view("/metadata/cameras", CameraNamesView)
     app.router.add_view("/metadata/lenses", LensNamesView)
     app.router.add_view("/duplicates", DuplicatesView)

@@ -134,6 +134,19 @@ class Settings(BaseSettings):
     # Seconds a capture may take over all its attempts, retries and their waits included:
     # past it, it fails (out_of_time) instead of trying again.
     capture_max_time: float = Field(default=300.0, gt=0)
+    # How long events are kept (seconds, or with a unit: 30d, 12h, 90m, 45s); a reader
+    # resuming from before what was removed is told so (410).
+    event_retention: float = Field(default=30 * 86400.0, gt=0)
+    # Webhooks may reach only public addresses, except these CIDRs or host names (the
+    # rules of PIXTAG_CAPTURE_ALLOW).
+    webhook_allow: CommaList = ()
+    # Seconds a receiver has to answer a delivery (connecting included).
+    webhook_timeout: float = Field(default=10.0, gt=0, le=300)
+    # Failed attempts in a row after which a webhook is disabled (with the reason).
+    webhook_max_failures: int = Field(default=15, ge=1, le=1000)
+    # Retry delays after a failure: base * 2^(failures-1), jittered, at most max (seconds).
+    webhook_retry_base: float = Field(default=5.0, ge=0, le=3600)
+    webhook_retry_max: float = Field(default=3600.0, ge=0, le=7 * 86400)
     # Bearer tokens required: "on", "off", or unset: off only on a loopback address.
     auth: Literal["on", "off"] | None = None
     # With auth on, reads (GET, HEAD) without a token; media URLs then stay unsigned.
@@ -165,6 +178,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "capture_allow",
+        "webhook_allow",
         "trusted_proxies",
         "capture_block_domains",
         "rendition_presets",
@@ -207,7 +221,18 @@ class Settings(BaseSettings):
             raise ValueError("must be 'local' or 's3://bucket[/prefix]'")
         return value
 
-    @field_validator("capture_allow")
+    @field_validator("event_retention", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str):
+            match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([smhd]?)\s*", value)
+            if match is None:
+                raise ValueError("must be seconds, or a number with s, m, h or d (30d)")
+            unit = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+            return float(match[1]) * unit
+        return value
+
+    @field_validator("capture_allow", "webhook_allow")
     @classmethod
     def _allow_rules(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         from pixtag.net.guard import allow_rule  # the network guard, for the server only

@@ -80,3 +80,20 @@ class Fetcher:
             response.release()
             current = current.join(URL(location))
         raise Refused("too_many_redirects", f"more than {MAX_REDIRECTS} redirects")
+
+    @asynccontextmanager
+    async def post(
+        self, url: str, data: bytes, headers: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """The response to one POST of ``data`` to ``url``: a redirect is the answer, not
+        followed. Raises ``Refused`` as ``get`` does."""
+        assert self._session is not None, "Fetcher.open() first"
+        target = URL(url)
+        self.policy.check_url(target)
+        response = await self._session.post(
+            target, data=data, headers=headers, allow_redirects=False
+        )
+        try:
+            yield response
+        finally:
+            response.release()

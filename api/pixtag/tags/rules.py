@@ -135,10 +135,12 @@ async def rename(db: Database, tag: str, to: str, *, keep_alias: bool) -> TagRen
             # `to` was an alias of this very tag: it becomes its name.
             await queries.delete_alias(cur, to)
             resolved = to
+        merged = await queries.exists(cur, resolved)
         moved = await queries.implies_any(cur, tag)
         await queries.make_alias(cur, tag, resolved)
         if moved:
             await _refuse_overflow(cur, [tag, resolved], resolved)
+        await queries.record_renamed(cur, tag, resolved, merged=merged)
     updated = await apply_to_images(db, [tag, resolved] if moved else [tag])
     if not keep_alias:
         await delete_alias(db, tag)

@@ -245,3 +245,14 @@ async def exists(cur: Any, tag: str) -> bool:
     """Whether anything knows ``tag`` (an image, a count, a rule)."""
     await cur.execute(SELECT_TAG, {"tag": tag})
     return await cur.fetchone() is not None
+
+
+# A rename's event, in the rule's transaction (the images' own events follow, batch by batch).
+RENAMED = """
+    SELECT emit_event(CASE WHEN %(merged)s THEN 'tag.merged' ELSE 'tag.renamed' END,
+                      jsonb_build_object('tag', %(tag)s::text, 'to', %(to)s::text))
+"""
+
+
+async def record_renamed(cur: Any, tag: str, to: str, *, merged: bool) -> None:
+    await cur.execute(RENAMED, {"tag": tag, "to": to, "merged": merged})

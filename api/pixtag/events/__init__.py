@@ -1,0 +1,1 @@
+"""Events: every change as a feed in commit order, and signed webhooks."""
