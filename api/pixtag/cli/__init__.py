@@ -43,6 +43,8 @@ COMMANDS = {
     "similar": "pixtag.cli.similar:similar",
     "metadata": "pixtag.cli.metadata:metadata",
     "album": "pixtag.cli.albums:album",
+    "events": "pixtag.cli.events:events",
+    "webhooks": "pixtag.cli.events:webhooks",
     "process": "pixtag.cli.processing:process",
 }
 

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.support.helpers import form, seeded_image
-from tests.support.processes import ServeProcess, pixtag_env, sql
+from tests.support.processes import ServeProcess, async_wait_until, pixtag_env, sql
 
 TAGS = ["red", "green", "blue", "cyan", "pink", "gold"]
 
@@ -150,17 +150,16 @@ async def test_replaying_the_feed_gives_the_database_across_a_kill(
                 asyncio.ensure_future(writer(seed, server, session, stop)) for seed in range(4)
             ]
 
-            async def written(at_least: int) -> None:
-                while sql(database_url, "SELECT count(*) FROM events")[0][0] < at_least:
-                    await asyncio.sleep(0.05)
+            def events() -> int:
+                return int(sql(database_url, "SELECT count(*) FROM events")[0][0])
 
-            await asyncio.wait_for(written(150), 60)
+            await async_wait_until(lambda: events() >= 150, within=60, what="150 events")
             server.kill()  # -9, with requests and transactions in flight
             server.wait()
             server.start()
             consumer.base = server.url
-            before = sql(database_url, "SELECT count(*) FROM events")[0][0]
-            await asyncio.wait_for(written(before + 150), 60)
+            before = events()
+            await async_wait_until(lambda: events() >= before + 150, within=60, what="more")
             stop.set()
             done = await asyncio.gather(*writing)
             await following
