@@ -8,8 +8,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from pixtag.models import BIGINT_MAX, DIGITS, Integer
 
-# An event's type: a family and what happened (image.created), or a family alone.
-TYPE_PATTERN = r"^[a-z]+(\.[a-z_]+)?$"
 FAMILIES = (
     "image",
     "attachment",
@@ -22,12 +20,19 @@ FAMILIES = (
     "implication",
     "token",
 )
+# An event's type: a family and what happened (image.created), or a family alone.
+TYPE_PATTERN = rf"^({'|'.join(FAMILIES)})(\.[a-z_]{{1,40}})?$"
 POSITION_PATTERN = r"^(0|[1-9][0-9]{0,19})-(0|[1-9][0-9]{0,18})$"
-SECRET_PATTERN = r"^whsec_[A-Za-z0-9+/]+={0,2}$"  # noqa: S105 - a pattern, not a secret
+# Base64 of 24 to 64 bytes: 8 to 20 groups of four and an end, or 21 and at most one byte.
+_B64 = "[A-Za-z0-9+/]"
+SECRET_PATTERN = (
+    rf"^whsec_((?:{_B64}{{4}}){{8,20}}(?:{_B64}{{2}}==|{_B64}{{3}}=)?"
+    rf"|(?:{_B64}{{4}}){{21}}(?:{_B64}{{2}}==)?)$"
+)
 
 
 def _check_type(value: str) -> str:
-    if not re.fullmatch(TYPE_PATTERN, value) or value.split(".")[0] not in FAMILIES:
+    if not re.fullmatch(TYPE_PATTERN, value):
         raise ValueError(f"not an event type: {value!r} (families: {', '.join(FAMILIES)})")
     return value
 
@@ -110,10 +115,21 @@ class WebhookCreate(BaseModel):
     description: WebhookDescription = ""
 
 
+def _no_null_schema(schema: dict[str, Any]) -> None:
+    """Some field, none null: the fields' null branches and defaults left out."""
+    for name, field in schema["properties"].items():
+        field.pop("default", None)
+        branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
+        if branches:
+            (branch,) = branches
+            schema["properties"][name] = {**branch, **field}
+    schema["minProperties"] = 1
+
+
 class WebhookPatch(BaseModel):
     """What changes; ``enabled: true`` starts a disabled webhook again where it stopped."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={"minProperties": 1})
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_null_schema)
 
     url: WebhookUrl | None = None
     types: Types | None = None

@@ -17,8 +17,9 @@ from pixtag.errors import NotFound
 # it; ``scan`` bounds the rows one statement reads (the position moves past the others).
 READ = """
     SELECT e.xid::text, e.seq,
-           json_build_object('id', e.xid::text || '-' || e.seq, 'type', e.type,
-                             'at', utc_iso(e.at), 'data', e.data)::text,
+           row_to_json(
+               ROW(e.xid::text || '-' || e.seq, e.type, utc_iso(e.at), e.data)::event_doc
+           )::text,
            (%(admin)s OR e.type NOT LIKE 'token.%%')
            AND (cardinality(%(types)s::text[]) = 0 OR e.type = ANY (%(types)s::text[])
                 OR split_part(e.type, '.', 1) = ANY (%(types)s::text[]))

@@ -13,7 +13,6 @@ from pixtag.auth.middleware import PRINCIPAL
 from pixtag.events import feed, queries, webhooks
 from pixtag.events.context import BELL
 from pixtag.events.models import (
-    POSITION_PATTERN,
     Delivery,
     DeliveryId,
     DeliveryList,
@@ -104,8 +103,9 @@ class EventsView(ProblemView):
                     "in": "header",
                     "name": "Last-Event-ID",
                     "required": False,
-                    "description": "With text/event-stream: resume after this event id.",
-                    "schema": {"type": "string", "pattern": POSITION_PATTERN},
+                    "description": "With text/event-stream: resume after this event id"
+                    " (as 1234-5; read only there).",
+                    "schema": {"type": "string"},
                 }
             ],
             "responses": {
@@ -157,7 +157,10 @@ class EventsView(ProblemView):
         """
         admin = _admin(self.request)
         if EVENT_STREAM in self.request.headers.get("Accept", ""):
-            resume = after or self.request.headers.get("Last-Event-ID")
+            last_id = self.request.headers.get("Last-Event-ID")
+            if last_id is not None:
+                feed.parse_position(last_id, "Last-Event-ID")
+            resume = after or last_id
             return await self._event_stream(await feed.start(self.db, resume), types, admin)
         position = await feed.start(self.db, after)
         page = await feed.next_page(

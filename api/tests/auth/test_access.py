@@ -34,6 +34,8 @@ SAMPLES = {
     "task_id": "999999",
     "album_id": "999999",
     "what": "download",
+    "webhook_id": "999999",
+    "delivery_id": "999999",
 }
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 CHALLENGE = 'Bearer realm="pixtag"'
