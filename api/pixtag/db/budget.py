@@ -1,11 +1,12 @@
 """The connection budget: what the server processes may open, against what PostgreSQL allows.
 
 Each server process opens at most ``Settings.connections_per_process``
-connections (its pool, the job engine's listener, one per rendition being
-built, one while it sweeps). ``pixtag serve --workers N`` checks before any
-worker starts that N of them fit in PostgreSQL's ``max_connections`` less
-the connections it reserves for superusers; a configuration that cannot fit
-is refused in one line, rather than found out later as refused connections
+connections (its pool, the job engine's and the events' listeners, one per
+rendition being built, one while it sweeps, one while it prunes events).
+``pixtag serve --workers N`` checks before any worker starts that N of them
+fit in PostgreSQL's ``max_connections`` less the connections it reserves for
+superusers; a configuration that cannot fit is refused in one line, rather
+than found out later as refused connections
 under load.
 """
 

@@ -226,3 +226,46 @@ async def test_token_events_need_the_admin_scope(settings, database_url, aiohttp
     resp = await client.get("/events", headers=bearer(reader))
     assert resp.status == 200
     assert "token." not in await resp.text()
+
+
+async def test_captures_processing_and_renditions_are_told_when_they_end(
+    settings, aiohttp_client, origin
+):
+    client = await aiohttp_client(
+        create_app(
+            settings.model_copy(
+                update={"capture_allow": ("127.0.0.1/32",), "jobs_poll_interval": 0.2}
+            )
+        )
+    )
+    _, start = await events(client, after="now")
+    resp = await client.post("/captures", json={"url": f"{origin.url}/img/p.png"})
+    assert resp.status in (201, 202), await resp.text()
+    resp = await client.post("/captures", json={"url": f"{origin.url}/status/404"})
+    assert resp.status in (201, 202), await resp.text()
+
+    async def told(kind: str, count: int = 1) -> list[dict]:
+        found: list[dict] = []
+
+        async def enough() -> bool:
+            found[:] = (await events(client, after=start, types=kind))[0]
+            return len(found) >= count
+
+        await async_wait_until(enough, within=60, what=f"{count} {kind}")
+        return found
+
+    (done,) = await told("capture.done")
+    image_id = done["data"]["image_id"]
+    assert done["data"]["url"].endswith("/img/p.png")
+    (failed,) = await told("capture.failed")
+    assert failed["data"]["error"]["code"]
+    resp = await client.post("/processing", json={"image_ids": [image_id], "algorithm": "flip"})
+    assert resp.status in (201, 202), await resp.text()
+    (finished,) = await told("processing.finished")
+    assert finished["data"]["source_id"] == image_id
+    assert finished["data"]["result_id"]
+    resp = await client.get(f"/images/{image_id}/renditions/thumb")
+    assert resp.status in (200, 302, 303, 307), await resp.text()
+    (ready,) = await told("rendition.ready")
+    assert ready["data"]["image_id"] == image_id
+    assert ready["data"]["preset"] == "thumb"

@@ -22,7 +22,7 @@ Masked, because they vary from run to run and nothing else does:
 - the ``Server:`` header's versions;
 - a signed media URL's ``md5=`` and ``expires=``, and a token's shown start;
 - the random half of a storage key (``/media/1/<sha256 prefix>-<random>.jpg``),
-  ETags, API tokens and share-link tokens: bound, not ignored. The n-th
+  ETags, API tokens, share-link tokens, event ids and webhook secrets: bound, not ignored. The n-th
   distinct value the README shows must be the n-th distinct value the server
   gives, wherever it appears again, and a later command that names it is run
   with the live value.
@@ -180,10 +180,14 @@ class Transcript:
         self.etags = Bindings(r'"(?P<v>[0-9a-f]+-[0-9a-f]+)"')
         self.tokens = Bindings(r"\bpxt_(?P<v>[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])")
         self.shares = Bindings(r"/s/(?P<v>[A-Za-z0-9_-]{32})(?![A-Za-z0-9_-])")
+        self.events = Bindings(
+            r'(?:(?<="id":")|(?<=after=)|(?<=Cursor: )|(?<=--after ))(?P<v>\d+-\d+)'
+        )
+        self.secrets = Bindings(r"\bwhsec_(?P<v>[A-Za-z0-9+/]{43}=)")
 
     def command(self, text: str) -> str:
         text = text.replace(README_URL, self.live_url).replace("--port 8080", f"--port {self.port}")
-        for bindings in (self.keys, self.etags, self.tokens, self.shares):
+        for bindings in (self.keys, self.etags, self.tokens, self.shares, self.events):
             text = bindings.to_live(text)
         return text
 
@@ -203,6 +207,8 @@ class Transcript:
         text = self.etags.mask(text, getattr(self.etags, side), "etag")
         text = self.tokens.mask(text, getattr(self.tokens, side), "token")
         text = self.shares.mask(text, getattr(self.shares, side), "share")
+        text = self.events.mask(text, getattr(self.events, side), "event")
+        text = self.secrets.mask(text, getattr(self.secrets, side), "secret")
         for pattern, replacement in MASKS:
             text = pattern.sub(replacement, text)
         return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
