@@ -48,9 +48,7 @@ SEEDED = 2000
 
 async def seed(server: Server) -> None:
     for n in range(SEEDED // 100):
-        await asyncio.gather(
-            *(create(server.http, f"seed-{n}-{k}.jpg") for k in range(100))
-        )
+        await asyncio.gather(*(create(server.http, f"seed-{n}-{k}.jpg") for k in range(100)))
 
 
 async def create(http: aiohttp.ClientSession, filename: str) -> None:

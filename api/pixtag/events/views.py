@@ -103,7 +103,7 @@ class EventsView(ProblemView):
                     "in": "header",
                     "name": "Last-Event-ID",
                     "required": False,
-                    "description": "With text/event-stream: resume after this event id"
+                    "description": "Resumes a text/event-stream after this event id"
                     " (as 1234-5; read only there).",
                     "schema": {"type": "string"},
                 }

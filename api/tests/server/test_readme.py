@@ -204,10 +204,10 @@ class Transcript:
 
     def normalise(self, text: str, side: str) -> str:
         text = self.keys.mask(text, getattr(self.keys, side), "key")
+        text = self.events.mask(text, getattr(self.events, side), "event")
         text = self.etags.mask(text, getattr(self.etags, side), "etag")
         text = self.tokens.mask(text, getattr(self.tokens, side), "token")
         text = self.shares.mask(text, getattr(self.shares, side), "share")
-        text = self.events.mask(text, getattr(self.events, side), "event")
         text = self.secrets.mask(text, getattr(self.secrets, side), "secret")
         for pattern, replacement in MASKS:
             text = pattern.sub(replacement, text)
