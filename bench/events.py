@@ -91,6 +91,7 @@ async def follower(server: Server, samples: int) -> list[float]:
     sent: dict[str, float] = {}
     told: dict[str, float] = {}
     stop = asyncio.Event()
+    all_told = asyncio.Event()
 
     async def follow() -> None:
         nonlocal cursor
@@ -102,6 +103,8 @@ async def follower(server: Server, samples: int) -> list[float]:
             now = time.perf_counter()
             for line in text.splitlines():
                 told.setdefault(json.loads(line)["data"]["filename"], now)
+            if len(sent) == samples and set(sent) <= set(told):
+                all_told.set()
 
     async def load(w: int) -> None:
         k = 0
@@ -119,9 +122,7 @@ async def follower(server: Server, samples: int) -> list[float]:
     tasks = [asyncio.ensure_future(follow())]
     tasks += [asyncio.ensure_future(load(w)) for w in range(4)]
     await timed()
-    deadline = time.perf_counter() + 30
-    while len(set(sent) & set(told)) < len(sent) and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(all_told.wait(), 60)
     stop.set()
     await asyncio.gather(*tasks)
     return [told[name] - sent[name] for name in sent]

@@ -4,15 +4,20 @@ A reader names where it is (``after``: an event's id); a page holds the
 events after it that the reader may see (its scope, the types asked), and
 the position it read up to, which may lie past its last event (events of
 other types were read past). With ``wait``, an empty page waits for the
-next commit: PostgreSQL notifies ``pixtag_events`` and the process's one
-listener rings the ``Bell`` every waiting reader holds. Events committed but
+next commit: PostgreSQL notifies ``pixtag_events`` (writers do while a
+process has said it has a reader waiting) and the process's one listener
+rings the ``Bell`` every waiting reader holds; a reader also looks again
+every ``LONGEST_WAIT`` seconds. Events committed but
 held back by an older transaction still running are polled for until it
 ends (it may write no event of its own, so nothing else would ring).
 """
 
 import asyncio
 import contextlib
+import os
 import re
+import secrets
+import socket
 from dataclasses import dataclass
 
 from pixtag.db.database import Database
@@ -26,15 +31,37 @@ SCAN = 1000
 # How often events held back are looked for again, and the longest wait without a look
 # (a notification lost with the listener's connection).
 HELD_BACK_POLL = 0.05
-LONGEST_WAIT = 2.0
+LONGEST_WAIT = 1.0
+# How long writers notify after a process said it has a reader waiting, and how often a
+# process with readers waiting says so again.
+PRESENCE = 10.0
+RENEW_PRESENCE = 3.0
 
 
 class Bell:
     """Rung on every notification; a reader takes a ticket before it reads, then waits on it
-    (a ring between the read and the wait is not lost)."""
+    (a ring between the read and the wait is not lost).
+
+    Writers notify only while some process has a reader waiting (fixture 035's
+    ``event_waiters``): ``attend`` says so for this process, at most every few seconds.
+    """
 
     def __init__(self) -> None:
         self._event = asyncio.Event()
+        self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._said_at = -PRESENCE
+
+    async def attend(self, db: Database) -> bool:
+        """Make sure writers notify this process; whether it had to say so (they may have
+        written without notifying just before)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._said_at < RENEW_PRESENCE:
+            return False
+        async with db.cursor() as cur:
+            await queries.waiting(cur, self.process, PRESENCE)
+        fresh = now - self._said_at >= PRESENCE
+        self._said_at = now
+        return fresh
 
     def ring(self) -> None:
         self._event.set()
@@ -131,6 +158,8 @@ async def next_page(
         if page.lines or remaining <= 0:
             return page
         after = page.position
+        if await bell.attend(db):
+            continue  # writers notify from now on: read once more what came before
         async with db.cursor() as cur:
             held = await queries.held_back(cur, after)
         await bell.wait(ticket, min(remaining, HELD_BACK_POLL if held else LONGEST_WAIT))

@@ -31,6 +31,13 @@ HELD_BACK = "SELECT EXISTS (SELECT 1 FROM events WHERE (xid, seq) > (%(xid)s::xi
 
 PRUNED = "SELECT xid::text, seq FROM events_pruned"
 
+# This process has a reader waiting: writers notify until ``until`` (fixture 035).
+WAITING = """
+    INSERT INTO event_waiters (process, until)
+    VALUES (%(process)s, now() + make_interval(secs => %(seconds)s))
+    ON CONFLICT (process) DO UPDATE SET until = excluded.until
+"""
+
 # The newest position a reader may see now (where "from now on" starts).
 LATEST = """
     SELECT xid::text, seq FROM events
@@ -308,6 +315,10 @@ async def held_back(cur: Any, after: Position) -> bool:
     await cur.execute(HELD_BACK, after.params)
     (held,) = await cur.fetchone()
     return bool(held)
+
+
+async def waiting(cur: Any, process: str, seconds: float) -> None:
+    await cur.execute(WAITING, {"process": process, "seconds": seconds})
 
 
 async def pruned(cur: Any) -> Position | None:
