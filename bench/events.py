@@ -7,7 +7,9 @@ Run by hand (two or three minutes on two cores):
 
 ``--base`` is checked out as a git worktree (the commit before events); two
 ``pixtag serve`` (each its own embedded PostgreSQL and data directory), this
-tree and the base, take turns round after round (the order alternating):
+tree and the base, and a third on this tree with a consumer following its
+feed all along (its writers then notify at each commit), take turns round
+after round (the order alternating):
 ``GET /images/{id}`` of random stored images, then ``POST /images`` of JSON
 records with tags, each by 8 concurrent clients. Reported per server: the
 median over rounds of requests per second, and of the CPU its processes (the
@@ -84,6 +86,17 @@ async def round_of(server: Server, kind: str, n: int) -> tuple[float, float]:
     return done / took, used / done
 
 
+async def watch(server: Server, stop: asyncio.Event) -> None:
+    """A consumer following the feed, as long as the rounds last."""
+    async with server.http.get("/events", params={"after": "now"}) as resp:
+        cursor = resp.headers["Pixtag-Cursor"]
+    while not stop.is_set():
+        params = {"after": cursor, "wait": "5", "limit": "10000"}
+        async with server.http.get("/events", params=params) as resp:
+            await resp.read()
+            cursor = resp.headers["Pixtag-Cursor"]
+
+
 async def follower(server: Server, samples: int) -> list[float]:
     """Delays from a request's send to its event in a follower's hands."""
     async with server.http.get("/events", params={"after": "now"}) as resp:
@@ -136,9 +149,13 @@ async def measure(work: Path, tree: Path, base: str, rounds: int) -> None:
             (f"base {base}", await start(f"base {base}", work,
                                          {**quiet, "PYTHONPATH": str(tree / "api")}, stack)),
             ("this tree", await start("this tree", work, quiet, stack)),
+            ("this tree, followed", await start("this tree followed", work, quiet, stack)),
         ]  # fmt: skip
         for _, server in runs:
             await seed(server)
+        # A reader waiting on the third all along: its writers notify at every commit.
+        watching = asyncio.Event()
+        watcher = asyncio.ensure_future(watch(runs[2][1], watching))
         rates: dict[tuple[str, str], list[float]] = {}
         cpus: dict[tuple[str, str], list[float]] = {}
         for n in range(rounds):
@@ -160,6 +177,8 @@ async def measure(work: Path, tree: Path, base: str, rounds: int) -> None:
                     f"| {label} | {kind} | {rate:,.0f} | {rate / base_rate:.2f}x"
                     f" | {cpu * 1000:.2f} | {cpu / base_cpu:.2f}x |"
                 )
+        watching.set()
+        await watcher
         delays = sorted(await follower(runs[1][1], 200))
         p95 = delays[int(len(delays) * 0.95) - 1]
         print(

@@ -315,10 +315,10 @@ class Settings(BaseSettings):
 
     @property
     def connections_per_process(self) -> int:
-        """The most connections one server process opens: its pool, the job engine's and the
-        events' listeners, one per rendition being built (its lock), one while it sweeps, one
-        while it prunes events."""
-        return self.pool_max_size + 2 + self.rendition_workers + 2
+        """The most connections one server process opens: its pool, the job engine's
+        listener, one per rendition being built (its lock), one while it sweeps, one while it
+        prunes events."""
+        return self.pool_max_size + 1 + self.rendition_workers + 2
 
     @property
     def streams_per_client(self) -> int:

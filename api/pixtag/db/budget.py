@@ -1,7 +1,7 @@
 """The connection budget: what the server processes may open, against what PostgreSQL allows.
 
 Each server process opens at most ``Settings.connections_per_process``
-connections (its pool, the job engine's and the events' listeners, one per
+connections (its pool, the job engine's listener, one per
 rendition being built, one while it sweeps, one while it prunes events).
 ``pixtag serve --workers N`` checks before any worker starts that N of them
 fit in PostgreSQL's ``max_connections`` less the connections it reserves for

@@ -1,11 +1,10 @@
 """Wiring events into the application: the bell, the webhooks' runs, the retention.
 
-Each process listens to ``pixtag_events`` on one connection and rings the
-``Bell`` the feed's waiting readers hold; on a ring (at most every
-``WAKE_EVERY`` seconds) and every ``POLL`` seconds it queues a delivery run
-for each webhook with events waiting (a queued run exists once per webhook,
-so the processes doing the same thing at once queue one). The oldest events
-go after ``PIXTAG_EVENT_RETENTION``, by one process at a time.
+The ``Bell`` wakes this process's readers of the feed. Every ``POLL``
+seconds each process queues a delivery run for each webhook with events
+waiting (a queued run exists once per webhook, so processes doing the same
+at once queue one). The oldest events go after ``PIXTAG_EVENT_RETENTION``,
+by one process at a time.
 """
 
 import asyncio
@@ -25,16 +24,11 @@ from pixtag.net.fetch import Fetcher, Timeouts
 from pixtag.net.guard import Policy
 
 log = logging.getLogger(__name__)
-LISTEN_FAILING = Unavailable(
-    what="events: listening failed, polling until it is back", counted="failures", logger=log
-)
 TICKS_FAILING = Unavailable(
     what="events: waking webhooks failed, trying again shortly", counted="failures", logger=log
 )
 
-CHANNEL = "pixtag_events"
 POLL = 1.0
-WAKE_EVERY = 0.1
 PRUNE_EVERY = 60.0
 PRUNE_BATCH = 10_000
 
@@ -57,7 +51,7 @@ def setup(app: web.Application) -> None:
 async def events_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     db = app[keys.DATABASE]
-    bell = Bell()
+    bell = Bell(db)
     app[BELL] = bell
     timeout = settings.webhook_timeout
     fetcher = Fetcher(
@@ -69,37 +63,18 @@ async def events_ctx(app: web.Application) -> AsyncIterator[None]:
     app[DELIVERER] = webhooks.Deliverer(db, webhooks.Sender(fetcher, settings), settings)
     try:
         async with (
-            background.running(_listen(db, bell)),
-            background.running(_wake_webhooks(db, bell)),
+            background.running(_wake_webhooks(db)),
             background.running(_prune(db, settings.event_retention)),
         ):
             yield
     finally:
+        await bell.close()
         await fetcher.close()
 
 
-async def _listen(db: Database, bell: Bell) -> None:
+async def _wake_webhooks(db: Database) -> None:
     while True:
-        try:
-            async with db.listen(CHANNEL) as notifications:
-                bell.ring()  # catch up with anything sent while not listening
-                while True:
-                    await notifications.get()
-                    bell.ring()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            if database_lost(error):
-                LISTEN_FAILING.count(error)
-            else:
-                log.warning("events: listening failed: %s", first_line(error), exc_info=True)
-            bell.ring()  # readers look again rather than wait for a ring that will not come
-            await asyncio.sleep(POLL)
-
-
-async def _wake_webhooks(db: Database, bell: Bell) -> None:
-    while True:
-        await Bell.wait(bell.ticket(), POLL)
+        await asyncio.sleep(POLL)
         try:
             async with db.cursor() as cur:
                 await queries.wake(cur)
@@ -108,7 +83,6 @@ async def _wake_webhooks(db: Database, bell: Bell) -> None:
                 TICKS_FAILING.count(error)
             else:
                 log.warning("events: waking webhooks failed: %s", first_line(error))
-        await asyncio.sleep(WAKE_EVERY)
 
 
 async def _prune(db: Database, retention: float) -> None:

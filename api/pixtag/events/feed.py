@@ -4,20 +4,19 @@ A reader names where it is (``after``: an event's id); a page holds the
 events after it that the reader may see (its scope, the types asked), and
 the position it read up to, which may lie past its last event (events of
 other types were read past). With ``wait``, an empty page waits for the
-next commit: PostgreSQL notifies ``pixtag_events`` (writers do while a
-process has said it has a reader waiting) and the process's one listener
-rings the ``Bell`` every waiting reader holds; a reader also looks again
-every ``LONGEST_WAIT`` seconds. Events committed but
-held back by an older transaction still running are polled for until it
-ends (it may write no event of its own, so nothing else would ring).
+next commit: while a process has readers waiting, its ``Bell`` looks for a
+newer event every ``WATCH_EVERY`` seconds (one probe of the events' index
+for all of them) and wakes them when there is one. Writers send no NOTIFY:
+PostgreSQL serialises the commits of transactions that notify, which made
+concurrent creates a third slower while a reader followed (bench/RESULTS.md,
+"Events"). Events committed but held back by an older transaction still
+running are looked for again until it ends.
 """
 
 import asyncio
 import contextlib
-import os
+import logging
 import re
-import secrets
-import socket
 from dataclasses import dataclass
 
 from pixtag.db.database import Database
@@ -26,42 +25,28 @@ from pixtag.events import queries
 from pixtag.events.models import POSITION_PATTERN
 from pixtag.events.queries import START, Position
 
+log = logging.getLogger(__name__)
+
 # Events one statement reads; a page reads on while they were all of other types.
 SCAN = 1000
 # How often events held back are looked for again, and the longest wait without a look
 # (a notification lost with the listener's connection).
 HELD_BACK_POLL = 0.05
 LONGEST_WAIT = 1.0
-# How long writers notify after a process said it has a reader waiting, and how often a
-# process with readers waiting says so again.
-PRESENCE = 10.0
-RENEW_PRESENCE = 3.0
+# How often a process with readers waiting looks for a newer event.
+WATCH_EVERY = 0.05
 
 
 class Bell:
-    """Rung on every notification; a reader takes a ticket before it reads, then waits on it
-    (a ring between the read and the wait is not lost).
+    """Wakes the readers of this process waiting for events: a reader takes a ticket before
+    it reads, then waits on it (a ring between the read and the wait is not lost). While any
+    waits, one task looks for a newer event and rings when it finds one."""
 
-    Writers notify only while some process has a reader waiting (fixture 035's
-    ``event_waiters``): ``attend`` says so for this process, at most every few seconds.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, db: Database) -> None:
+        self.db = db
         self._event = asyncio.Event()
-        self.process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-        self._said_at = -PRESENCE
-
-    async def attend(self, db: Database) -> bool:
-        """Make sure writers notify this process; whether it had to say so (they may have
-        written without notifying just before)."""
-        now = asyncio.get_running_loop().time()
-        if now - self._said_at < RENEW_PRESENCE:
-            return False
-        async with db.cursor() as cur:
-            await queries.waiting(cur, self.process, PRESENCE)
-        fresh = now - self._said_at >= PRESENCE
-        self._said_at = now
-        return fresh
+        self._waiting = 0
+        self._watcher: asyncio.Task[None] | None = None
 
     def ring(self) -> None:
         self._event.set()
@@ -70,13 +55,38 @@ class Bell:
     def ticket(self) -> asyncio.Event:
         return self._event
 
-    @staticmethod
-    async def wait(ticket: asyncio.Event, seconds: float) -> bool:
+    async def wait(self, ticket: asyncio.Event, seconds: float) -> bool:
         """Whether it rang within ``seconds``."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(max(seconds, 0)):
-                await ticket.wait()
+        self._waiting += 1
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch(), name="events-watch")
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(seconds, 0)):
+                    await ticket.wait()
+        finally:
+            self._waiting -= 1
         return ticket.is_set()
+
+    async def _watch(self) -> None:
+        newest: queries.Position | None = None
+        while self._waiting:
+            try:
+                async with self.db.cursor() as cur:
+                    found = await queries.newest(cur)
+            except Exception as error:  # the readers look again within LONGEST_WAIT anyway
+                log.debug("events: looking for new events failed: %s", error)
+            else:
+                if found != newest:
+                    newest = found
+                    self.ring()
+            await asyncio.sleep(WATCH_EVERY)
+
+    async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
 
 
 class PositionExpired(Gone):
@@ -158,8 +168,6 @@ async def next_page(
         if page.lines or remaining <= 0:
             return page
         after = page.position
-        if await bell.attend(db):
-            continue  # writers notify from now on: read once more what came before
         async with db.cursor() as cur:
             held = await queries.held_back(cur, after)
         await bell.wait(ticket, min(remaining, HELD_BACK_POLL if held else LONGEST_WAIT))

@@ -31,12 +31,8 @@ HELD_BACK = "SELECT EXISTS (SELECT 1 FROM events WHERE (xid, seq) > (%(xid)s::xi
 
 PRUNED = "SELECT xid::text, seq FROM events_pruned"
 
-# This process has a reader waiting: writers notify until ``until`` (fixture 035).
-WAITING = """
-    INSERT INTO event_waiters (process, until)
-    VALUES (%(process)s, now() + make_interval(secs => %(seconds)s))
-    ON CONFLICT (process) DO UPDATE SET until = excluded.until
-"""
+# The newest event committed (held back or not): a reader waiting has news when it changes.
+NEWEST = "SELECT xid::text, seq FROM events ORDER BY xid DESC, seq DESC LIMIT 1"
 
 # The newest position a reader may see now (where "from now on" starts).
 LATEST = """
@@ -317,8 +313,10 @@ async def held_back(cur: Any, after: Position) -> bool:
     return bool(held)
 
 
-async def waiting(cur: Any, process: str, seconds: float) -> None:
-    await cur.execute(WAITING, {"process": process, "seconds": seconds})
+async def newest(cur: Any) -> Position | None:
+    await cur.execute(NEWEST)
+    row = await cur.fetchone()
+    return Position(int(row[0]), row[1]) if row else None
 
 
 async def pruned(cur: Any) -> Position | None:

@@ -164,7 +164,7 @@ def test_more_connections_than_postgresql_allows_is_refused_in_one_line(database
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("Error: cannot start: 2 workers x 206 connections each = 412, more")
+    assert last.startswith("Error: cannot start: 2 workers x 205 connections each = 410, more")
     assert "lower PIXTAG_WORKERS or PIXTAG_POOL_MAX_SIZE" in last
     assert "Listening" not in result.stderr  # refused before a worker started
 
