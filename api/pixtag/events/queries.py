@@ -32,13 +32,13 @@ HELD_BACK = "SELECT EXISTS (SELECT 1 FROM events WHERE (xid, seq) > (%(xid)s::xi
 PRUNED = "SELECT xid::text, seq FROM events_pruned"
 
 # The newest event committed (held back or not): a reader waiting has news when it changes.
-NEWEST = "SELECT xid::text, seq FROM events ORDER BY xid DESC, seq DESC LIMIT 1"
+NEWEST = "SELECT e.xid::text, e.seq FROM events AS e ORDER BY e.xid DESC, e.seq DESC LIMIT 1"
 
 # The newest position a reader may see now (where "from now on" starts).
 LATEST = """
-    SELECT xid::text, seq FROM events
-    WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY xid DESC, seq DESC LIMIT 1
+    SELECT e.xid::text, e.seq FROM events AS e
+    WHERE e.xid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY e.xid DESC, e.seq DESC LIMIT 1
 """
 
 PRUNE = "SELECT prune_events(now() - make_interval(secs => %(seconds)s), %(batch)s)"

@@ -269,3 +269,15 @@ async def test_captures_processing_and_renditions_are_told_when_they_end(
     (ready,) = await told("rendition.ready")
     assert ready["data"]["image_id"] == image_id
     assert ready["data"]["preset"] == "thumb"
+
+
+async def test_now_is_the_newest_event_in_number_order_not_text_order(client, database_url):
+    sql(
+        database_url,
+        "INSERT INTO events (xid, type, data) VALUES ('9', 'image.created', '{}'),"
+        " ('10', 'image.created', '{}')",
+    )
+    _, cursor = await events(client, after="now")
+    assert cursor.startswith("10-")
+    told, _ = await events(client, after="9-0")
+    assert [event["id"].split("-")[0] for event in told] == ["9", "10"]
