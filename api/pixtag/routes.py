@@ -80,6 +80,7 @@ from pixtag.tags.views import (
     TagAliasView,
     TagCollectionView,
     TagImplicationView,
+    TagRelatedView,
     TagRenameView,
     TagView,
 )
@@ -119,6 +120,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_view("/tags", TagCollectionView)
     app.router.add_view("/tags/{tag}", TagView)
     app.router.add_view("/tags/{tag}/rename", TagRenameView)
+    app.router.add_view("/tags/{tag}/related", TagRelatedView)
     app.router.add_view("/tags/{tag}/alias", TagAliasView)
     app.router.add_view("/tags/{tag}/implications/{implied}", TagImplicationView)
     app.router.add_view("/health/live", LiveView)

@@ -106,3 +106,19 @@ class TagRenamed(BaseModel):
     to: str = Field(description="The new name (an alias given resolved).")
     images_updated: int = Field(ge=0)
     alias_kept: bool
+
+
+class RelatedTag(BaseModel):
+    tag: str
+    images: int = Field(ge=1, description="Images of the sample holding both tags.")
+
+
+class RelatedTags(BaseModel):
+    """The tags most often found with a tag, in a bounded sample of its images."""
+
+    tag: str = Field(description="The tag (the one it stands for, when an alias was asked).")
+    image_count: int = Field(ge=1, description="Images holding the tag.")
+    sampled: int = Field(
+        ge=1, description="Images read for the counts: all of them, or the sample's bound."
+    )
+    related: list[RelatedTag] = Field(description="Most images first, then by name.")

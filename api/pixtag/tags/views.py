@@ -1,11 +1,13 @@
 """/tags: counts and autocomplete, one tag, rename, aliases and implications."""
 
-from typing import Any, ClassVar
+import json
+from typing import Annotated, Any, ClassVar
 
 from aiohttp import web
 from aiohttp_pydantic.oas.typing import r200, r204, r400, r404, r409, r415
+from pydantic import Field
 
-from pixtag.models import Problem, Tag
+from pixtag.models import Integer, Problem, Tag
 from pixtag.openapi.fragments import BUSY, STREAM_BUSY, json_body
 from pixtag.tags import rules
 from pixtag.tags.models import (
@@ -13,6 +15,7 @@ from pixtag.tags.models import (
     AliasSet,
     ImplicationApplied,
     Prefix,
+    RelatedTags,
     RenameRequest,
     TagCount,
     TagInfo,
@@ -23,6 +26,9 @@ from pixtag.tags.models import (
 from pixtag.tags.queries import tags as queries
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
+
+# Images a related-tags answer counts at most: bounded work whatever the tag's size.
+RELATED_SAMPLE = 5000
 
 
 def _json(model: AliasApplied | ImplicationApplied | TagRenamed) -> web.Response:
@@ -96,6 +102,43 @@ class TagView(ProblemView):
         """
         async with self.db.cursor() as cur:
             return json_document(await queries.tag_json(cur, tag))
+
+
+class TagRelatedView(ProblemView):
+    """The tags found with a tag."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "getRelatedTags", "responses": BUSY},
+    }
+
+    async def get(
+        self,
+        tag: Tag,
+        /,
+        limit: Annotated[int, Field(ge=1, le=100), Integer] = 20,
+    ) -> r200[RelatedTags] | r400[Problem] | r404[Problem]:
+        """
+        The tags most often found on the images holding ``tag`` (an alias: its target),
+        most first: counted among up to 5,000 of its images (``sampled`` says how many), so
+        that the answer takes the same short time whatever the tag's size.
+
+        Tags: tags
+        Status Codes:
+            200: The related tags.
+            400: The tag or ``limit`` is invalid.
+            404: No image holds the tag.
+        """
+        async with self.db.cursor() as cur:
+            name, count, sampled, found = await queries.related(
+                cur, tag, sample=RELATED_SAMPLE, limit=limit
+            )
+        document = json.dumps(
+            {"tag": name, "image_count": count, "sampled": sampled},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return json_document(document[:-1] + ',"related":' + found + "}")
 
 
 class TagRenameView(ProblemView):

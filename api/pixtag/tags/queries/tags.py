@@ -256,3 +256,41 @@ RENAMED = """
 
 async def record_renamed(cur: Any, tag: str, to: str, *, merged: bool) -> None:
     await cur.execute(RENAMED, {"tag": tag, "to": to, "merged": merged})
+
+
+# The tags most often found with a tag, among a bounded sample of its images (read through
+# the GIN index on tags, or the table when the tag is common enough that a scan finds the
+# sample sooner): the tag an alias stands for, its exact count, how many images were read.
+RELATED = f"""
+    WITH source AS (
+        SELECT coalesce((SELECT target FROM tag_aliases WHERE alias = %(tag)s), %(tag)s::text)
+               AS tag
+    ), sample AS (
+        SELECT i.tags FROM images AS i
+        WHERE i.tags @> ARRAY[(SELECT tag FROM source)]
+        LIMIT %(sample)s
+    ), together AS (
+        SELECT t AS tag, count(*) AS images
+        FROM sample, unnest(sample.tags) AS t
+        WHERE t <> (SELECT tag FROM source)
+        GROUP BY t
+        ORDER BY images DESC, t COLLATE "C"
+        LIMIT %(limit)s
+    )
+    SELECT (SELECT tag FROM source),
+           {tag_counts.exact_count("(SELECT tag FROM source)")},
+           (SELECT count(*) FROM sample),
+           coalesce((SELECT json_agg(json_build_object('tag', tag, 'images', images)
+                                     ORDER BY images DESC, tag COLLATE "C")
+                     FROM together), '[]')::text
+"""  # noqa: S608 - constant fragments; values bound
+
+
+async def related(cur: Any, tag: str, *, sample: int, limit: int) -> tuple[str, int, int, str]:
+    """The tag (an alias resolved), its image count, the images sampled, and its related
+    tags as JSON; NotFound when no image holds it."""
+    await cur.execute(RELATED, {"tag": tag, "sample": sample, "limit": limit})
+    name, count, sampled, found = await cur.fetchone()
+    if not count:
+        raise NotFound(f"Tag <{tag}> is not found on any image")
+    return str(name), int(count), int(sampled), str(found)
