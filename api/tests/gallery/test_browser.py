@@ -489,3 +489,51 @@ def test_the_image_page_shows_what_the_photo_says_and_the_grid_sorts_by_date_tak
     expect(search).to_have_value(f'{word} camera:"canon eos r5" ')
     search.press("Enter")
     expect(tiles(page).locator(".name")).to_have_text([f"{word}-1.jpg"])
+
+
+def test_tags_are_typed_as_people_type_them(page: Any, live: ServeProcess) -> None:
+    """Spaces stay inside a tag; Enter, Tab and a comma commit; a pasted list adds each; in
+    the bulk bar, commas separate and "-tag" removes."""
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [f"{word} old"])
+    path = f"/images/{image['image_id']}"
+    page.goto(f"/gallery{path}")
+    box = page.locator("#tag-input")
+    box.fill(f"{word} new tag")
+    box.press("Enter")
+    expect(page.locator("#tags li", has_text=f"{word} new tag")).to_be_visible()
+    expect(box).to_have_value("")
+    box.fill(f"{word} by comma")
+    box.press(",")
+    expect(page.locator("#tags li", has_text=f"{word} by comma")).to_be_visible()
+    box.fill(f"{word} by tab")
+    box.press("Tab")
+    expect(page.locator("#tags li", has_text=f"{word} by tab")).to_be_visible()
+    expect(box).to_be_focused()  # Tab committed the tag rather than leaving the box
+    box.evaluate(
+        """(input, text) => {
+            const data = new DataTransfer();
+            data.setData("text/plain", text);
+            input.dispatchEvent(new ClipboardEvent("paste", {clipboardData: data, bubbles: true,
+                                                            cancelable: true}));
+        }""",
+        f"{word} one\n{word} two, {word} three",
+    )
+    expect(page.locator("#tags li", has_text=f"{word} three")).to_be_visible()
+    _, _, stored = call(live, "GET", path)
+    assert sorted(stored["tags"]) == sorted(
+        f"{word} {t}" for t in ("old", "new tag", "by comma", "by tab", "one", "two", "three")
+    )
+
+    page.goto("/gallery")
+    page.fill("#q", f'"{word} old"')
+    page.press("#q", "Enter")
+    expect(tiles(page)).to_have_count(1)
+    page.check("#bulk-all")
+    page.fill("#bulk-tags", f"{word} summer 2026, -{word} one, -{word} two")
+    page.click("#bulk-add")
+    expect(page.locator("#notice")).to_have_text("1 image changed.")
+    _, _, stored = call(live, "GET", path)
+    assert f"{word} summer 2026" in stored["tags"]
+    assert f"{word} one" not in stored["tags"]
+    assert f"{word} two" not in stored["tags"]

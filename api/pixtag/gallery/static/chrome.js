@@ -13,9 +13,38 @@ export function notice(text, isError = false) {
 // A camera: or lens: term being typed at the end of `text` (camera:fu, lens:"ef 3), if any.
 const FACT = /(^|[\s(-])(camera|lens):(?:"([^"]*)|([^\s"()]*))$/i;
 
+// The tags typed or pasted in a tag box: separated by commas or new lines, so that a tag
+// keeps its spaces ("summer 2026"); empty entries dropped.
+export function tagEntries(text) {
+  return text
+    .split(/[,\n\r]+/)
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+}
+
+// In a tag box, a tag is committed by Enter, Tab (when something is typed) or a comma, and
+// a paste of several (commas, new lines) commits them all: `commit(entries)` is called.
+export function tagBox(input, commit) {
+  input.addEventListener("keydown", (event) => {
+    const typed = input.value.trim();
+    if (event.defaultPrevented) return; // a suggestion was picked
+    if ((event.key === "," || (event.key === "Tab" && !event.shiftKey)) && typed) {
+      event.preventDefault();
+      commit(tagEntries(input.value));
+    }
+  });
+  input.addEventListener("paste", (event) => {
+    const text = event.clipboardData?.getData("text") ?? "";
+    if (!/[,\n\r]/.test(text)) return; // one tag: the input takes it as it is
+    event.preventDefault();
+    commit(tagEntries(`${input.value},${text}`));
+  });
+}
+
 // Complete the last word of `input` with tags (keeping a leading '-' or '('), as one types;
-// in the search box (`facts`), a camera: or lens: term with the names the photos have.
-export function autocomplete(input, list, { onPick, facts = false } = {}) {
+// in the search box (`facts`), a camera: or lens: term with the names the photos have. In a
+// tag box (`separator: ","`), the last comma-separated entry is completed instead.
+export function autocomplete(input, list, { onPick, facts = false, separator = null } = {}) {
   let asked = 0;
   let active = -1;
   const close = () => {
@@ -23,13 +52,13 @@ export function autocomplete(input, list, { onPick, facts = false } = {}) {
     list.replaceChildren();
     active = -1;
   };
-  const words = () => input.value.split(/(\s+)/);
+  const words = () => input.value.split(separator ? /(,\s*)/ : /(\s+)/);
   const pick = (tag) => {
     const parts = words();
     const last = parts[parts.length - 1];
-    const sign = last.match(/^[-(]*/)[0];
+    const sign = last.match(separator ? /^\s*-?/ : /^[-(]*/)[0];
     parts[parts.length - 1] = sign + tag;
-    input.value = parts.join("") + " ";
+    input.value = parts.join("") + (separator ? ", " : " ");
     close();
     input.focus();
     if (onPick) onPick(tag);
@@ -80,7 +109,8 @@ export function autocomplete(input, list, { onPick, facts = false } = {}) {
       return show(entries, pickName);
     }
     const parts = words();
-    const prefix = parts[parts.length - 1].replace(/^[-(]+/, "");
+    const last = parts[parts.length - 1];
+    const prefix = separator ? last.trim().replace(/^-/, "") : last.replace(/^[-(]+/, "");
     if (!prefix || /["*)]/.test(prefix) || /^(sort|text|taken|similar|camera|lens|iso|focal|width|height|orientation|has|near):/i.test(prefix)) return close();
     const tags = await suggestTags(prefix);
     if (mine !== asked) return;

@@ -1,6 +1,6 @@
 // The grid: keyset-paged infinite scroll, selection and bulk tagging, upload and capture.
 import { api, authHeaders, canWrite, renditionUrls, showImage, unpack } from "./api.js";
-import { $, autocomplete, notice, readable, start, term, writing } from "./chrome.js";
+import { $, autocomplete, notice, readable, start, tagEntries, term, writing } from "./chrome.js";
 
 const PAGE = 60;
 // The orders the Order menu offers (the q language's sort: values).
@@ -181,9 +181,13 @@ function search(q) {
 }
 
 async function bulk(action) {
-  const tags = $("bulk-tags").value.split(/\s+/).filter(Boolean);
-  if (!tags.length) return notice("Type the tags to add or remove first.", true);
-  const body = { add: action === "add" ? tags : [], remove: action === "remove" ? tags : [] };
+  // Tags separated by commas; with Add, a "-tag" is removed (with Remove, every one is).
+  const entries = tagEntries($("bulk-tags").value);
+  if (!entries.length) return notice("Type the tags to add or remove first.", true);
+  const minus = entries.filter((tag) => tag.startsWith("-")).map((tag) => tag.slice(1).trim());
+  const plus = entries.filter((tag) => !tag.startsWith("-"));
+  const body =
+    action === "add" ? { add: plus, remove: minus } : { add: [], remove: [...plus, ...minus] };
   if ($("bulk-all").checked) body.query = query();
   else if (state.selected.size) body.ids = [...state.selected];
   else return notice("Select images first, or tick \u201cthe whole search\u201d.", true);
@@ -352,7 +356,14 @@ async function loadAlbumNames() {
 function setUpWriting() {
   $("bulk").hidden = false;
   showBulk();
-  autocomplete($("bulk-tags"), document.createElement("ul"));
+  autocomplete($("bulk-tags"), document.createElement("ul"), { separator: "," });
+  $("bulk-tags").addEventListener("paste", (event) => {
+    const text = event.clipboardData?.getData("text") ?? "";
+    if (!/[\n\r]/.test(text)) return;
+    event.preventDefault(); // an input would drop the new lines: they separate tags
+    const box = $("bulk-tags");
+    box.value = [...tagEntries(box.value), ...tagEntries(text)].join(", ");
+  });
   $("bulk-add").addEventListener("click", () => bulk("add"));
   $("bulk-remove").addEventListener("click", () => bulk("remove"));
   $("album-add").addEventListener("click", addToAlbum);

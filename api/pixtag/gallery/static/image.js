@@ -1,6 +1,6 @@
 // One image: preview, facts, tags edited in place (If-Match), rename, delete, download, share.
 import { api, authHeaders, canWrite, renditionUrls, showImage, token } from "./api.js";
-import { $, autocomplete, notice, readable, start, term, writing } from "./chrome.js";
+import { $, autocomplete, notice, readable, start, tagBox, tagEntries, term, writing } from "./chrome.js";
 
 const id = Number($("image").dataset.imageId);
 const grid = document.body.dataset.grid;
@@ -207,11 +207,15 @@ function setUpDownload() {
 }
 
 function setUpEditing() {
-  autocomplete($("tag-input"), $("tag-suggestions"));
-  $("tag-add").addEventListener("submit", async (event) => {
+  const input = $("tag-input");
+  autocomplete(input, $("tag-suggestions"), { separator: "," });
+  const add = async (tags) => {
+    if (tags.length && (await edit({ tags_add: tags }))) input.value = "";
+  };
+  tagBox(input, add);
+  $("tag-add").addEventListener("submit", (event) => {
     event.preventDefault();
-    const tags = $("tag-input").value.split(/\s+/).filter(Boolean);
-    if (tags.length && (await edit({ tags_add: tags }))) $("tag-input").value = "";
+    add(tagEntries(input.value));
   });
   $("rename-open").addEventListener("click", () => {
     $("new-name").value = state.image.filename;
