@@ -537,3 +537,22 @@ def test_tags_are_typed_as_people_type_them(page: Any, live: ServeProcess) -> No
     assert f"{word} summer 2026" in stored["tags"]
     assert f"{word} one" not in stored["tags"]
     assert f"{word} two" not in stored["tags"]
+
+
+def test_a_deleted_or_unknown_image_page_says_so_and_offers_nothing(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    image = upload(live, f"{word}.png", picture(word), [word])
+    status, _, _ = call(live, "DELETE", f"/images/{image['image_id']}")
+    assert status == 204
+    page.goto(f"/gallery/images/{image['image_id']}")
+    expect(page.locator("#unavailable h1")).to_have_text("This image was deleted")
+    expect(page.locator("#unavailable p")).to_contain_text(f"Image <{image['image_id']}> was deleted")
+    for control in ("#rename-open", "#tag-input", "#download", "#delete", "#share", "#preview"):
+        expect(page.locator(control)).to_have_count(0)
+    page.click("#unavailable a")
+    expect(page).to_have_url(re.compile(r"/gallery$"))
+    page.goto("/gallery/images/999999")
+    expect(page.locator("#unavailable h1")).to_have_text("No such image")
+    expect(page.locator("#download")).to_have_count(0)

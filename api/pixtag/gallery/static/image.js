@@ -156,11 +156,49 @@ async function showSimilar() {
   $("similar-section").hidden = false;
 }
 
+// The page of an image that cannot be shown: why, and nothing that would fail. Deleted (410)
+// and unknown (404) ids say so; a busy or unreachable server is tried again after the
+// Retry-After it gave (5 s without one), or at once with the button.
+function unavailable(answer) {
+  const panel = document.createElement("section");
+  panel.id = "unavailable";
+  panel.className = "unavailable";
+  const title = document.createElement("h1");
+  const text = document.createElement("p");
+  const back = document.createElement("a");
+  back.href = $("back").href;
+  back.textContent = "Back to the grid";
+  if (answer.status === 410) {
+    title.textContent = "This image was deleted";
+    text.textContent = answer.message;
+  } else if (answer.status === 404) {
+    title.textContent = "No such image";
+    text.textContent = `No image has the id ${id}.`;
+  } else if (answer.status === 0 || answer.status === 503 || answer.status === 429) {
+    const wait = Math.min(Math.max(Number(answer.headers.get("Retry-After")) || 5, 1), 300);
+    title.textContent = answer.status === 0 ? "The server cannot be reached" : "The server is busy";
+    text.textContent = `Trying again in ${wait} s.`;
+    const retry = document.createElement("button");
+    retry.type = "button";
+    retry.id = "retry";
+    retry.textContent = "Retry now";
+    retry.addEventListener("click", () => location.reload());
+    panel.append(title, text, retry, back);
+    $("image").replaceChildren(panel);
+    setTimeout(() => location.reload(), wait * 1000);
+    return;
+  } else {
+    title.textContent = "This image cannot be shown";
+    text.textContent = answer.message;
+  }
+  panel.append(title, text, back);
+  $("image").replaceChildren(panel);
+}
+
 async function load() {
   const answer = await api("GET", `/images/${id}`);
   if (!answer.ok) {
-    $("image").classList.add("missing");
-    notice(answer.message, true);
+    unavailable(answer);
     return null;
   }
   state.etag = answer.headers.get("ETag");
