@@ -556,3 +556,21 @@ def test_a_deleted_or_unknown_image_page_says_so_and_offers_nothing(
     page.goto("/gallery/images/999999")
     expect(page.locator("#unavailable h1")).to_have_text("No such image")
     expect(page.locator("#download")).to_have_count(0)
+
+
+def test_related_tags_are_offered_and_added_with_a_click(page: Any, live: ServeProcess) -> None:
+    word = tag_word()
+    for n in range(3):
+        upload(live, f"{word}-{n}.png", picture(f"{word}{n}"), [f"{word} sea", f"{word} boat"])
+    upload(live, f"{word}-x.png", picture(f"{word}x"), [f"{word} sea", f"{word} sky"])
+    image = upload(live, f"{word}.png", picture(word), [f"{word} sea"])
+    _, _, related = call(live, "GET", f"/tags/{word}%20sea/related")
+    assert [r["tag"] for r in related["related"]] == [f"{word} boat", f"{word} sky"]
+    page.goto(f"/gallery/images/{image['image_id']}")
+    expect(page.locator("#related li")).to_have_count(2)
+    expect(page.locator("#related li").first).to_contain_text(f"{word} boat (60%)")
+    page.click(f"[aria-label='Add tag {word} boat']")
+    expect(page.locator("#tags li", has_text=f"{word} boat")).to_be_visible()
+    expect(page.locator("#related li")).to_have_count(1)  # what it has is not offered
+    _, _, stored = call(live, "GET", f"/images/{image['image_id']}")
+    assert stored["tags"] == [f"{word} sea", f"{word} boat"]

@@ -59,6 +59,12 @@ export async function suggestTags(prefix, limit = 10) {
   return answer.ok ? unpack(answer.body).items : [];
 }
 
+// The tags most often found with `tag` ({tag, images} each; `sampled` images were counted).
+export async function relatedTags(tag, limit = 10) {
+  const answer = await api("GET", `/tags/${encodeURIComponent(tag)}/related?limit=${limit}`);
+  return answer.ok ? answer.body : { related: [], sampled: 0 };
+}
+
 // Camera or lens names (`fact`: "cameras" or "lenses") starting with `prefix`, as camera: and
 // lens: match them.
 export async function suggestNames(fact, prefix, limit = 10) {

@@ -1,5 +1,5 @@
 // One image: preview, facts, tags edited in place (If-Match), rename, delete, download, share.
-import { api, authHeaders, canWrite, renditionUrls, showImage, token } from "./api.js";
+import { api, authHeaders, canWrite, relatedTags, renditionUrls, showImage, token } from "./api.js";
 import { $, autocomplete, notice, readable, start, tagBox, tagEntries, term, writing } from "./chrome.js";
 
 const id = Number($("image").dataset.imageId);
@@ -83,6 +83,46 @@ function photoFacts(metadata) {
   }
   items.push(...fact("Keywords", metadata.keywords ? metadata.keywords.join(", ") : null));
   return items;
+}
+
+// Tags often found with this image's: the companions of its first tags, weighed by how
+// often they come with each, those it has already left out. A click adds one (or, read
+// only, searches for it).
+async function showRelated(writable) {
+  const own = new Set(state.image.tags);
+  const asked = state.image.tags.slice(0, 3);
+  const answers = await Promise.all(asked.map((tag) => relatedTags(tag, 12)));
+  const weight = new Map();
+  for (const answer of answers) {
+    for (const { tag, images } of answer.related) {
+      if (own.has(tag)) continue;
+      weight.set(tag, (weight.get(tag) || 0) + images / Math.max(answer.sampled, 1));
+    }
+  }
+  const best = [...weight].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, 10);
+  $("related-section").hidden = !best.length;
+  $("related").replaceChildren(
+    ...best.map(([tag, share]) => {
+      const item = document.createElement("li");
+      item.className = "tag";
+      const label = `${tag} (${Math.round(share * 100 / Math.max(answers.length, 1))}%)`;
+      if (writable) {
+        const add = document.createElement("button");
+        add.type = "button";
+        add.className = "add-related";
+        add.textContent = `+ ${label}`;
+        add.setAttribute("aria-label", `Add tag ${tag}`);
+        add.addEventListener("click", () => edit({ tags_add: [tag] }));
+        item.append(add);
+      } else {
+        const link = document.createElement("a");
+        link.href = `${grid}?q=${encodeURIComponent(term(tag))}`;
+        link.textContent = label;
+        item.append(link);
+      }
+      return item;
+    }),
+  );
 }
 
 function render(image, writable) {
@@ -219,6 +259,7 @@ async function edit(patch) {
   }
   state.etag = answer.headers.get("ETag");
   render(answer.body, true);
+  showRelated(true);
   return true;
 }
 
@@ -357,6 +398,7 @@ async function main() {
   showImage($("preview"), renditionUrls(image, "preview"));
   $("preview").alt = image.filename;
   showSimilar();
+  showRelated(writable);
   if (writable) setUpEditing();
 }
 
