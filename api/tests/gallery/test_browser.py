@@ -526,6 +526,15 @@ def test_tags_are_typed_as_people_type_them(page: Any, live: ServeProcess) -> No
     )
 
     page.goto("/gallery")
+    page.fill("#upload-tags", f"{word} a, {word} b c, {word} d")
+    page.set_input_files(
+        "#files",
+        [{"name": f"{word}-up.png", "mimeType": "image/png", "buffer": picture(f"{word}up")}],
+    )
+    expect(page.locator("#transfers .done")).to_have_count(1)
+    _, _, found = call(live, "GET", f"/images?tag={word}%20b%20c")
+    (uploaded,) = [image for chunk in found[:-1] for image in chunk]
+    assert uploaded["tags"] == [f"{word} a", f"{word} b c", f"{word} d"]
     page.fill("#q", f'"{word} old"')
     page.press("#q", "Enter")
     expect(tiles(page)).to_have_count(1)
@@ -548,7 +557,9 @@ def test_a_deleted_or_unknown_image_page_says_so_and_offers_nothing(
     assert status == 204
     page.goto(f"/gallery/images/{image['image_id']}")
     expect(page.locator("#unavailable h1")).to_have_text("This image was deleted")
-    expect(page.locator("#unavailable p")).to_contain_text(f"Image <{image['image_id']}> was deleted")
+    expect(page.locator("#unavailable p")).to_contain_text(
+        f"Image <{image['image_id']}> was deleted"
+    )
     for control in ("#rename-open", "#tag-input", "#download", "#delete", "#share", "#preview"):
         expect(page.locator(control)).to_have_count(0)
     page.click("#unavailable a")

@@ -261,7 +261,8 @@ async function upload(file) {
   }
   row.set("uploading");
   const form = new FormData();
-  form.append("meta", new Blob([JSON.stringify({ filename: file.name, tags: [] })], { type: "application/json" }));
+  const tags = tagEntries($("upload-tags").value); // given before uploading: every file gets them
+  form.append("meta", new Blob([JSON.stringify({ filename: file.name, tags })], { type: "application/json" }));
   form.append("image", file, file.name);
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
@@ -357,6 +358,7 @@ function setUpWriting() {
   $("bulk").hidden = false;
   showBulk();
   autocomplete($("bulk-tags"), document.createElement("ul"), { separator: "," });
+  autocomplete($("upload-tags"), document.createElement("ul"), { separator: "," });
   $("bulk-tags").addEventListener("paste", (event) => {
     const text = event.clipboardData?.getData("text") ?? "";
     if (!/[\n\r]/.test(text)) return;
