@@ -585,3 +585,21 @@ def test_related_tags_are_offered_and_added_with_a_click(page: Any, live: ServeP
     expect(page.locator("#related li")).to_have_count(1)  # what it has is not offered
     _, _, stored = call(live, "GET", f"/images/{image['image_id']}")
     assert stored["tags"] == [f"{word} sea", f"{word} boat"]
+
+
+def test_dates_and_sizes_read_as_the_viewer_writes_them(page: Any, live: ServeProcess) -> None:
+    word = tag_word()
+    data = photo("astronaut.png", "PNG", scale=1.0)
+    image = upload(live, f"{word}.png", data, [word])
+    page.goto(f"/gallery/images/{image['image_id']}")
+    created = page.locator("#facts time").first
+    expect(created).to_have_attribute("title", image["created_at"])
+    expect(created).to_have_attribute("datetime", image["created_at"])
+    expect(created).not_to_have_text(image["created_at"])  # the locale's words, not ISO
+    size = image["attachment"]["size"]
+    expect(page.locator("#facts")).to_contain_text(
+        f"{size / 1024:,.1f} KiB ({size:,} bytes)".replace(".0 KiB", " KiB")
+        if size < 1024 * 1024
+        else f"{size / 1024 / 1024:,.1f} MiB ({size:,} bytes)".replace(".0 MiB", " MiB")
+    )
+    expect(page.locator("#facts")).not_to_contain_text(" KB")

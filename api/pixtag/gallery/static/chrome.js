@@ -13,6 +13,27 @@ export function notice(text, isError = false) {
 // A camera: or lens: term being typed at the end of `text` (camera:fu, lens:"ef 3), if any.
 const FACT = /(^|[\s(-])(camera|lens):(?:"([^"]*)|([^\s"()]*))$/i;
 
+// A size in binary units as the viewer's locale writes numbers ("1.5 MiB", "1,5 MiB").
+export function byteSize(bytes) {
+  const units = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toLocaleString(undefined, { maximumFractionDigits: unit ? 1 : 0 })} ${units[unit]}`;
+}
+
+// A moment as the viewer's locale and time zone write it, the exact value on hover.
+export function timeElement(iso) {
+  const element = document.createElement("time");
+  element.dateTime = iso;
+  element.title = iso;
+  element.textContent = new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return element;
+}
+
 // The tags typed or pasted in a tag box: separated by commas or new lines, so that a tag
 // keeps its spaces ("summer 2026"); empty entries dropped.
 export function tagEntries(text) {

@@ -1,7 +1,7 @@
 // The review queue: groups of duplicates side by side; keep one (merging the others onto it,
 // then deleting them) or dismiss the group as not duplicates.
 import { api, canWrite, renditionUrls, showImage } from "./api.js";
-import { $, notice, readable, start } from "./chrome.js";
+import { $, byteSize, notice, readable, start } from "./chrome.js";
 
 const grid = document.body.dataset.grid;
 const PAGE = 20;
@@ -10,16 +10,7 @@ const SHOWN = 24;
 const MATCHES = { bytes: "same file", pixels: "same pixels", perceptual: "same picture" };
 const state = { next: null, writable: false, shown: 0 };
 
-function size(bytes) {
-  const units = ["bytes", "KiB", "MiB", "GiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit ? `${value.toFixed(1)} ${units[unit]}` : `${bytes} bytes`;
-}
+const size = byteSize;
 
 function line(text, className = "") {
   const element = document.createElement("span");

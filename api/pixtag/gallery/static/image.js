@@ -1,6 +1,6 @@
 // One image: preview, facts, tags edited in place (If-Match), rename, delete, download, share.
 import { api, authHeaders, canWrite, relatedTags, renditionUrls, showImage, token } from "./api.js";
-import { $, autocomplete, notice, readable, start, tagBox, tagEntries, term, writing } from "./chrome.js";
+import { $, autocomplete, byteSize, notice, readable, start, tagBox, tagEntries, term, timeElement, writing } from "./chrome.js";
 
 const id = Number($("image").dataset.imageId);
 const grid = document.body.dataset.grid;
@@ -15,19 +15,12 @@ function fact(name, value) {
   const dt = document.createElement("dt");
   dt.textContent = name;
   const dd = document.createElement("dd");
-  dd.textContent = value;
+  dd.append(value);
   return [dt, dd];
 }
 
 function size(bytes) {
-  const units = ["bytes", "KB", "MB", "GB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit ? `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)` : `${bytes} bytes`;
+  return bytes < 1024 ? byteSize(bytes) : `${byteSize(bytes)} (${bytes.toLocaleString()} bytes)`;
 }
 
 // "2024-05-01 10:30:15 (UTC+02:00)": the wall clock where it was taken, as the file says.
@@ -134,14 +127,14 @@ function render(image, writable) {
   const file = image.attachment;
   $("facts").replaceChildren(
     ...fact("Id", String(image.image_id)),
-    ...fact("Created", image.created_at),
+    ...fact("Created", timeElement(image.created_at)),
     ...(file
       ? [
           ...fact("Type", file.content_type),
           ...fact("Size", size(file.size)),
           ...fact("Dimensions", file.width ? `${file.width} \u00d7 ${file.height}` : null),
           ...fact("SHA-256", file.sha256),
-          ...fact("Uploaded", file.uploaded_at),
+          ...fact("Uploaded", timeElement(file.uploaded_at)),
         ]
       : fact("File", "none uploaded")),
     ...photoFacts(image.metadata),
