@@ -47,7 +47,7 @@ from pixtag.health.views import LiveView, ReadyView
 from pixtag.images.uploads import expect_handler
 from pixtag.images.views.attachments import AttachmentView
 from pixtag.images.views.bulk_tags import BulkTagsView
-from pixtag.images.views.collection import ImageCollectionView
+from pixtag.images.views.collection import ImageCollectionView, ImageCountView
 from pixtag.images.views.item import ImageView
 from pixtag.images.views.media import MediaView
 from pixtag.images.views.seed_files import (
@@ -90,6 +90,7 @@ def setup_routes(app: web.Application) -> None:
     # Uploads refuse an oversized Content-Length before "100 Continue".
     app.router.add_view("/images", ImageCollectionView, expect_handler=expect_handler)
     app.router.add_view("/images/tags", BulkTagsView)
+    app.router.add_view("/images/count", ImageCountView)
     app.router.add_view("/images/{image_id}", ImageView)
     app.router.add_view(
         "/images/{image_id}/attachment/{filename}", AttachmentView, expect_handler=expect_handler

@@ -538,6 +538,12 @@ def test_tags_are_typed_as_people_type_them(page: Any, live: ServeProcess) -> No
     page.fill("#q", f'"{word} old"')
     page.press("#q", "Enter")
     expect(tiles(page)).to_have_count(1)
+    expect(page.locator("#count")).to_have_text("1 image")  # GET /images/count
+    page.fill("#q", f"{word}*")
+    page.press("#q", "Enter")
+    expect(page.locator("#count")).to_have_text("2 images")
+    page.fill("#q", f'"{word} old"')
+    page.press("#q", "Enter")
     page.check("#bulk-all")
     page.fill("#bulk-tags", f"{word} summer 2026, -{word} one, -{word} two")
     page.click("#bulk-add")

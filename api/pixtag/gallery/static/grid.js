@@ -155,13 +155,40 @@ async function more() {
   state.done = !state.after;
   const shown = tiles().length;
   $("empty").hidden = shown > 0;
-  $("count").textContent = `${shown}${state.done ? "" : "+"} shown`;
+  showCount();
   const sentinel = $("more").getBoundingClientRect();
   if (!state.done && sentinel.top < window.innerHeight * 2) more();
 }
 
+// "12,431 images" (counted), or "about 300,000 images" (the search's estimate past 10,000),
+// then how many are shown while the grid is still loading more.
+function showCount() {
+  const shown = tiles().length;
+  const total = state.total;
+  const element = $("count");
+  if (!total) {
+    element.textContent = `${shown.toLocaleString()}${state.done ? "" : "+"} shown`;
+    element.title = "";
+    return;
+  }
+  const n = total.images;
+  const words = `${total.exact ? "" : "about "}${n.toLocaleString()} image${n === 1 ? "" : "s"}`;
+  element.textContent = state.done || shown >= n ? words : `${words}, ${shown.toLocaleString()} shown`;
+  element.title = total.exact ? "" : "An estimate: more than 10,000 images match.";
+}
+
+async function countMatches(generation) {
+  const q = state.q.trim();
+  const answer = await api("GET", `/images/count${q ? `?q=${encodeURIComponent(q)}` : ""}`);
+  if (generation !== state.generation || !answer.ok) return;
+  state.total = answer.body;
+  showCount();
+}
+
 function reload() {
   state.generation += 1;
+  state.total = null;
+  countMatches(state.generation);
   Object.assign(state, { after: null, done: false, loading: false, last: null, heading: null });
   state.selected.clear();
   showBulk();

@@ -267,3 +267,31 @@ async def open_listing(
             read_ahead=READ_AHEAD if read_ahead is None else read_ahead,
         )
         yield Listing(cursor, filters)
+
+
+# Matches a count reads at most; past them it is the search's estimate, said to be one.
+COUNT_BOUND = 10_000
+
+
+@dataclass(frozen=True)
+class Count:
+    images: int
+    exact: bool
+
+
+async def count_matches(db: Database, filters: ListingFilters) -> Count:
+    """How many images the listing's filters match: exact up to ``COUNT_BOUND``, else the
+    estimate the listing plans with (never below the bound)."""
+    async with db.stream() as tx:
+        term, resolution = await search.compile_term(tx.query, filters.term, with_size=True)
+        params: dict[str, Any] = {"bound": COUNT_BOUND + 1}
+        condition = search.condition(term, resolution, params)
+        sql = (
+            "SELECT count(*) FROM (SELECT 1 FROM images AS i"  # noqa: S608 - constant fragments; values bound
+            f" WHERE {condition.sql} LIMIT %(bound)s) AS m"
+        )
+        ((found,),) = await tx.query(sql, params)
+    if int(found) <= COUNT_BOUND:
+        return Count(int(found), True)
+    estimate = round(condition.share * resolution.images)
+    return Count(max(estimate, COUNT_BOUND + 1), False)

@@ -1,4 +1,4 @@
-"""/images: create image records, and list them."""
+"""/images: create image records, list them, and count them."""
 
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -11,12 +11,13 @@ from aiohttp_pydantic.oas.typing import (
     r415,
     r507,
 )
+from pydantic import BaseModel, Field
 
 from pixtag import keys
 from pixtag.errors import BadRequest
 from pixtag.images import records, uploads
 from pixtag.images.queries import images as queries
-from pixtag.images.queries.listing import open_listing
+from pixtag.images.queries.listing import count_matches, open_listing
 from pixtag.images.versions import etag
 from pixtag.images.views.fragments import DUPLICATE_OF, IMAGE_LINKS, IMAGE_PART, LOCATION, VERSION
 from pixtag.models import (
@@ -222,3 +223,46 @@ class ImageCollectionView(ProblemView):
             Location=f"/images/{image_id}",
             ETag=etag(created.version),
         )
+
+
+class ImageCount(BaseModel):
+    """How many images a search matches."""
+
+    images: int = Field(ge=0, examples=[12431])
+    exact: bool = Field(
+        description="True: counted. False: more than 10,000 match, and ``images`` is the"
+        " search's estimate."
+    )
+
+
+class ImageCountView(ProblemView):
+    """How many images the filters of GET /images match."""
+
+    access: ClassVar[dict[str, str]] = {"GET": "read"}
+    operations: ClassVar[dict[str, dict[str, Any]]] = {
+        "GET": {"operationId": "countImages", "responses": STREAM_BUSY},
+    }
+
+    async def get(
+        self,
+        tag: Tag | None = None,
+        tags_all: list[Tag] = [],  # noqa: B006 - aiohttp-pydantic reads the default
+        tags_any: list[Tag] = [],  # noqa: B006
+        tags_none: list[Tag] = [],  # noqa: B006
+        q: Query | None = None,
+    ) -> r200[ImageCount] | r400[Problem]:
+        """
+        Count the images the filters match (as GET /images takes them): exactly up to
+        10,000, else the estimate the listing plans with, said to be one (``exact``).
+
+        Tags: images
+        Status Codes:
+            200: The count.
+            400: A filter is empty or invalid, or ``q`` has a syntax error.
+        """
+        filters = listing_filters(
+            q=q, tag=tag, tags_all=tags_all, tags_any=tags_any, tags_none=tags_none,
+            sha256=None, after_id=None, limit=None, after=None,
+        )  # fmt: skip
+        counted = await count_matches(self.db, filters)
+        return json_document(f'{{"images":{counted.images},"exact":{str(counted.exact).lower()}}}')
