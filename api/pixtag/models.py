@@ -150,7 +150,7 @@ class ImageCreate(BaseModel):
     description: Description = ""
 
 
-def _some_field(schema: dict[str, Any]) -> None:
+def some_field(schema: dict[str, Any]) -> None:
     """The rules of a patch a schema can state: some field, none of them null."""
     for name, field in schema["properties"].items():
         # Left out, never null: the schema offers only the non-null branch.
@@ -164,7 +164,7 @@ def _some_field(schema: dict[str, Any]) -> None:
 
 def _patch_schema(schema: dict[str, Any]) -> None:
     """The rules of ImagePatch a schema can state: some field, and tags alone."""
-    _some_field(schema)
+    some_field(schema)
     schema["not"] = {
         "anyOf": [{"required": ["tags", "tags_add"]}, {"required": ["tags", "tags_remove"]}]
     }
@@ -203,7 +203,7 @@ TakenAt = Annotated[
 ]
 
 
-class _Patch(BaseModel):
+class Patch(BaseModel):
     """A change of some fields: each optional, none of them null (left out instead)."""
 
     @model_validator(mode="before")
@@ -216,7 +216,7 @@ class _Patch(BaseModel):
         return data
 
 
-class ImagePatch(_Patch):
+class ImagePatch(Patch):
     """Changes to an image record: a new filename or description, and its tags replaced or
     added and removed.
 
@@ -397,12 +397,12 @@ class SeedFile(BaseModel):
     )
 
 
-class SeedFilePatch(_Patch):
+class SeedFilePatch(Patch):
     """Seed 003's change of a file: its name (the extension stays) and its comment."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra=_some_field,
+        json_schema_extra=some_field,
     )
 
     name: Annotated[

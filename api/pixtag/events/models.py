@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from pixtag.models import BIGINT_MAX, DIGITS, Integer
+from pixtag.models import BIGINT_MAX, DIGITS, Integer, Patch, some_field
 
 FAMILIES = (
     "image",
@@ -115,21 +115,10 @@ class WebhookCreate(BaseModel):
     description: WebhookDescription = ""
 
 
-def _no_null_schema(schema: dict[str, Any]) -> None:
-    """Some field, none null: the fields' null branches and defaults left out."""
-    for name, field in schema["properties"].items():
-        field.pop("default", None)
-        branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
-        if branches:
-            (branch,) = branches
-            schema["properties"][name] = {**branch, **field}
-    schema["minProperties"] = 1
-
-
-class WebhookPatch(BaseModel):
+class WebhookPatch(Patch):
     """What changes; ``enabled: true`` starts a disabled webhook again where it stopped."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_null_schema)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=some_field)
 
     url: WebhookUrl | None = None
     types: Types | None = None
@@ -137,16 +126,11 @@ class WebhookPatch(BaseModel):
     description: WebhookDescription | None = None
     enabled: bool | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _no_nulls(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            if not data:
-                raise ValueError("nothing to change: give at least one field")
-            for name, value in data.items():
-                if value is None and name in cls.model_fields:
-                    raise ValueError(f"{name} must not be null: leave it out instead")
-        return data
+    @model_validator(mode="after")
+    def _something(self) -> "WebhookPatch":
+        if not self.model_fields_set:
+            raise ValueError("nothing to change: give at least one field")
+        return self
 
 
 class Webhook(BaseModel):

@@ -6,7 +6,6 @@ is ``(xid, seq)``; ``events_after`` returns only what no running
 transaction can still precede.
 """
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -475,9 +474,3 @@ async def to_send(cur: Any, delivery_id: int) -> ToSend | None:
     await cur.execute(DELIVERY_TO_SEND, {"delivery_id": delivery_id})
     row = await cur.fetchone()
     return ToSend(*row) if row else None
-
-
-def event_parts(document: str) -> tuple[str, str, str]:
-    """An event's id, type and time, from its document."""
-    event = json.loads(document)
-    return event["id"], event["type"], event["at"]

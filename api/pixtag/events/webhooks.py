@@ -31,6 +31,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
@@ -43,7 +44,7 @@ from pixtag.events.models import WebhookCreate, WebhookPatch
 from pixtag.events.queries import Position, Turn, WebhookRow
 from pixtag.jobs.queries import Claimed
 from pixtag.net.fetch import Fetcher
-from pixtag.net.guard import Refused
+from pixtag.net.guard import Policy, Refused
 from pixtag.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,6 @@ def payload(document: str) -> tuple[str, str, datetime, str]:
 
 def check_url(settings: Settings, url: str) -> None:
     """400 for a URL the guard refuses as written (scheme, credentials, a private literal)."""
-    from pixtag.net.guard import Policy
-
     try:
         Policy.from_lists(settings.webhook_allow, ()).check_url(URL(url))
     except (Refused, ValueError) as error:
@@ -164,8 +163,6 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            from email.utils import parsedate_to_datetime
-
             return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
         except (TypeError, ValueError):
             return None
