@@ -71,7 +71,9 @@ def empty_database_url(pg_server: EmbeddedPostgres) -> Iterator[str]:
 def database_url(pg_server: EmbeddedPostgres, template_db: str) -> Iterator[str]:
     """A fresh database with the schema, cloned from the template."""
     name = f"test_{uuid.uuid4().hex}"
-    admin_execute(pg_server, f"CREATE DATABASE {name} TEMPLATE {template_db}")
+    # A file copy of the template: twice as fast as logging each page (the default) on a
+    # cluster that does not wait for the disk.
+    admin_execute(pg_server, f"CREATE DATABASE {name} TEMPLATE {template_db} STRATEGY FILE_COPY")
     yield pg_server.uri(name)
     admin_execute(pg_server, f"DROP DATABASE {name} WITH (FORCE)")
 

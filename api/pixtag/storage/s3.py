@@ -12,6 +12,7 @@ Keys are never reused (``pixtag.storage.keys``: each has a random part), so
 """
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pixtag.storage.backend import StoredObject
@@ -35,6 +36,18 @@ log = logging.getLogger(__name__)
 # size, read one at a time, so an upload holds at most one part in memory.
 PART_SIZE = 8 * 1024 * 1024
 READ_CHUNK = 256 * 1024
+
+
+@functools.cache
+def session() -> AioSession:
+    """The process's one botocore session: its loader reads S3's service description (a
+    large JSON document) once, not again for every client a start, a worker or a command
+    makes. A session holds no connection and no event loop; its clients do."""
+    return get_session()
+
+
+def plain_http(endpoint_url: str | None) -> bool:
+    return endpoint_url is not None and endpoint_url.lower().startswith("http://")
 
 
 class StorageUnavailable(Exception):
@@ -99,13 +112,16 @@ class S3Storage:
         )
         exit_stack = AsyncExitStack()
         client = await exit_stack.enter_async_context(
-            get_session().create_client(
+            session().create_client(
                 "s3",
                 region_name=region,
                 endpoint_url=endpoint_url,
                 aws_access_key_id=access_key_id,
                 aws_secret_access_key=secret_access_key,
                 config=config,
+                # A plain-HTTP endpoint (a bucket on site) has no certificate to verify: no
+                # certificate store is loaded for it.
+                verify=False if plain_http(endpoint_url) else None,
             )
         )
         storage = cls(

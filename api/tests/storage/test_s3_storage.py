@@ -17,12 +17,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from types_aiobotocore_s3.client import S3Client
 
 from pixtag.storage.disposition import content_disposition
 from pixtag.storage.keys import new_key
-from pixtag.storage.s3 import PART_SIZE, S3Storage, StorageUnavailable
+from pixtag.storage.s3 import PART_SIZE, S3Storage, StorageUnavailable, session
 from tests.support.s3_server import SeaweedS3
 
 BUCKET = "pixtag-test"
@@ -65,13 +64,14 @@ async def storage(seaweed: SeaweedS3, tmp_path: Path, prefix: str) -> AsyncItera
 async def raw(seaweed: SeaweedS3) -> AsyncIterator[S3Client]:
     """A plain client, to look at the bucket without the backend."""
     config = AioConfig(signature_version="s3v4", s3={"addressing_style": "path"})
-    async with get_session().create_client(
+    async with session().create_client(
         "s3",
         region_name=seaweed.region,
         endpoint_url=seaweed.endpoint_url,
         aws_access_key_id=seaweed.access_key_id,
         aws_secret_access_key=seaweed.secret_access_key,
         config=config,
+        verify=False,  # SeaweedFS over plain HTTP
     ) as client:
         yield client
 

@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
 from aiohttp import FormData
 from PIL import Image
 
 from pixtag import imaging
+from pixtag.storage.s3 import session as s3_session
 from tests.support.processes import sql
 
 imaging.register()  # Pillow writes HEIF through pillow-heif, as the server reads it
@@ -161,13 +161,13 @@ async def stored_files(settings) -> dict[str, bytes]:  # type: ignore[no-untyped
         for path in files_under(settings.data_dir / "incoming")
     }
     secret = settings.s3_secret_access_key.get_secret_value()
-    session = get_session()
-    async with session.create_client(
+    async with s3_session().create_client(
         "s3",
         endpoint_url=settings.s3_endpoint_url,
         region_name=settings.s3_region,
         aws_access_key_id=settings.s3_access_key_id,
         aws_secret_access_key=secret,
+        verify=False,  # SeaweedFS over plain HTTP
         config=AioConfig(s3={"addressing_style": "path"}),
     ) as s3:
         bucket, prefix = settings.s3_bucket, settings.s3_prefix
