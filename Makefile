@@ -54,9 +54,11 @@ run: $(RUN_STAMP)
 # WORKERS=0 runs it in this process.
 WORKERS ?= auto
 
+# Bytecode is cached whatever the environment says (PYTHONDONTWRITEBYTECODE): the suite
+# starts hundreds of processes (servers, the CLI), each would compile the package again.
 test: $(TEST_STAMP)
 	@mkdir -p .tmp
-	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/.tmp $(VPY) -m pytest -n $(WORKERS) --dist loadgroup $(ARGS)
+	PYTHONDONTWRITEBYTECODE= PYTEST_DEBUG_TEMPROOT=$(CURDIR)/.tmp $(VPY) -m pytest -n $(WORKERS) --dist loadgroup $(ARGS)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check api bench
