@@ -49,10 +49,11 @@ run: $(RUN_STAMP)
 
 # Each checkout keeps its own pytest temp root, so concurrent runs from
 # different checkouts never rotate away each other's directories. The suite
-# runs in WORKERS processes (pytest-xdist; default one per core), each with its
+# runs in WORKERS processes (pytest-xdist), each with its
 # own PostgreSQL and S3 server, the browser tests together on one of them:
-# WORKERS=0 runs it in this process.
-WORKERS ?= auto
+# WORKERS=0 runs it in this process. One worker more than the cores: while a
+# test waits (a grace period, a process starting), another one has the core.
+WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
 
 # Bytecode is cached whatever the environment says (PYTHONDONTWRITEBYTECODE): the suite
 # starts hundreds of processes (servers, the CLI), each would compile the package again.
