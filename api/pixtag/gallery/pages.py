@@ -8,8 +8,14 @@ from aiohttp import web
 
 from pixtag.gallery import static
 
+SHARED = ("api.js", "chrome.js")
+# The pages with the full-screen viewer import it too.
+VIEWING = (*SHARED, "viewer.js")
 
-def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
+
+def _context(
+    request: web.Request, page: str, modules: tuple[str, ...] = SHARED, **extra: Any
+) -> dict[str, Any]:
     return {
         "page": page,
         "css": static.url(request, "gallery.css"),
@@ -18,7 +24,7 @@ def _context(request: web.Request, page: str, **extra: Any) -> dict[str, Any]:
         "duplicates_url": str(request.app.router["duplicates"].url_for()),
         "albums_url": str(request.app.router["albums"].url_for()),
         # The modules every page imports, fetched beside the page's own instead of after it.
-        "preload": [static.url(request, name) for name in ("api.js", "chrome.js")],
+        "preload": [static.url(request, name) for name in modules],
         **extra,
     }
 
@@ -31,13 +37,13 @@ async def home(request: web.Request) -> web.StreamResponse:
 @aiohttp_jinja2.template("grid.html")
 async def grid(request: web.Request) -> dict[str, Any]:
     """The grid of thumbnails, with search, upload, capture and bulk tagging."""
-    return _context(request, "grid")
+    return _context(request, "grid", VIEWING)
 
 
 @aiohttp_jinja2.template("image.html")
 async def image(request: web.Request) -> dict[str, Any]:
     """One image's page; the image itself is read by the page's script."""
-    return _context(request, "image", image_id=int(request.match_info["image_id"]))
+    return _context(request, "image", VIEWING, image_id=int(request.match_info["image_id"]))
 
 
 @aiohttp_jinja2.template("duplicates.html")

@@ -27,6 +27,8 @@ from pixtag.tags.queries import tags as queries
 from pixtag.views.base import ProblemView, json_document, read_json
 from pixtag.views.stream import stream_document
 
+# Tags one listing by name reads at most.
+MAX_NAMES = 100
 # Images a related-tags answer counts at most: bounded work whatever the tag's size.
 RELATED_SAMPLE = 5000
 
@@ -61,7 +63,10 @@ class TagCollectionView(ProblemView):
     }
 
     async def get(
-        self, prefix: Prefix | None = None, limit: TagLimit | None = None
+        self,
+        prefix: Prefix | None = None,
+        limit: TagLimit | None = None,
+        name: list[Tag] = Field([], max_length=MAX_NAMES),  # noqa: B008 - aiohttp-pydantic reads it
     ) -> r200[list[TagCount]] | r400[Problem]:
         """
         Stream the tags with their image counts, most used first, then in tag order.
@@ -69,15 +74,23 @@ class TagCollectionView(ProblemView):
         The body is ``[[tag, ...], ..., {"totalTags": N, "totalChunks": M}]`` like
         the image listing, or one tag per line with ``Accept: application/x-ndjson``.
         ``prefix`` and ``limit`` make it an autocomplete: ``?prefix=ca&limit=20``.
+        ``name``, repeated (up to 100), reads the counts of those tags only (a name no
+        image holds is left out): ``?name=cat&name=dog``; with ``prefix``, those of them
+        starting with it.
         The counts are exact: they change in the same transaction as the images.
 
         Tags: tags
         Status Codes:
             200: The tags, streamed in chunks.
-            400: The prefix or limit is invalid, or a parameter is unknown.
+            400: The prefix, limit or a name is invalid, ``name`` is given more than
+                100 times, or a parameter is unknown.
         """
         opened = queries.open_tags(
-            self.db, prefix=prefix, limit=limit, chunk_size=self.settings.chunk_size
+            self.db,
+            prefix=prefix,
+            limit=limit,
+            chunk_size=self.settings.chunk_size,
+            names=list(dict.fromkeys(name)),
         )
         return await stream_document(self.request, opened, totals_name="totalTags")
 

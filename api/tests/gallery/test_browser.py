@@ -233,17 +233,38 @@ def test_the_grid_renders_on_a_phone_and_on_a_desktop(browser: Any, live: ServeP
     word = tag_word()
     for n in range(3):
         upload(live, f"{word}-{n}.png", picture(f"{word}-{n}"), [word, "screenshot"])
+    many = [word, *(f"{word} tag number {n}" for n in range(12))]
+    upload(live, f"{word}-many-tags.png", picture(f"{word}-many"), many)
     for name, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         watch = Watch()
         context = open_context(browser, live, watch, viewport)
         page = context.new_page()
         page.goto(f"/gallery?q={word}")
-        expect(tiles(page)).to_have_count(3)
-        for shown in tiles(page).all():
+        expect(tiles(page)).to_have_count(4)
+        for shown in tiles(page).all()[:2]:
             expect(shown).to_be_in_viewport()
+        for shown in tiles(page).all():
             box = shown.bounding_box()
             assert box is not None
             assert box["x"] + box["width"] <= viewport["width"]
+        # Cards keep one height for their tags whatever their number.
+        heights = {
+            round(box["height"])
+            for box in map(lambda t: t.bounding_box(), tiles(page).locator(".tile-tags").all())
+        }
+        assert len(heights) == 1, (name, heights)
+        # The search box's placeholder is whole, not cut off.
+        fits = page.locator("#q").evaluate(
+            """(input) => {
+                const style = getComputedStyle(input);
+                const context = document.createElement("canvas").getContext("2d");
+                context.font = style.font;
+                const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+                const room = input.clientWidth - padding;
+                return context.measureText(input.placeholder).width <= room;
+            }"""
+        )
+        assert fits, name
         context.close()
         assert watch.elsewhere == [], name
 
@@ -609,3 +630,119 @@ def test_dates_and_sizes_read_as_the_viewer_writes_them(page: Any, live: ServePr
         else f"{size / 1024 / 1024:,.1f} MiB ({size:,} bytes)".replace(".0 MiB", " MiB")
     )
     expect(page.locator("#facts")).not_to_contain_text(" KB")
+
+
+def test_the_sidebar_counts_the_tags_shown_narrows_excludes_and_offers_related_tags(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    a, b, c = f"{word}-a", f"{word} b", f"{word}-c"
+    for n, tags in enumerate([[a, b]] * 3 + [[a, c]] * 2 + [[c]]):
+        upload(live, f"{word}-{n}.png", picture(f"{word}{n}"), tags)
+    page.goto(f"/gallery?q={a}")
+    expect(tiles(page)).to_have_count(5)
+
+    # The tags of the images shown, each with its count in the whole collection, as the
+    # API counts them, most used first.
+    _, _, listed = call(live, "GET", f"/tags?name={a}&name={b.replace(' ', '%20')}&name={c}")
+    truth = [(row["tag"], row["image_count"]) for chunk in listed[:-1] for row in chunk]
+    assert truth == [(a, 5), (c, 3), (b, 3)] or truth == [(a, 5), (b, 3), (c, 3)]
+    entries = page.locator("#tag-list li")
+    expect(entries).to_have_count(3)
+    shown = [
+        (entry.locator(".tag-filter").inner_text(), int(entry.locator(".tag-count").inner_text()))
+        for entry in entries.all()
+    ]
+    assert shown == truth
+
+    # A one-tag search also shows the tags found with it, by how often.
+    related = page.locator("#related-list li")
+    expect(related).to_have_count(2)
+    expect(related.first.locator(".tag-filter")).to_have_text(b)
+    expect(related.first.locator(".tag-count")).to_have_text("3")
+
+    # A click narrows the search; Alt+click, or the minus button, leaves the tag out.
+    page.locator("#tag-list li", has_text=b).locator(".tag-filter").click()
+    expect(page.locator("#q")).to_have_value(f'{a} "{b}"')
+    expect(tiles(page)).to_have_count(3)
+    expect(page.locator("#related-box")).to_be_hidden()  # two tags: nothing is related to both
+    search(page, a)
+    expect(tiles(page)).to_have_count(5)
+    page.locator("#tag-list li", has_text=c).locator(".tag-filter").click(modifiers=["Alt"])
+    expect(page.locator("#q")).to_have_value(f"{a} -{c}")
+    expect(tiles(page)).to_have_count(3)
+    search(page, a)
+    page.click(f"[aria-label='Leave out images tagged {b}']")
+    expect(page.locator("#q")).to_have_value(f'{a} -"{b}"')
+    expect(tiles(page)).to_have_count(2)
+
+
+def test_the_viewer_zooms_to_the_original_walks_by_keyboard_tags_and_returns_to_the_grid(
+    page: Any, live: ServeProcess
+) -> None:
+    word = tag_word()
+    images = {}
+    for n in range(30):
+        data = photo("astronaut.png") if n == 15 else picture(f"{word}{n}")
+        images[n] = upload(live, f"{word}-{n:02}.png", data, [word])
+    page.goto(f"/gallery?q={word}")
+    expect(tiles(page)).to_have_count(30)
+    page.evaluate("window.scrollTo(0, 300)")
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+    ids = [int(item.get_attribute("data-id")) for item in tiles(page).all()]
+    at = ids.index(images[15]["image_id"])
+
+    tile(page, f"{word}-15.png").locator(".view").click()
+    viewer, img = page.locator("#viewer"), page.locator("#viewer-img")
+    expect(viewer).to_be_visible()
+    expect(img).to_have_attribute("data-image-id", str(ids[at]))
+    expect(img).to_have_attribute("src", f"/images/{ids[at]}/renditions/preview")
+    loaded(img)
+    expect(img).to_have_attribute("alt", f"{word}-15.png")
+    expect(page.locator("#viewer-caption")).to_contain_text(f"{at + 1} of 30")
+
+    # A double-click shows the original, pixel for pixel.
+    page.locator("#viewer-stage").dblclick()
+    expect(img).to_have_attribute("src", images[15]["attachment"]["url"])
+    expect(page.locator("#viewer-zoom")).to_have_attribute("aria-pressed", "true")
+    loaded(img)
+    size = img.evaluate("i => [i.getBoundingClientRect().width, i.naturalWidth]")
+    assert size == [images[15]["attachment"]["width"]] * 2
+    page.locator("#viewer-stage").dblclick()  # back to the window's size
+    expect(page.locator("#viewer-zoom")).to_have_attribute("aria-pressed", "false")
+
+    # The arrow keys walk the grid's order.
+    page.keyboard.press("ArrowRight")
+    expect(img).to_have_attribute("data-image-id", str(ids[at + 1]))
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(img).to_have_attribute("data-image-id", str(ids[at - 1]))
+
+    # `t` tags in place; Escape closes the tag box, then the viewer.
+    page.keyboard.press("t")
+    expect(page.locator("#viewer-tag-input")).to_be_focused()
+    page.keyboard.type(f"{word} seen")
+    page.keyboard.press("Enter")
+    expect(page.locator("#viewer-tags")).to_have_text(f"{word}, {word} seen")
+    _, _, stored = call(live, "GET", f"/images/{ids[at - 1]}")
+    assert stored["tags"] == [word, f"{word} seen"]
+    page.keyboard.press("Escape")
+    expect(page.locator("#viewer-tag")).to_be_hidden()
+    expect(viewer).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    assert page.evaluate("window.scrollY") == scrolled
+    expect(tiles(page).nth(at - 1).locator(".tag", has_text=f"{word} seen")).to_be_visible()
+
+    # From the image page too, walking the same order.
+    tile(page, f"{word}-15.png").locator("a.thumb").click()
+    expect(page).to_have_url(re.compile(f"/gallery/images/{ids[at]}$"))
+    page.click("#full-screen")
+    expect(viewer).to_be_visible()
+    expect(img).to_have_attribute("data-image-id", str(ids[at]))
+    page.keyboard.press("ArrowRight")
+    expect(img).to_have_attribute("data-image-id", str(ids[at + 1]))
+    page.keyboard.press("Escape")
+    expect(viewer).to_be_hidden()
+    expect(page).to_have_url(re.compile(f"/gallery/images/{ids[at]}$"))

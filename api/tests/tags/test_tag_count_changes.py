@@ -17,8 +17,10 @@ from pixtag.tags.queries import counts as tag_counts
 from tests.support.processes import async_wait_until, sql
 
 
-async def counts(client: TestClient, **params: str) -> list[tuple[str, int]]:
-    resp = await client.get("/tags", params=params)
+async def counts(
+    client: TestClient, params: list[tuple[str, str]] | None = None, **named: str
+) -> list[tuple[str, int]]:
+    resp = await client.get("/tags", params=params or named)
     assert resp.status == 200, await resp.text()
     body = await resp.json()
     assert body[-1]["totalTags"] == sum(len(chunk) for chunk in body[:-1])
@@ -85,10 +87,31 @@ async def test_pending_changes_give_exact_counts_order_and_limit(client, databas
     status, problem = await one_tag(client, "cat")
     assert (status, problem["detail"]) == (404, "Tag <cat> is not found")
 
+    # By name (the gallery's sidebar): the named ones, most used first; a name no image holds
+    # (cat, now) or no tag has (dog) is left out; names are normalised as tags are.
+    named = [("name", n) for n in ("cab", "CAT", "cap", "dog", "cab")]
+    assert await counts(client, params=named) == [("cap", 4), ("cab", 1)]
+    assert await counts(client, params=[*named, ("limit", "1")]) == [("cap", 4)]
+
     fold(database_url)
     assert folded(database_url) == [("cap", 4), ("car", 2), ("cab", 1)]  # cat's row removed
     assert pending(database_url) == 0
     assert await counts(client, prefix="ca", limit="2") == [("cap", 4), ("car", 2)]
+    assert await counts(client, params=named) == [("cap", 4), ("cab", 1)]
+
+
+async def test_names_are_bounded_and_a_prefix_narrows_them(client, database_url):
+    insert(database_url, ["cab", "car", "dog"])
+    named = [("name", "cab"), ("name", "dog"), ("name", "cow")]
+    assert await counts(client, params=[*named, ("prefix", "c")]) == [("cab", 1)]
+    for params, detail in [
+        ([("name", f"t{n}") for n in range(101)], "at most 100 items"),
+        ([("name", "")], "name"),
+    ]:
+        resp = await client.get("/tags", params=params)
+        assert resp.status == 400, params
+        assert resp.content_type == "application/problem+json"
+        assert detail in await resp.text()
 
 
 async def test_a_pending_increase_lifts_a_tag_from_far_below_the_limit(client, database_url):

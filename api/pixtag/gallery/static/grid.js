@@ -1,13 +1,16 @@
 // The grid: keyset-paged infinite scroll, selection and bulk tagging, upload and capture.
-import { api, authHeaders, canWrite, renditionUrls, showImage, unpack } from "./api.js";
+import { api, authHeaders, canWrite, relatedTags, renditionUrls, showImage, unpack } from "./api.js";
 import { $, autocomplete, notice, readable, start, tagEntries, term, writing } from "./chrome.js";
+import { openViewer } from "./viewer.js";
 
 const PAGE = 60;
 // The orders the Order menu offers (the q language's sort: values).
 const SORTS = ["-id", "id", "-taken", "taken"];
 // A timeline: in an order by date taken, a heading before each month's or day's photos.
 const GROUPS = ["month", "day", ""];
-const state = { q: "", sort: "-id", group: "month", after: null, done: false, loading: false, generation: 0, selected: new Set(), last: null, heading: null };
+const state = { q: "", sort: "-id", group: "month", after: null, done: false, loading: false, generation: 0, selected: new Set(), last: null, heading: null, images: new Map() };
+// The sidebar names at most this many of the tags shown (the most frequent among them).
+const SIDEBAR_TAGS = 100;
 
 const tiles = () => [...$("grid").querySelectorAll(".tile")];
 
@@ -59,16 +62,22 @@ function query() {
 }
 
 function tile(image) {
+  state.images.set(image.image_id, image);
   const item = document.createElement("li");
   item.className = "tile";
   item.dataset.id = image.image_id;
   const link = document.createElement("a");
   link.href = `${document.body.dataset.grid}/images/${image.image_id}`;
   link.className = "thumb";
+  const attachment = image.attachment;
+  if (attachment && attachment.width && attachment.height) {
+    // Its shape in the justified rows, within bounds: a panorama or a strip stays a tile.
+    item.style.setProperty("--ratio", Math.min(3, Math.max(1 / 3, attachment.width / attachment.height)).toFixed(3));
+  }
   const urls = renditionUrls(image, "thumb");
   if (urls.length) {
     const img = document.createElement("img");
-    img.alt = image.filename;
+    img.alt = image.description ? `${image.filename}: ${image.description}` : image.filename;
     img.width = 160;
     img.height = 160;
     link.append(img);
@@ -82,23 +91,52 @@ function tile(image) {
   name.textContent = image.filename;
   const tags = document.createElement("span");
   tags.className = "tile-tags";
-  for (const tag of image.tags) {
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "tag";
-    button.textContent = tag;
-    button.addEventListener("click", () => search(term(tag)));
-    tags.append(button);
-  }
+  tags.append(...tagButtons(image));
   const pick = document.createElement("input");
   pick.type = "checkbox";
   pick.className = "pick write-only";
   pick.setAttribute("aria-label", `Select ${image.filename}`);
   pick.addEventListener("click", (event) => select(item, event.shiftKey));
   item.append(pick, link, name, tags);
+  if (urls.length) {
+    const view = document.createElement("button");
+    view.type = "button";
+    view.className = "view";
+    view.textContent = "\u2922";
+    view.setAttribute("aria-label", `View ${image.filename} full screen`);
+    view.addEventListener("click", () => openViewer(gridSource, tiles().indexOf(item), { writable: state.writable }));
+    item.append(view);
+  }
   link.addEventListener("click", remember);
   return item;
 }
+
+function tagButtons(image) {
+  return image.tags.map((tag) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "tag";
+    button.textContent = tag;
+    button.addEventListener("click", () => search(term(tag)));
+    return button;
+  });
+}
+
+// What the viewer walks: the grid's images in its order, more loaded as it reaches the end.
+const gridSource = {
+  ids: () => tiles().map((item) => Number(item.dataset.id)),
+  image: (id) => state.images.get(id),
+  more: async () => {
+    const before = tiles().length;
+    await more();
+    return tiles().length > before;
+  },
+  done: () => state.done,
+  changed: (image) => {
+    state.images.set(image.image_id, image);
+    $("grid").querySelector(`.tile[data-id="${image.image_id}"] .tile-tags`)?.replaceChildren(...tagButtons(image));
+  },
+};
 
 // The image page's arrow keys walk the ids the grid has shown.
 function remember() {
@@ -132,19 +170,33 @@ function showBulk() {
   $("selected-count").textContent = n ? `${n} selected` : "No selection";
 }
 
-async function more() {
-  if (state.loading || state.done) return;
+// The next page, once: callers while it loads get the same promise; it resolves once the
+// pages the screen needs are in.
+function more() {
+  if (!state.pending) {
+    const pending = nextPage().then((again) => {
+      if (state.pending === pending) state.pending = null;
+      return again ? more() : undefined;
+    });
+    state.pending = pending;
+  }
+  return state.pending;
+}
+
+// Append the next page; whether the screen needs another.
+async function nextPage() {
+  if (state.loading || state.done) return false;
   state.loading = true;
   const generation = state.generation;
   let path = `/images?q=${encodeURIComponent(query())}&limit=${PAGE}`;
   if (state.after) path += `&after=${encodeURIComponent(state.after)}`;
   const answer = await api("GET", path);
-  if (generation !== state.generation) return;
+  if (generation !== state.generation) return false;
   state.loading = false;
   if (!answer.ok) {
     state.done = true;
     notice(answer.message, true);
-    return;
+    return false;
   }
   const { items, totals } = unpack(answer.body);
   const first = !$("grid").children.length && items.length;
@@ -156,8 +208,9 @@ async function more() {
   const shown = tiles().length;
   $("empty").hidden = shown > 0;
   showCount();
+  showSidebar(generation);
   const sentinel = $("more").getBoundingClientRect();
-  if (!state.done && sentinel.top < window.innerHeight * 2) more();
+  return !state.done && sentinel.top < window.innerHeight * 2;
 }
 
 // "12,431 images" (counted), or "about 300,000 images" (the search's estimate past 10,000),
@@ -177,6 +230,66 @@ function showCount() {
   element.title = total.exact ? "" : "An estimate: more than 10,000 images match.";
 }
 
+// Adds a term to the search (a tag, or "-tag" to leave it out).
+function narrow(word) {
+  search(`${state.q} ${word}`.trim());
+}
+
+function sidebarEntry(tag, count, about = `${count.toLocaleString()} image${count === 1 ? "" : "s"} in all`) {
+  const item = document.createElement("li");
+  const filter = document.createElement("button");
+  filter.type = "button";
+  filter.className = "tag-filter";
+  filter.textContent = tag;
+  filter.title = `Only images tagged “${tag}” (Alt+click: none tagged so)`;
+  filter.addEventListener("click", (event) => narrow(event.altKey ? `-${term(tag)}` : term(tag)));
+  const exclude = document.createElement("button");
+  exclude.type = "button";
+  exclude.className = "tag-exclude";
+  exclude.textContent = "−";
+  exclude.setAttribute("aria-label", `Leave out images tagged ${tag}`);
+  exclude.addEventListener("click", () => narrow(`-${term(tag)}`));
+  const number = document.createElement("span");
+  number.className = "tag-count";
+  number.textContent = count.toLocaleString();
+  number.title = about;
+  item.append(filter, exclude, number);
+  return item;
+}
+
+// The tag a one-tag search is for (a bare or quoted tag, no field), else null.
+function searchedTag() {
+  const q = state.q.trim();
+  const quoted = /^"((?:[^"\\]|\\.)+)"$/.exec(q);
+  if (quoted) return quoted[1].replace(/\\(.)/g, "$1");
+  return /^[^\s()"*:-][^\s()"*:]*$/.test(q) && q !== "or" ? q : null;
+}
+
+// The tags of the images shown with their counts in the whole collection, most used first
+// (booru style); with a one-tag search, the tags most often found with it.
+async function showSidebar(generation) {
+  const seen = new Map();
+  for (const item of tiles()) {
+    for (const tag of state.images.get(Number(item.dataset.id))?.tags ?? []) seen.set(tag, (seen.get(tag) || 0) + 1);
+  }
+  const names = [...seen].sort((a, b) => b[1] - a[1]).slice(0, SIDEBAR_TAGS).map(([tag]) => tag);
+  const tag = searchedTag();
+  const [counted, related] = await Promise.all([
+    names.length ? api("GET", `/tags?${names.map((name) => `name=${encodeURIComponent(name)}`).join("&")}`) : null,
+    tag && !state.related ? relatedTags(tag, 20) : null,
+  ]);
+  if (generation !== state.generation) return;
+  const rows = counted?.ok ? unpack(counted.body).items : [];
+  $("tag-list").replaceChildren(...rows.map((row) => sidebarEntry(row.tag, row.image_count)));
+  if (related) {
+    state.related = related;
+    $("related-of").textContent = related.tag || tag;
+    const of = `${related.sampled.toLocaleString()} image${related.sampled === 1 ? "" : "s"} tagged ${related.tag}`;
+    $("related-list").replaceChildren(...related.related.map((row) => sidebarEntry(row.tag, row.images, `on ${row.images.toLocaleString()} of the ${of} counted`)));
+    $("related-box").hidden = !related.related.length;
+  }
+}
+
 async function countMatches(generation) {
   const q = state.q.trim();
   const answer = await api("GET", `/images/count${q ? `?q=${encodeURIComponent(q)}` : ""}`);
@@ -189,8 +302,10 @@ function reload() {
   state.generation += 1;
   state.total = null;
   countMatches(state.generation);
-  Object.assign(state, { after: null, done: false, loading: false, last: null, heading: null });
+  Object.assign(state, { after: null, done: false, loading: false, last: null, heading: null, related: null, pending: null });
   state.selected.clear();
+  state.images.clear();
+  $("related-box").hidden = true;
   showBulk();
   $("grid").replaceChildren();
   notice("");
@@ -382,6 +497,7 @@ async function loadAlbumNames() {
 }
 
 function setUpWriting() {
+  state.writable = true;
   $("bulk").hidden = false;
   showBulk();
   autocomplete($("bulk-tags"), document.createElement("ul"), { separator: "," });
@@ -454,7 +570,7 @@ async function main() {
     reload();
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && state.selected.size) {
+    if (event.key === "Escape" && state.selected.size && !$("viewer").open) {
       tiles().forEach((item) => mark(item, false));
       showBulk();
     }

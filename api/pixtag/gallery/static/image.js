@@ -1,5 +1,6 @@
 // One image: preview, facts, tags edited in place (If-Match), rename, delete, download, share.
 import { api, authHeaders, canWrite, relatedTags, renditionUrls, showImage, token } from "./api.js";
+import { openViewer } from "./viewer.js";
 import { $, autocomplete, byteSize, notice, readable, start, tagBox, tagEntries, term, timeElement, writing } from "./chrome.js";
 
 const id = Number($("image").dataset.imageId);
@@ -373,6 +374,25 @@ function setUpKeys() {
   });
 }
 
+// Full screen from here walks the ids the grid showed last (this image alone without them).
+function setUpViewer(image, writable) {
+  const stored = JSON.parse(sessionStorage.getItem("pixtag.ids") || "[]");
+  const ids = stored.includes(id) ? stored : [id];
+  const read = new Map([[id, Promise.resolve(image)]]);
+  const source = {
+    ids: () => ids,
+    image: (other) => {
+      if (!read.has(other)) read.set(other, api("GET", `/images/${other}`).then((answer) => (answer.ok ? answer.body : null)));
+      return read.get(other);
+    },
+    more: async () => false,
+    changed: (changed) => changed.image_id === id && load().then((fresh) => fresh && render(fresh, writable)),
+  };
+  $("full-screen").hidden = false;
+  $("full-screen").addEventListener("click", () => openViewer(source, ids.indexOf(id), { writable }));
+  $("preview").addEventListener("dblclick", () => openViewer(source, ids.indexOf(id), { writable }));
+}
+
 async function main() {
   const who = start();
   const loading = load();
@@ -389,7 +409,8 @@ async function main() {
   render(image, writable);
   setUpDownload();
   showImage($("preview"), renditionUrls(image, "preview"));
-  $("preview").alt = image.filename;
+  $("preview").alt = image.description ? `${image.filename}: ${image.description}` : image.filename;
+  if (image.attachment) setUpViewer(image, writable);
   showSimilar();
   showRelated(writable);
   if (writable) setUpEditing();

@@ -25,6 +25,19 @@ SELECT_TAGS = f"""
     SELECT row_to_json(r)::text FROM ({tag_counts.exact_top("%(pattern)s", "%(limit)s")}) AS r
 """  # noqa: S608 - constant fragments; values bound
 
+# The named tags (at most 100) with their exact counts, most used first, those starting
+# with the pattern if one is bound; a name no image holds is left out.
+SELECT_NAMED = f"""
+    SELECT row_to_json(r)::text FROM (
+        SELECT named.tag, {tag_counts.exact_count("named.tag")} AS image_count
+        FROM (SELECT DISTINCT unnest(%(names)s::text[]) AS tag) AS named
+        WHERE %(pattern)s::text IS NULL OR named.tag LIKE %(pattern)s::text
+    ) AS r
+    WHERE r.image_count > 0
+    ORDER BY r.image_count DESC, r.tag COLLATE "C"
+    LIMIT %(limit)s
+"""  # noqa: S608 - constant fragments; values bound
+
 SELECT_TAG = f"""
     SELECT row_to_json(r)::text FROM (
         SELECT %(tag)s::text AS tag,
@@ -128,10 +141,18 @@ def prefix_pattern(prefix: str | None) -> str | None:
 
 
 def open_tags(
-    db: Database, *, prefix: str | None, limit: int | None, chunk_size: int
+    db: Database,
+    *,
+    prefix: str | None,
+    limit: int | None,
+    chunk_size: int,
+    names: list[str] | None = None,
 ) -> AbstractAsyncContextManager[Chunks]:
-    """The tags, most used first, optionally by prefix, streamed."""
+    """The tags, most used first, optionally by prefix, streamed; or only those ``names``
+    (a few: one statement)."""
     params = {"pattern": prefix_pattern(prefix), "limit": limit}
+    if names:
+        return small_result(db, SELECT_NAMED, {**params, "names": names})
     if limit is not None and limit <= chunk_size:
         # An autocomplete: one chunk at most, so one statement, no cursor.
         return small_result(db, SELECT_TAGS, params)
