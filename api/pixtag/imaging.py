@@ -64,12 +64,6 @@ class ImageInfo:
 
 
 def identify(path: Path, max_pixels: int, max_side: int | None = None) -> ImageInfo:
-    return identify_and(path, max_pixels, max_side, lambda image: None)[0]
-
-
-def identify_and[T](
-    path: Path, max_pixels: int, max_side: int | None, then: Callable[[Image.Image], T]
-) -> tuple[ImageInfo, T]:
     """Identify the image in ``path`` from its header.
 
     Raise UnsupportedMediaType when it is not an accepted image, and
@@ -87,8 +81,6 @@ def identify_and[T](
                 if content_type == "image/heif" and image.get_format_mimetype() in HEIF_TYPES:
                     content_type = image.get_format_mimetype()
                 width, height = image.size
-                # What else is read while the file is open (it must not raise).
-                extra = then(image)
     except Image.DecompressionBombError:
         raise too_many from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
@@ -101,7 +93,7 @@ def identify_and[T](
         raise PayloadTooLarge(
             f"The image is {width}x{height} pixels: a side is longer than {max_side} pixels"
         )
-    return ImageInfo(content_type, width, height), extra
+    return ImageInfo(content_type, width, height)
 
 
 # Bytes Pillow keeps per pixel by mode: one band in a byte, "I;16" in two, every other mode
