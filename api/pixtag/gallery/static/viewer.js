@@ -27,13 +27,16 @@ const view = {
   writable: false,
   shown: 0, // which show() is current: a slower earlier one never overwrites it
 };
-const fetched = new Map(); // url -> Promise<string | null> (what an <img> can show)
+const fetched = new Map(); // "id preview|original" -> Promise<string | null>
 
-// A URL the <img> shows at once: a blob URL when requests need the token, else the URL
-// itself once the browser has it in its cache.
-function picture(urls) {
-  const key = urls.join(" ");
-  if (!fetched.has(key)) fetched.set(key, load(urls.filter(Boolean)));
+// A URL the <img> shows `image`'s preview or original with at once: a blob URL when
+// requests need the token, else the URL itself once the browser has it in its cache.
+function picture(image, which) {
+  const key = `${image.image_id} ${which}`;
+  if (!fetched.has(key)) {
+    const urls = which === "original" ? [image.attachment && image.attachment.url] : renditionUrls(image, "preview");
+    fetched.set(key, load(urls.filter(Boolean)));
+  }
   return fetched.get(key);
 }
 
@@ -65,7 +68,7 @@ function forgetFar() {
   const ids = view.source.ids();
   const near = new Set(ids.slice(Math.max(0, view.index - KEEP), view.index + KEEP + 1).map(String));
   for (const [key, promise] of fetched) {
-    if (near.has(/\/images\/(\d+)\//.exec(key)?.[1])) continue;
+    if (near.has(key.split(" ")[0])) continue;
     fetched.delete(key);
     promise.then((url) => url && url.startsWith("blob:") && URL.revokeObjectURL(url));
   }
@@ -92,7 +95,7 @@ function fitScale() {
 async function zoomTo(scale, px, py) {
   const image = view.image;
   if (!view.zoomed) {
-    const original = await picture([image.attachment && image.attachment.url]);
+    const original = await picture(image, "original");
     if (!original || view.image !== image) return;
     const before = img().getBoundingClientRect();
     const stage = $("viewer-stage").getBoundingClientRect();
@@ -113,7 +116,7 @@ async function zoomTo(scale, px, py) {
 async function unzoom() {
   if (!view.zoomed) return;
   view.zoomed = false;
-  img().src = (await picture(renditionUrls(view.image, "preview"))) || "";
+  img().src = (await picture(view.image, "preview")) || "";
   place();
 }
 
@@ -142,7 +145,7 @@ async function show(index) {
   const element = img();
   element.alt = image.description ? `${image.filename}: ${image.description}` : image.filename;
   element.dataset.imageId = String(id);
-  const url = await picture(renditionUrls(image, "preview"));
+  const url = await picture(image, "preview");
   if (turn !== view.shown) return false;
   element.src = url || "";
   $("viewer-caption").textContent = `${image.filename} \u00b7 ${index + 1} of ${view.source.ids().length}${view.source.done?.() === false ? "+" : ""}`;
@@ -160,7 +163,7 @@ async function ahead(index) {
   const ids = view.source.ids();
   if (index < 0 || index >= ids.length) return;
   const image = await view.source.image(ids[index]);
-  if (image) picture(renditionUrls(image, "preview"));
+  if (image) picture(image, "preview");
 }
 
 const step = (by) => show(view.index + by);
