@@ -64,6 +64,12 @@ class ImageInfo:
 
 
 def identify(path: Path, max_pixels: int, max_side: int | None = None) -> ImageInfo:
+    return identify_and(path, max_pixels, max_side, lambda image: None)[0]
+
+
+def identify_and[T](
+    path: Path, max_pixels: int, max_side: int | None, then: Callable[[Image.Image], T]
+) -> tuple[ImageInfo, T]:
     """Identify the image in ``path`` from its header.
 
     Raise UnsupportedMediaType when it is not an accepted image, and
@@ -81,6 +87,8 @@ def identify(path: Path, max_pixels: int, max_side: int | None = None) -> ImageI
                 if content_type == "image/heif" and image.get_format_mimetype() in HEIF_TYPES:
                     content_type = image.get_format_mimetype()
                 width, height = image.size
+                # What else is read while the file is open (it must not raise).
+                extra = then(image)
     except Image.DecompressionBombError:
         raise too_many from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
@@ -93,7 +101,7 @@ def identify(path: Path, max_pixels: int, max_side: int | None = None) -> ImageI
         raise PayloadTooLarge(
             f"The image is {width}x{height} pixels: a side is longer than {max_side} pixels"
         )
-    return ImageInfo(content_type, width, height)
+    return ImageInfo(content_type, width, height), extra
 
 
 # Bytes Pillow keeps per pixel by mode: one band in a byte, "I;16" in two, every other mode

@@ -19,9 +19,9 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from pixtag import imaging, validation
 from pixtag.db.database import Database
@@ -29,6 +29,7 @@ from pixtag.errors import Conflict, DomainError, WrongFilename
 from pixtag.images.queries import attachments as queries
 from pixtag.imaging import MemoryBudget
 from pixtag.metadata.reading import READER_VERSION, PhotoFacts, read_file
+from pixtag.metadata.reading import read as read_image
 from pixtag.renditions import queries as renditions
 from pixtag.similar import queries as similar
 from pixtag.similar.hashing import Fingerprint, Unreadable, fingerprint
@@ -69,13 +70,14 @@ class Received:
     spooled: spool.Spooled
     image: imaging.ImageInfo
     # What the file says of the photo, as it is recorded (PIXTAG_METADATA_LOCATION applied),
-    # and the tags its keywords make (PIXTAG_METADATA_TAGS): being read off the loop while
-    # the file is stored, waited for when it is recorded.
-    metadata: "asyncio.Future[tuple[PhotoFacts, tuple[str, ...]]]"
+    # and the tags its keywords make (PIXTAG_METADATA_TAGS).
+    photo: PhotoFacts = field(default_factory=PhotoFacts)
+    keywords: tuple[str, ...] = ()
 
-    async def facts(self, key: str) -> queries.FileFacts:
-        photo, keywords = await self.metadata
-        return file_facts(key, self.image, self.spooled.size, self.spooled.sha256, photo, keywords)
+    def facts(self, key: str) -> queries.FileFacts:
+        return file_facts(
+            key, self.image, self.spooled.size, self.spooled.sha256, self.photo, self.keywords
+        )
 
 
 def file_facts(
@@ -153,30 +155,22 @@ class Ingest:
         return Change(self.db, self.storage, what)
 
     async def receive(self, source: AsyncIterable[bytes]) -> Received:
-        """Spool ``source`` and identify it; the caller then attaches, creates or discards it.
-        Its metadata is read meanwhile, in another thread: an upload waits for the slower
-        of that and storing the file, not for both in turn."""
+        """Spool ``source`` and identify it; the caller then attaches, creates or discards it."""
         spooled = await spool.receive(source, self.storage.spool_dir, self.limits.max_size)
         try:
-            info = await asyncio.to_thread(
-                imaging.identify, spooled.path, self.limits.max_pixels, self.limits.max_side
-            )
-            # Opened now: the spooled file goes once it is stored, maybe before it is read.
-            opened = spooled.path.open("rb")
+            info, photo = await asyncio.to_thread(self._examine, spooled.path)
         except BaseException:
             await spooled.discard()
             raise
-        reading = asyncio.ensure_future(asyncio.to_thread(self._read, opened, spooled.sha256))
-        return Received(spooled, info, reading)
+        return Received(spooled, info, photo, self.keywords(photo, spooled.sha256))
 
-    def _read(self, opened: BinaryIO, sha256: str) -> tuple[PhotoFacts, tuple[str, ...]]:
-        """What the open file says of the photo, as recorded, and the tags it makes; the
-        file is closed (this never raises: what cannot be read is a warning)."""
-        with opened:
-            photo = read_file(opened)
-        if not self.keep_location:
-            photo = photo.without_location()
-        return photo, self.keywords(photo, sha256)
+    def _examine(self, path: Path) -> tuple[imaging.ImageInfo, PhotoFacts]:
+        """The image's type and size (or the refusal), then what its metadata says."""
+        # One open of the file: its header, then its metadata.
+        info, photo = imaging.identify_and(
+            path, self.limits.max_pixels, self.limits.max_side, read_image
+        )
+        return info, photo if self.keep_location else photo.without_location()
 
     def photo_facts(self, path: Path) -> PhotoFacts:
         """What the file at ``path`` says of the photo, as it is recorded (the location
@@ -242,7 +236,7 @@ class Ingest:
                     await renditions.queue_stored(cur, image_id, sha256)
                 await similar.forget(cur, image_id)
                 document = await queries.record_attachment(
-                    cur, image_id, await received.facts(key), media_url=self.media_url
+                    cur, image_id, received.facts(key), media_url=self.media_url
                 )
                 await self._fingerprinted(cur, image_id, sha256, found)
         except CommitUnknown as unknown:
@@ -327,7 +321,7 @@ class Ingest:
             filename=filename,
             tags=tags,
             description=description,
-            facts=await received.facts(key),
+            facts=received.facts(key),
             media_url=self.media_url,
         )
         if self.queue_renditions:

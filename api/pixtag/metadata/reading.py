@@ -1,6 +1,6 @@
 """What a photo already says about itself: EXIF, XMP and IPTC, read with Pillow's readers.
 
-``read_file(source)`` opens an image file (its header read, nothing decoded)
+``read(image)`` takes an open Pillow image (its header read, nothing decoded)
 and returns ``PhotoFacts``: when it was taken (``DateTimeOriginal`` with
 ``OffsetTimeOriginal`` and ``SubSecTimeOriginal``, else ``DateTimeDigitized``,
 else XMP ``photoshop:DateCreated``/``xmp:CreateDate``), the camera, lens and
@@ -157,6 +157,14 @@ def read_file(source: Path | IO[bytes]) -> PhotoFacts:
                 facts = _read(image)
         except Exception as error:  # not an image Pillow opens: nothing to say
             facts = PhotoFacts(warnings=(f"unreadable: {type(error).__name__}",))
+    return _noted(facts, caught)
+
+
+def read(image: Image.Image) -> PhotoFacts:
+    """The facts ``image``'s metadata holds (see the module docstring); never raises."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        facts = _read(image)
     return _noted(facts, caught)
 
 
