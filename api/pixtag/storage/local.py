@@ -122,7 +122,9 @@ class LocalStorage:
 
     async def read(self, key: str) -> AsyncIterator[bytes]:
         path = self.path(key)
-        file = await asyncio.to_thread(open, path, "rb")
+        # Opened on the loop (an open reads no data): a cancellation while a thread opened
+        # it would drop the open file unclosed.
+        file = path.open("rb")
         try:
             while chunk := await asyncio.to_thread(file.read, READ_SIZE):
                 yield chunk

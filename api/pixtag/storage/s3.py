@@ -193,7 +193,9 @@ class S3Storage:
         upload_id = upload["UploadId"]
         try:
             parts: list[CompletedPartTypeDef] = []
-            file = await asyncio.to_thread(spooled.open, "rb")
+            # Opened on the loop (an open reads no data): a cancellation while a thread
+            # opened it would drop the open file unclosed.
+            file = spooled.open("rb")
             try:
                 while chunk := await asyncio.to_thread(file.read, PART_SIZE):
                     number = len(parts) + 1
