@@ -104,7 +104,7 @@ function tile(image) {
     view.className = "view";
     view.textContent = "\u2922";
     view.setAttribute("aria-label", `View ${image.filename} full screen`);
-    view.addEventListener("click", () => openViewer(gridSource, tiles().indexOf(item), { writable: state.writable }));
+    view.addEventListener("click", () => openViewer(gridSource, pictures().indexOf(item), { writable: state.writable }));
     item.append(view);
   }
   link.addEventListener("click", remember);
@@ -122,9 +122,11 @@ function tagButtons(image) {
   });
 }
 
-// What the viewer walks: the grid's images in its order, more loaded as it reaches the end.
+// What the viewer walks: the grid's pictures (images with a file) in its order, more loaded
+// as it reaches the end.
+const pictures = () => tiles().filter((item) => item.querySelector(".view"));
 const gridSource = {
-  ids: () => tiles().map((item) => Number(item.dataset.id)),
+  ids: () => pictures().map((item) => Number(item.dataset.id)),
   image: (id) => state.images.get(id),
   more: async () => {
     const before = tiles().length;
@@ -253,7 +255,7 @@ function sidebarEntry(tag, count, about = `${count.toLocaleString()} image${coun
   number.className = "tag-count";
   number.textContent = count.toLocaleString();
   number.title = about;
-  item.append(filter, exclude, number);
+  item.append(filter, number, exclude);
   return item;
 }
 
@@ -576,6 +578,7 @@ async function main() {
     }
   });
   more();
+  countMatches(state.generation);
   const me = await who;
   if (canWrite(me)) setUpWriting();
   if (!readable(me)) return notice("Sign in to see the images.");

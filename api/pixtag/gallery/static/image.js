@@ -55,7 +55,9 @@ function exposureText(exposure) {
 function photoFacts(metadata) {
   if (!metadata) return [];
   const camera = metadata.camera ? [metadata.camera.make, metadata.camera.model].filter(Boolean) : [];
-  const cameraText = camera.length === 2 && camera[1].startsWith(camera[0]) ? camera[1] : camera.join(" ");
+  // "NIKON CORPORATION" + "NIKON Z 6_2" reads "NIKON Z 6_2"; "Apple" + "iPhone 15 Pro" both.
+  const brand = camera.length === 2 ? camera[0].split(" ")[0].toLowerCase() : null;
+  const cameraText = brand && camera[1].toLowerCase().startsWith(brand) ? camera[1] : camera.join(" ");
   const location = metadata.location;
   const place = location ? `${location.latitude.toFixed(5)}, ${location.longitude.toFixed(5)}` : null;
   const items = [
