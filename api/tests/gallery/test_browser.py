@@ -792,6 +792,11 @@ def test_the_viewer_zooms_to_the_original_walks_by_keyboard_tags_and_returns_to_
     expect(img).to_have_attribute("data-image-id", str(ids[at]))
     page.keyboard.press("ArrowRight")
     expect(img).to_have_attribute("data-image-id", str(ids[at + 1]))
+    page.keyboard.press("ArrowLeft")
+    expect(img).to_have_attribute("data-image-id", str(ids[at]))
+    page.keyboard.press("ArrowLeft")  # over the record without a file the grid's ids name
+    expect(img).to_have_attribute("data-image-id", str(ids[at - 1]))
+    loaded(img)
     page.keyboard.press("Escape")
     expect(viewer).to_be_hidden()
     expect(page).to_have_url(re.compile(f"/gallery/images/{ids[at]}$"))

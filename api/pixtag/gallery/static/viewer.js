@@ -130,15 +130,18 @@ function center() {
   return [stage.width / 2, stage.height / 2];
 }
 
-async function show(index) {
+// Show the picture at `index`; a record without a file (or gone) is stepped over, onwards
+// in the direction of travel.
+async function show(index, direction = 1) {
   const ids = view.source.ids();
-  if (index >= ids.length && (await view.source.more())) return show(index);
+  if (index >= ids.length && (await view.source.more())) return show(index, direction);
   if (index < 0 || index >= view.source.ids().length) return false;
   const turn = ++view.shown;
-  view.index = index;
   const id = view.source.ids()[index];
   const image = await view.source.image(id);
-  if (turn !== view.shown || !image) return false;
+  if (turn !== view.shown) return false;
+  if (!image || !image.attachment) return show(index + direction, direction);
+  view.index = index;
   view.image = image;
   view.zoomed = false;
   place();
@@ -166,7 +169,7 @@ async function ahead(index) {
   if (image) picture(image, "preview");
 }
 
-const step = (by) => show(view.index + by);
+const step = (by) => show(view.index + by, Math.sign(by));
 
 function slideshow(on = view.timer === null) {
   clearInterval(view.timer);
