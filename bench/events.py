@@ -77,11 +77,11 @@ async def round_of(server: Server, kind: str, n: int) -> tuple[float, float]:
             else:
                 await create(server.http, f"r{n}-{c}-{k}.jpg")
 
-    before = cpu_seconds(server.proc.pid)
+    before = sum(cpu_seconds(server))  # the server's and its PostgreSQL's
     started = time.perf_counter()
     await asyncio.gather(*(client(c) for c in range(CLIENTS)))
     took = time.perf_counter() - started
-    used = cpu_seconds(server.proc.pid) - before
+    used = sum(cpu_seconds(server)) - before
     done = per_client * CLIENTS
     return done / took, used / done
 
