@@ -45,7 +45,7 @@ import psycopg2  # noqa: E402
 import requests_data  # noqa: E402
 from listing_server import Server  # noqa: E402
 from PIL import Image  # noqa: E402
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, Route, sync_playwright  # noqa: E402
 
 from pixtag.db import fixtures  # noqa: E402
 from pixtag.db.embedded import EmbeddedPostgres  # noqa: E402
@@ -165,21 +165,23 @@ def build_renditions(url: str, ids: list[int]) -> None:
                     raise
 
 
-def new_page(browser: object, origin: str, elsewhere: list[str]) -> tuple[object, object]:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+def new_page(browser: Browser, origin: str, elsewhere: list[str]) -> tuple[BrowserContext, Page]:
+    """A fresh context (nothing cached) that blocks, and counts, requests to any other origin."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.add_init_script(INSTRUMENT)
-    context.route(
-        "**/*",
-        lambda route: (
+
+    def only_the_server(route: Route) -> None:
+        if route.request.url.startswith(origin + "/"):
             route.continue_()
-            if route.request.url.startswith(origin + "/")
-            else (elsewhere.append(route.request.url), route.abort())
-        ),
-    )
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_server)
     return context, context.new_page()
 
 
-def measure(browser: object, url: str, loads: int) -> dict[str, list[float]]:
+def measure(browser: Browser, url: str, loads: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {
         "grid shown (page's own mark)": [],
         "first tile seen by Playwright": [],
@@ -192,21 +194,21 @@ def measure(browser: object, url: str, loads: int) -> dict[str, list[float]]:
     for _ in range(loads):
         context, page = new_page(browser, origin, elsewhere)
         started = time.perf_counter()
-        page.goto(url, wait_until="commit")  # type: ignore[attr-defined]
-        page.wait_for_selector("#grid > li")  # type: ignore[attr-defined]
+        page.goto(url, wait_until="commit")
+        page.wait_for_selector("#grid > li")
         times["first tile seen by Playwright"].append(time.perf_counter() - started)
-        mark = page.evaluate("performance.getEntriesByName('pixtag:grid')[0].startTime")  # type: ignore[attr-defined]
+        mark = page.evaluate("performance.getEntriesByName('pixtag:grid')[0].startTime")
         times["grid shown (page's own mark)"].append(mark / 1000)
-        timeline = page.evaluate(TIMELINE)  # type: ignore[attr-defined]
-        page.wait_for_function(VISIBLE_THUMBS_LOADED, timeout=30_000)  # type: ignore[attr-defined]
+        timeline = page.evaluate(TIMELINE)
+        page.wait_for_function(VISIBLE_THUMBS_LOADED, timeout=30_000)
         times["thumbs"].append(time.perf_counter() - started)
-        times["first thumbnail loaded"].append(page.evaluate("window.__firstThumb") / 1000)  # type: ignore[attr-defined]
-        fcp = page.evaluate(  # type: ignore[attr-defined]
+        times["first thumbnail loaded"].append(page.evaluate("window.__firstThumb") / 1000)
+        fcp = page.evaluate(
             "performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null"
         )
         if fcp is not None:
             times["first contentful paint"].append(fcp / 1000)
-        context.close()  # type: ignore[attr-defined]
+        context.close()
     assert not elsewhere, f"requests beyond the server: {elsewhere}"
     print(f"timeline of the last load of {url} (ms from navigation start):")
     for name, start, end in timeline:
@@ -214,7 +216,7 @@ def measure(browser: object, url: str, loads: int) -> dict[str, list[float]]:
     return times
 
 
-def measure_viewer(browser: object, url: str, loads: int, steps: int) -> dict[str, list[float]]:
+def measure_viewer(browser: Browser, url: str, loads: int, steps: int) -> dict[str, list[float]]:
     """The viewer opened on the first tile, then ``steps`` times the next image."""
     times: dict[str, list[float]] = {
         "opened, preview not fetched before": [],
@@ -224,28 +226,28 @@ def measure_viewer(browser: object, url: str, loads: int, steps: int) -> dict[st
     origin = url.split("/gallery")[0]
     for _ in range(loads):
         context, page = new_page(browser, origin, elsewhere)
-        page.goto(url)  # type: ignore[attr-defined]
-        page.wait_for_function(VISIBLE_THUMBS_LOADED, timeout=30_000)  # type: ignore[attr-defined]
-        ids = page.eval_on_selector_all(  # type: ignore[attr-defined]
+        page.goto(url)
+        page.wait_for_function(VISIBLE_THUMBS_LOADED, timeout=30_000)
+        ids = page.eval_on_selector_all(
             "#grid > li.tile:has(.view)", "(items) => items.map((item) => Number(item.dataset.id))"
         )
-        page.evaluate(WATCH_VIEWER, ids[0])  # type: ignore[attr-defined]
-        clicked = page.evaluate(  # type: ignore[attr-defined]
+        page.evaluate(WATCH_VIEWER, ids[0])
+        clicked = page.evaluate(
             "() => { const t = performance.now();"
             " document.querySelector('#grid > li.tile .view').click(); return t; }"
         )
-        page.wait_for_function("() => window.__shownAt > 0", timeout=30_000)  # type: ignore[attr-defined]
+        page.wait_for_function("() => window.__shownAt > 0", timeout=30_000)
         times["opened, preview not fetched before"].append(
-            (page.evaluate("window.__shownAt") - clicked) / 1000  # type: ignore[attr-defined]
+            (page.evaluate("window.__shownAt") - clicked) / 1000
         )
         for step in range(1, steps + 1):
-            page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
-            page.evaluate(WATCH_VIEWER, ids[step])  # type: ignore[attr-defined]
-            page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
-            page.wait_for_function("() => window.__shownAt > 0", timeout=30_000)  # type: ignore[attr-defined]
-            shown = page.evaluate("window.__shownAt - window.__keyAt")  # type: ignore[attr-defined]
+            page.wait_for_load_state("networkidle")
+            page.evaluate(WATCH_VIEWER, ids[step])
+            page.keyboard.press("ArrowRight")
+            page.wait_for_function("() => window.__shownAt > 0", timeout=30_000)
+            shown = page.evaluate("window.__shownAt - window.__keyAt")
             times["next image, fetched ahead"].append(shown / 1000)
-        context.close()  # type: ignore[attr-defined]
+        context.close()
     assert not elsewhere, f"requests beyond the server: {elsewhere}"
     return times
 

@@ -90,7 +90,7 @@ class TagCollectionView(ProblemView):
             prefix=prefix,
             limit=limit,
             chunk_size=self.settings.chunk_size,
-            names=list(dict.fromkeys(name)),
+            names=name,  # repeated names are read once (the statement's DISTINCT)
         )
         return await stream_document(self.request, opened, totals_name="totalTags")
 
